@@ -1,0 +1,87 @@
+"""Signing and verifying a federation's directory (design §4, docs/PROTOCOL.md §2).
+
+The directory is signed as bytes: the serialized `Directory` travels unchanged inside a
+`SignedDirectory`, and a verifier checks the signature over exactly those bytes before parsing them.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.message import DecodeError
+
+from core.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unauthenticated
+from core.signing import DIRECTORY_DOMAIN, sign, verifies
+from swf.v1 import directory_pb2 as pb
+
+
+def sign_directory(directory: pb.Directory, key: Ed25519PrivateKey) -> pb.SignedDirectory:
+    body = directory.SerializeToString(deterministic=True)
+    return pb.SignedDirectory(directory=body, signature=sign(key, DIRECTORY_DOMAIN, body))
+
+
+def verify_directory(
+    signed: pb.SignedDirectory,
+    *,
+    directory_key: bytes,
+    federation: str,
+    held_version: int = 0,
+) -> pb.Directory:
+    """Return the directory inside `signed` if it is authentic, for `federation`, and not older
+    than `held_version`. Expiry is a separate question (`is_current`): a node keeps an expired copy
+    to report on, but must not use it for traffic."""
+    # 1. The signature over the exact bytes carried, with the directory key we already trust.
+    if not verifies(directory_key, signed.signature, DIRECTORY_DOMAIN, signed.directory):
+        raise Unauthenticated(
+            "directory.bad_signature",
+            f"the directory offered for federation {federation} is not signed by its directory key",
+        )
+    # 2. Only now parse.
+    directory = pb.Directory()
+    try:
+        directory.ParseFromString(signed.directory)
+    except DecodeError as exc:
+        raise InvalidArgument("directory.malformed", "the signed directory does not parse") from exc
+    # 3. It is the directory of the federation we asked about, and names the key that signed it.
+    if directory.federation != federation:
+        raise PermissionDenied(
+            "directory.wrong_federation",
+            f"expected the directory of {federation}, got one for {directory.federation!r}",
+        )
+    if directory.directory_key != directory_key:
+        raise PermissionDenied(
+            "directory.wrong_key", "the directory names a different key than the one that signed it"
+        )
+    # 4. Never go back in time: a lower version than the one held is a rollback.
+    if directory.version < held_version:
+        raise FailedPrecondition(
+            "directory.rollback",
+            f"directory version {directory.version} of {federation} is older than version "
+            f"{held_version} already held; refusing to roll back",
+        )
+    return directory
+
+
+def is_current(directory: pb.Directory, now_ms: int) -> bool:
+    return (
+        directory.issued_at_unix_ms <= now_ms + 5 * 60_000 and now_ms < directory.expires_at_unix_ms
+    )
+
+
+def needs_refresh(directory: pb.Directory, now_ms: int) -> bool:
+    """A central re-signs once half of its directory's validity has passed."""
+    lifetime = directory.expires_at_unix_ms - directory.issued_at_unix_ms
+    return now_ms >= directory.issued_at_unix_ms + lifetime // 2
+
+
+def same_content(a: pb.Directory, b: pb.Directory) -> bool:
+    """True if two directories list the same nodes, revocations and anchors (times aside)."""
+
+    def strip(d: pb.Directory) -> bytes:
+        c = pb.Directory()
+        c.CopyFrom(d)
+        c.version = 0
+        c.issued_at_unix_ms = 0
+        c.expires_at_unix_ms = 0
+        return c.SerializeToString(deterministic=True)
+
+    return strip(a) == strip(b)

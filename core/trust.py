@@ -1,0 +1,176 @@
+"""What a node trusts right now, indexed for the lookups every request makes.
+
+A `TrustView` is built once per directory change from the node's own verified directory and the
+verified directories of the foreign federations that directory trusts. Every per-message question
+(whose key is this, is this certificate a member's, is this node revoked) is a dict lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import NameOID
+
+from core.directory import is_current
+from core.errors import PermissionDenied, Unauthenticated, Unavailable
+from core.ids import federation_of
+from swf.v1 import directory_pb2 as pb
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    node_id: str
+    key_id: str
+    public_key: bytes
+
+
+@dataclass(frozen=True)
+class TrustView:
+    self_id: str
+    own: pb.Directory | None
+    foreign: Mapping[str, pb.Directory] = field(default_factory=dict)
+    _nodes: dict[str, pb.NodeEntry] = field(default_factory=dict, repr=False)
+    _signing: dict[str, KeyRef] = field(default_factory=dict, repr=False)
+    _token: dict[str, KeyRef] = field(default_factory=dict, repr=False)
+    _revoked_certs: frozenset[bytes] = frozenset()
+
+    @classmethod
+    def build(
+        cls, self_id: str, own: pb.Directory | None, foreign: Mapping[str, pb.Directory] = {}
+    ) -> TrustView:
+        view = cls(self_id=self_id, own=own, foreign=dict(foreign))
+        revoked: set[bytes] = set()
+        for directory in view.directories():
+            for node in directory.nodes:
+                view._nodes[node.id] = node
+                for key in node.signing_keys:
+                    view._signing[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
+                for key in node.token_keys:
+                    view._token[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
+            revoked.update(r.certificate_sha256 for r in directory.revocations)
+        object.__setattr__(view, "_revoked_certs", frozenset(revoked))
+        return view
+
+    def directories(self) -> Iterable[pb.Directory]:
+        if self.own is not None:
+            yield self.own
+        yield from self.foreign.values()
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return self.own.version if self.own is not None else 0
+
+    def valid(self, now_ms: int) -> bool:
+        """The node's own directory is present and unexpired: it may carry traffic."""
+        return self.own is not None and is_current(self.own, now_ms)
+
+    def directory_of(self, federation: str) -> pb.Directory | None:
+        if self.own is not None and self.own.federation == federation:
+            return self.own
+        return self.foreign.get(federation)
+
+    def require_valid(self, now_ms: int) -> None:
+        if not self.valid(now_ms):
+            raise Unavailable(
+                "directory.expired",
+                f"node {self.self_id} has no valid federation directory; it refuses peer traffic "
+                "until it fetches a fresh one from its central node",
+            )
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def node(self, node_id: str) -> pb.NodeEntry | None:
+        return self._nodes.get(node_id)
+
+    def nodes(self) -> Iterable[pb.NodeEntry]:
+        return self._nodes.values()
+
+    def is_active(self, node_id: str) -> bool:
+        node = self._nodes.get(node_id)
+        return node is not None and node.status == pb.NODE_STATUS_ACTIVE
+
+    def signing_key(self, key_id: str) -> KeyRef | None:
+        return self._signing.get(key_id)
+
+    def token_key(self, key_id: str) -> KeyRef | None:
+        return self._token.get(key_id)
+
+    def trusted_anchors(self) -> list[pb.Anchor]:
+        return list(self.own.trusted_federations) if self.own is not None else []
+
+    def ca_certificates(self) -> list[bytes]:
+        """DER CA certificates whose holders may connect to the peer port: own and trusted."""
+        cas = [self.own.ca_certificate] if self.own is not None else []
+        cas.extend(a.ca_certificate for a in self.trusted_anchors())
+        return cas
+
+    # -- peers -------------------------------------------------------------------------------
+
+    def authenticate_peer(self, certificate_der: bytes, now_ms: int) -> pb.NodeEntry:
+        """The member behind a TLS client certificate, or a refusal that says why.
+
+        The TLS handshake already proved the certificate chains to a trusted CA and that the peer
+        holds its key; here the certificate must be *exactly* the one the member's federation
+        lists for it, the member must be active, and that federation's directory current.
+        """
+        self.require_valid(now_ms)
+        cert = x509.load_der_x509_certificate(certificate_der)
+        names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        node_id = str(names[0].value) if names else ""
+        digest = hashlib.sha256(certificate_der).digest()
+        if digest in self._revoked_certs:
+            raise PermissionDenied(
+                "peer.revoked", f"the certificate presented for {node_id!r} has been revoked"
+            )
+        node = self._nodes.get(node_id)
+        if node is None:
+            raise Unauthenticated(
+                "peer.unknown", f"{node_id!r} is not a member of any federation this node trusts"
+            )
+        if node.status != pb.NODE_STATUS_ACTIVE:
+            raise PermissionDenied("peer.revoked", f"node {node_id} has been revoked")
+        if node.tls_certificate != certificate_der:
+            raise Unauthenticated(
+                "peer.certificate_mismatch",
+                f"the certificate presented is not the one the directory lists for {node_id}",
+            )
+        directory = self.directory_of(federation_of(node_id))
+        if directory is None or not is_current(directory, now_ms):
+            raise Unavailable(
+                "directory.expired",
+                f"no current directory for federation {federation_of(node_id)}",
+            )
+        return node
+
+    def authenticate_directory_reader(self, certificate_der: bytes, now_ms: int) -> str:
+        """Who may read this federation's directory: its own active members, and the central
+        node of a trusted foreign federation (its certificate issued by that federation's
+        anchored CA). The second case lets two centrals fetch each other's directory before
+        either holds the other's."""
+        cert = x509.load_der_x509_certificate(certificate_der)
+        names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        node_id = str(names[0].value) if names else ""
+        federation = federation_of(node_id)
+        if self.own is not None and federation == self.own.federation:
+            return self.authenticate_peer(certificate_der, now_ms).id
+        for anchor in self.trusted_anchors():
+            if anchor.federation == federation and node_id == federation:
+                ca = x509.load_der_x509_certificate(anchor.ca_certificate)
+                try:
+                    cert.verify_directly_issued_by(ca)
+                except (ValueError, TypeError, InvalidSignature) as exc:
+                    raise Unauthenticated(
+                        "peer.certificate_mismatch",
+                        f"the certificate presented for {node_id} was not issued by the CA "
+                        "in its federation's anchor",
+                    ) from exc
+                return node_id
+        raise Unauthenticated(
+            "peer.unknown", f"{node_id!r} is not a member of any federation this node trusts"
+        )

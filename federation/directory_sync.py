@@ -1,0 +1,212 @@
+"""Keeping the node's directories fresh, verified, and on disk.
+
+A province polls its central node's peer port for the federation's directory bundle; a central
+re-signs its own directory when half its validity has passed and fetches each trusted foreign
+federation's directory from that federation's central. Every directory is verified before it is
+stored (signature with the key already trusted, federation, no rollback); the node's trust view is
+always rebuilt from what storage holds, so a restart resumes with the last good copy, and an
+expired copy makes the node fail closed until a fresh one arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import grpc
+
+from core import directory as dirs
+from core.errors import SwnodeError
+from core.grpc_status import from_rpc_error
+from core.ids import federation_of
+from core.trust import TrustView
+from federation.channels import PeerChannels, Route
+from identity.authority import Authority
+from storage.database import Database
+from swf.v1 import directory_pb2 as pb
+from swf.v1 import peer_pb2
+
+log = logging.getLogger("swnode.directory")
+
+
+class DirectorySync:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        db: Database,
+        directory_key: bytes,
+        own_ca_der: bytes,
+        channels: PeerChannels,
+        clock_ms: Callable[[], int],
+        authority: Authority | None = None,
+        central_peer_endpoint: str | None = None,
+        on_change: Callable[[TrustView], None] = lambda _: None,
+    ) -> None:
+        self.node_id = node_id
+        self.federation = federation_of(node_id)
+        self._db = db
+        self._directory_key = directory_key
+        self._own_ca_der = own_ca_der
+        self._channels = channels
+        self._clock_ms = clock_ms
+        self._authority = authority
+        self._central_peer_endpoint = central_peer_endpoint
+        self._on_change = on_change
+        self.trust = TrustView.build(node_id, None)
+        self.last_error: str | None = None
+        self.last_success_ms: int | None = None
+        self.foreign_errors: dict[str, str] = {}
+
+    # -- from storage ------------------------------------------------------------------------
+
+    async def load(self) -> TrustView:
+        """Rebuild the trust view from the copies held in storage."""
+        trust = await load_trust(self._db, self.node_id, self._directory_key)
+        changed = _versions(trust) != _versions(self.trust)
+        self.trust = trust
+        if changed:
+            self._on_change(trust)
+        return trust
+
+    # -- from the network --------------------------------------------------------------------
+
+    async def accept_bundle(self, bundle: pb.DirectoryBundle) -> None:
+        """Verify and store a bundle from this federation's central node. Raises (and stores
+        nothing of the own directory) on a bad signature, wrong federation or rollback."""
+        now_ms = self._clock_ms()
+        own = dirs.verify_directory(
+            bundle.own,
+            directory_key=self._directory_key,
+            federation=self.federation,
+            held_version=self.trust.version,
+        )
+        await self._db.directories.hold(
+            self.federation, own.version, bundle.own.SerializeToString(), now_ms
+        )
+        anchors = {a.federation: a for a in own.trusted_federations}
+        for signed in bundle.foreign:
+            await self._accept_foreign(signed, anchors, now_ms)
+
+    async def _accept_foreign(
+        self, signed: pb.SignedDirectory, anchors: dict[str, pb.Anchor], now_ms: int
+    ) -> None:
+        claimed = pb.Directory.FromString(signed.directory).federation if signed.directory else ""
+        anchor = anchors.get(claimed)
+        if anchor is None:
+            log.warning("ignoring a directory of %r: that federation is not trusted", claimed)
+            return
+        held = self.trust.foreign.get(claimed)
+        try:
+            directory = dirs.verify_directory(
+                signed,
+                directory_key=anchor.directory_key,
+                federation=anchor.federation,
+                held_version=held.version if held is not None else 0,
+            )
+        except SwnodeError as exc:
+            self.foreign_errors[claimed] = str(exc)
+            log.error("refusing the directory offered for %s: %s", claimed, exc)
+            return
+        self.foreign_errors.pop(claimed, None)
+        await self._db.directories.hold(
+            claimed, directory.version, signed.SerializeToString(), now_ms
+        )
+
+    async def _fetch(self, route: Route) -> pb.DirectoryBundle:
+        stub = self._channels.stub(route)
+        try:
+            bundle: pb.DirectoryBundle = await stub.GetDirectory(
+                peer_pb2.GetDirectoryRequest(have_version=self.trust.version), timeout=10
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, default_reason="directory.unreachable") from exc
+        return bundle
+
+    async def poll_once(self) -> None:
+        if self._authority is not None:
+            await self._authority.refresh_if_due()
+            await self.load()
+            await self._poll_foreign()
+        else:
+            if self._central_peer_endpoint is None:
+                raise SwnodeError("node.not_enrolled", "this node has not enrolled")
+            bundle = await self._fetch(
+                Route(self.federation, self._central_peer_endpoint, self._own_ca_der)
+            )
+            await self.accept_bundle(bundle)
+        await self.load()
+        self.last_success_ms = self._clock_ms()
+        self.last_error = None
+
+    async def _poll_foreign(self) -> None:
+        """A central fetches each trusted federation's directory from that federation's central."""
+        now_ms = self._clock_ms()
+        for anchor in self.trust.trusted_anchors():
+            held = self.trust.foreign.get(anchor.federation)
+            endpoint = anchor.endpoint
+            if held is not None:
+                for node in held.nodes:
+                    if node.id == anchor.federation and node.peer_endpoint:
+                        endpoint = node.peer_endpoint
+            try:
+                bundle = await self._fetch(
+                    Route(anchor.federation, endpoint, anchor.ca_certificate)
+                )
+            except SwnodeError as exc:
+                self.foreign_errors[anchor.federation] = str(exc)
+                log.warning("cannot fetch the directory of %s: %s", anchor.federation, exc)
+                continue
+            await self._accept_foreign(bundle.own, {anchor.federation: anchor}, now_ms)
+
+    async def run(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except SwnodeError as exc:
+                self.last_error = str(exc)
+                log.warning("directory poll failed: %s", exc)
+            except Exception as exc:
+                self.last_error = f"internal error: {exc!r}"
+                log.exception("directory poll failed")
+            if not self.trust.valid(self._clock_ms()):
+                log.error(
+                    "no valid directory for %s: refusing peer traffic until a fresh one arrives",
+                    self.federation,
+                )
+            await asyncio.sleep(interval_s)
+
+
+def _versions(trust: TrustView) -> tuple[int, tuple[tuple[str, int], ...]]:
+    return trust.version, tuple(sorted((f, d.version) for f, d in trust.foreign.items()))
+
+
+async def load_trust(db: Database, node_id: str, directory_key: bytes) -> TrustView:
+    """The trust view the directories held in storage give, each re-verified on the way in."""
+    federation = federation_of(node_id)
+    held = await db.directories.held()
+    own = None
+    if federation in held:
+        try:
+            own = dirs.verify_directory(
+                pb.SignedDirectory.FromString(held[federation].signed),
+                directory_key=directory_key,
+                federation=federation,
+            )
+        except SwnodeError as exc:
+            log.error("the stored directory of %s does not verify: %s", federation, exc)
+    foreign: dict[str, pb.Directory] = {}
+    for anchor in own.trusted_federations if own is not None else ():
+        copy = held.get(anchor.federation)
+        if copy is None:
+            continue
+        try:
+            foreign[anchor.federation] = dirs.verify_directory(
+                pb.SignedDirectory.FromString(copy.signed),
+                directory_key=anchor.directory_key,
+                federation=anchor.federation,
+            )
+        except SwnodeError as exc:
+            log.error("the stored directory of %s does not verify: %s", anchor.federation, exc)
+    return TrustView.build(node_id, own, foreign)

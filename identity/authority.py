@@ -1,0 +1,350 @@
+"""The central node's authority over its federation: invitations, enrolment, revocation, trusted
+anchors, and the signed directory that publishes all of it.
+
+Every change to the registry and the directory version that publishes it commit together, so a
+directory never lags the registry it was built from. The CLI (`swnode invite`, `revoke`, `trust
+add`) and the running central both act through this class; the running node notices a newer
+published version on its next poll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from core import directory as dirs
+from core.anchor import anchor_fingerprint, check_anchor_fingerprint
+from core.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from core.ids import Role, federation_of, validate_node_id
+from core.invitation import Invitation, proof_message
+from core.signing import (
+    ENROL_DOMAIN,
+    PURPOSE_SIGNING,
+    PURPOSE_TOKEN,
+    fingerprint,
+    key_id,
+    raw_public,
+    verifies,
+)
+from identity.ca import issue_certificate
+from identity.keys import NodeKeys
+from storage.database import Database
+from storage.engine import Tx
+from storage.registry import Member
+from swf.v1 import directory_pb2 as pb
+from swf.v1 import enrolment_pb2 as epb
+
+MAX_INVITATION_TTL_S = 7 * 24 * 3600
+
+
+def _endpoint(value: str, field: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidArgument("enrol.bad_endpoint", f"{field}: must be host:port", field=field)
+    return value
+
+
+def _entry(member: Member) -> pb.NodeEntry:
+    return pb.NodeEntry(
+        id=member.node_id,
+        role=pb.ROLE_CENTRAL if member.role == "central" else pb.ROLE_PROVINCE,
+        status=pb.NODE_STATUS_ACTIVE if member.status == "active" else pb.NODE_STATUS_REVOKED,
+        peer_endpoint=member.peer_endpoint,
+        client_endpoint=member.client_endpoint,
+        tls_certificate=member.tls_certificate,
+        signing_keys=[
+            pb.PublicKey(
+                key_id=key_id(member.node_id, PURPOSE_SIGNING, member.signing_key),
+                algorithm=pb.KEY_ALGORITHM_ED25519,
+                public_key=member.signing_key,
+            )
+        ],
+        token_keys=[
+            pb.PublicKey(
+                key_id=key_id(member.node_id, PURPOSE_TOKEN, member.token_key),
+                algorithm=pb.KEY_ALGORITHM_ED25519,
+                public_key=member.token_key,
+            )
+        ],
+        document_types=list(member.document_types),
+        enrolled_at_unix_ms=member.enrolled_at_unix_ms,
+    )
+
+
+@dataclass(frozen=True)
+class CentralSettings:
+    node_id: str
+    peer_endpoint: str
+    client_endpoint: str
+    directory_validity_s: float
+
+
+class Authority:
+    def __init__(
+        self,
+        db: Database,
+        settings: CentralSettings,
+        keys: NodeKeys,
+        clock_ms: Callable[[], int],
+    ) -> None:
+        if keys.ca_key is None or keys.directory_key is None:
+            raise FailedPrecondition(
+                "authority.not_central",
+                f"{settings.node_id} is not a central node; run this at the central node",
+            )
+        if keys.tls_cert is None or keys.ca_cert is None:
+            raise FailedPrecondition(
+                "authority.not_initialised", "the central node has no certificate"
+            )
+        self._db = db
+        self._config = settings
+        self._keys = keys
+        self._ca_key = keys.ca_key
+        self._ca_cert = keys.ca_cert
+        self._directory_key = keys.directory_key
+        self._clock_ms = clock_ms
+
+    @property
+    def federation(self) -> str:
+        return self._config.node_id
+
+    # -- the directory -----------------------------------------------------------------------
+
+    async def _build_txn(self, tx: Tx, version: int, now_ms: int) -> pb.Directory:
+        members = [
+            Member.from_row(r) for r in await tx.fetch("SELECT * FROM members ORDER BY node_id")
+        ]
+        anchors = await tx.fetch("SELECT anchor FROM trusted_anchors ORDER BY federation")
+        revocations = [
+            pb.Revocation(
+                node_id=m.node_id,
+                revoked_at_unix_ms=m.revoked_at_unix_ms or 0,
+                reason=m.revoke_reason or "",
+                certificate_sha256=hashlib.sha256(m.tls_certificate).digest(),
+            )
+            for m in members
+            if m.status == "revoked"
+        ]
+        trusted = []
+        for row in anchors:
+            anchor = pb.Anchor()
+            anchor.ParseFromString(bytes(row["anchor"]))
+            trusted.append(anchor)
+        return pb.Directory(
+            federation=self.federation,
+            version=version,
+            issued_at_unix_ms=now_ms,
+            expires_at_unix_ms=now_ms + int(self._config.directory_validity_s * 1000),
+            nodes=[_entry(m) for m in members],
+            revocations=revocations,
+            trusted_federations=trusted,
+            ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
+            directory_key=raw_public(self._directory_key),
+        )
+
+    async def publish_txn(self, tx: Tx) -> pb.SignedDirectory:
+        """Sign and store a new directory version built from the registry as `tx` sees it."""
+        now_ms = self._clock_ms()
+        version = await self._db.directories.next_version_txn(tx)
+        directory = await self._build_txn(tx, version, now_ms)
+        signed = dirs.sign_directory(directory, self._directory_key)
+        await self._db.directories.publish_txn(
+            tx,
+            self.federation,
+            version,
+            signed.SerializeToString(),
+            now_ms,
+            directory.expires_at_unix_ms,
+        )
+        return signed
+
+    async def publish(self) -> pb.SignedDirectory:
+        async with self._db.transaction() as tx:
+            return await self.publish_txn(tx)
+
+    async def latest(self) -> tuple[pb.SignedDirectory, pb.Directory] | None:
+        raw = await self._db.directories.latest_published()
+        if raw is None:
+            return None
+        signed = pb.SignedDirectory.FromString(raw)
+        return signed, pb.Directory.FromString(signed.directory)
+
+    async def refresh_if_due(self) -> bool:
+        """Re-sign when half the validity has passed or nothing was ever published."""
+        latest = await self.latest()
+        if latest is not None and not dirs.needs_refresh(latest[1], self._clock_ms()):
+            return False
+        await self.publish()
+        return True
+
+    async def bundle(self) -> pb.DirectoryBundle:
+        latest = await self.latest()
+        held = await self._db.directories.held()
+        foreign = [
+            pb.SignedDirectory.FromString(h.signed)
+            for fed, h in sorted(held.items())
+            if fed != self.federation
+        ]
+        return pb.DirectoryBundle(own=latest[0] if latest else None, foreign=foreign)
+
+    # -- membership --------------------------------------------------------------------------
+
+    async def register_self(self) -> None:
+        """The central node is the first member of its own federation."""
+        assert self._keys.tls_cert is not None
+        member = Member(
+            node_id=self._config.node_id,
+            role="central",
+            status="active",
+            peer_endpoint=self._config.peer_endpoint,
+            client_endpoint=self._config.client_endpoint,
+            tls_certificate=self._keys.tls_cert.public_bytes(Encoding.DER),
+            signing_key=raw_public(self._keys.signing_key),
+            token_key=raw_public(self._keys.token_key),
+            document_types=(),
+            enrolled_at_unix_ms=self._clock_ms(),
+            revoked_at_unix_ms=None,
+            revoke_reason=None,
+        )
+        async with self._db.transaction() as tx:
+            await self._db.registry.put_member_txn(tx, member)
+            await self.publish_txn(tx)
+
+    async def invite(self, node_id: str, ttl_s: float) -> Invitation:
+        validate_node_id(node_id, Role.PROVINCE, field="id")
+        if federation_of(node_id) != self.federation:
+            raise InvalidArgument(
+                "invite.wrong_federation",
+                f"id: {node_id} is not a subdivision of {self.federation}",
+                field="id",
+            )
+        if not 0 < ttl_s <= MAX_INVITATION_TTL_S:
+            raise InvalidArgument(
+                "invite.bad_ttl", "ttl: must be more than 0 and at most 7 days", field="ttl"
+            )
+        assert self._keys.tls_cert is not None
+        invitation = Invitation(
+            node_id=node_id,
+            secret=secrets.token_bytes(32),
+            pin=fingerprint(self._keys.tls_cert.public_bytes(Encoding.DER)),
+        )
+        now_ms = self._clock_ms()
+        await self._db.registry.add_invitation(
+            invitation.secret_sha256, node_id, now_ms, now_ms + int(ttl_s * 1000)
+        )
+        return invitation
+
+    async def enrol(self, request: epb.EnrolRequest) -> epb.EnrolResponse:
+        # 1. The invitation is well formed and was made for the node that presents it.
+        invitation = Invitation.parse(request.invitation)
+        if request.node_id != invitation.node_id:
+            raise PermissionDenied(
+                "invitation.wrong_node",
+                f"token: this invitation is for {invitation.node_id}, not for {request.node_id}",
+                field="token",
+            )
+        # 2. The node proves it holds each key, bound to this invitation.
+        proof = proof_message(request.node_id, invitation.secret_sha256)
+        try:
+            csr = x509.load_der_x509_csr(request.csr)
+        except ValueError as exc:
+            raise InvalidArgument(
+                "enrol.bad_csr", "csr: not a DER PKCS#10 request", field="csr"
+            ) from exc
+        for name, key, signature in (
+            ("signing_key", request.signing_key, request.signing_key_proof),
+            ("token_key", request.token_key, request.token_key_proof),
+        ):
+            if not verifies(key, signature, ENROL_DOMAIN, proof):
+                raise PermissionDenied(
+                    "enrol.bad_proof",
+                    f"{name}: the proof of possession does not verify for this invitation",
+                    field=name,
+                )
+        peer_endpoint = _endpoint(request.peer_endpoint, "peer_endpoint")
+        client_endpoint = _endpoint(request.client_endpoint, "client_endpoint")
+        now_ms = self._clock_ms()
+        cert = issue_certificate(
+            ca_key=self._ca_key,
+            ca_cert=self._ca_cert,
+            csr=csr,
+            node_id=request.node_id,
+            now_ms=now_ms,
+        )
+        member = Member(
+            node_id=request.node_id,
+            role="province",
+            status="active",
+            peer_endpoint=peer_endpoint,
+            client_endpoint=client_endpoint,
+            tls_certificate=cert.public_bytes(Encoding.DER),
+            signing_key=request.signing_key,
+            token_key=request.token_key,
+            document_types=(),
+            enrolled_at_unix_ms=now_ms,
+            revoked_at_unix_ms=None,
+            revoke_reason=None,
+        )
+        # 3. Spend the invitation, record the member and publish, all or nothing.
+        async with self._db.transaction() as tx:
+            await self._db.registry.use_invitation_txn(
+                tx, invitation.secret_sha256, request.node_id, now_ms
+            )
+            await self._db.registry.put_member_txn(tx, member)
+            await self.publish_txn(tx)
+        return epb.EnrolResponse(
+            tls_certificate=cert.public_bytes(Encoding.DER),
+            ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
+            directory=await self.bundle(),
+            central_peer_endpoint=self._config.peer_endpoint,
+        )
+
+    async def revoke(self, node_id: str, reason: str) -> int:
+        """Revoke a member; return the directory version that publishes it."""
+        validate_node_id(node_id, field="id")
+        async with self._db.transaction() as tx:
+            await self._db.registry.revoke_member_txn(tx, node_id, reason, self._clock_ms())
+            signed = await self.publish_txn(tx)
+        return pb.Directory.FromString(signed.directory).version
+
+    # -- foreign federations -----------------------------------------------------------------
+
+    def own_anchor(self) -> pb.Anchor:
+        return pb.Anchor(
+            federation=self.federation,
+            ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
+            directory_key=raw_public(self._directory_key),
+            endpoint=self._config.peer_endpoint,
+        )
+
+    async def trust_add(self, anchor: pb.Anchor, expected_fingerprint: str) -> int:
+        check_anchor_fingerprint(anchor, expected_fingerprint)
+        if anchor.federation == self.federation:
+            raise InvalidArgument(
+                "anchor.own", "anchor: this is this federation's own anchor", field="anchor"
+            )
+        async with self._db.transaction() as tx:
+            await self._db.registry.put_anchor_txn(
+                tx,
+                anchor.federation,
+                anchor.SerializeToString(deterministic=True),
+                anchor_fingerprint(anchor),
+                self._clock_ms(),
+            )
+            signed = await self.publish_txn(tx)
+        return pb.Directory.FromString(signed.directory).version
+
+    async def trust_remove(self, federation: str) -> int:
+        async with self._db.transaction() as tx:
+            if not await self._db.registry.remove_anchor_txn(tx, federation):
+                raise InvalidArgument(
+                    "anchor.unknown", f"federation: {federation} is not trusted", field="federation"
+                )
+            signed = await self.publish_txn(tx)
+        await self._db.directories.drop_held(federation)
+        return pb.Directory.FromString(signed.directory).version

@@ -1,0 +1,165 @@
+"""A node's key files. Private keys are written once, mode 0600, and never logged.
+
+Separate keys per purpose (design §4): `tls.key` (ECDSA P-256, both ports), `signing.key`
+(Ed25519, envelopes and receipts), `token.key` (Ed25519, access tokens); a central node also holds
+`ca.key` (the federation CA) and `directory.key` (signs the directory).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from core.errors import ConfigError
+
+KEY_DIR = "keys"
+
+
+def write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def write_public(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def private_pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _load_private(path: Path) -> object:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"{path}: missing; was this node initialised with `swnode init`?"
+        ) from exc
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path}: private key is readable by others (mode {mode:o}); run chmod 600 {path}"
+        )
+    return serialization.load_pem_private_key(data, password=None)
+
+
+def _load_ed25519(path: Path) -> Ed25519PrivateKey:
+    key = _load_private(path)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"{path}: expected an Ed25519 private key")
+    return key
+
+
+def _load_ec(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = _load_private(path)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ConfigError(f"{path}: expected an ECDSA private key")
+    return key
+
+
+def _load_cert(path: Path) -> x509.Certificate | None:
+    if not path.exists():
+        return None
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+@dataclass(frozen=True)
+class NodeKeys:
+    tls_key: ec.EllipticCurvePrivateKey
+    signing_key: Ed25519PrivateKey
+    token_key: Ed25519PrivateKey
+    # Present once the node is enrolled (a central node enrols itself at init).
+    tls_cert: x509.Certificate | None
+    ca_cert: x509.Certificate | None
+    # The key that signs this federation's directory: private on the central, public elsewhere.
+    directory_public: bytes | None
+    directory_key: Ed25519PrivateKey | None = None
+    ca_key: ec.EllipticCurvePrivateKey | None = None
+
+    @property
+    def enrolled(self) -> bool:
+        return (
+            self.tls_cert is not None
+            and self.ca_cert is not None
+            and self.directory_public is not None
+        )
+
+
+def paths(node_dir: Path) -> dict[str, Path]:
+    d = node_dir / KEY_DIR
+    return {
+        name: d / name
+        for name in (
+            "tls.key",
+            "tls.crt",
+            "ca.crt",
+            "signing.key",
+            "token.key",
+            "ca.key",
+            "directory.key",
+            "directory.pub",
+        )
+    }
+
+
+def generate_node_keys(node_dir: Path, *, central: bool) -> None:
+    p = paths(node_dir)
+    write_private(p["tls.key"], private_pem(ec.generate_private_key(ec.SECP256R1())))
+    write_private(p["signing.key"], private_pem(Ed25519PrivateKey.generate()))
+    write_private(p["token.key"], private_pem(Ed25519PrivateKey.generate()))
+    if central:
+        write_private(p["ca.key"], private_pem(ec.generate_private_key(ec.SECP256R1())))
+        write_private(p["directory.key"], private_pem(Ed25519PrivateKey.generate()))
+
+
+def load_node_keys(node_dir: Path) -> NodeKeys:
+    p = paths(node_dir)
+    directory_key = _load_ed25519(p["directory.key"]) if p["directory.key"].exists() else None
+    ca_key = _load_ec(p["ca.key"]) if p["ca.key"].exists() else None
+    if directory_key is not None:
+        directory_public = directory_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+    elif p["directory.pub"].exists():
+        directory_public = p["directory.pub"].read_bytes()
+    else:
+        directory_public = None
+    return NodeKeys(
+        tls_key=_load_ec(p["tls.key"]),
+        signing_key=_load_ed25519(p["signing.key"]),
+        token_key=_load_ed25519(p["token.key"]),
+        tls_cert=_load_cert(p["tls.crt"]),
+        ca_cert=_load_cert(p["ca.crt"]),
+        directory_public=directory_public,
+        directory_key=directory_key,
+        ca_key=ca_key,
+    )
+
+
+def save_enrolment(
+    node_dir: Path, *, tls_cert: x509.Certificate, ca_cert: x509.Certificate, directory_key: bytes
+) -> None:
+    p = paths(node_dir)
+    write_public(p["tls.crt"], cert_pem(tls_cert))
+    write_public(p["ca.crt"], cert_pem(ca_cert))
+    if directory_key and not p["directory.key"].exists():
+        write_public(p["directory.pub"], directory_key)

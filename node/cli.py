@@ -1,0 +1,253 @@
+"""The `swnode` command line. Each command parses its arguments and calls one function elsewhere;
+errors are printed as one line a person can act on, with exit status 2 for a refusal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import SwnodeError
+from core.ids import Role
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from node.admin import InitOptions, init_node
+
+    config = asyncio.run(
+        init_node(
+            InitOptions(
+                node_dir=args.dir,
+                node_id=args.id,
+                role=Role(args.role),
+                host=args.host,
+                peer_port=args.peer_port,
+                client_port=args.client_port,
+                ops_port=args.ops_port,
+                poll_interval_s=args.poll_interval,
+                directory_validity_s=args.directory_validity,
+                storage_url=args.storage,
+            )
+        )
+    )
+    print(f"initialised {config.role.value} node {config.id} in {config.dir}")
+    print(f"  peer {config.peer_endpoint}  client {config.client_endpoint}  ops {config.ops_url}")
+    if config.is_central:
+        print(f"next: swnode run --dir {config.dir}")
+    else:
+        print(
+            "next: ask the central operator for an invitation (swnode invite --id "
+            f"{config.id}), then swnode enroll --dir {config.dir} --central HOST:PORT --token TOKEN"
+        )
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    from node.admin import invite
+
+    invitation = asyncio.run(invite(args.dir, args.id, args.ttl))
+    print(invitation.encode())
+    return 0
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from node.admin import enroll_node
+
+    directory = asyncio.run(enroll_node(args.dir, args.central, args.token))
+    print(
+        f"enrolled with {directory.federation}: directory v{directory.version}, "
+        f"{len(directory.nodes)} nodes; next: swnode run --dir {args.dir}"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from node.config import load_config
+    from node.runtime import run_node
+
+    config = load_config(args.dir)
+    _setup_logging(config.log_level, config.log_path)
+    asyncio.run(run_node(config))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from node.status import render, status
+
+    data = asyncio.run(status(args.dir))
+    if args.json:
+        _print_json(data)
+    else:
+        print(render(data))
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from node.admin import revoke
+
+    version = asyncio.run(revoke(args.dir, args.id, args.reason))
+    print(
+        f"revoked {args.id}: directory v{version} published; every node refuses it once it has "
+        "polled (within one poll interval)"
+    )
+    return 0
+
+
+def cmd_anchor_export(args: argparse.Namespace) -> int:
+    from node.admin import export_anchor
+
+    fp = asyncio.run(export_anchor(args.dir, args.out))
+    print(f"wrote {args.out}")
+    print(f"fingerprint {fp}")
+    print("give the file to the other operator, and the fingerprint over a separate channel")
+    return 0
+
+
+def cmd_trust_add(args: argparse.Namespace) -> int:
+    from node.admin import trust_add
+
+    federation, version = asyncio.run(trust_add(args.dir, args.anchor, args.fingerprint))
+    print(
+        f"trusting federation {federation}: directory v{version} published; its directory is "
+        "fetched on the next poll, once its operator trusts ours too"
+    )
+    return 0
+
+
+def cmd_trust_remove(args: argparse.Namespace) -> int:
+    from node.admin import trust_remove
+
+    version = asyncio.run(trust_remove(args.dir, args.federation))
+    print(f"no longer trusting {args.federation}: directory v{version} published")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from node.admin import open_db
+    from node.config import load_config
+    from storage.migrations import current_version
+
+    async def go() -> int:
+        db = await open_db(load_config(args.dir))
+        try:
+            return await current_version(db.engine)
+        finally:
+            await db.close()
+
+    print(f"schema at version {asyncio.run(go())}")
+    return 0
+
+
+def cmd_devnet(args: argparse.Namespace) -> int:
+    from node import devnet
+
+    return devnet.main(args)
+
+
+def _setup_logging(level: str, path: Path | None = None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if path is not None:
+        handlers.append(logging.FileHandler(path))
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+    )
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="swnode", description="Federated node for International Trade Single Windows."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Any, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("init", cmd_init, "create a node folder: config, keys (and for a central, its CA)")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--id", required=True, help="CN for a central node, CN-GD for a province")
+    p.add_argument("--role", choices=["central", "province"], required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--peer-port", type=int)
+    p.add_argument("--client-port", type=int)
+    p.add_argument("--ops-port", type=int)
+    p.add_argument("--poll-interval", type=float, help="seconds between directory polls")
+    p.add_argument("--directory-validity", type=float, help="central: seconds a directory is valid")
+    p.add_argument("--storage", help="storage URL (default sqlite:///node.db in the folder)")
+
+    p = command("invite", cmd_invite, "central: print a one-time enrolment token for a province")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--id", required=True)
+    p.add_argument("--ttl", default="1h", help="how long the token stays valid (default 1h)")
+
+    p = command("enroll", cmd_enroll, "province: join the federation with an invitation")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--central", required=True, help="HOST:PORT of the central node's client port")
+    p.add_argument("--token", required=True)
+
+    p = command("run", cmd_run, "run the node in the foreground; SIGTERM stops it cleanly")
+    p.add_argument("--dir", type=Path, required=True)
+
+    p = command("status", cmd_status, "what the node holds and who it can reach")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--json", action="store_true")
+
+    p = command("revoke", cmd_revoke, "central: revoke a member node")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--id", required=True)
+    p.add_argument("--reason", default="revoked by the central operator")
+
+    p = command("anchor", lambda a: 2, "this federation's anchor, for foreign operators")
+    anchor_sub = p.add_subparsers(dest="anchor_command", required=True, metavar="ACTION")
+    q = anchor_sub.add_parser("export", help="write the anchor file and print its fingerprint")
+    q.set_defaults(func=cmd_anchor_export)
+    q.add_argument("--dir", type=Path, required=True)
+    q.add_argument("--out", type=Path, required=True)
+
+    p = command("trust", lambda a: 2, "trust between federations")
+    trust_sub = p.add_subparsers(dest="trust_command", required=True, metavar="ACTION")
+    q = trust_sub.add_parser(
+        "add", help="trust a foreign federation's anchor, checked by fingerprint"
+    )
+    q.set_defaults(func=cmd_trust_add)
+    q.add_argument("--dir", type=Path, required=True)
+    q.add_argument("--anchor", type=Path, required=True)
+    q.add_argument("--fingerprint", required=True)
+    q = trust_sub.add_parser("remove", help="stop trusting a foreign federation")
+    q.set_defaults(func=cmd_trust_remove)
+    q.add_argument("--dir", type=Path, required=True)
+    q.add_argument("--federation", required=True)
+
+    p = command("migrate", cmd_migrate, "bring the node's database schema up to date")
+    p.add_argument("--dir", type=Path, required=True)
+
+    p = command("devnet", cmd_devnet, "a local test network of nodes, one process each")
+    from node.devnet import add_arguments
+
+    add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except SwnodeError as exc:
+        print(f"swnode {args.command}: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

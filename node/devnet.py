@@ -1,0 +1,342 @@
+"""A local test network: federation CN (a central and N provinces) and M foreign federations,
+every node its own OS process on free 127.0.0.1 ports, in one folder.
+
+    D/devnet.json   which nodes make up the network
+    D/<ID>/         each node's folder (node.toml, keys/, node.db, node.log, console.log, node.pid)
+
+The network is built with the same operator actions a real deployment uses: init, invite and
+enroll for each province, anchor export and trust add between CN and each foreign central.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from core.errors import FailedPrecondition, InvalidArgument, Unavailable
+from core.ids import Role, role_of
+from node import admin
+from node.config import load_config
+
+MANIFEST = "devnet.json"
+PROVINCES = ("CN-GD", "CN-SH", "CN-ZJ", "CN-JS", "CN-BJ", "CN-FJ", "CN-SD", "CN-TJ", "CN-SC")
+FOREIGN = ("SG", "TH", "MY", "VN", "ID", "PH")
+
+
+@dataclass(frozen=True)
+class Settings:
+    poll_interval_s: float = 2.0
+    directory_validity_s: float = 3600.0
+
+
+class Devnet:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    # -- the manifest ------------------------------------------------------------------------
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def node_ids(self) -> list[str]:
+        if not self.exists():
+            raise FailedPrecondition(
+                "devnet.missing",
+                f"dir: {self.root} holds no test network; create one with `swnode devnet up`",
+                field="dir",
+            )
+        return list(json.loads(self.manifest_path.read_text())["nodes"])
+
+    def node_dir(self, node_id: str) -> Path:
+        return self.root / node_id
+
+    def _check_node(self, node_id: str) -> None:
+        if node_id not in self.node_ids():
+            raise InvalidArgument(
+                "devnet.unknown_node",
+                f"node: {node_id} is not in this network ({', '.join(self.node_ids())})",
+                field="node",
+            )
+
+    # -- building ----------------------------------------------------------------------------
+
+    async def create(self, provinces: int, foreign: int, settings: Settings = Settings()) -> None:
+        if not 0 <= provinces <= len(PROVINCES) or not 0 <= foreign <= len(FOREIGN):
+            raise InvalidArgument(
+                "devnet.size",
+                f"provinces: 0 to {len(PROVINCES)}; foreign: 0 to {len(FOREIGN)}",
+                field="provinces",
+            )
+        ids = ["CN", *PROVINCES[:provinces], *FOREIGN[:foreign]]
+        self.root.mkdir(parents=True, exist_ok=True)
+        for node_id in ids:
+            await admin.init_node(
+                admin.InitOptions(
+                    node_dir=self.node_dir(node_id),
+                    node_id=node_id,
+                    role=role_of(node_id),
+                    poll_interval_s=settings.poll_interval_s,
+                    directory_validity_s=settings.directory_validity_s,
+                )
+            )
+        tmp = self.manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"nodes": ids}, indent=2))
+        tmp.replace(self.manifest_path)
+        # Enrol every province with CN, which must be running to answer.
+        self.start("CN")
+        self.wait_healthy(["CN"])
+        cn_client = load_config(self.node_dir("CN")).client_endpoint
+        for node_id in ids:
+            if role_of(node_id) is Role.PROVINCE:
+                invitation = await admin.invite(self.node_dir("CN"), node_id, "10m")
+                await admin.enroll_node(self.node_dir(node_id), cn_client, invitation.encode())
+        # Foreign federations: both operators pin each other's anchor.
+        for node_id in ids:
+            if node_id != "CN" and role_of(node_id) is Role.CENTRAL:
+                await self.exchange_anchors("CN", node_id)
+
+    async def exchange_anchors(self, a: str, b: str) -> None:
+        for mine, theirs in ((a, b), (b, a)):
+            out = self.root / f"{mine}.anchor.json"
+            fp = await admin.export_anchor(self.node_dir(mine), out)
+            await admin.trust_add(self.node_dir(theirs), out, fp)
+
+    # -- processes ---------------------------------------------------------------------------
+
+    def pid(self, node_id: str) -> int | None:
+        """The pid of the node's process if it is running (and is really that node's)."""
+        pid_file = self.node_dir(node_id) / "node.pid"
+        try:
+            pid = int(pid_file.read_text())
+            proc = psutil.Process(pid)
+            cmdline = proc.cmdline()
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+        except (FileNotFoundError, ValueError, psutil.Error):
+            return None
+        return pid if str(self.node_dir(node_id)) in cmdline else None
+
+    def start(self, node_id: str | None = None) -> list[str]:
+        """Start the named node, or every stopped node; return those started."""
+        started = []
+        for nid in [node_id] if node_id else self.node_ids():
+            if node_id:
+                self._check_node(nid)
+            if self.pid(nid) is not None:
+                continue
+            node_dir = self.node_dir(nid)
+            with (node_dir / "console.log").open("ab") as console:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "node", "run", "--dir", str(node_dir)],
+                    stdout=console,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    cwd=node_dir,
+                )
+            (node_dir / "node.pid").write_text(str(proc.pid))
+            started.append(nid)
+        return started
+
+    def stop(
+        self, node_id: str | None = None, *, kill: bool = False, timeout_s: float = 15
+    ) -> list[str]:
+        """Stop the named node, or all; SIGTERM (SIGKILL with `kill`, or after `timeout_s`)."""
+        stopped = []
+        for nid in [node_id] if node_id else self.node_ids():
+            if node_id:
+                self._check_node(nid)
+            pid = self.pid(nid)
+            if pid is None:
+                continue
+            proc = psutil.Process(pid)
+            proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                proc.wait(timeout_s)
+            except psutil.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            (self.node_dir(nid) / "node.pid").unlink(missing_ok=True)
+            stopped.append(nid)
+        return stopped
+
+    # -- health ------------------------------------------------------------------------------
+
+    def healthz(self, node_id: str) -> tuple[bool, dict[str, Any]]:
+        config = load_config(self.node_dir(node_id))
+        try:
+            with urllib.request.urlopen(f"{config.ops_url}/healthz", timeout=2) as r:  # noqa: S310
+                return r.status == 200, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return False, json.loads(exc.read() or b"{}")
+        except (OSError, ValueError):
+            return False, {"status": "not running"}
+
+    def node_status(self, node_id: str) -> dict[str, Any] | None:
+        from node.status import live_status
+
+        return live_status(load_config(self.node_dir(node_id)))
+
+    def wait_healthy(self, ids: list[str] | None = None, timeout_s: float = 60) -> None:
+        """Until every node serves with a valid directory and, across the network, every node
+        holds the directory of every federation it trusts."""
+        ids = ids or self.node_ids()
+        deadline = time.monotonic() + timeout_s
+        waiting: list[str] = ids
+        while time.monotonic() < deadline:
+            waiting = [n for n in ids if not self._settled(n, ids)]
+            if not waiting:
+                return
+            for nid in waiting:
+                if self.pid(nid) is None:
+                    log = self.node_dir(nid) / "console.log"
+                    tail = log.read_text()[-2000:] if log.exists() else ""
+                    raise Unavailable(
+                        "devnet.node_died", f"node {nid} is not running; its console says:\n{tail}"
+                    )
+            time.sleep(0.3)
+        raise Unavailable(
+            "devnet.timeout", f"nodes not ready after {timeout_s:.0f}s: {', '.join(waiting)}"
+        )
+
+    def _settled(self, node_id: str, ids: list[str]) -> bool:
+        healthy, _ = self.healthz(node_id)
+        if not healthy:
+            return False
+        status = self.node_status(node_id)
+        if status is None:
+            return False
+        directory = status["directory"]
+        trusted = set(directory.get("trusted_federations", []))
+        held = {f for f, d in directory.get("foreign", {}).items() if d["valid"]}
+        return trusted <= held
+
+    def status(self) -> list[dict[str, Any]]:
+        rows = []
+        for nid in self.node_ids():
+            config = load_config(self.node_dir(nid))
+            pid = self.pid(nid)
+            healthy = self.healthz(nid)[0] if pid is not None else False
+            rows.append(
+                {
+                    "id": nid,
+                    "role": config.role.value,
+                    "pid": pid,
+                    "running": pid is not None,
+                    "healthy": healthy,
+                    "dir": str(config.dir),
+                    "ports": {
+                        "peer": config.peer_port,
+                        "client": config.client_port,
+                        "ops": config.ops_port,
+                    },
+                    "endpoints": {
+                        "peer": config.peer_endpoint,
+                        "client": config.client_endpoint,
+                        "ops": config.ops_url,
+                    },
+                }
+            )
+        return rows
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'node':<7} {'role':<9} {'pid':>7}  {'state':<11} {'peer':<17} {'client':<17} ops"]
+    for r in rows:
+        state = "healthy" if r["healthy"] else ("running" if r["running"] else "stopped")
+        lines.append(
+            f"{r['id']:<7} {r['role']:<9} {r['pid'] or '-':>7}  {state:<11} "
+            f"{r['endpoints']['peer']:<17} {r['endpoints']['client']:<17} {r['endpoints']['ops']}"
+        )
+    return "\n".join(lines)
+
+
+def usage_hint(root: Path) -> str:
+    return "\n".join(
+        [
+            "",
+            "Each node is one process; its folder holds node.toml, keys/, node.db and node.log.",
+            f"  swnode status --dir {root}/CN-GD              what a node holds and who it reaches",
+            f"  swnode devnet status --dir {root} [--json]    this table",
+            f"  swnode devnet stop --dir {root} --node CN-SH  stop one node (start brings it back)",
+            f"  swnode devnet down --dir {root}               stop every node (`up` restarts them)",
+            "  curl http://127.0.0.1:<ops>/metrics             Prometheus metrics of a node",
+        ]
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="devnet_command", required=True, metavar="ACTION")
+    p = sub.add_parser("up", help="create (or start again) a test network and wait until it serves")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--provinces", type=int, default=2)
+    p.add_argument("--foreign", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("status", help="every node of the network: pid, health, ports")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--json", action="store_true")
+    for name, text in (("stop", "stop all nodes, or one"), ("start", "start stopped nodes again")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--dir", type=Path, required=True)
+        p.add_argument("--node")
+    p = sub.add_parser("down", help="stop every node (the folder stays; `up` starts it again)")
+    p.add_argument("--dir", type=Path, required=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    import asyncio
+
+    net = Devnet(args.dir)
+    action = args.devnet_command
+    if action == "up":
+        if net.exists():
+            started = net.start()
+            if started:
+                print(f"starting {', '.join(started)}", file=sys.stderr)
+        else:
+            print(
+                f"creating a test network in {net.root}: CN, {args.provinces} provinces, "
+                f"{args.foreign} foreign",
+                file=sys.stderr,
+            )
+            asyncio.run(net.create(args.provinces, args.foreign))
+            net.start()
+        net.wait_healthy()
+        rows = net.status()
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print(render_table(rows))
+            print(usage_hint(net.root))
+        return 0
+    if action == "status":
+        rows = net.status()
+        print(json.dumps(rows, indent=2) if args.json else render_table(rows))
+        return 0
+    if action == "stop":
+        print(f"stopped: {', '.join(net.stop(args.node)) or 'nothing was running'}")
+        return 0
+    if action == "start":
+        started = net.start(args.node)
+        net.wait_healthy(started or None)
+        print(f"started: {', '.join(started) or 'everything was running'}")
+        return 0
+    if action == "down":
+        print(f"stopped: {', '.join(net.stop()) or 'nothing was running'}")
+        return 0
+    raise InvalidArgument("devnet.action", f"unknown action {action}")

@@ -1,0 +1,44 @@
+"""The node's Prometheus metrics, one registry per node process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.info = Info("swnode_node", "Identity of this node.", registry=r)
+        self.directory_version = Gauge(
+            "swnode_directory_version", "Version of the federation directory held.", registry=r
+        )
+        self.directory_valid = Gauge(
+            "swnode_directory_valid",
+            "1 while the held directory is unexpired; 0 means the node refuses peer traffic.",
+            registry=r,
+        )
+        self.directory_expires = Gauge(
+            "swnode_directory_expires_at_seconds",
+            "Unix time at which the held directory expires.",
+            registry=r,
+        )
+        self.foreign_directory_version = Gauge(
+            "swnode_foreign_directory_version",
+            "Version of each trusted foreign federation's directory held.",
+            ["federation"],
+            registry=r,
+        )
+        self.peer_reachable = Gauge(
+            "swnode_peer_reachable",
+            "1 if the direct neighbour answered the last probe.",
+            ["peer"],
+            registry=r,
+        )
+        self.healthy = Gauge("swnode_healthy", "1 while the node is serving.", registry=r)
+        self.rpc_errors = Counter(
+            "swnode_rpc_refusals",
+            "Requests refused, by reason code.",
+            ["reason"],
+            registry=r,
+        )

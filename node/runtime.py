@@ -1,0 +1,370 @@
+"""A running node: opens storage, loads keys and directories, serves the three ports, and runs
+the background loops (directory sync, peer probes, health). `swnode run` is this and a signal
+handler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from cryptography.hazmat.primitives.serialization import Encoding
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from core import directory as dirs
+from core.errors import ConfigError, SwnodeError
+from core.ids import federation_of, role_of
+from core.routing import is_direct_neighbour, next_hop
+from core.trust import TrustView
+from federation.channels import PeerChannels, message_size_options
+from federation.directory_sync import DirectorySync
+from federation.reachability import Reachability
+from federation.tls import client_port_credentials, peer_port_credentials
+from identity.authority import Authority, CentralSettings
+from identity.keys import NodeKeys, load_node_keys
+from node.client_service import EnrolmentService
+from node.config import NodeConfig
+from node.metrics import Metrics
+from node.ops import OpsServer
+from node.peer_service import PeerService
+from storage.database import Database
+from storage.engine import redact
+from swf.v1 import directory_pb2 as pb
+from swf.v1 import enrolment_pb2, enrolment_pb2_grpc, peer_pb2, peer_pb2_grpc
+
+log = logging.getLogger("swnode.node")
+
+SERVICE_NAMES = (
+    peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
+    enrolment_pb2.DESCRIPTOR.services_by_name["Enrolment"].full_name,
+)
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+
+
+class Node:
+    def __init__(self, config: NodeConfig, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.config = config
+        self.clock_ms = clock_ms
+        self.replica = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.metrics = Metrics()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._servers: list[grpc.aio.Server] = []
+        self._health = HealthServicer()
+        self._ops: OpsServer | None = None
+        self.keys: NodeKeys
+        self.db: Database
+        self.authority: Authority | None = None
+        self.sync: DirectorySync
+        self.reachability: Reachability
+        self.channels: PeerChannels
+
+    @property
+    def trust(self) -> TrustView:
+        return self.sync.trust
+
+    # -- start and stop ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        config = self.config
+        self.keys = load_node_keys(config.dir)
+        if not self.keys.enrolled or self.keys.directory_public is None:
+            raise ConfigError(
+                f"{config.dir}: node {config.id} has not enrolled with its central node; run "
+                f"`swnode enroll --dir {config.dir} --central HOST:PORT --token TOKEN` first"
+            )
+        self.db = await Database.open(
+            config.storage_url, base_dir=config.dir, password=config.storage_password()
+        )
+        log.info("storage: %s", redact(config.storage_url))
+        if config.is_central:
+            self.authority = Authority(
+                self.db,
+                CentralSettings(
+                    node_id=config.id,
+                    peer_endpoint=config.peer_endpoint,
+                    client_endpoint=config.client_endpoint,
+                    directory_validity_s=config.directory_validity_s,
+                ),
+                self.keys,
+                self.clock_ms,
+            )
+            await self.authority.refresh_if_due()
+        assert self.keys.ca_cert is not None
+        self.channels = PeerChannels(self.keys, max_message_bytes=config.max_message_bytes)
+        self.sync = DirectorySync(
+            node_id=config.id,
+            db=self.db,
+            directory_key=self.keys.directory_public,
+            own_ca_der=self.keys.ca_cert.public_bytes(Encoding.DER),
+            channels=self.channels,
+            clock_ms=self.clock_ms,
+            authority=self.authority,
+            central_peer_endpoint=config.central_peer_endpoint,
+            on_change=self._trust_changed,
+        )
+        await self.sync.load()
+        self.reachability = Reachability(
+            config.id, self.channels, lambda: self.trust, self.clock_ms
+        )
+        await self._start_servers()
+        self._ops = OpsServer(config.ops_host, config.ops_port, self.metrics.registry)
+        self._ops.start()
+        self.metrics.info.info(
+            {"id": config.id, "role": config.role.value, "replica": self.replica}
+        )
+        await self._refresh_health()
+        interval = config.poll_interval_s
+        self._tasks = [
+            asyncio.create_task(self.sync.run(interval), name="directory-sync"),
+            asyncio.create_task(self.reachability.run(interval), name="reachability"),
+            asyncio.create_task(self._health_loop(), name="health"),
+        ]
+        log.info(
+            "node %s (%s) serving: peer %s, client %s, ops %s",
+            config.id,
+            config.role.value,
+            config.peer_endpoint,
+            config.client_endpoint,
+            config.ops_url,
+        )
+
+    async def _start_servers(self) -> None:
+        config = self.config
+        options = message_size_options(config.max_message_bytes)
+        peer = grpc.aio.server(options=options)
+        peer_pb2_grpc.add_PeerServicer_to_server(
+            PeerService(
+                node_id=config.id,
+                trust=lambda: self.trust,
+                clock_ms=self.clock_ms,
+                authority=self.authority,
+            ),
+            peer,
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, peer)
+        self._bind(
+            peer,
+            config.peer_port,
+            peer_port_credentials(self.keys, lambda: self.trust.ca_certificates()),
+            "peer",
+        )
+        client = grpc.aio.server(options=options)
+        enrolment_pb2_grpc.add_EnrolmentServicer_to_server(
+            EnrolmentService(config.id, self.authority), client
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, client)
+        reflection.enable_server_reflection(
+            (
+                *SERVICE_NAMES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            client,
+        )
+        self._bind(client, config.client_port, client_port_credentials(self.keys), "client")
+        for server in (peer, client):
+            await server.start()
+            self._servers.append(server)
+
+    def _bind(
+        self, server: grpc.aio.Server, port: int, credentials: grpc.ServerCredentials, name: str
+    ) -> None:
+        address = f"{self.config.host}:{port}"
+        try:
+            bound = server.add_secure_port(address, credentials)
+        except RuntimeError as exc:
+            bound = 0
+            log.debug("bind %s failed: %s", address, exc)
+        if bound != port:
+            raise ConfigError(
+                f"[ports] {name}: cannot listen on {address}; is another process using it?",
+                field=f"ports.{name}",
+            )
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._health.enter_graceful_shutdown()
+        await asyncio.gather(*(s.stop(grace_s) for s in self._servers))
+        if self._ops is not None:
+            self._ops.stop()
+        await self.channels.close()
+        await self.db.close()
+        log.info("node %s stopped", self.config.id)
+
+    # -- reacting to the directory -----------------------------------------------------------
+
+    def _trust_changed(self, trust: TrustView) -> None:
+        log.info(
+            "directory %s v%d%s",
+            self.config.federation,
+            trust.version,
+            "".join(f", {f} v{d.version}" for f, d in sorted(trust.foreign.items())),
+        )
+
+    # -- health and status -------------------------------------------------------------------
+
+    def health_reasons(self) -> list[str]:
+        reasons = []
+        now = self.clock_ms()
+        own = self.trust.own
+        if own is None:
+            reasons.append("no directory held")
+        elif not dirs.is_current(own, now):
+            reasons.append(
+                f"directory v{own.version} expired at {iso(own.expires_at_unix_ms)}; "
+                "peer traffic refused until a fresh one arrives"
+            )
+        return reasons
+
+    async def _refresh_health(self) -> None:
+        reasons = self.health_reasons()
+        serving = not reasons
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *SERVICE_NAMES):
+            await self._health.set(name, status)
+        own = self.trust.own
+        self.metrics.healthy.set(1 if serving else 0)
+        self.metrics.directory_version.set(self.trust.version)
+        self.metrics.directory_valid.set(1 if self.trust.valid(self.clock_ms()) else 0)
+        self.metrics.directory_expires.set((own.expires_at_unix_ms if own else 0) / 1000)
+        for fed, d in self.trust.foreign.items():
+            self.metrics.foreign_directory_version.labels(fed).set(d.version)
+        for peer, state in self.reachability.peers.items():
+            self.metrics.peer_reachable.labels(peer).set(1 if state.reachable else 0)
+        if self._ops is not None:
+            snap = self._ops.snapshot
+            snap.status = self.status()
+            snap.reasons = reasons
+            snap.healthy = serving
+
+    async def _health_loop(self) -> None:
+        while True:
+            try:
+                await self._refresh_health()
+            except Exception:
+                log.exception("health refresh failed")
+            await asyncio.sleep(1.0)
+
+    def status(self) -> dict[str, Any]:
+        return node_status(
+            self.config,
+            self.trust,
+            self.clock_ms(),
+            running=True,
+            reachable={p: s.reachable for p, s in self.reachability.peers.items()},
+            replica=self.replica,
+            pid=os.getpid(),
+            last_error=self.sync.last_error,
+            foreign_errors=self.sync.foreign_errors,
+            healthy=not self.health_reasons(),
+        )
+
+
+def node_status(
+    config: NodeConfig,
+    trust: TrustView,
+    now_ms: int,
+    *,
+    running: bool,
+    reachable: dict[str, bool],
+    replica: str | None = None,
+    pid: int | None = None,
+    last_error: str | None = None,
+    foreign_errors: dict[str, str] | None = None,
+    healthy: bool = False,
+) -> dict[str, Any]:
+    """The status document: `swnode status --json` and the ops port's /status."""
+    own = trust.own
+    peers = []
+    for node in sorted(trust.nodes(), key=lambda n: n.id):
+        if node.id == config.id:
+            continue
+        hop = next_hop(config.id, node.id)
+        peers.append(
+            {
+                "id": node.id,
+                "role": role_of(node.id).value,
+                "federation": federation_of(node.id),
+                "reachable": bool(reachable.get(hop, False)),
+                "revoked": node.status == pb.NODE_STATUS_REVOKED,
+                "route": "direct" if is_direct_neighbour(config.id, node.id) else f"via {hop}",
+            }
+        )
+    return {
+        "id": config.id,
+        "role": config.role.value,
+        "federation": config.federation,
+        "running": running,
+        "healthy": healthy and running,
+        "pid": pid,
+        "replica": replica,
+        "directory": {
+            "version": trust.version,
+            "issued_at": iso(own.issued_at_unix_ms) if own else None,
+            "expires_at": iso(own.expires_at_unix_ms) if own else None,
+            "valid": trust.valid(now_ms),
+            "last_error": last_error,
+            "foreign": {
+                fed: {
+                    "version": d.version,
+                    "expires_at": iso(d.expires_at_unix_ms),
+                    "valid": dirs.is_current(d, now_ms),
+                    "error": (foreign_errors or {}).get(fed),
+                }
+                for fed, d in sorted(trust.foreign.items())
+            },
+            "trusted_federations": sorted(a.federation for a in trust.trusted_anchors()),
+        },
+        "peers": peers,
+        "ports": {
+            "peer": config.peer_port,
+            "client": config.client_port,
+            "ops": config.ops_port,
+        },
+        "endpoints": {
+            "peer": config.peer_endpoint,
+            "client": config.client_endpoint,
+            "ops": config.ops_url,
+        },
+        "storage": redact(config.storage_url),
+    }
+
+
+async def run_node(config: NodeConfig) -> None:
+    """Run until SIGTERM or SIGINT, then stop cleanly."""
+    import signal
+
+    node = Node(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await node.start()
+    except SwnodeError:
+        raise
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await node.stop()

@@ -1,0 +1,1 @@
+"""Services: the single window business (declarations, certificates, logistics)."""

@@ -1,0 +1,37 @@
+"""The node's database: an engine, migrated, with one store per concern."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+from storage.directories import DirectoryStore
+from storage.engine import Engine, Tx, open_engine
+from storage.migrations import migrate
+from storage.registry import RegistryStore
+
+
+class Database:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.registry = RegistryStore(engine)
+        self.directories = DirectoryStore(engine)
+
+    @classmethod
+    async def open(
+        cls, url: str, *, base_dir: Path, password: str | None = None, migrate_now: bool = True
+    ) -> Database:
+        engine = await open_engine(url, base_dir=base_dir, password=password)
+        try:
+            if migrate_now:
+                await migrate(engine)
+        except BaseException:
+            await engine.close()
+            raise
+        return cls(engine)
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        return self.engine.transaction()
+
+    async def close(self) -> None:
+        await self.engine.close()

@@ -1,0 +1,79 @@
+"""Signed directories: those the central publishes, and the last good copy each node holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.engine import Engine, Tx
+
+
+@dataclass(frozen=True)
+class HeldDirectory:
+    federation: str
+    version: int
+    signed: bytes
+    fetched_at_unix_ms: int
+
+
+class DirectoryStore:
+    def __init__(self, engine: Engine) -> None:
+        self._db = engine
+
+    async def next_version_txn(self, tx: Tx) -> int:
+        """Reserve the next directory version; concurrent publishers are serialized here."""
+        return int(
+            await tx.fetchval(
+                "UPDATE directory_state SET version = version + 1 WHERE id = 1 RETURNING version"
+            )
+        )
+
+    async def publish_txn(
+        self, tx: Tx, federation: str, version: int, signed: bytes, issued_ms: int, expires_ms: int
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO published_directories (version, signed, issued_at_unix_ms,"
+            " expires_at_unix_ms) VALUES ($1, $2, $3, $4)",
+            version,
+            signed,
+            issued_ms,
+            expires_ms,
+        )
+        await self.hold_txn(tx, federation, version, signed, issued_ms)
+
+    async def latest_published(self) -> bytes | None:
+        row = await self._db.fetchrow(
+            "SELECT signed FROM published_directories ORDER BY version DESC LIMIT 1"
+        )
+        return bytes(row["signed"]) if row else None
+
+    async def hold(self, federation: str, version: int, signed: bytes, now_ms: int) -> None:
+        async with self._db.transaction() as tx:
+            await self.hold_txn(tx, federation, version, signed, now_ms)
+
+    async def hold_txn(
+        self, tx: Tx, federation: str, version: int, signed: bytes, now_ms: int
+    ) -> None:
+        """Keep `signed` as the copy of `federation`'s directory unless a newer one is held."""
+        await tx.execute(
+            "INSERT INTO held_directories (federation, version, signed, fetched_at_unix_ms)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (federation) DO UPDATE"
+            " SET version = excluded.version, signed = excluded.signed,"
+            " fetched_at_unix_ms = excluded.fetched_at_unix_ms"
+            " WHERE held_directories.version <= excluded.version",
+            federation,
+            version,
+            signed,
+            now_ms,
+        )
+
+    async def held(self) -> dict[str, HeldDirectory]:
+        rows = await self._db.fetch("SELECT * FROM held_directories")
+        return {
+            r["federation"]: HeldDirectory(
+                r["federation"], r["version"], bytes(r["signed"]), r["fetched_at_unix_ms"]
+            )
+            for r in rows
+        }
+
+    async def drop_held(self, federation: str) -> None:
+        await self._db.execute("DELETE FROM held_directories WHERE federation = $1", federation)
