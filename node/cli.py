@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,93 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send(args: argparse.Namespace) -> int:
+    from node.messaging import send
+
+    payload = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
+    message_id = asyncio.run(send(args.dir, args.to, args.type, payload))
+    if args.json:
+        _print_json({"message_id": message_id, "status": "queued"})
+    else:
+        print(message_id)
+    return 0
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    from node.messaging import messages
+
+    rows = asyncio.run(
+        messages(args.dir, direction=args.direction, status=args.status, limit=args.limit)
+    )
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(f"{'message id':<36}  {'dir':<5} {'peer':<6} {'type':<24} {'status':<12} tries  updated")
+    for r in rows:
+        print(
+            f"{r['message_id']:<36}  {r['direction']:<5} {r['peer']:<6} {r['document_type']:<24} "
+            f"{r['status']:<12} {r['attempts']:>5}  {r['updated_at']}"
+            + (f"  {r['last_error']}" if r["last_error"] else "")
+        )
+    return 0
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    from node.messaging import redrive
+
+    was = asyncio.run(redrive(args.dir, args.message_id))
+    print(f"{args.message_id}: was {was}, queued again with fresh times")
+    return 0
+
+
+def cmd_receipt(args: argparse.Namespace) -> int:
+    from node.messaging import evidence_json, export_evidence
+
+    text = evidence_json(asyncio.run(export_evidence(args.dir, args.message_id)))
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote {args.out}; check it with swnode verify-receipt --anchor FILE {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_verify_receipt(args: argparse.Namespace) -> int:
+    from node.messaging import verify_evidence_file
+
+    result = verify_evidence_file(args.anchor, args.receipt_file)
+    if args.json:
+        data = {
+            "ok": True,
+            "message_id": result.message_id,
+            "sender": result.sender,
+            "recipient": result.recipient,
+            "document_type": result.document_type,
+            "delivered": result.delivered,
+            "receipts": [
+                {"issuer": r.issuer, "kind": r.kind, "received_at_unix_ms": r.received_at_unix_ms}
+                for r in result.receipts
+            ],
+            "directories": [{"federation": f, "version": v} for f, v in result.directories],
+        }
+        _print_json(data)
+        return 0
+    print(f"message   {result.message_id} ({result.document_type})")
+    print(f"from      {result.sender} to {result.recipient}")
+    for r in result.receipts:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.received_at_unix_ms / 1000))
+        print(f"receipt   {r.kind:<8} signed by {r.issuer} at {when}: verified")
+    print(
+        "verdict   "
+        + (
+            "delivered to its recipient"
+            if result.delivered
+            else "no delivery receipt from the recipient"
+        )
+    )
+    return 0
+
+
 def cmd_devnet(args: argparse.Namespace) -> int:
     from node import devnet
 
@@ -232,6 +320,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("migrate", cmd_migrate, "bring the node's database schema up to date")
     p.add_argument("--dir", type=Path, required=True)
+
+    p = command("send", cmd_send, "queue a document for another node; prints its message id")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--to", required=True, help="recipient node id")
+    p.add_argument("--type", required=True, help="document type, e.g. certificate.origin")
+    p.add_argument("--file", type=Path, required=True, help="payload file, or - for stdin")
+    p.add_argument("--json", action="store_true")
+
+    p = command("messages", cmd_messages, "messages sent, passed on and received, newest first")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--direction", choices=["in", "out", "relay"])
+    p.add_argument(
+        "--status",
+        choices=[
+            "queued",
+            "sent",
+            "acknowledged",
+            "delivered",
+            "failed",
+            "dead",
+            "received",
+            "processed",
+            "relayed",
+        ],
+    )
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+
+    p = command("redrive", cmd_redrive, "send a dead or failing message again")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("message_id")
+
+    p = command("receipt", cmd_receipt, "export a message's receipts as evidence")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("message_id")
+    p.add_argument("--out", type=Path)
+
+    p = command("verify-receipt", cmd_verify_receipt, "check evidence offline against an anchor")
+    p.add_argument("--anchor", type=Path, required=True)
+    p.add_argument("receipt_file", type=Path)
+    p.add_argument("--json", action="store_true")
 
     p = command("devnet", cmd_devnet, "a local test network of nodes, one process each")
     from node.devnet import add_arguments

@@ -36,6 +36,17 @@ class Metrics:
             registry=r,
         )
         self.healthy = Gauge("swnode_healthy", "1 while the node is serving.", registry=r)
+        self.messages_received = Counter(
+            "swnode_messages_received",
+            "Messages stored for this node (not counting those passed on).",
+            registry=r,
+        )
+        self.messages_acked = Counter(
+            "swnode_messages_answered",
+            "Answers from peers to messages sent: delivered, acknowledged (hop), refused.",
+            ["peer", "result"],
+            registry=r,
+        )
         self.rpc_errors = Counter(
             "swnode_rpc_refusals",
             "Requests refused, by reason code.",

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 
-from core.errors import FailedPrecondition, Unauthenticated
+from core.errors import FailedPrecondition, PermissionDenied, Unauthenticated
 from core.trust import TrustView
+from federation.inbound import Inbound
 from identity.authority import Authority
-from node.rpc import unary
+from node.rpc import stream, unary
 from swf.v1 import directory_pb2 as pb
+from swf.v1 import envelope_pb2 as epb
 from swf.v1 import peer_pb2, peer_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -34,11 +36,13 @@ class PeerService(peer_pb2_grpc.PeerServicer):
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
         authority: Authority | None,
+        inbound: Inbound,
     ) -> None:
         self._node_id = node_id
         self._trust = trust
         self._clock_ms = clock_ms
         self._authority = authority
+        self._inbound = inbound
 
     def authenticate(self, context: Context) -> pb.NodeEntry:
         return self._trust().authenticate_peer(peer_certificate(context), self._clock_ms())
@@ -55,8 +59,17 @@ class PeerService(peer_pb2_grpc.PeerServicer):
             )
         return await self._authority.bundle()
 
-    async def Exchange(self, request_iterator: Any, context: Context) -> Any:  # type: ignore[override]
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "message exchange is not served yet")
+    @stream
+    async def Exchange(
+        self, request_iterator: AsyncIterator[epb.EnvelopeFrame], context: Context
+    ) -> AsyncIterator[epb.AckFrame]:
+        peer = self.authenticate(context)
+        async for frame in request_iterator:
+            trust = self._trust()
+            if not trust.is_active(peer.id):
+                raise PermissionDenied("peer.revoked", f"node {peer.id} has been revoked")
+            trust.require_valid(self._clock_ms())
+            yield epb.AckFrame(acks=await self._inbound.accept(peer.id, frame.envelopes))
 
     @unary
     async def Ping(self, request: peer_pb2.PingRequest, context: Context) -> peer_pb2.PingResponse:

@@ -19,12 +19,16 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from core import directory as dirs
-from core.errors import ConfigError, SwnodeError
+from core.envelope import Limits
+from core.errors import ConfigError
 from core.ids import federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
 from core.trust import TrustView
 from federation.channels import PeerChannels, message_size_options
+from federation.delivery import Delivery
 from federation.directory_sync import DirectorySync
+from federation.inbound import Inbound
+from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
 from federation.tls import client_port_credentials, peer_port_credentials
 from identity.authority import Authority, CentralSettings
@@ -71,6 +75,9 @@ class Node:
         self.sync: DirectorySync
         self.reachability: Reachability
         self.channels: PeerChannels
+        self.delivery: Delivery
+        self.outbox: Outbox
+        self.inbound: Inbound
 
     @property
     def trust(self) -> TrustView:
@@ -120,6 +127,36 @@ class Node:
         self.reachability = Reachability(
             config.id, self.channels, lambda: self.trust, self.clock_ms
         )
+        self.delivery = Delivery(
+            node_id=config.id,
+            replica=self.replica,
+            db=self.db,
+            channels=self.channels,
+            trust=lambda: self.trust,
+            clock_ms=self.clock_ms,
+            on_acks=self._acked,
+        )
+        self.outbox = Outbox(
+            node_id=config.id,
+            db=self.db,
+            keys=self.keys,
+            trust=lambda: self.trust,
+            clock_ms=self.clock_ms,
+            settings=OutboxSettings(max_message_bytes=config.max_message_bytes),
+            notify=self.delivery.notify,
+        )
+        self.inbound = Inbound(
+            node_id=config.id,
+            db=self.db,
+            outbox=self.outbox,
+            trust=lambda: self.trust,
+            clock_ms=self.clock_ms,
+            limits=Limits(
+                max_message_bytes=config.max_message_bytes,
+                clock_skew_ms=int(config.clock_skew_s * 1000),
+            ),
+            on_received=self.metrics.messages_received.inc,
+        )
         await self._start_servers()
         self._ops = OpsServer(config.ops_host, config.ops_port, self.metrics.registry)
         self._ops.start()
@@ -132,6 +169,7 @@ class Node:
             asyncio.create_task(self.sync.run(interval), name="directory-sync"),
             asyncio.create_task(self.reachability.run(interval), name="reachability"),
             asyncio.create_task(self._health_loop(), name="health"),
+            asyncio.create_task(self.delivery.run(), name="delivery"),
         ]
         log.info(
             "node %s (%s) serving: peer %s, client %s, ops %s",
@@ -152,6 +190,7 @@ class Node:
                 trust=lambda: self.trust,
                 clock_ms=self.clock_ms,
                 authority=self.authority,
+                inbound=self.inbound,
             ),
             peer,
         )
@@ -196,16 +235,27 @@ class Node:
             )
 
     async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop whatever has started (also after a start that failed half-way)."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if hasattr(self, "delivery"):
+            await self.delivery.stop()
         await self._health.enter_graceful_shutdown()
         await asyncio.gather(*(s.stop(grace_s) for s in self._servers))
         if self._ops is not None:
             self._ops.stop()
-        await self.channels.close()
-        await self.db.close()
+        if hasattr(self, "channels"):
+            await self.channels.close()
+        if hasattr(self, "db"):
+            await self.db.close()
         log.info("node %s stopped", self.config.id)
+
+    def _acked(self, peer: str, delivered: int, acknowledged: int, refused: int) -> None:
+        m = self.metrics.messages_acked
+        m.labels(peer, "delivered").inc(delivered)
+        m.labels(peer, "acknowledged").inc(acknowledged)
+        m.labels(peer, "refused").inc(refused)
 
     # -- reacting to the directory -----------------------------------------------------------
 
@@ -361,10 +411,7 @@ async def run_node(config: NodeConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await node.start()
-    except SwnodeError:
-        raise
-    try:
         await stop.wait()
-    finally:
         log.info("stopping")
+    finally:
         await node.stop()

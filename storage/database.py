@@ -7,7 +7,9 @@ from pathlib import Path
 
 from storage.directories import DirectoryStore
 from storage.engine import Engine, Tx, open_engine
+from storage.inbox import InboxStore
 from storage.migrations import migrate
+from storage.outbox import OutboxStore
 from storage.registry import RegistryStore
 
 
@@ -16,6 +18,8 @@ class Database:
         self.engine = engine
         self.registry = RegistryStore(engine)
         self.directories = DirectoryStore(engine)
+        self.outbox = OutboxStore(engine)
+        self.inbox = InboxStore(engine)
 
     @classmethod
     async def open(

@@ -24,27 +24,33 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15swf/v1/envelope.proto\x12\x06swf.v1\"V\n\x08\x45nvelope\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12)\n\tsignature\x18\x03 \x01(\x0b\x32\x16.swf.v1.BatchSignature\"\x94\x02\n\x06Header\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x0e\n\x06sender\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x15\n\rdocument_type\x18\x05 \x01(\t\x12\x1a\n\x12\x63reated_at_unix_ms\x18\x06 \x01(\x03\x12\x1a\n\x12\x65xpires_at_unix_ms\x18\x07 \x01(\x03\x12\x0e\n\x06key_id\x18\x08 \x01(\t\x12\x16\n\x0epayload_sha256\x18\t \x01(\x0c\x12\x14\n\x0cpayload_size\x18\n \x01(\x04\x12\x14\n\x0csender_party\x18\x0b \x01(\t\x12\x17\n\x0frecipient_party\x18\x0c \x01(\t\"Y\n\x0e\x42\x61tchSignature\x12\x11\n\tsignature\x18\x01 \x01(\x0c\x12\x12\n\nleaf_index\x18\x02 \x01(\r\x12\x12\n\nleaf_count\x18\x03 \x01(\r\x12\x0c\n\x04path\x18\x04 \x03(\x0c\"\xab\x01\n\x0bReceiptBody\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x15\n\rheader_sha256\x18\x02 \x01(\x0c\x12\x0e\n\x06issuer\x18\x03 \x01(\t\x12\x11\n\tfrom_node\x18\x04 \x01(\t\x12!\n\x04kind\x18\x05 \x01(\x0e\x32\x13.swf.v1.ReceiptKind\x12\x1b\n\x13received_at_unix_ms\x18\x06 \x01(\x03\x12\x0e\n\x06key_id\x18\x07 \x01(\t\"B\n\x07Receipt\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12)\n\tsignature\x18\x02 \x01(\x0b\x32\x16.swf.v1.BatchSignature\"k\n\x03\x41\x63k\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\"\n\x07receipt\x18\x02 \x01(\x0b\x32\x0f.swf.v1.ReceiptH\x00\x12\"\n\x07refusal\x18\x03 \x01(\x0b\x32\x0f.swf.v1.RefusalH\x00\x42\x08\n\x06result\"K\n\x07Refusal\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\tretryable\x18\x04 \x01(\x08*\\\n\x0bReceiptKind\x12\x1c\n\x18RECEIPT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10RECEIPT_KIND_HOP\x10\x01\x12\x19\n\x15RECEIPT_KIND_DELIVERY\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15swf/v1/envelope.proto\x12\x06swf.v1\"V\n\x08\x45nvelope\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12)\n\tsignature\x18\x03 \x01(\x0b\x32\x16.swf.v1.BatchSignature\"\x94\x02\n\x06Header\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x0e\n\x06sender\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x15\n\rdocument_type\x18\x05 \x01(\t\x12\x1a\n\x12\x63reated_at_unix_ms\x18\x06 \x01(\x03\x12\x1a\n\x12\x65xpires_at_unix_ms\x18\x07 \x01(\x03\x12\x0e\n\x06key_id\x18\x08 \x01(\t\x12\x16\n\x0epayload_sha256\x18\t \x01(\x0c\x12\x14\n\x0cpayload_size\x18\n \x01(\x04\x12\x14\n\x0csender_party\x18\x0b \x01(\t\x12\x17\n\x0frecipient_party\x18\x0c \x01(\t\"i\n\x0e\x42\x61tchSignature\x12\x11\n\tsignature\x18\x01 \x01(\x0c\x12\x12\n\nleaf_index\x18\x02 \x01(\r\x12\x12\n\nleaf_count\x18\x03 \x01(\r\x12\x0c\n\x04path\x18\x04 \x03(\x0c\x12\x0e\n\x06key_id\x18\x05 \x01(\t\"\xab\x01\n\x0bReceiptBody\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x15\n\rheader_sha256\x18\x02 \x01(\x0c\x12\x0e\n\x06issuer\x18\x03 \x01(\t\x12\x11\n\tfrom_node\x18\x04 \x01(\t\x12!\n\x04kind\x18\x05 \x01(\x0e\x32\x13.swf.v1.ReceiptKind\x12\x1b\n\x13received_at_unix_ms\x18\x06 \x01(\x03\x12\x0e\n\x06key_id\x18\x07 \x01(\t\"B\n\x07Receipt\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12)\n\tsignature\x18\x02 \x01(\x0b\x32\x16.swf.v1.BatchSignature\"k\n\x03\x41\x63k\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\"\n\x07receipt\x18\x02 \x01(\x0b\x32\x0f.swf.v1.ReceiptH\x00\x12\"\n\x07refusal\x18\x03 \x01(\x0b\x32\x0f.swf.v1.RefusalH\x00\x42\x08\n\x06result\"4\n\rEnvelopeFrame\x12#\n\tenvelopes\x18\x01 \x03(\x0b\x32\x10.swf.v1.Envelope\"%\n\x08\x41\x63kFrame\x12\x19\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x0b.swf.v1.Ack\"\x84\x01\n\x08\x45vidence\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x30\n\x10header_signature\x18\x02 \x01(\x0b\x32\x16.swf.v1.BatchSignature\x12!\n\x08receipts\x18\x03 \x03(\x0b\x32\x0f.swf.v1.Receipt\x12\x13\n\x0b\x64irectories\x18\x04 \x03(\x0c\"K\n\x07Refusal\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\tretryable\x18\x04 \x01(\x08*\\\n\x0bReceiptKind\x12\x1c\n\x18RECEIPT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10RECEIPT_KIND_HOP\x10\x01\x12\x19\n\x15RECEIPT_KIND_DELIVERY\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swf.v1.envelope_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECEIPTKIND']._serialized_start=919
-  _globals['_RECEIPTKIND']._serialized_end=1011
+  _globals['_RECEIPTKIND']._serialized_start=1163
+  _globals['_RECEIPTKIND']._serialized_end=1255
   _globals['_ENVELOPE']._serialized_start=33
   _globals['_ENVELOPE']._serialized_end=119
   _globals['_HEADER']._serialized_start=122
   _globals['_HEADER']._serialized_end=398
   _globals['_BATCHSIGNATURE']._serialized_start=400
-  _globals['_BATCHSIGNATURE']._serialized_end=489
-  _globals['_RECEIPTBODY']._serialized_start=492
-  _globals['_RECEIPTBODY']._serialized_end=663
-  _globals['_RECEIPT']._serialized_start=665
-  _globals['_RECEIPT']._serialized_end=731
-  _globals['_ACK']._serialized_start=733
-  _globals['_ACK']._serialized_end=840
-  _globals['_REFUSAL']._serialized_start=842
-  _globals['_REFUSAL']._serialized_end=917
+  _globals['_BATCHSIGNATURE']._serialized_end=505
+  _globals['_RECEIPTBODY']._serialized_start=508
+  _globals['_RECEIPTBODY']._serialized_end=679
+  _globals['_RECEIPT']._serialized_start=681
+  _globals['_RECEIPT']._serialized_end=747
+  _globals['_ACK']._serialized_start=749
+  _globals['_ACK']._serialized_end=856
+  _globals['_ENVELOPEFRAME']._serialized_start=858
+  _globals['_ENVELOPEFRAME']._serialized_end=910
+  _globals['_ACKFRAME']._serialized_start=912
+  _globals['_ACKFRAME']._serialized_end=949
+  _globals['_EVIDENCE']._serialized_start=952
+  _globals['_EVIDENCE']._serialized_end=1084
+  _globals['_REFUSAL']._serialized_start=1086
+  _globals['_REFUSAL']._serialized_end=1161
 # @@protoc_insertion_point(module_scope)

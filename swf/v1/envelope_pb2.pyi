@@ -142,13 +142,18 @@ class BatchSignature(_message.Message):
     LEAF_INDEX_FIELD_NUMBER: _builtins.int
     LEAF_COUNT_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
     signature: _builtins.bytes
     """Ed25519 over "swnode/batch/v1" || 0x00 || root."""
     leaf_index: _builtins.int
     leaf_count: _builtins.int
+    key_id: _builtins.str
+    """Id of the signing key. A hint to find the key before anything signed is parsed; the signed
+    header or receipt body repeats it and the verifier checks that both agree.
+    """
     @_builtins.property
     def path(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
-        """Sibling hashes from the leaf up to the root, 32 bytes each."""
+        """Sibling hashes from the leaf up to the root, 32 bytes each (RFC 9162 §2.1.3 audit path)."""
 
     def __init__(
         self,
@@ -157,10 +162,11 @@ class BatchSignature(_message.Message):
         leaf_index: _builtins.int = ...,
         leaf_count: _builtins.int = ...,
         path: _abc.Iterable[_builtins.bytes] | None = ...,
+        key_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["leaf_count", b"leaf_count", "leaf_index", b"leaf_index", "path", b"path", "signature", b"signature"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "leaf_count", b"leaf_count", "leaf_index", b"leaf_index", "path", b"path", "signature", b"signature"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -261,6 +267,90 @@ class Ack(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_result) -> _WhichOneofReturnType_result | None: ...
 
 Global___Ack: _TypeAlias = Ack  # noqa: Y015
+
+@_typing.final
+class EnvelopeFrame(_message.Message):
+    """Envelopes travel in frames: a sender packs as many as fit (at most max_message_bytes of
+    envelopes, or one envelope when a single one is that large) to cut per-message overhead.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVELOPES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def envelopes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Envelope]: ...
+    def __init__(
+        self,
+        *,
+        envelopes: _abc.Iterable[Global___Envelope] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelopes", b"envelopes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EnvelopeFrame: _TypeAlias = EnvelopeFrame  # noqa: Y015
+
+@_typing.final
+class AckFrame(_message.Message):
+    """One Ack per envelope received, in frames; not necessarily in the order sent."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def acks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Ack]: ...
+    def __init__(
+        self,
+        *,
+        acks: _abc.Iterable[Global___Ack] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acks", b"acks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AckFrame: _TypeAlias = AckFrame  # noqa: Y015
+
+@_typing.final
+class Evidence(_message.Message):
+    """Everything needed to check, offline and with only a federation anchor, that a message was
+    received: its header, the receipts for it, and the signed directories whose keys verify them.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    HEADER_SIGNATURE_FIELD_NUMBER: _builtins.int
+    RECEIPTS_FIELD_NUMBER: _builtins.int
+    DIRECTORIES_FIELD_NUMBER: _builtins.int
+    header: _builtins.bytes
+    """The envelope header bytes as signed by the origin."""
+    @_builtins.property
+    def header_signature(self) -> Global___BatchSignature: ...
+    @_builtins.property
+    def receipts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Receipt]: ...
+    @_builtins.property
+    def directories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """serialized SignedDirectory messages"""
+
+    def __init__(
+        self,
+        *,
+        header: _builtins.bytes = ...,
+        header_signature: Global___BatchSignature | None = ...,
+        receipts: _abc.Iterable[Global___Receipt] | None = ...,
+        directories: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header_signature", b"header_signature"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["directories", b"directories", "header", b"header", "header_signature", b"header_signature", "receipts", b"receipts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Evidence: _TypeAlias = Evidence  # noqa: Y015
 
 @_typing.final
 class Refusal(_message.Message):

@@ -26,7 +26,7 @@ from swf.v1 import directory_pb2 as swf_dot_v1_dot_directory__pb2
 from swf.v1 import envelope_pb2 as swf_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11swf/v1/peer.proto\x12\x06swf.v1\x1a\x16swf/v1/directory.proto\x1a\x15swf/v1/envelope.proto\"+\n\x13GetDirectoryRequest\x12\x14\n\x0chave_version\x18\x01 \x01(\x04\"\r\n\x0bPingRequest\"O\n\x0cPingResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x19\n\x11\x64irectory_version\x18\x02 \x01(\x04\x12\x13\n\x0bnow_unix_ms\x18\x03 \x01(\x03\x32\xae\x01\n\x04Peer\x12\x44\n\x0cGetDirectory\x12\x1b.swf.v1.GetDirectoryRequest\x1a\x17.swf.v1.DirectoryBundle\x12\x31\n\x04Ping\x12\x13.swf.v1.PingRequest\x1a\x14.swf.v1.PingResponse\x12-\n\x08\x45xchange\x12\x10.swf.v1.Envelope\x1a\x0b.swf.v1.Ack(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11swf/v1/peer.proto\x12\x06swf.v1\x1a\x16swf/v1/directory.proto\x1a\x15swf/v1/envelope.proto\"+\n\x13GetDirectoryRequest\x12\x14\n\x0chave_version\x18\x01 \x01(\x04\"\r\n\x0bPingRequest\"O\n\x0cPingResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x19\n\x11\x64irectory_version\x18\x02 \x01(\x04\x12\x13\n\x0bnow_unix_ms\x18\x03 \x01(\x03\x32\xb8\x01\n\x04Peer\x12\x44\n\x0cGetDirectory\x12\x1b.swf.v1.GetDirectoryRequest\x1a\x17.swf.v1.DirectoryBundle\x12\x31\n\x04Ping\x12\x13.swf.v1.PingRequest\x1a\x14.swf.v1.PingResponse\x12\x37\n\x08\x45xchange\x12\x15.swf.v1.EnvelopeFrame\x1a\x10.swf.v1.AckFrame(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,5 +40,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PINGRESPONSE']._serialized_start=136
   _globals['_PINGRESPONSE']._serialized_end=215
   _globals['_PEER']._serialized_start=218
-  _globals['_PEER']._serialized_end=392
+  _globals['_PEER']._serialized_end=402
 # @@protoc_insertion_point(module_scope)

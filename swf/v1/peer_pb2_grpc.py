@@ -48,8 +48,8 @@ class PeerStub:
                 _registered_method=True)
         self.Exchange = channel.stream_stream(
                 '/swf.v1.Peer/Exchange',
-                request_serializer=swf_dot_v1_dot_envelope__pb2.Envelope.SerializeToString,
-                response_deserializer=swf_dot_v1_dot_envelope__pb2.Ack.FromString,
+                request_serializer=swf_dot_v1_dot_envelope__pb2.EnvelopeFrame.SerializeToString,
+                response_deserializer=swf_dot_v1_dot_envelope__pb2.AckFrame.FromString,
                 _registered_method=True)
 
 
@@ -92,8 +92,8 @@ def add_PeerServicer_to_server(servicer, server):
             ),
             'Exchange': grpc.stream_stream_rpc_method_handler(
                     servicer.Exchange,
-                    request_deserializer=swf_dot_v1_dot_envelope__pb2.Envelope.FromString,
-                    response_serializer=swf_dot_v1_dot_envelope__pb2.Ack.SerializeToString,
+                    request_deserializer=swf_dot_v1_dot_envelope__pb2.EnvelopeFrame.FromString,
+                    response_serializer=swf_dot_v1_dot_envelope__pb2.AckFrame.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,8 +175,8 @@ class Peer:
             request_iterator,
             target,
             '/swf.v1.Peer/Exchange',
-            swf_dot_v1_dot_envelope__pb2.Envelope.SerializeToString,
-            swf_dot_v1_dot_envelope__pb2.Ack.FromString,
+            swf_dot_v1_dot_envelope__pb2.EnvelopeFrame.SerializeToString,
+            swf_dot_v1_dot_envelope__pb2.AckFrame.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,7 +37,7 @@ class PeerStub:
     """The caller's federation directory and the directories of federations it trusts."""
     Ping: _grpc.UnaryUnaryMultiCallable[_peer_pb2.PingRequest, _peer_pb2.PingResponse]
     """Cheap liveness check that also proves both sides accepted each other's certificate."""
-    Exchange: _grpc.StreamStreamMultiCallable[_envelope_pb2.Envelope, _envelope_pb2.Ack]
+    Exchange: _grpc.StreamStreamMultiCallable[_envelope_pb2.EnvelopeFrame, _envelope_pb2.AckFrame]
     """Envelopes in, one Ack per envelope out, in any order, with many in flight."""
 
 @_typing.type_check_only
@@ -47,7 +47,7 @@ class PeerAsyncStub(PeerStub):
     """The caller's federation directory and the directories of federations it trusts."""
     Ping: _aio.UnaryUnaryMultiCallable[_peer_pb2.PingRequest, _peer_pb2.PingResponse]  # type: ignore[assignment]
     """Cheap liveness check that also proves both sides accepted each other's certificate."""
-    Exchange: _aio.StreamStreamMultiCallable[_envelope_pb2.Envelope, _envelope_pb2.Ack]  # type: ignore[assignment]
+    Exchange: _aio.StreamStreamMultiCallable[_envelope_pb2.EnvelopeFrame, _envelope_pb2.AckFrame]  # type: ignore[assignment]
     """Envelopes in, one Ack per envelope out, in any order, with many in flight."""
 
 class PeerServicer(metaclass=_abc_1.ABCMeta):
@@ -70,9 +70,9 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
     def Exchange(
         self,
-        request_iterator: _MaybeAsyncIterator[_envelope_pb2.Envelope],
+        request_iterator: _MaybeAsyncIterator[_envelope_pb2.EnvelopeFrame],
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_envelope_pb2.Ack], _abc.AsyncIterator[_envelope_pb2.Ack]]:
+    ) -> _typing.Union[_abc.Iterator[_envelope_pb2.AckFrame], _abc.AsyncIterator[_envelope_pb2.AckFrame]]:
         """Envelopes in, one Ack per envelope out, in any order, with many in flight."""
 
 def add_PeerServicer_to_server(servicer: PeerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,59 @@
+"""The life of an outgoing message, as a table of named transitions (docs/PROTOCOL.md §5).
+
+    queued ──claim──▶ sent ──hop receipt──▶ acknowledged ──delivery receipt──▶ delivered
+                       │  └──────────────delivery receipt──────────────────────▲
+                       ├─transient failure──▶ failed ──claim (after backoff)──▶ sent
+                       └─refused for good / expired──▶ dead ──redrive──▶ queued
+
+Storage applies an event to a message only if its current status is one the event leaves from,
+so a late or repeated event never moves a message backwards.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Status(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
+class Event(enum.StrEnum):
+    CLAIM = "claim"
+    HOP_RECEIPT = "hop_receipt"
+    DELIVERY_RECEIPT = "delivery_receipt"
+    TRANSIENT_FAILURE = "transient_failure"
+    PERMANENT_FAILURE = "permanent_failure"
+    EXPIRE = "expire"
+    REDRIVE = "redrive"
+
+
+S = Status
+TRANSITIONS: dict[Event, tuple[frozenset[Status], Status]] = {
+    Event.CLAIM: (frozenset({S.QUEUED, S.FAILED}), S.SENT),
+    Event.HOP_RECEIPT: (frozenset({S.SENT, S.FAILED}), S.ACKNOWLEDGED),
+    Event.DELIVERY_RECEIPT: (frozenset({S.SENT, S.FAILED, S.ACKNOWLEDGED, S.DEAD}), S.DELIVERED),
+    Event.TRANSIENT_FAILURE: (frozenset({S.SENT}), S.FAILED),
+    Event.PERMANENT_FAILURE: (frozenset({S.SENT}), S.DEAD),
+    Event.EXPIRE: (frozenset({S.QUEUED, S.FAILED, S.SENT}), S.DEAD),
+    Event.REDRIVE: (frozenset({S.DEAD, S.FAILED}), S.QUEUED),
+}
+
+
+def from_states(event: Event) -> tuple[str, ...]:
+    return tuple(sorted(s.value for s in TRANSITIONS[event][0]))
+
+
+def target(event: Event) -> Status:
+    return TRANSITIONS[event][1]
+
+
+def apply(status: Status, event: Event) -> Status | None:
+    """The status after `event`, or None if the event does not apply in `status`."""
+    sources, result = TRANSITIONS[event]
+    return result if status in sources else None

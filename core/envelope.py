@@ -1,0 +1,251 @@
+"""Envelopes: sealing documents for another node, and verifying what arrives (docs/PROTOCOL.md §3).
+
+An envelope carries the serialized header bytes, the payload bytes, and a batch signature over
+the header bytes (leaf domain "swnode/envelope/v1"). The header binds the payload by its SHA-256.
+Verification checks the signature over the exact header bytes carried before parsing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.message import DecodeError
+
+from core import batch
+from core.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
+from core.ids import federation_of
+from core.routing import path
+from core.trust import TrustView
+from swf.v1 import envelope_pb2 as pb
+
+ENVELOPE_DOMAIN = b"swnode/envelope/v1"
+DELIVERY_RECEIPT_TYPE = "swnode.delivery-receipt"
+_DOCUMENT_TYPE = re.compile(r"^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)+$")
+
+
+def new_message_id(now_ms: int, random_bytes: bytes) -> str:
+    """A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then random bits."""
+    if len(random_bytes) < 10:
+        raise ValueError("a UUIDv7 needs 10 random bytes")
+    value = (now_ms & ((1 << 48) - 1)) << 80
+    value |= int.from_bytes(random_bytes[:10], "big") & ((1 << 80) - 1)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return str(uuid.UUID(int=value))
+
+
+def is_message_id(text: str) -> bool:
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        return False
+    return parsed.version == 7 and str(parsed) == text
+
+
+def check_document_type(document_type: str, *, field: str = "type") -> str:
+    if len(document_type) > 128 or not _DOCUMENT_TYPE.match(document_type):
+        raise InvalidArgument(
+            "envelope.bad_document_type",
+            f"{field}: {document_type!r} is not a document type; use lowercase dotted names "
+            "such as certificate.origin",
+            field=field,
+        )
+    return document_type
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A document to seal: what a submitter gives."""
+
+    recipient: str
+    document_type: str
+    payload: bytes
+    conversation_id: str = ""
+    sender_party: str = ""
+    recipient_party: str = ""
+    message_id: str = ""  # set when sealing again (redrive); new otherwise
+
+
+@dataclass(frozen=True)
+class Sealed:
+    message_id: str
+    header: pb.Header
+    envelope: pb.Envelope
+    header_sha256: bytes
+
+
+def seal(
+    drafts: Sequence[Draft],
+    *,
+    sender: str,
+    key: Ed25519PrivateKey,
+    key_id: str,
+    now_ms: int,
+    ttl_ms: int,
+    new_id: Callable[[], str],
+) -> list[Sealed]:
+    """Envelopes for `drafts`, all signed with one batch signature."""
+    headers = []
+    for d in drafts:
+        message_id = d.message_id or new_id()
+        headers.append(
+            pb.Header(
+                message_id=message_id,
+                conversation_id=d.conversation_id or message_id,
+                sender=sender,
+                recipient=d.recipient,
+                document_type=d.document_type,
+                created_at_unix_ms=now_ms,
+                expires_at_unix_ms=now_ms + ttl_ms,
+                key_id=key_id,
+                payload_sha256=hashlib.sha256(d.payload).digest(),
+                payload_size=len(d.payload),
+                sender_party=d.sender_party,
+                recipient_party=d.recipient_party,
+            )
+        )
+    header_bytes = [h.SerializeToString(deterministic=True) for h in headers]
+    signatures = batch.seal(key, key_id, ENVELOPE_DOMAIN, header_bytes)
+    return [
+        Sealed(
+            message_id=h.message_id,
+            header=h,
+            envelope=pb.Envelope(header=hb, payload=d.payload, signature=s),
+            header_sha256=hashlib.sha256(hb).digest(),
+        )
+        for d, h, hb, s in zip(drafts, headers, header_bytes, signatures, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int
+    clock_skew_ms: int
+
+
+@dataclass(frozen=True)
+class Accepted:
+    header: pb.Header
+    envelope: pb.Envelope
+    header_sha256: bytes
+
+    @property
+    def message_id(self) -> str:
+        return self.header.message_id
+
+
+def peek_message_id(envelope: pb.Envelope) -> str:
+    """The message id of an envelope that may be unverifiable, for naming it in a refusal."""
+    try:
+        return pb.Header.FromString(envelope.header).message_id
+    except DecodeError:
+        return ""
+
+
+def verify(
+    envelope: pb.Envelope,
+    *,
+    trust: TrustView,
+    self_id: str,
+    previous_hop: str,
+    now_ms: int,
+    limits: Limits,
+    cache: batch.RootCache | None = None,
+) -> Accepted:
+    """Accept an envelope that arrived from `previous_hop`, or raise the refusal (§6)."""
+    # 1. Size: header and payload together within the limit.
+    size = len(envelope.header) + len(envelope.payload)
+    if size > limits.max_message_bytes:
+        raise ResourceExhausted(
+            "envelope.too_large",
+            f"the message is {size} bytes; this node accepts at most {limits.max_message_bytes}",
+        )
+    # 2. The key named by the signature is in a directory this node trusts, and current.
+    sig = envelope.signature
+    key = trust.signing_key(sig.key_id)
+    if key is None:
+        raise Unauthenticated(
+            "envelope.unknown_key",
+            f"signing key {sig.key_id!r} is in no directory this node trusts",
+        )
+    directory = trust.directory_of(federation_of(key.node_id))
+    if directory is None or not (
+        directory.issued_at_unix_ms - limits.clock_skew_ms <= now_ms < directory.expires_at_unix_ms
+    ):
+        raise Unavailable(
+            "directory.expired",
+            f"no current directory for {federation_of(key.node_id)}; cannot check its keys",
+        )
+    # 3. Its owner is not revoked.
+    if not trust.is_active(key.node_id):
+        raise PermissionDenied("envelope.revoked_sender", f"node {key.node_id} has been revoked")
+    # 4. The signature covers these exact header bytes.
+    if not batch.verify_item(key.public_key, ENVELOPE_DOMAIN, envelope.header, sig, cache):
+        raise Unauthenticated(
+            "envelope.bad_signature",
+            f"the header's signature does not verify with {key.key_id}",
+        )
+    # 5. Only now parse the header, and check it names the key and sender that signed it.
+    try:
+        header = pb.Header.FromString(envelope.header)
+    except DecodeError as exc:
+        raise InvalidArgument("envelope.malformed", "the signed header does not parse") from exc
+    if header.key_id != sig.key_id or header.sender != key.node_id:
+        raise Unauthenticated(
+            "envelope.sender_mismatch",
+            f"the header says sender {header.sender!r} key {header.key_id!r}, "
+            f"but it was signed by {key.node_id}'s key {sig.key_id}",
+        )
+    if not is_message_id(header.message_id):
+        raise InvalidArgument("envelope.bad_message_id", "message_id: must be a UUIDv7")
+    # 6. This node is the recipient, or on the route to it; and it came from the previous hop.
+    recipient = header.recipient
+    if trust.node(recipient) is None:
+        raise PermissionDenied(
+            "envelope.misaddressed", f"recipient {recipient!r} is in no directory this node trusts"
+        )
+    route = [header.sender, *path(header.sender, recipient)]
+    if self_id not in route[1:]:
+        raise PermissionDenied(
+            "envelope.misaddressed",
+            f"message for {recipient} from {header.sender} does not pass through {self_id}",
+        )
+    expected_hop = route[route.index(self_id) - 1]
+    if previous_hop != expected_hop:
+        raise PermissionDenied(
+            "envelope.wrong_hop",
+            f"a message from {header.sender} to {recipient} reaches {self_id} from "
+            f"{expected_hop}, not from {previous_hop}",
+        )
+    # 7. Time: created within the skew window of this node's clock, and not expired.
+    if abs(header.created_at_unix_ms - now_ms) > limits.clock_skew_ms:
+        raise InvalidArgument(
+            "envelope.clock_skew",
+            f"created_at is {(header.created_at_unix_ms - now_ms) / 1000:+.0f}s from this node's "
+            f"clock; at most ±{limits.clock_skew_ms / 1000:.0f}s is accepted",
+        )
+    if now_ms >= header.expires_at_unix_ms:
+        raise FailedPrecondition("envelope.expired", "the message expired before it arrived")
+    # 8. The payload is the one the header binds.
+    if (
+        len(envelope.payload) != header.payload_size
+        or hashlib.sha256(envelope.payload).digest() != header.payload_sha256
+    ):
+        raise Unauthenticated(
+            "envelope.payload_mismatch", "the payload is not the one the sender signed"
+        )
+    return Accepted(
+        header=header, envelope=envelope, header_sha256=hashlib.sha256(envelope.header).digest()
+    )

@@ -1,0 +1,139 @@
+"""Evidence of delivery that verifies offline, with nothing but a federation anchor.
+
+An evidence file holds a message's signed header, the receipts given for it, and the signed
+directories whose keys verify them. Verification starts from the anchor the verifier trusts:
+
+1. The directory of the anchor's federation must verify with the anchor's directory key.
+2. A further directory is used only if a directory already verified trusts its federation, and
+   it verifies with the directory key of that anchor.
+3. The header must verify with its origin's signing key from a verified directory.
+4. Each receipt must verify with its issuer's key from a verified directory, and name this
+   message and the SHA-256 of these exact header bytes.
+
+Directories are checked for authenticity, not for expiry: evidence is read long after the fact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+
+from core import batch, receipts
+from core.directory import verify_directory
+from core.envelope import ENVELOPE_DOMAIN
+from core.errors import InvalidArgument, SwnodeError, Unauthenticated
+from core.trust import KeyRef
+from swf.v1 import directory_pb2 as dpb
+from swf.v1 import envelope_pb2 as pb
+
+
+@dataclass(frozen=True)
+class ReceiptFact:
+    issuer: str
+    kind: str
+    received_at_unix_ms: int
+
+
+@dataclass(frozen=True)
+class Verified:
+    message_id: str
+    sender: str
+    recipient: str
+    document_type: str
+    created_at_unix_ms: int
+    receipts: tuple[ReceiptFact, ...]
+    directories: tuple[tuple[str, int], ...]
+
+    @property
+    def delivered(self) -> bool:
+        return any(r.kind == "delivery" and r.issuer == self.recipient for r in self.receipts)
+
+
+def build(
+    envelope: pb.Envelope, given: list[pb.Receipt], directories: list[dpb.SignedDirectory]
+) -> pb.Evidence:
+    return pb.Evidence(
+        header=envelope.header,
+        header_signature=envelope.signature,
+        receipts=given,
+        directories=[d.SerializeToString() for d in directories],
+    )
+
+
+def _directories(evidence: pb.Evidence, anchor: dpb.Anchor) -> list[dpb.Directory]:
+    offered: dict[str, dpb.SignedDirectory] = {}
+    for raw in evidence.directories:
+        try:
+            signed = dpb.SignedDirectory.FromString(raw)
+            federation = dpb.Directory.FromString(signed.directory).federation
+        except DecodeError:
+            continue
+        offered.setdefault(federation, signed)
+    verified: list[dpb.Directory] = []
+    anchors = {anchor.federation: anchor}
+    while True:
+        progress = False
+        for federation, a in list(anchors.items()):
+            if federation not in offered:
+                continue
+            signed = offered.pop(federation)
+            try:
+                directory = verify_directory(
+                    signed, directory_key=a.directory_key, federation=federation
+                )
+            except SwnodeError:
+                continue
+            verified.append(directory)
+            for trusted in directory.trusted_federations:
+                anchors.setdefault(trusted.federation, trusted)
+            progress = True
+        if not progress:
+            return verified
+
+
+def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
+    directories = _directories(evidence, anchor)
+    if not directories:
+        raise Unauthenticated(
+            "evidence.no_directory",
+            f"the evidence holds no directory that verifies with the anchor of {anchor.federation}",
+        )
+    keys: dict[str, KeyRef] = {}
+    for directory in directories:
+        for node in directory.nodes:
+            for key in node.signing_keys:
+                keys[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
+    sig = evidence.header_signature
+    origin = keys.get(sig.key_id)
+    if origin is None or not batch.verify_item(
+        origin.public_key, ENVELOPE_DOMAIN, evidence.header, sig
+    ):
+        raise Unauthenticated(
+            "evidence.bad_header", "the message header does not verify with its origin's key"
+        )
+    try:
+        header = pb.Header.FromString(evidence.header)
+    except DecodeError as exc:
+        raise InvalidArgument("evidence.malformed", "the header does not parse") from exc
+    if header.sender != origin.node_id:
+        raise Unauthenticated("evidence.bad_header", "the header names another sender")
+    header_sha256 = hashlib.sha256(evidence.header).digest()
+    facts = []
+    for receipt in evidence.receipts:
+        body = receipts.verify(receipt, keys.get)
+        receipts.check_for(
+            body, message_id=header.message_id, header_sha256=header_sha256, issuer=body.issuer
+        )
+        kind = "delivery" if body.kind == pb.RECEIPT_KIND_DELIVERY else "hop"
+        facts.append(ReceiptFact(body.issuer, kind, body.received_at_unix_ms))
+    return Verified(
+        message_id=header.message_id,
+        sender=header.sender,
+        recipient=header.recipient,
+        document_type=header.document_type,
+        created_at_unix_ms=header.created_at_unix_ms,
+        receipts=tuple(facts),
+        directories=tuple((d.federation, d.version) for d in directories),
+    )

@@ -1,0 +1,63 @@
+"""Merkle trees of the RFC 9162 (Certificate Transparency 2.0) shape, for batch signatures.
+
+One Ed25519 signature covers the root of a tree whose leaves are the items of a batch; each item
+carries its audit path, so it verifies alone. Leaves are domain-separated by the kind of item:
+
+    leaf(domain, data) = SHA-256(0x00 || domain || 0x00 || data)
+    node(left, right)  = SHA-256(0x01 || left || right)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+
+def leaf_hash(domain: bytes, data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + domain + b"\x00" + data).digest()
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def build(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The root of the tree over `leaves` (leaf hashes) and the audit path of every leaf."""
+    if not leaves:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    if len(leaves) == 1:
+        return leaves[0], [[]]
+    k = _split(len(leaves))
+    left_root, left_paths = build(leaves[:k])
+    right_root, right_paths = build(leaves[k:])
+    for path in left_paths:
+        path.append(right_root)
+    for path in right_paths:
+        path.append(left_root)
+    return _node(left_root, right_root), left_paths + right_paths
+
+
+def root_from_path(leaf: bytes, index: int, count: int, path: Sequence[bytes]) -> bytes | None:
+    """The root that `path` proves `leaf` (at `index` of `count`) is under, or None if the path
+    cannot be one (RFC 9162 §2.1.3.2)."""
+    if not 0 <= index < count:
+        return None
+    fn, sn, r = index, count - 1, leaf
+    for p in path:
+        if len(p) != 32 or sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = _node(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = _node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None

@@ -1,0 +1,67 @@
+"""Receipts: signed proof that a node stored a message durably (docs/PROTOCOL.md §4).
+
+A receipt body names the message, the SHA-256 of the exact header bytes received, the issuer and
+the kind (HOP: the next hop has it; DELIVERY: the final recipient has it). Bodies are sealed in
+batches like envelopes, with leaf domain "swnode/receipt/v1".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.message import DecodeError
+
+from core import batch
+from core.errors import InvalidArgument, Unauthenticated
+from core.trust import KeyRef
+from swf.v1 import envelope_pb2 as pb
+
+RECEIPT_DOMAIN = b"swnode/receipt/v1"
+
+
+def seal(bodies: Sequence[pb.ReceiptBody], key: Ed25519PrivateKey, key_id: str) -> list[pb.Receipt]:
+    raw = [b.SerializeToString(deterministic=True) for b in bodies]
+    signatures = batch.seal(key, key_id, RECEIPT_DOMAIN, raw)
+    return [pb.Receipt(body=r, signature=s) for r, s in zip(raw, signatures, strict=True)]
+
+
+def verify(
+    receipt: pb.Receipt,
+    key_of: Callable[[str], KeyRef | None],
+    cache: batch.RootCache | None = None,
+) -> pb.ReceiptBody:
+    """The body of an authentic receipt, or Unauthenticated."""
+    # 1. The issuer's key is known.
+    sig = receipt.signature
+    key = key_of(sig.key_id)
+    if key is None:
+        raise Unauthenticated("receipt.unknown_key", f"receipt key {sig.key_id!r} is not known")
+    # 2. The signature covers these exact body bytes.
+    if not batch.verify_item(key.public_key, RECEIPT_DOMAIN, receipt.body, sig, cache):
+        raise Unauthenticated("receipt.bad_signature", "the receipt's signature does not verify")
+    # 3. Parse, and the body names the key and the issuer that signed it.
+    try:
+        body = pb.ReceiptBody.FromString(receipt.body)
+    except DecodeError as exc:
+        raise InvalidArgument(
+            "receipt.malformed", "the signed receipt body does not parse"
+        ) from exc
+    if body.key_id != sig.key_id or body.issuer != key.node_id:
+        raise Unauthenticated(
+            "receipt.issuer_mismatch",
+            f"the receipt claims {body.issuer!r} but {key.node_id} signed it",
+        )
+    return body
+
+
+def check_for(body: pb.ReceiptBody, *, message_id: str, header_sha256: bytes, issuer: str) -> None:
+    """The receipt is for this exact message and from the node expected to give it."""
+    if body.message_id != message_id or body.header_sha256 != header_sha256:
+        raise Unauthenticated(
+            "receipt.wrong_message", f"the receipt is not for message {message_id} as sent"
+        )
+    if body.issuer != issuer:
+        raise Unauthenticated(
+            "receipt.wrong_issuer", f"expected a receipt from {issuer}, got one from {body.issuer}"
+        )

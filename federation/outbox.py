@@ -1,0 +1,178 @@
+"""Submitting documents to other nodes: validate, seal, and queue durably before answering.
+
+`Outbox.submit` returns the message ids only after the sealed envelopes are committed to the
+outbox, so a crash after that point loses nothing; the per-peer delivery loops (delivery.py) take
+it from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from core import envelope
+from core.envelope import Draft, Sealed
+from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from core.routing import next_hop
+from core.signing import PURPOSE_SIGNING, key_id, raw_public
+from core.trust import TrustView
+from identity.keys import NodeKeys
+from storage.database import Database
+from storage.engine import Tx
+from storage.outbox import OutboxRow
+from swf.v1 import envelope_pb2 as pb
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    max_message_bytes: int
+    ttl_ms: int = 24 * 3600 * 1000
+
+
+class Outbox:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        db: Database,
+        keys: NodeKeys,
+        trust: Callable[[], TrustView],
+        clock_ms: Callable[[], int],
+        settings: OutboxSettings,
+        notify: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.node_id = node_id
+        self._db = db
+        self.signing_key = keys.signing_key
+        self.key_id = key_id(node_id, PURPOSE_SIGNING, raw_public(keys.signing_key))
+        self._trust = trust
+        self._clock_ms = clock_ms
+        self._settings = settings
+        self._notify = notify
+
+    def _new_id(self) -> str:
+        return envelope.new_message_id(self._clock_ms(), os.urandom(10))
+
+    def check(self, draft: Draft, *, field: str = "") -> None:
+        """Refuse a draft no node would accept, before anything is stored."""
+        prefix = f"{field}." if field else ""
+        trust = self._trust()
+        trust.require_valid(self._clock_ms())
+        node = trust.node(draft.recipient)
+        if draft.recipient == self.node_id:
+            raise InvalidArgument(
+                "submit.to_self", f"{prefix}to: a node does not send to itself", field=f"{prefix}to"
+            )
+        if node is None:
+            raise NotFound(
+                "submit.unknown_recipient",
+                f"{prefix}to: {draft.recipient} is in no directory this node trusts",
+                field=f"{prefix}to",
+            )
+        if not trust.is_active(draft.recipient):
+            raise FailedPrecondition(
+                "submit.revoked_recipient",
+                f"{prefix}to: {draft.recipient} has been revoked",
+                field=f"{prefix}to",
+            )
+        envelope.check_document_type(draft.document_type, field=f"{prefix}type")
+        limit = self._settings.max_message_bytes - 1024  # room for the header
+        if len(draft.payload) > limit:
+            raise ResourceExhausted(
+                "submit.too_large",
+                f"{prefix}payload: {len(draft.payload)} bytes; at most {limit} can be sent",
+                field=f"{prefix}payload",
+            )
+
+    def seal(self, drafts: Sequence[Draft], now_ms: int) -> list[Sealed]:
+        return envelope.seal(
+            drafts,
+            sender=self.node_id,
+            key=self.signing_key,
+            key_id=self.key_id,
+            now_ms=now_ms,
+            ttl_ms=self._settings.ttl_ms,
+            new_id=self._new_id,
+        )
+
+    async def submit(self, drafts: Sequence[Draft]) -> list[str]:
+        """Queue `drafts` (all or none) and return their message ids."""
+        for i, draft in enumerate(drafts):
+            self.check(draft, field=f"[{i}]" if len(drafts) > 1 else "")
+        now_ms = self._clock_ms()
+        sealed = self.seal(drafts, now_ms)
+        async with self._db.transaction() as tx:
+            await self.queue_txn(tx, sealed, now_ms)
+        self.wake(sealed)
+        return [s.message_id for s in sealed]
+
+    async def queue_txn(self, tx: Tx, sealed: Sequence[Sealed], now_ms: int) -> None:
+        await self._db.outbox.insert_txn(
+            tx, [self.row(s.header, s.envelope) for s in sealed], now_ms
+        )
+
+    def row(self, header: pb.Header, env: pb.Envelope) -> OutboxRow:
+        return OutboxRow(
+            message_id=header.message_id,
+            conversation_id=header.conversation_id,
+            origin=header.sender,
+            recipient=header.recipient,
+            next_hop=next_hop(self.node_id, header.recipient),
+            document_type=header.document_type,
+            envelope=env.SerializeToString(),
+            header_sha256=hashlib.sha256(env.header).digest(),
+            payload_size=header.payload_size,
+            created_at_unix_ms=header.created_at_unix_ms,
+            expires_at_unix_ms=header.expires_at_unix_ms,
+        )
+
+    def wake(self, sealed: Sequence[Sealed]) -> None:
+        for hop in {next_hop(self.node_id, s.header.recipient) for s in sealed}:
+            self._notify(hop)
+
+    def notify_hop(self, hop: str) -> None:
+        self._notify(hop)
+
+    async def redrive(self, message_id: str) -> str:
+        """Send a dead (or failing) message again: sealed anew with fresh times, same id."""
+        row = await self._db.outbox.envelope(message_id)
+        if row is None:
+            raise NotFound("message.unknown", f"message_id: no outgoing message {message_id}")
+        if row["origin"] != self.node_id:
+            raise FailedPrecondition(
+                "redrive.relayed",
+                f"message_id: {message_id} was relayed for {row['origin']}; its origin redrives it",
+            )
+        old = pb.Envelope.FromString(bytes(row["envelope"]))
+        header = pb.Header.FromString(old.header)
+        draft = Draft(
+            recipient=header.recipient,
+            document_type=header.document_type,
+            payload=old.payload,
+            conversation_id=header.conversation_id,
+            sender_party=header.sender_party,
+            recipient_party=header.recipient_party,
+            message_id=header.message_id,
+        )
+        self.check(draft)
+        now_ms = self._clock_ms()
+        (sealed,) = self.seal([draft], now_ms)
+        async with self._db.transaction() as tx:
+            ok = await self._db.outbox.replace_envelope_txn(
+                tx,
+                message_id,
+                sealed.envelope.SerializeToString(),
+                sealed.header_sha256,
+                sealed.header.expires_at_unix_ms,
+                now_ms,
+            )
+        if not ok:
+            raise FailedPrecondition(
+                "redrive.status",
+                f"message_id: {message_id} is {row['status']}; only dead or failed messages "
+                "are redriven",
+            )
+        self.wake([sealed])
+        return str(row["status"])

@@ -1,0 +1,138 @@
+"""Operator actions on messages: send a document, list messages, redrive, export and verify
+evidence. They work on the node folder beside the running node, which picks up queued messages
+within its poll interval."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+
+from core import evidence
+from core.anchor import decode_anchor
+from core.envelope import Draft
+from core.errors import InvalidArgument, NotFound
+from core.trust import TrustView
+from federation.directory_sync import load_trust
+from federation.outbox import Outbox, OutboxSettings
+from identity.keys import NodeKeys, load_node_keys
+from node.admin import now_ms, open_db
+from node.config import NodeConfig, load_config
+from storage.database import Database
+from swf.v1 import directory_pb2 as dpb
+from swf.v1 import envelope_pb2 as pb
+
+
+@dataclass
+class Context:
+    config: NodeConfig
+    keys: NodeKeys
+    db: Database
+    trust: TrustView
+
+    def outbox(self) -> Outbox:
+        return Outbox(
+            node_id=self.config.id,
+            db=self.db,
+            keys=self.keys,
+            trust=lambda: self.trust,
+            clock_ms=now_ms,
+            settings=OutboxSettings(max_message_bytes=self.config.max_message_bytes),
+        )
+
+
+@asynccontextmanager
+async def node_context(node_dir: Path) -> AsyncIterator[Context]:
+    config = load_config(node_dir)
+    keys = load_node_keys(node_dir)
+    db = await open_db(config)
+    try:
+        trust = (
+            await load_trust(db, config.id, keys.directory_public)
+            if keys.directory_public
+            else TrustView.build(config.id, None)
+        )
+        yield Context(config, keys, db, trust)
+    finally:
+        await db.close()
+
+
+async def send(node_dir: Path, recipient: str, document_type: str, payload: bytes) -> str:
+    async with node_context(node_dir) as ctx:
+        (message_id,) = await ctx.outbox().submit(
+            [Draft(recipient=recipient, document_type=document_type, payload=payload)]
+        )
+    return message_id
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+
+
+async def messages(
+    node_dir: Path, *, direction: str | None, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    async with node_context(node_dir) as ctx:
+        records = []
+        if direction in (None, "out", "relay"):
+            records += await ctx.db.outbox.list(ctx.config.id, status=status, limit=limit)
+        if direction in (None, "in"):
+            records += await ctx.db.inbox.list(status=status, limit=limit)
+    rows = []
+    for r in records:
+        if direction and r.direction != direction:
+            continue
+        row = asdict(r)
+        row["created_at"] = _iso(r.created_at_unix_ms)
+        row["updated_at"] = _iso(r.updated_at_unix_ms)
+        rows.append(row)
+    rows.sort(key=lambda r: r["created_at_unix_ms"], reverse=True)
+    return rows[:limit]
+
+
+async def redrive(node_dir: Path, message_id: str) -> str:
+    async with node_context(node_dir) as ctx:
+        return await ctx.outbox().redrive(message_id)
+
+
+async def export_evidence(node_dir: Path, message_id: str) -> pb.Evidence:
+    """The message's header and every receipt for it, with the directories that verify them."""
+    async with node_context(node_dir) as ctx:
+        row = await ctx.db.outbox.envelope(message_id)
+        given: list[pb.Receipt]
+        if row is not None:
+            envelope = pb.Envelope.FromString(bytes(row["envelope"]))
+            given = [
+                pb.Receipt.FromString(bytes(r["receipt"]))
+                for r in await ctx.db.outbox.receipts(message_id)
+            ]
+        else:
+            received = await ctx.db.inbox.get(message_id)
+            if received is None:
+                raise NotFound("message.unknown", f"message_id: this node has no {message_id}")
+            envelope = pb.Envelope.FromString(bytes(received["envelope"]))
+            given = [pb.Receipt.FromString(bytes(received["receipt"]))]
+        held = await ctx.db.directories.held()
+    directories = [dpb.SignedDirectory.FromString(h.signed) for h in held.values()]
+    return evidence.build(envelope, given, directories)
+
+
+def evidence_json(ev: pb.Evidence) -> str:
+    return json_format.MessageToJson(ev, indent=2) + "\n"
+
+
+def verify_evidence_file(anchor_file: Path, evidence_file: Path) -> evidence.Verified:
+    anchor = decode_anchor(anchor_file.read_text())
+    ev = pb.Evidence()
+    try:
+        json_format.Parse(evidence_file.read_text(), ev)
+    except json_format.ParseError as exc:
+        raise InvalidArgument(
+            "evidence.malformed", f"receipt file: not an evidence file ({exc})", field="receipt"
+        ) from exc
+    return evidence.verify(ev, anchor)

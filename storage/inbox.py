@@ -1,0 +1,122 @@
+"""Messages received: for this node, or passed on toward their recipient."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.engine import Engine, Row, Tx
+from storage.outbox import MessageRecord
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    message_id: str
+    conversation_id: str
+    origin: str
+    previous_hop: str
+    recipient: str
+    document_type: str
+    envelope: bytes
+    header_sha256: bytes
+    payload_size: int
+    receipt: bytes
+    status: str  # received | relayed | processed
+
+
+def _in(ids: Sequence[str]) -> str:
+    return ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+
+
+class InboxStore:
+    def __init__(self, engine: Engine) -> None:
+        self._db = engine
+
+    async def receipts_for_txn(self, tx: Tx, message_ids: Sequence[str]) -> dict[str, bytes]:
+        """The receipts already given for any of `message_ids`."""
+        if not message_ids:
+            return {}
+        rows = await tx.fetch(
+            f"SELECT message_id, receipt FROM inbox WHERE message_id IN ({_in(message_ids)})",
+            *message_ids,
+        )
+        return {r["message_id"]: bytes(r["receipt"]) for r in rows}
+
+    async def insert_txn(self, tx: Tx, rows: Sequence[InboxRow], now_ms: int) -> None:
+        await tx.executemany(
+            "INSERT INTO inbox (message_id, conversation_id, origin, previous_hop, recipient,"
+            " document_type, envelope, header_sha256, payload_size, receipt, status,"
+            " received_at_unix_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            " ON CONFLICT (message_id) DO NOTHING",
+            [
+                (
+                    r.message_id,
+                    r.conversation_id,
+                    r.origin,
+                    r.previous_hop,
+                    r.recipient,
+                    r.document_type,
+                    r.envelope,
+                    r.header_sha256,
+                    r.payload_size,
+                    r.receipt,
+                    r.status,
+                    now_ms,
+                )
+                for r in rows
+            ],
+        )
+
+    async def get(self, message_id: str) -> Row | None:
+        return await self._db.fetchrow("SELECT * FROM inbox WHERE message_id = $1", message_id)
+
+    async def received(self, document_type: str | None, after_seq: int, limit: int) -> list[Row]:
+        """Messages for this node not yet processed, oldest first."""
+        if document_type is None:
+            return await self._db.fetch(
+                "SELECT * FROM inbox WHERE status = 'received' AND seq > $1 ORDER BY seq LIMIT $2",
+                after_seq,
+                limit,
+            )
+        return await self._db.fetch(
+            "SELECT * FROM inbox WHERE status = 'received' AND seq > $1 AND document_type = $3"
+            " ORDER BY seq LIMIT $2",
+            after_seq,
+            limit,
+            document_type,
+        )
+
+    async def mark_processed_txn(self, tx: Tx, message_ids: Sequence[str]) -> None:
+        await tx.executemany(
+            "UPDATE inbox SET status = 'processed' WHERE message_id = $1 AND status = 'received'",
+            [(m,) for m in message_ids],
+        )
+
+    async def list(self, *, status: str | None, limit: int) -> list[MessageRecord]:
+        where = "WHERE status = $2" if status else ""
+        args: list[object] = [limit] + ([status] if status else [])
+        rows = await self._db.fetch(
+            f"SELECT * FROM inbox {where} ORDER BY seq DESC LIMIT $1", *args
+        )
+        return [
+            MessageRecord(
+                direction="in",
+                message_id=r["message_id"],
+                conversation_id=r["conversation_id"],
+                origin=r["origin"],
+                recipient=r["recipient"],
+                peer=r["previous_hop"],
+                document_type=r["document_type"],
+                status=r["status"],
+                attempts=0,
+                last_error=None,
+                created_at_unix_ms=r["received_at_unix_ms"],
+                updated_at_unix_ms=r["received_at_unix_ms"],
+                sent_by=None,
+                payload_size=r["payload_size"],
+            )
+            for r in rows
+        ]
+
+    async def count(self) -> int:
+        return int(await self._db.fetchval("SELECT COUNT(*) FROM inbox"))

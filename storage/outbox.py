@@ -1,0 +1,338 @@
+"""Outgoing messages: one queue per next hop, receipts, and each peer's persisted backoff.
+
+Status changes go through `transition`, which applies an event of core.delivery only to messages
+whose current status the event leaves from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.delivery import Event, from_states, target
+from storage.engine import Engine, Row, Tx
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    message_id: str
+    conversation_id: str
+    origin: str
+    recipient: str
+    next_hop: str
+    document_type: str
+    envelope: bytes
+    header_sha256: bytes
+    payload_size: int
+    created_at_unix_ms: int
+    expires_at_unix_ms: int
+
+
+@dataclass(frozen=True)
+class Claimed:
+    seq: int
+    message_id: str
+    envelope: bytes
+    header_sha256: bytes
+    recipient: str
+    attempts: int  # counting this one
+
+
+@dataclass(frozen=True)
+class Change:
+    """One message's move under an event; `error`/`retry_at` for failures."""
+
+    message_id: str
+    error: str | None = None
+    retry_at_unix_ms: int = 0
+
+
+@dataclass(frozen=True)
+class PeerState:
+    peer: str
+    failures: int
+    retry_at_unix_ms: int
+    last_error: str | None
+    last_success_at_unix_ms: int | None
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    direction: str  # out | relay | in
+    message_id: str
+    conversation_id: str
+    origin: str
+    recipient: str
+    peer: str  # next hop (out, relay) or previous hop (in)
+    document_type: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at_unix_ms: int
+    updated_at_unix_ms: int
+    sent_by: str | None
+    payload_size: int
+
+
+_PENDING = "('queued', 'failed')"
+
+
+def _placeholders(n: int, start: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + n))
+
+
+class OutboxStore:
+    def __init__(self, engine: Engine) -> None:
+        self._db = engine
+
+    async def insert_txn(self, tx: Tx, rows: Sequence[OutboxRow], now_ms: int) -> None:
+        """Queue messages; a message id already queued is left as it is."""
+        await tx.executemany(
+            "INSERT INTO outbox (message_id, conversation_id, origin, recipient, next_hop,"
+            " document_type, envelope, header_sha256, payload_size, status, created_at_unix_ms,"
+            " expires_at_unix_ms, updated_at_unix_ms, next_attempt_at_unix_ms)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, 0)"
+            " ON CONFLICT (message_id) DO NOTHING",
+            [
+                (
+                    r.message_id,
+                    r.conversation_id,
+                    r.origin,
+                    r.recipient,
+                    r.next_hop,
+                    r.document_type,
+                    r.envelope,
+                    r.header_sha256,
+                    r.payload_size,
+                    r.created_at_unix_ms,
+                    r.expires_at_unix_ms,
+                    now_ms,
+                )
+                for r in rows
+            ],
+        )
+
+    async def claim(
+        self, next_hop: str, replica: str, now_ms: int, limit: int, lease_ms: int
+    ) -> list[Claimed]:
+        """Take up to `limit` messages due for `next_hop`, oldest first, and mark them sent by
+        `replica`. Rows another replica holds are skipped; a claim whose lease has passed (its
+        replica died) is taken over."""
+        async with self._db.transaction() as tx:
+            lock = self._db.skip_locked()
+            rows = await tx.fetch(
+                "SELECT seq, message_id, envelope, header_sha256, recipient, attempts FROM outbox"
+                f" WHERE next_hop = $1 AND status IN {_PENDING}"
+                " AND next_attempt_at_unix_ms <= $2 AND expires_at_unix_ms > $2"
+                f" ORDER BY seq LIMIT $3{lock}",
+                next_hop,
+                now_ms,
+                limit,
+            )
+            if len(rows) < limit:
+                rows += await tx.fetch(
+                    "SELECT seq, message_id, envelope, header_sha256, recipient, attempts"
+                    " FROM outbox WHERE next_hop = $1 AND status = 'sent'"
+                    " AND claim_expires_at_unix_ms < $2 AND expires_at_unix_ms > $2"
+                    f" ORDER BY seq LIMIT $3{lock}",
+                    next_hop,
+                    now_ms,
+                    limit - len(rows),
+                )
+            if not rows:
+                return []
+            await tx.executemany(
+                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, claimed_by = $2,"
+                " sent_by = $2, claim_expires_at_unix_ms = $3, updated_at_unix_ms = $4"
+                " WHERE seq = $1",
+                [(r["seq"], replica, now_ms + lease_ms, now_ms) for r in rows],
+            )
+        return [
+            Claimed(
+                seq=r["seq"],
+                message_id=r["message_id"],
+                envelope=bytes(r["envelope"]),
+                header_sha256=bytes(r["header_sha256"]),
+                recipient=r["recipient"],
+                attempts=r["attempts"] + 1,
+            )
+            for r in rows
+        ]
+
+    async def transition(self, event: Event, changes: Sequence[Change], now_ms: int) -> None:
+        async with self._db.transaction() as tx:
+            await self.transition_txn(tx, event, changes, now_ms)
+
+    async def transition_txn(
+        self, tx: Tx, event: Event, changes: Sequence[Change], now_ms: int
+    ) -> None:
+        if not changes:
+            return
+        sources = from_states(event)
+        await tx.executemany(
+            "UPDATE outbox SET status = $2, last_error = COALESCE($3, last_error),"
+            " next_attempt_at_unix_ms = $4, updated_at_unix_ms = $5, claimed_by = NULL"
+            f" WHERE message_id = $1 AND status IN ({_placeholders(len(sources), 6)})",
+            [
+                (c.message_id, target(event).value, c.error, c.retry_at_unix_ms, now_ms, *sources)
+                for c in changes
+            ],
+        )
+
+    async def expire(self, now_ms: int) -> int:
+        """Move every message whose expiry passed before delivery to dead."""
+        return await self._db.execute(
+            "UPDATE outbox SET status = 'dead', claimed_by = NULL, updated_at_unix_ms = $1,"
+            " last_error = 'expired before delivery' || COALESCE(': ' || last_error, '')"
+            " WHERE status IN ('queued', 'failed', 'sent') AND expires_at_unix_ms <= $1",
+            now_ms,
+        )
+
+    async def peers_with_work(self, now_ms: int) -> list[str]:
+        rows = await self._db.fetch(
+            f"SELECT DISTINCT next_hop FROM outbox WHERE status IN {_PENDING}"
+            " UNION SELECT DISTINCT next_hop FROM outbox"
+            " WHERE status = 'sent' AND claim_expires_at_unix_ms < $1",
+            now_ms,
+        )
+        return [r["next_hop"] for r in rows]
+
+    async def envelope(self, message_id: str) -> Row | None:
+        return await self._db.fetchrow("SELECT * FROM outbox WHERE message_id = $1", message_id)
+
+    async def replace_envelope_txn(
+        self,
+        tx: Tx,
+        message_id: str,
+        envelope: bytes,
+        header_sha256: bytes,
+        expires_ms: int,
+        now_ms: int,
+    ) -> bool:
+        """Redrive: the message, sealed again with fresh times, goes back to its queue."""
+        sources = from_states(Event.REDRIVE)
+        changed = await tx.execute(
+            "UPDATE outbox SET envelope = $2, header_sha256 = $3, expires_at_unix_ms = $4,"
+            " status = 'queued', next_attempt_at_unix_ms = 0, updated_at_unix_ms = $5,"
+            " last_error = NULL, claimed_by = NULL"
+            f" WHERE message_id = $1 AND status IN ({_placeholders(len(sources), 6)})",
+            message_id,
+            envelope,
+            header_sha256,
+            expires_ms,
+            now_ms,
+            *sources,
+        )
+        return changed == 1
+
+    async def header_hashes_txn(self, tx: Tx, message_ids: Sequence[str]) -> dict[str, bytes]:
+        """The header hash each of `message_ids` was sent with."""
+        if not message_ids:
+            return {}
+        rows = await tx.fetch(
+            "SELECT message_id, header_sha256 FROM outbox"
+            f" WHERE message_id IN ({_placeholders(len(message_ids))})",
+            *message_ids,
+        )
+        return {r["message_id"]: bytes(r["header_sha256"]) for r in rows}
+
+    # -- receipts ----------------------------------------------------------------------------
+
+    async def add_receipts_txn(
+        self, tx: Tx, receipts: Sequence[tuple[str, str, str, bytes]], now_ms: int
+    ) -> None:
+        """(message_id, kind, issuer, receipt bytes); a receipt already kept is not replaced."""
+        await tx.executemany(
+            "INSERT INTO receipts (message_id, kind, issuer, receipt, received_at_unix_ms)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id, kind, issuer) DO NOTHING",
+            [(*r, now_ms) for r in receipts],
+        )
+
+    async def receipts(self, message_id: str) -> list[Row]:
+        return await self._db.fetch(
+            "SELECT * FROM receipts WHERE message_id = $1 ORDER BY received_at_unix_ms, kind",
+            message_id,
+        )
+
+    # -- peers -------------------------------------------------------------------------------
+
+    async def peer_state(self, peer: str) -> PeerState:
+        row = await self._db.fetchrow("SELECT * FROM peer_state WHERE peer = $1", peer)
+        if row is None:
+            return PeerState(peer, 0, 0, None, None)
+        return PeerState(
+            peer,
+            row["failures"],
+            row["retry_at_unix_ms"],
+            row["last_error"],
+            row["last_success_at_unix_ms"],
+        )
+
+    async def set_peer_backoff(
+        self, peer: str, failures: int, retry_at_ms: int, error: str | None
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO peer_state (peer, failures, retry_at_unix_ms, last_error)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (peer) DO UPDATE"
+            " SET failures = excluded.failures,"
+            " retry_at_unix_ms = excluded.retry_at_unix_ms, last_error = excluded.last_error",
+            peer,
+            failures,
+            retry_at_ms,
+            error,
+        )
+
+    async def peer_succeeded(self, peer: str, now_ms: int) -> None:
+        await self._db.execute(
+            "INSERT INTO peer_state (peer, failures, retry_at_unix_ms, last_success_at_unix_ms)"
+            " VALUES ($1, 0, 0, $2) ON CONFLICT (peer) DO UPDATE SET failures = 0,"
+            " retry_at_unix_ms = 0, last_error = NULL,"
+            " last_success_at_unix_ms = excluded.last_success_at_unix_ms",
+            peer,
+            now_ms,
+        )
+
+    async def peer_states(self) -> list[PeerState]:
+        rows = await self._db.fetch("SELECT * FROM peer_state ORDER BY peer")
+        return [
+            PeerState(
+                r["peer"],
+                r["failures"],
+                r["retry_at_unix_ms"],
+                r["last_error"],
+                r["last_success_at_unix_ms"],
+            )
+            for r in rows
+        ]
+
+    # -- listing -----------------------------------------------------------------------------
+
+    async def list(self, self_id: str, *, status: str | None, limit: int) -> list[MessageRecord]:
+        where = "WHERE status = $2" if status else ""
+        args: list[object] = [limit] + ([status] if status else [])
+        rows = await self._db.fetch(
+            f"SELECT * FROM outbox {where} ORDER BY seq DESC LIMIT $1", *args
+        )
+        return [
+            MessageRecord(
+                direction="out" if r["origin"] == self_id else "relay",
+                message_id=r["message_id"],
+                conversation_id=r["conversation_id"],
+                origin=r["origin"],
+                recipient=r["recipient"],
+                peer=r["next_hop"],
+                document_type=r["document_type"],
+                status=r["status"],
+                attempts=r["attempts"],
+                last_error=r["last_error"],
+                created_at_unix_ms=r["created_at_unix_ms"],
+                updated_at_unix_ms=r["updated_at_unix_ms"],
+                sent_by=r["sent_by"],
+                payload_size=r["payload_size"],
+            )
+            for r in rows
+        ]
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._db.fetch("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        return {r["status"]: int(r["n"]) for r in rows}
