@@ -47,6 +47,17 @@ class DeliverySettings:
     backoff: Backoff = field(default_factory=Backoff)
 
 
+@dataclass(frozen=True)
+class Answered:
+    """What one frame of acks from `peer` did to the messages in flight."""
+
+    peer: str
+    delivered: list[str]
+    acknowledged: list[str]
+    failed: list[str]
+    dead: list[str]
+
+
 class StreamBroken(Exception):
     pass
 
@@ -221,7 +232,15 @@ class PeerQueue:
         if kept and self.had_failures:
             await d.db.outbox.peer_succeeded(self.peer, now_ms)
             self.had_failures = False
-        d.on_acks(self.peer, len(delivered), len(hop), len(transient) + len(permanent))
+        answered = Answered(
+            peer=self.peer,
+            delivered=[c.message_id for c in delivered],
+            acknowledged=[c.message_id for c in hop],
+            failed=[c.message_id for c in transient],
+            dead=[c.message_id for c in permanent],
+        )
+        for listener in d.listeners:
+            listener(answered)
 
     async def _broken(self, exc: BaseException, failures_before: int) -> None:
         d = self.d
@@ -253,7 +272,6 @@ class Delivery:
         clock_ms: Callable[[], int],
         settings: DeliverySettings = DeliverySettings(),
         rand: Callable[[], float] = random.random,
-        on_acks: Callable[[str, int, int, int], None] = lambda *_: None,
     ) -> None:
         self.node_id = node_id
         self.replica = replica
@@ -263,7 +281,7 @@ class Delivery:
         self.clock_ms = clock_ms
         self.settings = settings
         self.rand = rand
-        self.on_acks = on_acks
+        self.listeners: list[Callable[[Answered], None]] = []
         self.cache = batch.RootCache()
         self.queues: dict[str, PeerQueue] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}

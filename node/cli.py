@@ -234,6 +234,12 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from node.bench import main_cli
+
+    return main_cli(args.messages, args.payload_bytes, args.storage)
+
+
 def cmd_devnet(args: argparse.Namespace) -> int:
     from node import devnet
 
@@ -361,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anchor", type=Path, required=True)
     p.add_argument("receipt_file", type=Path)
     p.add_argument("--json", action="store_true")
+
+    p = command("bench", cmd_bench, "measure message throughput between two nodes")
+    p.add_argument("--messages", type=int, default=20_000)
+    p.add_argument("--payload-bytes", type=int, default=1024)
+    p.add_argument("--storage", help="storage URL for both nodes ({node} is replaced by the id)")
 
     p = command("devnet", cmd_devnet, "a local test network of nodes, one process each")
     from node.devnet import add_arguments

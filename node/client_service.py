@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -16,9 +17,15 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class EnrolmentService(egrpc.EnrolmentServicer):
-    def __init__(self, node_id: str, authority: Authority | None) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        authority: Authority | None,
+        published: Callable[[], Awaitable[object]],
+    ) -> None:
         self._node_id = node_id
         self._authority = authority
+        self._published = published
 
     @unary
     async def Enrol(self, request: epb.EnrolRequest, context: Context) -> epb.EnrolResponse:
@@ -27,4 +34,6 @@ class EnrolmentService(egrpc.EnrolmentServicer):
                 "enrol.not_central",
                 f"{self._node_id} is a province node; enrol with your federation's central node",
             )
-        return await self._authority.enrol(request)
+        response = await self._authority.enrol(request)
+        await self._published()  # serve the new member at once, not at the next poll
+        return response

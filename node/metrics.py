@@ -43,7 +43,8 @@ class Metrics:
         )
         self.messages_acked = Counter(
             "swnode_messages_answered",
-            "Answers from peers to messages sent: delivered, acknowledged (hop), refused.",
+            "Answers from peers to messages sent: delivered, acknowledged (by a relay),"
+            " failed (will retry), dead (refused for good).",
             ["peer", "result"],
             registry=r,
         )

@@ -25,7 +25,7 @@ from core.ids import federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
 from core.trust import TrustView
 from federation.channels import PeerChannels, message_size_options
-from federation.delivery import Delivery
+from federation.delivery import Answered, Delivery
 from federation.directory_sync import DirectorySync
 from federation.inbound import Inbound
 from federation.outbox import Outbox, OutboxSettings
@@ -134,8 +134,8 @@ class Node:
             channels=self.channels,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
-            on_acks=self._acked,
         )
+        self.delivery.listeners.append(self._answered)
         self.outbox = Outbox(
             node_id=config.id,
             db=self.db,
@@ -203,7 +203,7 @@ class Node:
         )
         client = grpc.aio.server(options=options)
         enrolment_pb2_grpc.add_EnrolmentServicer_to_server(
-            EnrolmentService(config.id, self.authority), client
+            EnrolmentService(config.id, self.authority, self.sync.load), client
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, client)
         reflection.enable_server_reflection(
@@ -251,11 +251,16 @@ class Node:
             await self.db.close()
         log.info("node %s stopped", self.config.id)
 
-    def _acked(self, peer: str, delivered: int, acknowledged: int, refused: int) -> None:
+    def _answered(self, a: Answered) -> None:
         m = self.metrics.messages_acked
-        m.labels(peer, "delivered").inc(delivered)
-        m.labels(peer, "acknowledged").inc(acknowledged)
-        m.labels(peer, "refused").inc(refused)
+        for result, ids in (
+            ("delivered", a.delivered),
+            ("acknowledged", a.acknowledged),
+            ("failed", a.failed),
+            ("dead", a.dead),
+        ):
+            if ids:
+                m.labels(a.peer, result).inc(len(ids))
 
     # -- reacting to the directory -----------------------------------------------------------
 
