@@ -146,10 +146,19 @@ class Accepted:
         return self.header.message_id
 
 
-def peek_message_id(envelope: pb.Envelope) -> str:
-    """The message id of an envelope that may be unverifiable, for naming it in a refusal."""
+def parse_envelope(raw: bytes) -> pb.Envelope:
+    """The outer envelope only: header bytes, payload bytes and signature, none trusted yet."""
     try:
-        return pb.Header.FromString(envelope.header).message_id
+        return pb.Envelope.FromString(raw)
+    except DecodeError as exc:
+        raise InvalidArgument("envelope.malformed", "these bytes are not an envelope") from exc
+
+
+def peek_message_id(raw: bytes) -> str:
+    """The message id of an envelope that was refused, to name it in the refusal; the id is not
+    trusted, it only lets the sender match the answer."""
+    try:
+        return pb.Header.FromString(pb.Envelope.FromString(raw).header).message_id
     except DecodeError:
         return ""
 

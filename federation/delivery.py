@@ -169,7 +169,7 @@ class PeerQueue:
             if size and size + len(c.envelope) > self.d.settings.frame_bytes:
                 frames.append(frame)
                 frame, size = pb.EnvelopeFrame(), 0
-            frame.envelopes.add().MergeFromString(c.envelope)
+            frame.envelopes.append(c.envelope)
             size += len(c.envelope)
         if size:
             frames.append(frame)

@@ -21,7 +21,15 @@ from dataclasses import dataclass
 
 from core import batch, receipts
 from core.delivery import Event
-from core.envelope import DELIVERY_RECEIPT_TYPE, Accepted, Draft, Limits, peek_message_id, verify
+from core.envelope import (
+    DELIVERY_RECEIPT_TYPE,
+    Accepted,
+    Draft,
+    Limits,
+    parse_envelope,
+    peek_message_id,
+    verify,
+)
 from core.errors import SwnodeError, Unavailable
 from core.grpc_status import status_of
 from core.trust import TrustView
@@ -70,15 +78,17 @@ class Inbound:
         self._cache = batch.RootCache()
         self._on_received = on_received
 
-    async def accept(self, previous_hop: str, envelopes: Sequence[pb.Envelope]) -> list[pb.Ack]:
+    async def accept(self, previous_hop: str, envelopes: Sequence[bytes]) -> list[pb.Ack]:
+        """Acks for serialized envelopes from `previous_hop`, in the same order."""
         trust = self._trust()
         now_ms = self._clock_ms()
         acks: dict[int, pb.Ack] = {}
         items: dict[str, _Item] = {}
         order: list[tuple[int, str]] = []
         # 1. Verify each envelope on its own.
-        for i, env in enumerate(envelopes):
+        for i, raw in enumerate(envelopes):
             try:
+                env = parse_envelope(raw)
                 accepted = verify(
                     env,
                     trust=trust,
@@ -89,7 +99,7 @@ class Inbound:
                     cache=self._cache,
                 )
             except SwnodeError as exc:
-                acks[i] = pb.Ack(message_id=peek_message_id(env), refusal=refusal(exc))
+                acks[i] = pb.Ack(message_id=peek_message_id(raw), refusal=refusal(exc))
                 continue
             order.append((i, accepted.message_id))
             if accepted.message_id not in items:

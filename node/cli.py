@@ -148,10 +148,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    from node.admin import parse_duration
     from node.messaging import send
 
     payload = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
-    message_id = asyncio.run(send(args.dir, args.to, args.type, payload))
+    ttl_s = parse_duration(args.ttl, field="ttl") if args.ttl else None
+    message_id = asyncio.run(send(args.dir, args.to, args.type, payload, ttl_s))
     if args.json:
         _print_json({"message_id": message_id, "status": "queued"})
     else:
@@ -332,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="recipient node id")
     p.add_argument("--type", required=True, help="document type, e.g. certificate.origin")
     p.add_argument("--file", type=Path, required=True, help="payload file, or - for stdin")
+    p.add_argument("--ttl", help="how long delivery may take before the message is dead")
     p.add_argument("--json", action="store_true")
 
     p = command("messages", cmd_messages, "messages sent, passed on and received, newest first")

@@ -187,6 +187,34 @@ SETTINGS: tuple[Setting, ...] = (
         300.0,
         "How far a message's creation time may be from this node's clock.",
     ),
+    Setting(
+        "delivery",
+        "ttl_s",
+        _positive,
+        86400.0,
+        "How long a message may wait for delivery before it is dead (re-drivable).",
+    ),
+    Setting(
+        "delivery",
+        "window",
+        _positive_int,
+        2048,
+        "Messages in flight per peer stream before waiting for their receipts.",
+    ),
+    Setting(
+        "delivery",
+        "backoff_base_s",
+        _positive,
+        0.5,
+        "First wait after a peer fails; doubles with each failure in a row.",
+    ),
+    Setting(
+        "delivery",
+        "backoff_cap_s",
+        _positive,
+        60.0,
+        "Longest wait between attempts to reach a peer that is down.",
+    ),
     Setting("log", "level", _level, "info", "debug, info, warning or error."),
 )
 
@@ -210,6 +238,10 @@ class NodeConfig:
     storage_password_env: str | None = None
     max_message_bytes: int = 4 * 1024 * 1024
     clock_skew_s: float = 300.0
+    message_ttl_s: float = 86400.0
+    delivery_window: int = 2048
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 60.0
     log_level: str = "info"
 
     @property
@@ -266,6 +298,10 @@ _ATTR = {
     ("storage", "password_env"): "storage_password_env",
     ("limits", "max_message_bytes"): "max_message_bytes",
     ("limits", "clock_skew_s"): "clock_skew_s",
+    ("delivery", "ttl_s"): "message_ttl_s",
+    ("delivery", "window"): "delivery_window",
+    ("delivery", "backoff_base_s"): "backoff_base_s",
+    ("delivery", "backoff_cap_s"): "backoff_cap_s",
     ("log", "level"): "log_level",
 }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,11 @@ from core.envelope import Draft
 from core.errors import InvalidArgument, NotFound
 from core.trust import TrustView
 from federation.directory_sync import load_trust
-from federation.outbox import Outbox, OutboxSettings
+from federation.outbox import Outbox
 from identity.keys import NodeKeys, load_node_keys
 from node.admin import now_ms, open_db
 from node.config import NodeConfig, load_config
+from node.runtime import outbox_settings
 from storage.database import Database
 from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
@@ -35,14 +36,17 @@ class Context:
     db: Database
     trust: TrustView
 
-    def outbox(self) -> Outbox:
+    def outbox(self, ttl_s: float | None = None) -> Outbox:
+        settings = outbox_settings(self.config)
+        if ttl_s is not None:
+            settings = replace(settings, ttl_ms=int(ttl_s * 1000))
         return Outbox(
             node_id=self.config.id,
             db=self.db,
             keys=self.keys,
             trust=lambda: self.trust,
             clock_ms=now_ms,
-            settings=OutboxSettings(max_message_bytes=self.config.max_message_bytes),
+            settings=settings,
         )
 
 
@@ -62,9 +66,11 @@ async def node_context(node_dir: Path) -> AsyncIterator[Context]:
         await db.close()
 
 
-async def send(node_dir: Path, recipient: str, document_type: str, payload: bytes) -> str:
+async def send(
+    node_dir: Path, recipient: str, document_type: str, payload: bytes, ttl_s: float | None = None
+) -> str:
     async with node_context(node_dir) as ctx:
-        (message_id,) = await ctx.outbox().submit(
+        (message_id,) = await ctx.outbox(ttl_s).submit(
             [Draft(recipient=recipient, document_type=document_type, payload=payload)]
         )
     return message_id

@@ -19,13 +19,14 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from core import directory as dirs
+from core.backoff import Backoff
 from core.envelope import Limits
 from core.errors import ConfigError
 from core.ids import federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
 from core.trust import TrustView
 from federation.channels import PeerChannels, message_size_options
-from federation.delivery import Answered, Delivery
+from federation.delivery import Answered, Delivery, DeliverySettings
 from federation.directory_sync import DirectorySync
 from federation.inbound import Inbound
 from federation.outbox import Outbox, OutboxSettings
@@ -49,6 +50,12 @@ SERVICE_NAMES = (
     peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
     enrolment_pb2.DESCRIPTOR.services_by_name["Enrolment"].full_name,
 )
+
+
+def outbox_settings(config: NodeConfig) -> OutboxSettings:
+    return OutboxSettings(
+        max_message_bytes=config.max_message_bytes, ttl_ms=int(config.message_ttl_s * 1000)
+    )
 
 
 def wall_clock_ms() -> int:
@@ -134,6 +141,10 @@ class Node:
             channels=self.channels,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
+            settings=DeliverySettings(
+                window=config.delivery_window,
+                backoff=Backoff(base_s=config.backoff_base_s, cap_s=config.backoff_cap_s),
+            ),
         )
         self.delivery.listeners.append(self._answered)
         self.outbox = Outbox(
@@ -142,7 +153,7 @@ class Node:
             keys=self.keys,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
-            settings=OutboxSettings(max_message_bytes=config.max_message_bytes),
+            settings=outbox_settings(config),
             notify=self.delivery.notify,
         )
         self.inbound = Inbound(

@@ -270,19 +270,21 @@ Global___Ack: _TypeAlias = Ack  # noqa: Y015
 
 @_typing.final
 class EnvelopeFrame(_message.Message):
-    """Envelopes travel in frames: a sender packs as many as fit (at most max_message_bytes of
-    envelopes, or one envelope when a single one is that large) to cut per-message overhead.
+    """Envelopes travel in frames: a sender packs as many as fit (at most 1 MiB of envelopes, or one
+    envelope when a single one is larger) to cut per-message overhead. Each element is a serialized
+    Envelope (the same bytes on the wire as `repeated Envelope`), so that a receiver parses each one
+    itself and can refuse one that does not parse without losing the others.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     ENVELOPES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def envelopes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Envelope]: ...
+    def envelopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     def __init__(
         self,
         *,
-        envelopes: _abc.Iterable[Global___Envelope] | None = ...,
+        envelopes: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
