@@ -1,4 +1,4 @@
-"""Batch signatures: one Ed25519 signature over the Merkle root of many items.
+"""Batch signatures: one Ed25519 signature over the size and Merkle root of many items.
 
 A sender seals a batch of headers (or a receiver a batch of receipt bodies) with one signature;
 each item's `BatchSignature` carries the signature, its place in the tree and its audit path.
@@ -19,14 +19,19 @@ from core.signing import BATCH_DOMAIN, sign, verifies
 from swf.v1 import envelope_pb2 as pb
 
 
+def signed_root(count: int, root: bytes) -> bytes:
+    """What the batch signature covers: the tree size (8 bytes, big-endian) and its root."""
+    return count.to_bytes(8, "big") + root
+
+
 def seal(
     key: Ed25519PrivateKey, key_id: str, domain: bytes, items: Sequence[bytes]
 ) -> list[pb.BatchSignature]:
     """One BatchSignature per item, all under one signature over the tree of `items`."""
     leaves = [merkle.leaf_hash(domain, item) for item in items]
     root, paths = merkle.build(leaves)
-    signature = sign(key, BATCH_DOMAIN, root)
     count = len(items)
+    signature = sign(key, BATCH_DOMAIN, signed_root(count, root))
     return [
         pb.BatchSignature(
             signature=signature, leaf_index=i, leaf_count=count, path=paths[i], key_id=key_id
@@ -42,12 +47,12 @@ class RootCache:
         self._size = size
         self._seen: OrderedDict[tuple[bytes, bytes, bytes], None] = OrderedDict()
 
-    def check(self, public_key: bytes, signature: bytes, root: bytes) -> bool:
-        entry = (public_key, signature, root)
+    def check(self, public_key: bytes, signature: bytes, message: bytes) -> bool:
+        entry = (public_key, signature, message)
         if entry in self._seen:
             self._seen.move_to_end(entry)
             return True
-        if not verifies(public_key, signature, BATCH_DOMAIN, root):
+        if not verifies(public_key, signature, BATCH_DOMAIN, message):
             return False
         self._seen[entry] = None
         if len(self._seen) > self._size:
@@ -68,6 +73,7 @@ def verify_item(
     )
     if root is None:
         return False
+    message = signed_root(sig.leaf_count, root)
     if cache is not None:
-        return cache.check(public_key, sig.signature, root)
-    return verifies(public_key, sig.signature, BATCH_DOMAIN, root)
+        return cache.check(public_key, sig.signature, message)
+    return verifies(public_key, sig.signature, BATCH_DOMAIN, message)

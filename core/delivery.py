@@ -3,7 +3,10 @@
     queued ──claim──▶ sent ──hop receipt──▶ acknowledged ──delivery receipt──▶ delivered
                        │  └──────────────delivery receipt──────────────────────▲
                        ├─transient failure──▶ failed ──claim (after backoff)──▶ sent
-                       └─refused for good / expired──▶ dead ──redrive──▶ queued
+                       └─refused for good──▶ dead ──redrive──▶ queued
+
+    queued, failed or sent past its expiry ──expire──▶ dead;  failed ──redrive──▶ queued;
+    a delivery receipt also moves failed or dead to delivered (it arrived after all).
 
 Storage applies an event to a message only if its current status is one the event leaves from,
 so a late or repeated event never moves a message backwards.

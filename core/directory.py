@@ -25,6 +25,7 @@ def verify_directory(
     directory_key: bytes,
     federation: str,
     held_version: int = 0,
+    ca_certificate: bytes | None = None,
 ) -> pb.Directory:
     """Return the directory inside `signed` if it is authentic, for `federation`, and not older
     than `held_version`. Expiry is a separate question (`is_current`): a node keeps an expired copy
@@ -50,6 +51,11 @@ def verify_directory(
     if directory.directory_key != directory_key:
         raise PermissionDenied(
             "directory.wrong_key", "the directory names a different key than the one that signed it"
+        )
+    if ca_certificate is not None and directory.ca_certificate != ca_certificate:
+        raise PermissionDenied(
+            "directory.wrong_ca",
+            f"the directory of {federation} names another CA than the one in its anchor",
         )
     # 4. Never go back in time: a lower version than the one held is a rollback.
     if directory.version < held_version:

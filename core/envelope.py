@@ -221,9 +221,19 @@ def verify(
         raise InvalidArgument("envelope.bad_message_id", "message_id: must be a UUIDv7")
     # 6. This node is the recipient, or on the route to it; and it came from the previous hop.
     recipient = header.recipient
-    if trust.node(recipient) is None:
+    entry = trust.node(recipient)
+    if entry is None:
         raise PermissionDenied(
             "envelope.misaddressed", f"recipient {recipient!r} is in no directory this node trusts"
+        )
+    if not trust.is_active(recipient):
+        raise PermissionDenied(
+            "envelope.revoked_recipient", f"recipient {recipient} has been revoked"
+        )
+    if entry.document_types and header.document_type not in entry.document_types:
+        raise InvalidArgument(
+            "envelope.unsupported_type",
+            f"{recipient} does not accept documents of type {header.document_type!r}",
         )
     route = [header.sender, *path(header.sender, recipient)]
     if self_id not in route[1:]:
@@ -238,13 +248,16 @@ def verify(
             f"a message from {header.sender} to {recipient} reaches {self_id} from "
             f"{expected_hop}, not from {previous_hop}",
         )
-    # 7. Time: created within the skew window of this node's clock, and not expired.
-    if abs(header.created_at_unix_ms - now_ms) > limits.clock_skew_ms:
+    # 7. Time: not created in the future (beyond the clock skew allowed), and not expired. A
+    #    message may be old: retries and relays carry the same sealed bytes until it expires.
+    if header.created_at_unix_ms - now_ms > limits.clock_skew_ms:
         raise InvalidArgument(
             "envelope.clock_skew",
-            f"created_at is {(header.created_at_unix_ms - now_ms) / 1000:+.0f}s from this node's "
-            f"clock; at most ±{limits.clock_skew_ms / 1000:.0f}s is accepted",
+            f"created_at is {(header.created_at_unix_ms - now_ms) / 1000:.0f}s ahead of this "
+            f"node's clock; at most {limits.clock_skew_ms / 1000:.0f}s is accepted",
         )
+    if header.expires_at_unix_ms <= header.created_at_unix_ms:
+        raise InvalidArgument("envelope.bad_expiry", "expires_at must be after created_at")
     if now_ms >= header.expires_at_unix_ms:
         raise FailedPrecondition("envelope.expired", "the message expired before it arrived")
     # 8. The payload is the one the header binds.

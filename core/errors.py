@@ -1,7 +1,7 @@
 """One error hierarchy for the whole node.
 
 Every refusal is a `SwnodeError` with a *kind* (which maps to exactly one gRPC status code, in
-node/grpc_status.py) and a stable *reason* code (documented in docs/PROTOCOL.md) that clients and
+core/grpc_status.py) and a stable *reason* code (documented in docs/PROTOCOL.md) that clients and
 other implementations can branch on. The message is for a person: it says what was wrong and, where
 it can, what to do about it. `field` names the offending input when there is one.
 """

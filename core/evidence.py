@@ -24,6 +24,7 @@ from core import batch, receipts
 from core.directory import verify_directory
 from core.envelope import ENVELOPE_DOMAIN
 from core.errors import InvalidArgument, SwnodeError, Unauthenticated
+from core.ids import federation_of
 from core.trust import KeyRef
 from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
@@ -63,34 +64,35 @@ def build(
 
 
 def _directories(evidence: pb.Evidence, anchor: dpb.Anchor) -> list[dpb.Directory]:
-    offered: dict[str, dpb.SignedDirectory] = {}
+    offered: dict[str, list[dpb.SignedDirectory]] = {}
     for raw in evidence.directories:
         try:
             signed = dpb.SignedDirectory.FromString(raw)
             federation = dpb.Directory.FromString(signed.directory).federation
         except DecodeError:
             continue
-        offered.setdefault(federation, signed)
-    verified: list[dpb.Directory] = []
+        offered.setdefault(federation, []).append(signed)
+    verified: dict[str, dpb.Directory] = {}
     anchors = {anchor.federation: anchor}
-    while True:
+    progress = True
+    while progress:
         progress = False
         for federation, a in list(anchors.items()):
-            if federation not in offered:
+            if federation in verified:
                 continue
-            signed = offered.pop(federation)
-            try:
-                directory = verify_directory(
-                    signed, directory_key=a.directory_key, federation=federation
-                )
-            except SwnodeError:
-                continue
-            verified.append(directory)
-            for trusted in directory.trusted_federations:
-                anchors.setdefault(trusted.federation, trusted)
-            progress = True
-        if not progress:
-            return verified
+            for signed in offered.get(federation, []):  # the first one that verifies
+                try:
+                    directory = verify_directory(
+                        signed, directory_key=a.directory_key, federation=federation
+                    )
+                except SwnodeError:
+                    continue
+                verified[federation] = directory
+                for trusted in directory.trusted_federations:
+                    anchors.setdefault(trusted.federation, trusted)
+                progress = True
+                break
+    return list(verified.values())
 
 
 def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
@@ -103,6 +105,8 @@ def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
     keys: dict[str, KeyRef] = {}
     for directory in directories:
         for node in directory.nodes:
+            if federation_of(node.id) != directory.federation:
+                continue  # a directory speaks for its own federation's nodes only
             for key in node.signing_keys:
                 keys[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
     sig = evidence.header_signature
@@ -117,8 +121,10 @@ def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
         header = pb.Header.FromString(evidence.header)
     except DecodeError as exc:
         raise InvalidArgument("evidence.malformed", "the header does not parse") from exc
-    if header.sender != origin.node_id:
-        raise Unauthenticated("evidence.bad_header", "the header names another sender")
+    if header.sender != origin.node_id or header.key_id != sig.key_id:
+        raise Unauthenticated(
+            "evidence.bad_header", "the header names another sender or key than signed it"
+        )
     header_sha256 = hashlib.sha256(evidence.header).digest()
     facts = []
     for receipt in evidence.receipts:

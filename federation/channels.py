@@ -29,6 +29,15 @@ class Route:
     ca_der: bytes
 
 
+# What a server accepts from callers' keepalive pings: callers ping every 20 s, even between
+# calls, so the server must not count that as abuse (gRPC's default minimum is 5 minutes).
+SERVER_KEEPALIVE = [
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_ping_strikes", 0),
+]
+
+
 def message_size_options(max_message_bytes: int) -> list[tuple[str, int]]:
     # Room for the envelope's header and signature around the largest payload.
     limit = max_message_bytes + 64 * 1024

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -69,6 +70,9 @@ class PeerQueue:
         self.wake = asyncio.Event()
         self.wake.set()
         self.in_flight: dict[str, Claimed] = {}
+        # Message ids of each frame written and not yet answered: the peer answers each frame
+        # with one AckFrame, acks in the same order.
+        self.frames: deque[list[str]] = deque()
         self.had_failures = True  # until a first success clears the stored state
         self.connected = False
 
@@ -90,7 +94,7 @@ class PeerQueue:
             try:
                 await self._session(trust)
             except (StreamBroken, grpc.aio.AioRpcError, SwnodeError) as exc:
-                await self._broken(exc, state.failures)
+                await self._broken(exc)
             finally:
                 self.connected = False
 
@@ -103,6 +107,7 @@ class PeerQueue:
         d = self.d
         stub = d.channels.stub(d.channels.route_to(trust, self.peer))
         call = stub.Exchange(None)  # requests are written with call.write
+        log.debug("%s: stream opened", self.peer)
         room = asyncio.Event()
         room.set()
         reader = asyncio.create_task(self._read(call, room))
@@ -126,8 +131,10 @@ class PeerQueue:
                     self.connected = True
                     for c in claimed:
                         self.in_flight[c.message_id] = c
-                    for frame in self._frames(claimed):
+                    for ids, frame in self._frames(claimed):
+                        self.frames.append(ids)
                         await self._write(call, frame, reader)
+                    log.debug("%s: wrote %d", self.peer, len(claimed))
                     idle_since = asyncio.get_running_loop().time()
                     continue
                 if not self.in_flight:
@@ -137,6 +144,8 @@ class PeerQueue:
                     await self._wait_for_work()
                 else:
                     room.clear()
+                    if reader.done():
+                        continue  # it ended while we were claiming; the loop top says why
                     try:
                         await asyncio.wait_for(room.wait(), d.settings.ack_timeout_s)
                     except TimeoutError:
@@ -156,35 +165,55 @@ class PeerQueue:
         frame: pb.EnvelopeFrame,
         reader: asyncio.Task[None],
     ) -> None:
+        """Write a frame, unless the stream ends first: a write waiting for flow control on a
+        connection that died is not always woken, but the reader always learns of the end."""
+        write = asyncio.ensure_future(call.write(frame))
+        await asyncio.wait({write, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if not write.done():
+            write.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await write
+        if reader.done():
+            reader.result()  # raises why the stream ended
+            raise StreamBroken("the stream ended")
         try:
-            await call.write(frame)
+            write.result()
         except asyncio.InvalidStateError:
-            # The RPC ended: the reader holds the reason.
-            await reader
+            await reader  # the RPC ended: the reader holds the reason
             raise StreamBroken("the stream ended") from None
 
-    def _frames(self, claimed: list[Claimed]) -> list[pb.EnvelopeFrame]:
-        frames, frame, size = [], pb.EnvelopeFrame(), 0
+    def _frames(self, claimed: list[Claimed]) -> list[tuple[list[str], pb.EnvelopeFrame]]:
+        frames: list[tuple[list[str], pb.EnvelopeFrame]] = []
+        ids: list[str] = []
+        frame, size = pb.EnvelopeFrame(), 0
         for c in claimed:
             if size and size + len(c.envelope) > self.d.settings.frame_bytes:
-                frames.append(frame)
-                frame, size = pb.EnvelopeFrame(), 0
+                frames.append((ids, frame))
+                ids, frame, size = [], pb.EnvelopeFrame(), 0
             frame.envelopes.append(c.envelope)
+            ids.append(c.message_id)
             size += len(c.envelope)
         if size:
-            frames.append(frame)
+            frames.append((ids, frame))
         return frames
 
     async def _read(
         self, call: grpc.aio.StreamStreamCall[pb.EnvelopeFrame, pb.AckFrame], room: asyncio.Event
     ) -> None:
-        async for ack_frame in call:
-            await self._apply(list(ack_frame.acks))
-            room.set()
-        if self.in_flight:
-            raise StreamBroken("the peer ended the stream with messages unanswered")
+        try:
+            async for ack_frame in call:
+                log.debug("%s: %d acks", self.peer, len(ack_frame.acks))
+                if not self.frames or len(self.frames[0]) != len(ack_frame.acks):
+                    raise StreamBroken(f"{self.peer} answered with acks that match no frame sent")
+                await self._apply(self.frames.popleft(), list(ack_frame.acks))
+                room.set()
+            log.debug("%s: stream ended by the peer", self.peer)
+            if self.in_flight:
+                raise StreamBroken("the peer ended the stream with messages unanswered")
+        finally:
+            room.set()  # wake the writer: it finds the stream over and why
 
-    async def _apply(self, acks: list[pb.Ack]) -> None:
+    async def _apply(self, ids: list[str], acks: list[pb.Ack]) -> None:
         d = self.d
         now_ms = d.clock_ms()
         trust = d.trust()
@@ -193,30 +222,24 @@ class PeerQueue:
         transient: list[Change] = []
         permanent: list[Change] = []
         kept: list[tuple[str, str, str, bytes]] = []
-        for ack in acks:
-            claimed = self.in_flight.pop(ack.message_id, None)
+        for message_id, ack in zip(ids, acks, strict=True):
+            claimed = self.in_flight.pop(message_id, None)
             if claimed is None:
-                continue  # not ours, or already answered
+                continue  # already given up on (the stream broke and was reopened)
+            retry_at = now_ms + int(d.settings.backoff.delay_s(claimed.attempts, d.rand()) * 1000)
             if ack.HasField("refusal"):
                 r = ack.refusal
                 error = f"{self.peer} refused: {r.message} [{r.reason}]"
                 if r.retryable:
-                    delay = d.settings.backoff.delay_s(claimed.attempts, d.rand())
-                    transient.append(Change(ack.message_id, error, now_ms + int(delay * 1000)))
+                    transient.append(Change(message_id, error, retry_at))
                 else:
-                    permanent.append(Change(ack.message_id, error))
+                    permanent.append(Change(message_id, error))
                 continue
             try:
-                body = receipts.verify(ack.receipt, trust.signing_key, d.cache)
-                receipts.check_for(
-                    body,
-                    message_id=claimed.message_id,
-                    header_sha256=claimed.header_sha256,
-                    issuer=self.peer,
-                )
+                body = await self._check_receipt(ack, claimed, trust)
             except SwnodeError as exc:
                 transient.append(
-                    Change(ack.message_id, f"bad receipt from {self.peer}: {exc}", now_ms)
+                    Change(message_id, f"bad receipt from {self.peer}: {exc}", retry_at)
                 )
                 continue
             final = body.kind == pb.RECEIPT_KIND_DELIVERY and claimed.recipient == self.peer
@@ -242,18 +265,36 @@ class PeerQueue:
         for listener in d.listeners:
             listener(answered)
 
-    async def _broken(self, exc: BaseException, failures_before: int) -> None:
+    async def _check_receipt(
+        self, ack: pb.Ack, claimed: Claimed, trust: TrustView
+    ) -> pb.ReceiptBody:
+        """The receipt is the peer's, for this message, and for a header it was sealed with:
+        the current one, or (when the peer had it before a redrive) an earlier one."""
+        body = receipts.verify(ack.receipt, trust.signing_key, self.d.cache)
+        header_sha256 = claimed.header_sha256
+        if body.header_sha256 != header_sha256 and body.message_id == claimed.message_id:
+            earlier = await self.d.db.outbox.versions(claimed.message_id)
+            if body.header_sha256 in earlier:
+                header_sha256 = body.header_sha256
+        receipts.check_for(
+            body, message_id=claimed.message_id, header_sha256=header_sha256, issuer=self.peer
+        )
+        return body
+
+    async def _broken(self, exc: BaseException) -> None:
         d = self.d
         if isinstance(exc, grpc.aio.AioRpcError):
             error = str(from_rpc_error(exc, default_reason="peer.unreachable"))
         else:
             error = str(exc)
         now_ms = d.clock_ms()
-        failures = failures_before + 1
+        # Read again: a success during the session (here or at another replica) reset it.
+        failures = (await d.db.outbox.peer_state(self.peer)).failures + 1
         delay_s = d.settings.backoff.delay_s(failures, d.rand())
         retry_at = now_ms + int(delay_s * 1000)
         changes = [Change(mid, error, retry_at) for mid in self.in_flight]
         self.in_flight.clear()
+        self.frames.clear()
         await d.db.outbox.transition(Event.TRANSIENT_FAILURE, changes, now_ms)
         await d.db.outbox.set_peer_backoff(self.peer, failures, retry_at, error)
         self.had_failures = True

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from core import directory as dirs
 from core.errors import SwnodeError
@@ -92,7 +93,11 @@ class DirectorySync:
     async def _accept_foreign(
         self, signed: pb.SignedDirectory, anchors: dict[str, pb.Anchor], now_ms: int
     ) -> None:
-        claimed = pb.Directory.FromString(signed.directory).federation if signed.directory else ""
+        try:
+            claimed = pb.Directory.FromString(signed.directory).federation
+        except DecodeError:
+            log.warning("ignoring a foreign directory that does not parse")
+            return
         anchor = anchors.get(claimed)
         if anchor is None:
             log.warning("ignoring a directory of %r: that federation is not trusted", claimed)
@@ -104,6 +109,7 @@ class DirectorySync:
                 directory_key=anchor.directory_key,
                 federation=anchor.federation,
                 held_version=held.version if held is not None else 0,
+                ca_certificate=anchor.ca_certificate,
             )
         except SwnodeError as exc:
             self.foreign_errors[claimed] = str(exc)
@@ -206,6 +212,7 @@ async def load_trust(db: Database, node_id: str, directory_key: bytes) -> TrustV
                 pb.SignedDirectory.FromString(copy.signed),
                 directory_key=anchor.directory_key,
                 federation=anchor.federation,
+                ca_certificate=anchor.ca_certificate,
             )
         except SwnodeError as exc:
             log.error("the stored directory of %s does not verify: %s", anchor.federation, exc)

@@ -42,6 +42,9 @@ from swf.v1 import envelope_pb2 as pb
 log = logging.getLogger("swnode.inbound")
 
 
+Key = tuple[str, str]  # (origin, message id): a message id is unique per origin
+
+
 @dataclass
 class _Item:
     accepted: Accepted
@@ -83,8 +86,8 @@ class Inbound:
         trust = self._trust()
         now_ms = self._clock_ms()
         acks: dict[int, pb.Ack] = {}
-        items: dict[str, _Item] = {}
-        order: list[tuple[int, str]] = []
+        items: dict[Key, _Item] = {}
+        order: list[tuple[int, Key]] = []
         # 1. Verify each envelope on its own.
         for i, raw in enumerate(envelopes):
             try:
@@ -101,9 +104,10 @@ class Inbound:
             except SwnodeError as exc:
                 acks[i] = pb.Ack(message_id=peek_message_id(raw), refusal=refusal(exc))
                 continue
-            order.append((i, accepted.message_id))
-            if accepted.message_id not in items:
-                items[accepted.message_id] = _Item(accepted, pb.Receipt())
+            key = (accepted.header.sender, accepted.message_id)
+            order.append((i, key))
+            if key not in items:
+                items[key] = _Item(accepted, pb.Receipt())
         # 2. One batch of receipts for everything accepted.
         if items:
             bodies = []
@@ -129,22 +133,22 @@ class Inbound:
                 item.receipt = receipt
             # 3. Store, then 4. answer.
             given = await self._store(previous_hop, items, trust, now_ms)
-            for i, message_id in order:
-                acks[i] = pb.Ack(message_id=message_id, receipt=given[message_id])
+            for i, key in order:
+                acks[i] = pb.Ack(message_id=key[1], receipt=given[key])
         return [acks[i] for i in range(len(envelopes))]
 
     async def _store(
-        self, previous_hop: str, items: dict[str, _Item], trust: TrustView, now_ms: int
-    ) -> dict[str, pb.Receipt]:
-        e2e_drafts: list[tuple[str, Draft]] = []
-        for message_id, item in items.items():
+        self, previous_hop: str, items: dict[Key, _Item], trust: TrustView, now_ms: int
+    ) -> dict[Key, pb.Receipt]:
+        e2e_drafts: list[tuple[Key, Draft]] = []
+        for key, item in items.items():
             h = item.accepted.header
             relayed_to_me = h.recipient == self.node_id and previous_hop != h.sender
             # Receipts are not themselves receipted: that would never end.
             if relayed_to_me and h.document_type != DELIVERY_RECEIPT_TYPE:
                 e2e_drafts.append(
                     (
-                        message_id,
+                        key,
                         Draft(
                             recipient=h.sender,
                             document_type=DELIVERY_RECEIPT_TYPE,
@@ -154,14 +158,14 @@ class Inbound:
                     )
                 )
         e2e = self._outbox.seal([d for _, d in e2e_drafts], now_ms) if e2e_drafts else []
-        e2e_for = {mid: s for (mid, _), s in zip(e2e_drafts, e2e, strict=True)}
+        e2e_for = {key: s for (key, _), s in zip(e2e_drafts, e2e, strict=True)}
         async with self._db.transaction() as tx:
             seen = await self._db.inbox.receipts_for_txn(tx, list(items))
-            new = {mid: item for mid, item in items.items() if mid not in seen}
+            new = {key: item for key, item in items.items() if key not in seen}
             rows = []
             relays = []
-            delivered: list[tuple[str, bytes, pb.ReceiptBody]] = []
-            for mid, item in new.items():
+            delivered: list[tuple[bytes, pb.ReceiptBody]] = []
+            for item in new.values():
                 h = item.accepted.header
                 env = item.accepted.envelope
                 status = "relayed"
@@ -170,13 +174,13 @@ class Inbound:
                     if h.document_type == DELIVERY_RECEIPT_TYPE:
                         body = self._end_to_end(env.payload, h.sender, trust)
                         if body is not None:
-                            delivered.append((body.message_id, env.payload, body))
+                            delivered.append((env.payload, body))
                         status = "processed"
                 else:
                     relays.append(self._outbox.row(h, env))
                 rows.append(
                     InboxRow(
-                        message_id=mid,
+                        message_id=h.message_id,
                         conversation_id=h.conversation_id,
                         origin=h.sender,
                         previous_hop=previous_hop,
@@ -192,30 +196,37 @@ class Inbound:
             await self._db.inbox.insert_txn(tx, rows, now_ms)
             if relays:
                 await self._db.outbox.insert_txn(tx, relays, now_ms)
-            fresh_e2e = [s for mid, s in e2e_for.items() if mid in new]
+            fresh_e2e = [s for key, s in e2e_for.items() if key in new]
             if fresh_e2e:
                 await self._outbox.queue_txn(tx, fresh_e2e, now_ms)
             if delivered:
-                sent = await self._db.outbox.header_hashes_txn(tx, [d[0] for d in delivered])
-                delivered = [d for d in delivered if sent.get(d[0]) == d[2].header_sha256]
+                # Only the message's own recipient can say it was delivered, for a header this
+                # node really sealed.
+                sent = await self._db.outbox.sent_txn(tx, [b.message_id for _, b in delivered])
+                delivered = [
+                    (raw, b)
+                    for raw, b in delivered
+                    if b.message_id in sent
+                    and sent[b.message_id][0] == b.issuer
+                    and b.header_sha256 in sent[b.message_id][1]
+                ]
             if delivered:
                 await self._db.outbox.add_receipts_txn(
-                    tx, [(mid, "delivery", b.issuer, raw) for mid, raw, b in delivered], now_ms
+                    tx, [(b.message_id, "delivery", b.issuer, raw) for raw, b in delivered], now_ms
                 )
                 await self._db.outbox.transition_txn(
-                    tx, Event.DELIVERY_RECEIPT, [Change(mid) for mid, _, _ in delivered], now_ms
+                    tx, Event.DELIVERY_RECEIPT, [Change(b.message_id) for _, b in delivered], now_ms
                 )
-        if relays:
-            for row in relays:
-                self._outbox.notify_hop(row.next_hop)
+        for row in relays:
+            self._outbox.notify_hop(row.next_hop)
         if fresh_e2e:
             self._outbox.wake(fresh_e2e)
         received = sum(1 for r in rows if r.status == "received")
         if received:
             self._on_received(received)
-        result = {mid: item.receipt for mid, item in new.items()}
-        for mid, raw in seen.items():
-            result[mid] = pb.Receipt.FromString(raw)
+        result = {key: item.receipt for key, item in new.items()}
+        for key, raw in seen.items():
+            result[key] = pb.Receipt.FromString(raw)
         return result
 
     def _end_to_end(self, payload: bytes, issuer: str, trust: TrustView) -> pb.ReceiptBody | None:

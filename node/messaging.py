@@ -117,6 +117,12 @@ async def export_evidence(node_dir: Path, message_id: str) -> pb.Evidence:
                 pb.Receipt.FromString(bytes(r["receipt"]))
                 for r in await ctx.db.outbox.receipts(message_id)
             ]
+            # After a redrive the receipts may be for an earlier sealing: show that header.
+            bound = {pb.ReceiptBody.FromString(r.body).header_sha256 for r in given}
+            if bytes(row["header_sha256"]) not in bound:
+                for digest, earlier in (await ctx.db.outbox.versions(message_id)).items():
+                    if digest in bound:
+                        envelope = pb.Envelope.FromString(earlier)
         else:
             received = await ctx.db.inbox.get(message_id)
             if received is None:

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from core.errors import FailedPrecondition, PermissionDenied, Unauthenticated
+from core.ids import federation_of
 from core.trust import TrustView
 from federation.inbound import Inbound
 from identity.authority import Authority
@@ -51,13 +52,18 @@ class PeerService(peer_pb2_grpc.PeerServicer):
     async def GetDirectory(
         self, request: peer_pb2.GetDirectoryRequest, context: Context
     ) -> pb.DirectoryBundle:
-        self._trust().authenticate_directory_reader(peer_certificate(context), self._clock_ms())
+        caller = self._trust().authenticate_directory_reader(
+            peer_certificate(context), self._clock_ms()
+        )
         if self._authority is None:
             raise FailedPrecondition(
                 "directory.not_central",
                 f"{self._node_id} is a province node; fetch the directory from the central node",
             )
-        return await self._authority.bundle()
+        bundle = await self._authority.bundle()
+        if federation_of(caller) != federation_of(self._node_id):
+            del bundle.foreign[:]  # a foreign central gets this federation's directory only
+        return bundle
 
     @stream
     async def Exchange(

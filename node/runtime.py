@@ -25,7 +25,7 @@ from core.errors import ConfigError
 from core.ids import federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
 from core.trust import TrustView
-from federation.channels import PeerChannels, message_size_options
+from federation.channels import SERVER_KEEPALIVE, PeerChannels, message_size_options
 from federation.delivery import Answered, Delivery, DeliverySettings
 from federation.directory_sync import DirectorySync
 from federation.inbound import Inbound
@@ -193,7 +193,7 @@ class Node:
 
     async def _start_servers(self) -> None:
         config = self.config
-        options = message_size_options(config.max_message_bytes)
+        options = message_size_options(config.max_message_bytes) + SERVER_KEEPALIVE
         peer = grpc.aio.server(options=options)
         peer_pb2_grpc.add_PeerServicer_to_server(
             PeerService(

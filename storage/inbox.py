@@ -32,22 +32,30 @@ class InboxStore:
     def __init__(self, engine: Engine) -> None:
         self._db = engine
 
-    async def receipts_for_txn(self, tx: Tx, message_ids: Sequence[str]) -> dict[str, bytes]:
-        """The receipts already given for any of `message_ids`."""
-        if not message_ids:
+    async def receipts_for_txn(
+        self, tx: Tx, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], bytes]:
+        """The receipts already given for any of these (origin, message id)."""
+        if not keys:
             return {}
+        ids = sorted({m for _, m in keys})
         rows = await tx.fetch(
-            f"SELECT message_id, receipt FROM inbox WHERE message_id IN ({_in(message_ids)})",
-            *message_ids,
+            f"SELECT origin, message_id, receipt FROM inbox WHERE message_id IN ({_in(ids)})",
+            *ids,
         )
-        return {r["message_id"]: bytes(r["receipt"]) for r in rows}
+        wanted = set(keys)
+        return {
+            (r["origin"], r["message_id"]): bytes(r["receipt"])
+            for r in rows
+            if (r["origin"], r["message_id"]) in wanted
+        }
 
     async def insert_txn(self, tx: Tx, rows: Sequence[InboxRow], now_ms: int) -> None:
         await tx.executemany(
             "INSERT INTO inbox (message_id, conversation_id, origin, previous_hop, recipient,"
             " document_type, envelope, header_sha256, payload_size, receipt, status,"
             " received_at_unix_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            " ON CONFLICT (message_id) DO NOTHING",
+            " ON CONFLICT (origin, message_id) DO NOTHING",
             [
                 (
                     r.message_id,

@@ -209,8 +209,16 @@ class OutboxStore:
         expires_ms: int,
         now_ms: int,
     ) -> bool:
-        """Redrive: the message, sealed again with fresh times, goes back to its queue."""
+        """Redrive: the message, sealed again with fresh times, goes back to its queue; the
+        envelope it replaces is kept with the earlier versions."""
         sources = from_states(Event.REDRIVE)
+        await tx.execute(
+            "INSERT INTO outbox_versions (message_id, header_sha256, envelope, replaced_at_unix_ms)"
+            " SELECT message_id, header_sha256, envelope, $2 FROM outbox WHERE message_id = $1"
+            " ON CONFLICT (message_id, header_sha256) DO NOTHING",
+            message_id,
+            now_ms,
+        )
         changed = await tx.execute(
             "UPDATE outbox SET envelope = $2, header_sha256 = $3, expires_at_unix_ms = $4,"
             " status = 'queued', next_attempt_at_unix_ms = 0, updated_at_unix_ms = $5,"
@@ -225,16 +233,35 @@ class OutboxStore:
         )
         return changed == 1
 
-    async def header_hashes_txn(self, tx: Tx, message_ids: Sequence[str]) -> dict[str, bytes]:
-        """The header hash each of `message_ids` was sent with."""
+    async def sent_txn(
+        self, tx: Tx, message_ids: Sequence[str]
+    ) -> dict[str, tuple[str, set[bytes]]]:
+        """For each of `message_ids` this node originated: its recipient, and the hashes of
+        every header it was sealed with (the current one and any a redrive replaced)."""
         if not message_ids:
             return {}
+        marks = _placeholders(len(message_ids))
         rows = await tx.fetch(
-            "SELECT message_id, header_sha256 FROM outbox"
-            f" WHERE message_id IN ({_placeholders(len(message_ids))})",
+            "SELECT message_id, recipient, header_sha256 FROM outbox"
+            f" WHERE message_id IN ({marks})",
             *message_ids,
         )
-        return {r["message_id"]: bytes(r["header_sha256"]) for r in rows}
+        found = {r["message_id"]: (r["recipient"], {bytes(r["header_sha256"])}) for r in rows}
+        for r in await tx.fetch(
+            f"SELECT message_id, header_sha256 FROM outbox_versions WHERE message_id IN ({marks})",
+            *message_ids,
+        ):
+            if r["message_id"] in found:
+                found[r["message_id"]][1].add(bytes(r["header_sha256"]))
+        return found
+
+    async def versions(self, message_id: str) -> dict[bytes, bytes]:
+        """Earlier envelopes of a redriven message, by header hash."""
+        rows = await self._db.fetch(
+            "SELECT header_sha256, envelope FROM outbox_versions WHERE message_id = $1",
+            message_id,
+        )
+        return {bytes(r["header_sha256"]): bytes(r["envelope"]) for r in rows}
 
     # -- receipts ----------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ CREATE INDEX outbox_status ON outbox (status, seq);
 
 CREATE TABLE inbox (
     seq {serial_pk},
-    message_id TEXT NOT NULL UNIQUE,
+    message_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
     origin TEXT NOT NULL,
     previous_hop TEXT NOT NULL,
@@ -45,9 +45,22 @@ CREATE TABLE inbox (
     receipt {blob} NOT NULL,
     -- 'received' (for this node), 'processed' (handled by this node), 'relayed' (passed on)
     status TEXT NOT NULL,
-    received_at_unix_ms {bigint} NOT NULL
+    received_at_unix_ms {bigint} NOT NULL,
+    -- A message is its origin's: one node cannot spend another's message ids.
+    UNIQUE (origin, message_id)
 );
 CREATE INDEX inbox_status ON inbox (status, seq);
+CREATE INDEX inbox_message ON inbox (message_id);
+
+-- Earlier sealings of a message that was redriven: a receipt for one of them still proves
+-- delivery, and evidence needs the header it was given for.
+CREATE TABLE outbox_versions (
+    message_id TEXT NOT NULL,
+    header_sha256 {blob} NOT NULL,
+    envelope {blob} NOT NULL,
+    replaced_at_unix_ms {bigint} NOT NULL,
+    PRIMARY KEY (message_id, header_sha256)
+);
 
 -- Receipts for messages this node sent or relayed: hop receipts from the next hop and delivery
 -- receipts from the final recipient.

@@ -144,7 +144,7 @@ class BatchSignature(_message.Message):
     PATH_FIELD_NUMBER: _builtins.int
     KEY_ID_FIELD_NUMBER: _builtins.int
     signature: _builtins.bytes
-    """Ed25519 over "swnode/batch/v1" || 0x00 || root."""
+    """Ed25519 over "swnode/batch/v1" || 0x00 || leaf_count (8 bytes, big-endian) || root."""
     leaf_index: _builtins.int
     leaf_count: _builtins.int
     key_id: _builtins.str

@@ -57,7 +57,8 @@ class PeerServicer:
     """Missing associated documentation comment in .proto file."""
 
     def GetDirectory(self, request, context):
-        """The caller's federation directory and the directories of federations it trusts.
+        """This federation's signed directory and, for its own members, the directories of the
+        federations it trusts. Only a central node answers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

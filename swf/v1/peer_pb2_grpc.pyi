@@ -34,7 +34,9 @@ class PeerStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PeerAsyncStub: ...
     GetDirectory: _grpc.UnaryUnaryMultiCallable[_peer_pb2.GetDirectoryRequest, _directory_pb2.DirectoryBundle]
-    """The caller's federation directory and the directories of federations it trusts."""
+    """This federation's signed directory and, for its own members, the directories of the
+    federations it trusts. Only a central node answers.
+    """
     Ping: _grpc.UnaryUnaryMultiCallable[_peer_pb2.PingRequest, _peer_pb2.PingResponse]
     """Cheap liveness check that also proves both sides accepted each other's certificate."""
     Exchange: _grpc.StreamStreamMultiCallable[_envelope_pb2.EnvelopeFrame, _envelope_pb2.AckFrame]
@@ -44,7 +46,9 @@ class PeerStub:
 class PeerAsyncStub(PeerStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetDirectory: _aio.UnaryUnaryMultiCallable[_peer_pb2.GetDirectoryRequest, _directory_pb2.DirectoryBundle]  # type: ignore[assignment]
-    """The caller's federation directory and the directories of federations it trusts."""
+    """This federation's signed directory and, for its own members, the directories of the
+    federations it trusts. Only a central node answers.
+    """
     Ping: _aio.UnaryUnaryMultiCallable[_peer_pb2.PingRequest, _peer_pb2.PingResponse]  # type: ignore[assignment]
     """Cheap liveness check that also proves both sides accepted each other's certificate."""
     Exchange: _aio.StreamStreamMultiCallable[_envelope_pb2.EnvelopeFrame, _envelope_pb2.AckFrame]  # type: ignore[assignment]
@@ -57,7 +61,9 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         request: _peer_pb2.GetDirectoryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_directory_pb2.DirectoryBundle, _abc.Awaitable[_directory_pb2.DirectoryBundle]]:
-        """The caller's federation directory and the directories of federations it trusts."""
+        """This federation's signed directory and, for its own members, the directories of the
+        federations it trusts. Only a central node answers.
+        """
 
     @_abc_1.abstractmethod
     def Ping(
