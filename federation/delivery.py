@@ -89,7 +89,7 @@ class PeerQueue:
                 await asyncio.sleep(wait_s)
             trust = d.trust()
             if not trust.valid(d.clock_ms()) or not trust.is_active(self.peer):
-                await asyncio.sleep(d.settings.poll_s)
+                await asyncio.sleep(d.poll_s())
                 continue
             try:
                 await self._session(trust)
@@ -100,7 +100,7 @@ class PeerQueue:
 
     async def _wait_for_work(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), self.d.settings.poll_s)
+            await asyncio.wait_for(self.wake.wait(), self.d.poll_s())
         self.wake.clear()
 
     async def _session(self, trust: TrustView) -> None:
@@ -355,7 +355,8 @@ class Delivery:
         while True:
             try:
                 now_ms = self.clock_ms()
-                for peer in await self.db.outbox.peers_with_work(now_ms):
+                peers = await self.db.outbox.peers_with_work(now_ms)
+                for peer in peers:
                     self.notify(peer)
                 if now_ms - last_expiry > 5_000:
                     expired = await self.db.outbox.expire(now_ms)
@@ -364,7 +365,11 @@ class Delivery:
                     last_expiry = now_ms
             except Exception:
                 log.exception("delivery scan failed")
-            await asyncio.sleep(self.settings.poll_s)
+            await asyncio.sleep(self.poll_s())
+
+    def poll_s(self) -> float:
+        """The poll interval, jittered so that replicas do not poll in lockstep."""
+        return self.settings.poll_s * (0.75 + self.rand() / 2)
 
     async def stop(self) -> None:
         for task in self._tasks.values():

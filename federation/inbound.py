@@ -30,7 +30,7 @@ from core.envelope import (
     peek_message_id,
     verify,
 )
-from core.errors import SwnodeError, Unavailable
+from core.errors import AlreadyExists, SwnodeError, Unavailable
 from core.grpc_status import status_of
 from core.trust import TrustView
 from federation.outbox import Outbox
@@ -134,12 +134,16 @@ class Inbound:
             # 3. Store, then 4. answer.
             given = await self._store(previous_hop, items, trust, now_ms)
             for i, key in order:
-                acks[i] = pb.Ack(message_id=key[1], receipt=given[key])
+                answer = given[key]
+                if isinstance(answer, pb.Receipt):
+                    acks[i] = pb.Ack(message_id=key[1], receipt=answer)
+                else:
+                    acks[i] = pb.Ack(message_id=key[1], refusal=answer)
         return [acks[i] for i in range(len(envelopes))]
 
     async def _store(
         self, previous_hop: str, items: dict[Key, _Item], trust: TrustView, now_ms: int
-    ) -> dict[Key, pb.Receipt]:
+    ) -> dict[Key, pb.Receipt | pb.Refusal]:
         e2e_drafts: list[tuple[Key, Draft]] = []
         for key, item in items.items():
             h = item.accepted.header
@@ -162,6 +166,10 @@ class Inbound:
         async with self._db.transaction() as tx:
             seen = await self._db.inbox.receipts_for_txn(tx, list(items))
             new = {key: item for key, item in items.items() if key not in seen}
+            # A message id another origin already used here cannot be queued beside it.
+            taken = await self._db.outbox.origins_txn(tx, [mid for _, mid in new])
+            clashes = {key for key in new if taken.get(key[1], key[0]) != key[0]}
+            new = {key: item for key, item in new.items() if key not in clashes}
             rows = []
             relays = []
             delivered: list[tuple[bytes, pb.ReceiptBody]] = []
@@ -202,7 +210,9 @@ class Inbound:
             if delivered:
                 # Only the message's own recipient can say it was delivered, for a header this
                 # node really sealed.
-                sent = await self._db.outbox.sent_txn(tx, [b.message_id for _, b in delivered])
+                sent = await self._db.outbox.sent_txn(
+                    tx, self.node_id, [b.message_id for _, b in delivered]
+                )
                 delivered = [
                     (raw, b)
                     for raw, b in delivered
@@ -224,9 +234,18 @@ class Inbound:
         received = sum(1 for r in rows if r.status == "received")
         if received:
             self._on_received(received)
-        result = {key: item.receipt for key, item in new.items()}
+        result: dict[Key, pb.Receipt | pb.Refusal] = {
+            key: item.receipt for key, item in new.items()
+        }
         for key, raw in seen.items():
             result[key] = pb.Receipt.FromString(raw)
+        for key in clashes:
+            result[key] = refusal(
+                AlreadyExists(
+                    "envelope.duplicate_id",
+                    f"message id {key[1]} is already in use here by another origin",
+                )
+            )
         return result
 
     def _end_to_end(self, payload: bytes, issuer: str, trust: TrustView) -> pb.ReceiptBody | None:

@@ -78,6 +78,13 @@ class Outbox:
                 field=f"{prefix}to",
             )
         envelope.check_document_type(draft.document_type, field=f"{prefix}type")
+        if node.document_types and draft.document_type not in node.document_types:
+            raise InvalidArgument(
+                "submit.unsupported_type",
+                f"{prefix}type: {draft.recipient} accepts only "
+                f"{', '.join(node.document_types)}, not {draft.document_type}",
+                field=f"{prefix}type",
+            )
         limit = self._settings.max_message_bytes - 1024  # room for the header
         if len(draft.payload) > limit:
             raise ResourceExhausted(

@@ -32,6 +32,7 @@ from federation.delivery import Answered
 from node import admin
 from node.config import load_config
 from node.runtime import Node
+from storage.engine import create_schema
 
 ECHO_METHOD = "/swnode.bench.Echo/Stream"
 
@@ -82,15 +83,13 @@ async def run_nodes(root: Path, messages: int, payload_bytes: int, storage: str 
         (central, "CN", Role.CENTRAL),
         (province, "CN-GD", Role.PROVINCE),
     ):
+        url = None
+        if storage:  # each node its own schema, made afresh
+            schema = "swnode_bench_" + node_id.lower().replace("-", "_")
+            url = await create_schema(storage, schema, replace=True)
         await admin.init_node(
             admin.InitOptions(
-                node_dir=node_dir,
-                node_id=node_id,
-                role=role,
-                poll_interval_s=1.0,
-                storage_url=storage.replace("{node}", node_id.lower().replace("-", "_"))
-                if storage
-                else None,
+                node_dir=node_dir, node_id=node_id, role=role, poll_interval_s=1.0, storage_url=url
             )
         )
     with (central / "console.log").open("ab") as console:

@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from node.runtime import run_node
 
     config = load_config(args.dir)
+    ports = {
+        "peer_port": args.peer_port,
+        "client_port": args.client_port,
+        "ops_port": args.ops_port,
+    }
+    config = replace(config, **{k: v for k, v in ports.items() if v is not None})
     _setup_logging(config.log_level, config.log_path)
     asyncio.run(run_node(config))
     return 0
@@ -295,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", cmd_run, "run the node in the foreground; SIGTERM stops it cleanly")
     p.add_argument("--dir", type=Path, required=True)
+    p.add_argument(
+        "--ops-port", type=int, help="listen for ops here instead (a second replica on one host)"
+    )
+    p.add_argument("--peer-port", type=int, help="listen on this peer port instead")
+    p.add_argument("--client-port", type=int, help="listen on this client port instead")
 
     p = command("status", cmd_status, "what the node holds and who it can reach")
     p.add_argument("--dir", type=Path, required=True)
@@ -374,7 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("bench", cmd_bench, "measure message throughput between two nodes")
     p.add_argument("--messages", type=int, default=20_000)
     p.add_argument("--payload-bytes", type=int, default=1024)
-    p.add_argument("--storage", help="storage URL for both nodes ({node} is replaced by the id)")
+    p.add_argument(
+        "--storage", help="a PostgreSQL URL; each node gets its own schema there (default: SQLite)"
+    )
 
     p = command("devnet", cmd_devnet, "a local test network of nodes, one process each")
     from node.devnet import add_arguments

@@ -185,7 +185,8 @@ SETTINGS: tuple[Setting, ...] = (
         "clock_skew_s",
         _positive,
         300.0,
-        "How far a message's creation time may be from this node's clock.",
+        "How far ahead of this node's clock a message's creation time may be (the sender's"
+        " clock is fast); older messages are fine until they expire.",
     ),
     Setting(
         "delivery",
@@ -215,6 +216,14 @@ SETTINGS: tuple[Setting, ...] = (
         60.0,
         "Longest wait between attempts to reach a peer that is down.",
     ),
+    Setting(
+        "delivery",
+        "claim_lease_s",
+        _positive,
+        60.0,
+        "With replicas: how long a replica's claim on messages in flight lasts; if it dies,"
+        " another replica sends them again after this.",
+    ),
     Setting("log", "level", _level, "info", "debug, info, warning or error."),
 )
 
@@ -242,6 +251,7 @@ class NodeConfig:
     delivery_window: int = 2048
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 60.0
+    claim_lease_s: float = 60.0
     log_level: str = "info"
 
     @property
@@ -302,6 +312,7 @@ _ATTR = {
     ("delivery", "window"): "delivery_window",
     ("delivery", "backoff_base_s"): "backoff_base_s",
     ("delivery", "backoff_cap_s"): "backoff_cap_s",
+    ("delivery", "claim_lease_s"): "claim_lease_s",
     ("log", "level"): "log_level",
 }
 

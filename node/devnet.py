@@ -18,7 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ FOREIGN = ("SG", "TH", "MY", "VN", "ID", "PH")
 class Settings:
     poll_interval_s: float = 2.0
     directory_validity_s: float = 3600.0
+    # Storage URL per node id, for nodes that should not use their folder's SQLite file.
+    storage: Mapping[str, str] = field(default_factory=dict)
 
 
 class Devnet:
@@ -92,6 +95,7 @@ class Devnet:
                     role=role_of(node_id),
                     poll_interval_s=settings.poll_interval_s,
                     directory_validity_s=settings.directory_validity_s,
+                    storage_url=settings.storage.get(node_id),
                 )
             )
         tmp = self.manifest_path.with_suffix(".tmp")
@@ -129,6 +133,9 @@ class Devnet:
                 return None
         except (FileNotFoundError, ValueError, psutil.Error):
             return None
+        if not cmdline or (cmdline[0] != sys.executable and "node" not in cmdline):
+            # Started a moment ago and not yet exec'd into `python -m node run`: still ours.
+            return pid if time.time() - proc.create_time() < 10 else None
         return pid if str(self.node_dir(node_id)) in cmdline else None
 
     def start(self, node_id: str | None = None) -> list[str]:

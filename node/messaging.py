@@ -4,6 +4,7 @@ within its poll interval."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -117,12 +118,19 @@ async def export_evidence(node_dir: Path, message_id: str) -> pb.Evidence:
                 pb.Receipt.FromString(bytes(r["receipt"]))
                 for r in await ctx.db.outbox.receipts(message_id)
             ]
-            # After a redrive the receipts may be for an earlier sealing: show that header.
-            bound = {pb.ReceiptBody.FromString(r.body).header_sha256 for r in given}
-            if bytes(row["header_sha256"]) not in bound:
-                for digest, earlier in (await ctx.db.outbox.versions(message_id)).items():
-                    if digest in bound:
-                        envelope = pb.Envelope.FromString(earlier)
+            # After a redrive the receipts may be for an earlier sealing: show the header the
+            # delivery receipt (else the newest receipt) was given for, with its receipts only.
+            bodies = [pb.ReceiptBody.FromString(r.body) for r in given]
+            if bodies and bodies[-1].header_sha256 != bytes(row["header_sha256"]):
+                wanted = next(
+                    (b.header_sha256 for b in bodies if b.kind == pb.RECEIPT_KIND_DELIVERY),
+                    bodies[-1].header_sha256,
+                )
+                earlier = (await ctx.db.outbox.versions(message_id)).get(wanted)
+                if earlier is not None:
+                    envelope = pb.Envelope.FromString(earlier)
+            digest = hashlib.sha256(envelope.header).digest()
+            given = [r for r, b in zip(given, bodies, strict=True) if b.header_sha256 == digest]
         else:
             received = await ctx.db.inbox.get(message_id)
             if received is None:

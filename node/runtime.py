@@ -76,6 +76,7 @@ class Node:
         self._servers: list[grpc.aio.Server] = []
         self._health = HealthServicer()
         self._ops: OpsServer | None = None
+        self.storage_error: str | None = None
         self.keys: NodeKeys
         self.db: Database
         self.authority: Authority | None = None
@@ -143,6 +144,7 @@ class Node:
             clock_ms=self.clock_ms,
             settings=DeliverySettings(
                 window=config.delivery_window,
+                lease_ms=int(config.claim_lease_s * 1000),
                 backoff=Backoff(base_s=config.backoff_base_s, cap_s=config.backoff_cap_s),
             ),
         )
@@ -287,6 +289,8 @@ class Node:
 
     def health_reasons(self) -> list[str]:
         reasons = []
+        if self.storage_error is not None:
+            reasons.append(f"storage unreachable: {self.storage_error}")
         now = self.clock_ms()
         own = self.trust.own
         if own is None:
@@ -298,7 +302,20 @@ class Node:
             )
         return reasons
 
+    async def _check_storage(self) -> None:
+        try:
+            await asyncio.wait_for(self.db.engine.fetchval("SELECT 1"), timeout=2.0)
+        except Exception as exc:  # any failure to answer means the node cannot serve
+            if self.storage_error is None:
+                log.error("storage unreachable: %s", exc)
+            self.storage_error = str(exc) or type(exc).__name__
+            return
+        if self.storage_error is not None:
+            log.info("storage reachable again")
+        self.storage_error = None
+
     async def _refresh_health(self) -> None:
+        await self._check_storage()
         reasons = self.health_reasons()
         serving = not reasons
         status = (

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import aiosqlite
 import asyncpg
@@ -242,6 +242,28 @@ class PostgresEngine:
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+def with_schema(url: str, schema: str) -> str:
+    """A PostgreSQL URL whose connections use `schema` (asyncpg passes query parameters it
+    does not know on to the server as settings)."""
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode({"search_path": schema})) if q)
+    return urlunsplit(parts._replace(query=query))
+
+
+async def create_schema(url: str, schema: str, *, replace: bool = False) -> str:
+    """Create `schema` in the database `url` names; return the URL that uses it."""
+    if not schema.replace("_", "").isalnum():
+        raise ConfigError(f"schema: {schema!r} must be letters, digits and underscores")
+    conn = await asyncpg.connect(url)
+    try:
+        if replace:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    finally:
+        await conn.close()
+    return with_schema(url, schema)
 
 
 def redact(url: str) -> str:

@@ -75,8 +75,15 @@ class InboxStore:
             ],
         )
 
-    async def get(self, message_id: str) -> Row | None:
-        return await self._db.fetchrow("SELECT * FROM inbox WHERE message_id = $1", message_id)
+    async def get(self, message_id: str, origin: str | None = None) -> Row | None:
+        """A received message; the first received, if several origins used this id."""
+        if origin is not None:
+            return await self._db.fetchrow(
+                "SELECT * FROM inbox WHERE origin = $1 AND message_id = $2", origin, message_id
+            )
+        return await self._db.fetchrow(
+            "SELECT * FROM inbox WHERE message_id = $1 ORDER BY seq LIMIT 1", message_id
+        )
 
     async def received(self, document_type: str | None, after_seq: int, limit: int) -> list[Row]:
         """Messages for this node not yet processed, oldest first."""
@@ -94,10 +101,12 @@ class InboxStore:
             document_type,
         )
 
-    async def mark_processed_txn(self, tx: Tx, message_ids: Sequence[str]) -> None:
+    async def mark_processed_txn(self, tx: Tx, keys: Sequence[tuple[str, str]]) -> None:
+        """Messages, by (origin, message id), that this node has handled."""
         await tx.executemany(
-            "UPDATE inbox SET status = 'processed' WHERE message_id = $1 AND status = 'received'",
-            [(m,) for m in message_ids],
+            "UPDATE inbox SET status = 'processed'"
+            " WHERE origin = $1 AND message_id = $2 AND status = 'received'",
+            list(keys),
         )
 
     async def list(self, *, status: str | None, limit: int) -> list[MessageRecord]:

@@ -215,9 +215,11 @@ class OutboxStore:
         await tx.execute(
             "INSERT INTO outbox_versions (message_id, header_sha256, envelope, replaced_at_unix_ms)"
             " SELECT message_id, header_sha256, envelope, $2 FROM outbox WHERE message_id = $1"
+            f" AND status IN ({_placeholders(len(sources), 3)})"
             " ON CONFLICT (message_id, header_sha256) DO NOTHING",
             message_id,
             now_ms,
+            *sources,
         )
         changed = await tx.execute(
             "UPDATE outbox SET envelope = $2, header_sha256 = $3, expires_at_unix_ms = $4,"
@@ -234,31 +236,44 @@ class OutboxStore:
         return changed == 1
 
     async def sent_txn(
-        self, tx: Tx, message_ids: Sequence[str]
+        self, tx: Tx, origin: str, message_ids: Sequence[str]
     ) -> dict[str, tuple[str, set[bytes]]]:
-        """For each of `message_ids` this node originated: its recipient, and the hashes of
-        every header it was sealed with (the current one and any a redrive replaced)."""
+        """For each of `message_ids` that `origin` (this node) sealed: its recipient, and the
+        hashes of every header it was sealed with (the current one and any a redrive replaced)."""
         if not message_ids:
             return {}
-        marks = _placeholders(len(message_ids))
         rows = await tx.fetch(
             "SELECT message_id, recipient, header_sha256 FROM outbox"
-            f" WHERE message_id IN ({marks})",
+            f" WHERE origin = $1 AND message_id IN ({_placeholders(len(message_ids), 2)})",
+            origin,
             *message_ids,
         )
         found = {r["message_id"]: (r["recipient"], {bytes(r["header_sha256"])}) for r in rows}
         for r in await tx.fetch(
-            f"SELECT message_id, header_sha256 FROM outbox_versions WHERE message_id IN ({marks})",
+            "SELECT message_id, header_sha256 FROM outbox_versions"
+            f" WHERE message_id IN ({_placeholders(len(message_ids))})",
             *message_ids,
         ):
             if r["message_id"] in found:
                 found[r["message_id"]][1].add(bytes(r["header_sha256"]))
         return found
 
+    async def origins_txn(self, tx: Tx, message_ids: Sequence[str]) -> dict[str, str]:
+        """The origin of each of `message_ids` already in this node's outbox."""
+        if not message_ids:
+            return {}
+        rows = await tx.fetch(
+            "SELECT message_id, origin FROM outbox"
+            f" WHERE message_id IN ({_placeholders(len(message_ids))})",
+            *message_ids,
+        )
+        return {r["message_id"]: r["origin"] for r in rows}
+
     async def versions(self, message_id: str) -> dict[bytes, bytes]:
-        """Earlier envelopes of a redriven message, by header hash."""
+        """Earlier envelopes of a redriven message, by header hash, oldest first."""
         rows = await self._db.fetch(
-            "SELECT header_sha256, envelope FROM outbox_versions WHERE message_id = $1",
+            "SELECT header_sha256, envelope FROM outbox_versions WHERE message_id = $1"
+            " ORDER BY replaced_at_unix_ms",
             message_id,
         )
         return {bytes(r["header_sha256"]): bytes(r["envelope"]) for r in rows}

@@ -296,7 +296,9 @@ Global___EnvelopeFrame: _TypeAlias = EnvelopeFrame  # noqa: Y015
 
 @_typing.final
 class AckFrame(_message.Message):
-    """One Ack per envelope received, in frames; not necessarily in the order sent."""
+    """The answer to one EnvelopeFrame: one Ack per envelope, in the order of the frame's envelopes.
+    The receiver answers frames in the order it receives them.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -72,7 +72,8 @@ class PeerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Exchange(self, request_iterator, context):
-        """Envelopes in, one Ack per envelope out, in any order, with many in flight.
+        """Frames of envelopes in; for each frame, in order, one AckFrame out with an Ack per envelope in
+        the frame's order. Many frames may be in flight.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

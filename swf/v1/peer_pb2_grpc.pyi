@@ -40,7 +40,9 @@ class PeerStub:
     Ping: _grpc.UnaryUnaryMultiCallable[_peer_pb2.PingRequest, _peer_pb2.PingResponse]
     """Cheap liveness check that also proves both sides accepted each other's certificate."""
     Exchange: _grpc.StreamStreamMultiCallable[_envelope_pb2.EnvelopeFrame, _envelope_pb2.AckFrame]
-    """Envelopes in, one Ack per envelope out, in any order, with many in flight."""
+    """Frames of envelopes in; for each frame, in order, one AckFrame out with an Ack per envelope in
+    the frame's order. Many frames may be in flight.
+    """
 
 @_typing.type_check_only
 class PeerAsyncStub(PeerStub):
@@ -52,7 +54,9 @@ class PeerAsyncStub(PeerStub):
     Ping: _aio.UnaryUnaryMultiCallable[_peer_pb2.PingRequest, _peer_pb2.PingResponse]  # type: ignore[assignment]
     """Cheap liveness check that also proves both sides accepted each other's certificate."""
     Exchange: _aio.StreamStreamMultiCallable[_envelope_pb2.EnvelopeFrame, _envelope_pb2.AckFrame]  # type: ignore[assignment]
-    """Envelopes in, one Ack per envelope out, in any order, with many in flight."""
+    """Frames of envelopes in; for each frame, in order, one AckFrame out with an Ack per envelope in
+    the frame's order. Many frames may be in flight.
+    """
 
 class PeerServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -79,6 +83,8 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         request_iterator: _MaybeAsyncIterator[_envelope_pb2.EnvelopeFrame],
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_envelope_pb2.AckFrame], _abc.AsyncIterator[_envelope_pb2.AckFrame]]:
-        """Envelopes in, one Ack per envelope out, in any order, with many in flight."""
+        """Frames of envelopes in; for each frame, in order, one AckFrame out with an Ack per envelope in
+        the frame's order. Many frames may be in flight.
+        """
 
 def add_PeerServicer_to_server(servicer: PeerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
