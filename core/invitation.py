@@ -53,7 +53,15 @@ class Invitation:
             raise InvalidArgument(
                 "invitation.malformed", "token: the secret part is damaged", field="token"
             )
-        return cls(node_id=node_id, secret=secret, pin=normalize_fingerprint(pin))
+        try:
+            pin = normalize_fingerprint(pin)
+        except InvalidArgument as exc:
+            raise InvalidArgument(
+                "invitation.malformed",
+                "token: the pin part is damaged (expected the 64 hex digits of a SHA-256)",
+                field="token",
+            ) from exc
+        return cls(node_id=node_id, secret=secret, pin=pin)
 
 
 def proof_message(node_id: str, secret_sha256: bytes) -> bytes:

@@ -36,22 +36,29 @@ class TrustView:
     _nodes: dict[str, pb.NodeEntry] = field(default_factory=dict, repr=False)
     _signing: dict[str, KeyRef] = field(default_factory=dict, repr=False)
     _token: dict[str, KeyRef] = field(default_factory=dict, repr=False)
-    _revoked_certs: frozenset[bytes] = frozenset()
+    # (federation, SHA-256 of a certificate) that federation's directory revoked.
+    _revoked_certs: frozenset[tuple[str, bytes]] = frozenset()
 
     @classmethod
     def build(
         cls, self_id: str, own: pb.Directory | None, foreign: Mapping[str, pb.Directory] = {}
     ) -> TrustView:
         view = cls(self_id=self_id, own=own, foreign=dict(foreign))
-        revoked: set[bytes] = set()
+        revoked: set[tuple[str, bytes]] = set()
         for directory in view.directories():
             for node in directory.nodes:
+                # A federation's directory speaks for that federation's nodes only: a foreign
+                # directory listing (or revoking) another federation's node must not displace it.
+                if federation_of(node.id) != directory.federation:
+                    continue
                 view._nodes[node.id] = node
                 for key in node.signing_keys:
                     view._signing[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
                 for key in node.token_keys:
                     view._token[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
-            revoked.update(r.certificate_sha256 for r in directory.revocations)
+            revoked.update(
+                (directory.federation, r.certificate_sha256) for r in directory.revocations
+            )
         object.__setattr__(view, "_revoked_certs", frozenset(revoked))
         return view
 
@@ -124,7 +131,7 @@ class TrustView:
         names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         node_id = str(names[0].value) if names else ""
         digest = hashlib.sha256(certificate_der).digest()
-        if digest in self._revoked_certs:
+        if (federation_of(node_id), digest) in self._revoked_certs:
             raise PermissionDenied(
                 "peer.revoked", f"the certificate presented for {node_id!r} has been revoked"
             )

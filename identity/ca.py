@@ -116,6 +116,15 @@ def issue_certificate(
         hosts += [d for d in san.get_values_for_type(x509.DNSName) if d != tls_name(node_id)]
     except x509.ExtensionNotFound:
         pass
+    # Names under .swnode are node identities that peers check: only the node's own is allowed.
+    for host in hosts:
+        name = host.lower().rstrip(".")
+        if name.endswith(".swnode") and name != tls_name(node_id):
+            raise PermissionDenied(
+                "enrol.wrong_name",
+                f"csr: {host} names another node; the request may only carry {tls_name(node_id)}",
+                field="csr",
+            )
     now = _ts(now_ms)
     ca_public = ca_key.public_key()
     return (

@@ -20,6 +20,16 @@ from core.grpc_status import status_of, trailers
 
 log = logging.getLogger("swnode.rpc")
 
+_observe: Callable[[str], None] = lambda _reason: None  # noqa: E731
+
+
+def set_refusal_observer(observe: Callable[[str], None]) -> None:
+    """Called with the reason code of every refusal (the node counts them in its metrics);
+    one node runs per process, so this is set once, at start."""
+    global _observe
+    _observe = observe
+
+
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 S = TypeVar("S")
@@ -27,8 +37,10 @@ S = TypeVar("S")
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException) -> NoReturn:
     if isinstance(exc, SwnodeError):
+        _observe(exc.reason)
         await context.abort(status_of(exc), exc.message, trailers(exc))
     ref = uuid.uuid4().hex[:12]
+    _observe("internal")
     log.error("internal error (ref %s)", ref, exc_info=exc)
     await context.abort(
         grpc.StatusCode.INTERNAL,

@@ -5,6 +5,7 @@ handler."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import time
@@ -20,36 +21,55 @@ from grpc_reflection.v1alpha import reflection
 
 from core import directory as dirs
 from core.backoff import Backoff
-from core.envelope import Limits
+from core.envelope import Draft, Limits
 from core.errors import ConfigError
 from core.ids import federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
+from core.signing import PURPOSE_TOKEN, key_id, raw_public
 from core.trust import TrustView
 from federation.channels import SERVER_KEEPALIVE, PeerChannels, message_size_options
 from federation.delivery import Answered, Delivery, DeliverySettings
 from federation.directory_sync import DirectorySync
+from federation.dispatch import Dispatcher
 from federation.inbound import Inbound
 from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
+from federation.registry_client import RegistryClient
 from federation.tls import client_port_credentials, peer_port_credentials
+from identity.accounts import REVOCATION_TYPE, Accounts
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys
 from node.client_service import EnrolmentService
 from node.config import NodeConfig
+from node.identity_service import IdentityService, RegistryService
 from node.metrics import Metrics
 from node.ops import OpsServer
 from node.peer_service import PeerService
+from node.rpc import set_refusal_observer
 from storage.database import Database
 from storage.engine import redact
 from swf.v1 import directory_pb2 as pb
-from swf.v1 import enrolment_pb2, enrolment_pb2_grpc, peer_pb2, peer_pb2_grpc
+from swf.v1 import (
+    enrolment_pb2,
+    enrolment_pb2_grpc,
+    identity_pb2,
+    identity_pb2_grpc,
+    peer_pb2,
+    peer_pb2_grpc,
+)
+from swf.v1 import identity_pb2 as ipb
 
 log = logging.getLogger("swnode.node")
 
-SERVICE_NAMES = (
+PEER_SERVICES = (
     peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
-    enrolment_pb2.DESCRIPTOR.services_by_name["Enrolment"].full_name,
+    identity_pb2.DESCRIPTOR.services_by_name["Registry"].full_name,
 )
+CLIENT_SERVICES = (
+    enrolment_pb2.DESCRIPTOR.services_by_name["Enrolment"].full_name,
+    identity_pb2.DESCRIPTOR.services_by_name["Identity"].full_name,
+)
+SERVICE_NAMES = PEER_SERVICES + CLIENT_SERVICES
 
 
 def outbox_settings(config: NodeConfig) -> OutboxSettings:
@@ -72,6 +92,7 @@ class Node:
         self.clock_ms = clock_ms
         self.replica = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.metrics = Metrics()
+        set_refusal_observer(lambda reason: self.metrics.rpc_errors.labels(reason).inc())
         self._tasks: list[asyncio.Task[None]] = []
         self._servers: list[grpc.aio.Server] = []
         self._health = HealthServicer()
@@ -86,6 +107,8 @@ class Node:
         self.delivery: Delivery
         self.outbox: Outbox
         self.inbound: Inbound
+        self.dispatcher: Dispatcher
+        self.accounts: Accounts
 
     @property
     def trust(self) -> TrustView:
@@ -158,6 +181,21 @@ class Node:
             settings=outbox_settings(config),
             notify=self.delivery.notify,
         )
+        self.dispatcher = Dispatcher(self.db)
+        self.accounts = Accounts(
+            node_id=config.id,
+            db=self.db,
+            token_key=self.keys.token_key,
+            token_key_id=key_id(config.id, PURPOSE_TOKEN, raw_public(self.keys.token_key)),
+            trust=lambda: self.trust,
+            clock_ms=self.clock_ms,
+            registry=RegistryClient(config.id, self.channels, lambda: self.trust),
+            broadcast=self._broadcast_revocation,
+        )
+        await self.accounts.load_revocations()
+        self.dispatcher.register(
+            REVOCATION_TYPE, lambda m: self.accounts.handle_revocation(m.origin, m.payload)
+        )
         self.inbound = Inbound(
             node_id=config.id,
             db=self.db,
@@ -168,7 +206,7 @@ class Node:
                 max_message_bytes=config.max_message_bytes,
                 clock_skew_ms=int(config.clock_skew_s * 1000),
             ),
-            on_received=self.metrics.messages_received.inc,
+            on_received=self._received,
         )
         await self._start_servers()
         self._ops = OpsServer(config.ops_host, config.ops_port, self.metrics.registry)
@@ -183,6 +221,8 @@ class Node:
             asyncio.create_task(self.reachability.run(interval), name="reachability"),
             asyncio.create_task(self._health_loop(), name="health"),
             asyncio.create_task(self.delivery.run(), name="delivery"),
+            asyncio.create_task(self.dispatcher.run(), name="dispatch"),
+            asyncio.create_task(self._identity_loop(), name="identity"),
         ]
         log.info(
             "node %s (%s) serving: peer %s, client %s, ops %s",
@@ -207,6 +247,9 @@ class Node:
             ),
             peer,
         )
+        identity_pb2_grpc.add_RegistryServicer_to_server(
+            RegistryService(self.accounts, lambda: self.trust, self.clock_ms), peer
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, peer)
         self._bind(
             peer,
@@ -215,13 +258,14 @@ class Node:
             "peer",
         )
         client = grpc.aio.server(options=options)
+        identity_pb2_grpc.add_IdentityServicer_to_server(IdentityService(self.accounts), client)
         enrolment_pb2_grpc.add_EnrolmentServicer_to_server(
             EnrolmentService(config.id, self.authority, self.sync.load), client
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, client)
         reflection.enable_server_reflection(
             (
-                *SERVICE_NAMES,
+                *CLIENT_SERVICES,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ),
@@ -263,6 +307,38 @@ class Node:
         if hasattr(self, "db"):
             await self.db.close()
         log.info("node %s stopped", self.config.id)
+
+    def _received(self, count: int) -> None:
+        self.metrics.messages_received.inc(count)
+        self.dispatcher.wake()
+
+    async def _broadcast_revocation(self, revocation: ipb.TokenRevocation) -> None:
+        """Tell every other node of the federation to refuse the revoked tokens."""
+        trust = self.trust
+        drafts = [
+            Draft(n.id, REVOCATION_TYPE, revocation.SerializeToString())
+            for n in trust.nodes()
+            if federation_of(n.id) == self.config.federation
+            and n.id != self.config.id
+            and trust.is_active(n.id)
+        ]
+        if drafts:
+            await self.outbox.submit(drafts)
+
+    async def _identity_loop(self) -> None:
+        """Keep revocations current (other replicas record some) and settle pending
+        registrations once the central node answers."""
+        last_retry = 0.0
+        while True:
+            try:
+                await self.accounts.load_revocations()
+                now = asyncio.get_running_loop().time()
+                if now - last_retry >= self.config.poll_interval_s:
+                    last_retry = now
+                    await self.accounts.retry_pending()
+            except Exception:
+                log.exception("identity upkeep failed")
+            await asyncio.sleep(1.0)
 
     def _answered(self, a: Answered) -> None:
         m = self.metrics.messages_acked
@@ -336,6 +412,7 @@ class Node:
             self.metrics.peer_reachable.labels(peer).set(1 if state.reachable else 0)
         if self._ops is not None:
             snap = self._ops.snapshot
+            snap.jwks = self.jwks()
             snap.status = self.status()
             snap.reasons = reasons
             snap.healthy = serving
@@ -347,6 +424,12 @@ class Node:
             except Exception:
                 log.exception("health refresh failed")
             await asyncio.sleep(1.0)
+
+    def jwks(self) -> dict[str, Any]:
+        """This node's token keys as a JWKS, taken from its entry in the signed directory, so
+        that the two can never differ."""
+        me = self.trust.node(self.config.id)
+        return {"keys": [jwk(k) for k in me.token_keys] if me is not None else []}
 
     def status(self) -> dict[str, Any]:
         return node_status(
@@ -361,6 +444,12 @@ class Node:
             foreign_errors=self.sync.foreign_errors,
             healthy=not self.health_reasons(),
         )
+
+
+def jwk(key: pb.PublicKey) -> dict[str, str]:
+    """An Ed25519 public key as a JWK (RFC 8037)."""
+    x = base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode()
+    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": key.key_id, "alg": "EdDSA", "use": "sig"}
 
 
 def node_status(

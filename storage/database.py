@@ -10,6 +10,7 @@ from storage.engine import Engine, Tx, open_engine
 from storage.inbox import InboxStore
 from storage.migrations import migrate
 from storage.outbox import OutboxStore
+from storage.parties import PartyStore
 from storage.registry import RegistryStore
 
 
@@ -20,6 +21,7 @@ class Database:
         self.directories = DirectoryStore(engine)
         self.outbox = OutboxStore(engine)
         self.inbox = InboxStore(engine)
+        self.parties = PartyStore(engine)
 
     @classmethod
     async def open(

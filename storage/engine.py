@@ -54,6 +54,10 @@ class Engine(Tx, Protocol):
         """Hold, until `tx` ends, the lock that lets one process at a time migrate."""
         ...
 
+    def greatest(self, a: str, b: str) -> str:
+        """SQL for the larger of two values."""
+        ...
+
 
 def render_schema(sql: str, dialect: Dialect) -> str:
     """Fill the few type names that differ between the dialects in a migration file."""
@@ -161,6 +165,9 @@ class SqliteEngine(_SqliteTx):
     async def lock_migrations(self, tx: Tx) -> None:
         return None  # BEGIN IMMEDIATE already excludes every other writer
 
+    def greatest(self, a: str, b: str) -> str:
+        return f"MAX({a}, {b})"
+
     async def close(self) -> None:
         await self._conn.close()
 
@@ -239,6 +246,9 @@ class PostgresEngine:
 
     async def lock_migrations(self, tx: Tx) -> None:
         await tx.execute("SELECT pg_advisory_xact_lock(7263846)")
+
+    def greatest(self, a: str, b: str) -> str:
+        return f"GREATEST({a}, {b})"
 
     async def close(self) -> None:
         await self._pool.close()

@@ -41,11 +41,15 @@ def _statements(sql: str) -> list[str]:
 
 
 async def current_version(engine: Engine) -> int:
-    await engine.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_unix_ms BIGINT NOT NULL)"
-    )
-    return int(await engine.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+    async with engine.transaction() as tx:
+        # Under the migration lock: on PostgreSQL, concurrent CREATE TABLE IF NOT EXISTS of
+        # one table can fail with a unique violation when replicas start together.
+        await engine.lock_migrations(tx)
+        await tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_unix_ms BIGINT NOT NULL)"
+        )
+        return int(await tx.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
 
 
 async def migrate(engine: Engine) -> list[Migration]:

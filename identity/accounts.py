@@ -1,0 +1,577 @@
+"""Enterprise identity: register once at the home node, log in and be recognised everywhere.
+
+- Registration: the home node records the enterprise as `pending`, asks the central node's
+  national registry (one home per USCC), and answers `active`, or ALREADY_EXISTS naming the home
+  node that registered it first. If the central cannot be reached, the registration stays
+  `pending` and is retried until the registry answers.
+- Login: only the home node holds the password hashes. A login at another node is forwarded to
+  the home node over the peer port; the tokens are always signed by the home node's token key.
+- Tokens are checked at every node against the signed directory (identity/tokens.py).
+- Revocation (logout, a disabled user, a suspended party) is recorded at once where it is made
+  and sent as an `identity.revocation` envelope to every other node of the federation, which
+  refuse the tokens from the moment it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from core.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    SwnodeError,
+    Unauthenticated,
+    Unavailable,
+)
+from core.ids import Role, federation_of, role_of
+from core.parties import (
+    ADMIN,
+    subject,
+    validate_enterprise_roles,
+    validate_name,
+    validate_party_id,
+    validate_password,
+    validate_uscc,
+    validate_user_roles,
+    validate_username,
+)
+from core.trust import TrustView
+from federation.registry_client import RegistryClient
+from identity import tokens
+from identity.lockout import LockoutPolicy
+from identity.passwords import check_password, hash_password
+from storage.database import Database
+from storage.parties import Party
+from swf.v1 import identity_pb2 as ipb
+
+log = logging.getLogger("swnode.identity")
+
+REVOCATION_TYPE = "identity.revocation"
+SESSION_LIFETIME_MS = 12 * 3600 * 1000
+# A revocation outlives every token it covers.
+REVOCATION_TTL_MS = (tokens.MAX_LIFETIME_S + 3600) * 1000
+
+STATUS = {
+    "pending": ipb.REGISTRATION_STATUS_PENDING,
+    "active": ipb.REGISTRATION_STATUS_ACTIVE,
+    "rejected": ipb.REGISTRATION_STATUS_REJECTED,
+    "suspended": ipb.REGISTRATION_STATUS_SUSPENDED,
+}
+STATUS_NAME = {v: k for k, v in STATUS.items()}
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    registry_wait_s: float = 5.0
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    token_lifetime_s: int = tokens.MAX_LIFETIME_S
+
+
+class Accounts:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        db: Database,
+        token_key: Ed25519PrivateKey,
+        token_key_id: str,
+        trust: Callable[[], TrustView],
+        clock_ms: Callable[[], int],
+        registry: RegistryClient,
+        broadcast: Callable[[ipb.TokenRevocation], Awaitable[None]],
+        settings: AccountSettings | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self._db = db
+        self._token_key = token_key
+        self._token_key_id = token_key_id
+        self._trust = trust
+        self._clock_ms = clock_ms
+        self._registry = registry
+        self._broadcast = broadcast
+        self._settings = settings or AccountSettings()
+        # (kind, subject) -> not before (ms): loaded from storage, refreshed every second.
+        self._revoked: dict[tuple[str, str], int] = {}
+
+    @property
+    def is_central(self) -> bool:
+        return role_of(self.node_id) is Role.CENTRAL
+
+    # -- registration ------------------------------------------------------------------------
+
+    async def register_enterprise(self, req: ipb.RegisterEnterpriseRequest) -> ipb.Registration:
+        uscc = validate_uscc(req.uscc)
+        name = validate_name(req.name)
+        roles = validate_enterprise_roles(req.roles)
+        admin = validate_username(req.admin_user, field="admin_user")
+        password = validate_password(req.admin_password, field="admin_password")
+        now_ms = self._clock_ms()
+        known = await self._db.parties.get(uscc)
+        if known is not None and known.status != "rejected":
+            raise AlreadyExists(
+                "party.exists",
+                f"uscc: {uscc} is already registered at {self.node_id} ({known.status})",
+                field="uscc",
+            )
+        party = Party(
+            party_id=uscc,
+            kind="enterprise",
+            name=name,
+            roles=roles,
+            status="pending",
+            address=req.address,
+            contact={
+                "name": req.contact.name,
+                "email": req.contact.email,
+                "phone": req.contact.phone,
+            },
+        )
+        password_hash = await hash_password(password)
+        async with self._db.transaction() as tx:
+            if known is not None:  # a rejected attempt may be made again
+                await tx.execute("DELETE FROM users WHERE party_id = $1", uscc)
+                await tx.execute("DELETE FROM parties WHERE party_id = $1", uscc)
+            await self._db.parties.create_txn(tx, party, now_ms)
+            await self._db.parties.add_user_txn(
+                tx, uscc, admin, password_hash, (ADMIN, *roles), now_ms
+            )
+        return await self._settle(party, wait_s=self._settings.registry_wait_s)
+
+    async def _settle(self, party: Party, *, wait_s: float) -> ipb.Registration:
+        """Ask the national registry about a pending party; record and return its answer."""
+        entry = ipb.RegistryEntry(
+            uscc=party.party_id,
+            name=party.name,
+            home_node=self.node_id,
+            roles=list(party.roles),
+            status=ipb.REGISTRATION_STATUS_ACTIVE,
+        )
+        try:
+            if self.is_central:
+                decision = await self.registry_register(entry)
+            else:
+                decision = await self._registry.register(entry, timeout_s=wait_s)
+        except (TimeoutError, Unavailable) as exc:
+            log.warning("registration of %s stays pending: %s", party.party_id, exc)
+            return await self.registration(party.party_id)
+        now_ms = self._clock_ms()
+        if decision.status == ipb.REGISTRATION_STATUS_ACTIVE:
+            await self._db.parties.set_status(party.party_id, "active", now_ms, only_if="pending")
+            log.info("enterprise %s registered, home %s", party.party_id, self.node_id)
+            return await self.registration(party.party_id)
+        await self._db.parties.set_status(
+            party.party_id,
+            "rejected",
+            now_ms,
+            reason=f"already registered at {decision.home_node}",
+            registered_at_node=decision.home_node,
+            only_if="pending",
+        )
+        raise AlreadyExists(
+            "party.registered_elsewhere",
+            f"uscc: {party.party_id} is already registered; its home node is {decision.home_node}",
+            field="uscc",
+        )
+
+    async def retry_pending(self) -> None:
+        for party in await self._db.parties.pending():
+            # A rejection is recorded with the home node that won; the enterprise sees why.
+            with contextlib.suppress(AlreadyExists):
+                await self._settle(party, wait_s=self._settings.registry_wait_s)
+
+    async def registration(self, uscc: str) -> ipb.Registration:
+        party = await self._db.parties.get(validate_uscc(uscc))
+        if party is None or party.kind != "enterprise":
+            raise NotFound("party.unknown", f"uscc: {uscc} was not registered at {self.node_id}")
+        return ipb.Registration(
+            uscc=party.party_id,
+            name=party.name,
+            home_node=party.registered_at_node or self.node_id,
+            status=STATUS[party.status],
+            reason=party.reason,
+            roles=list(party.roles),
+        )
+
+    # -- the national registry (central) -----------------------------------------------------
+
+    async def registry_register(self, entry: ipb.RegistryEntry) -> ipb.RegistryDecision:
+        uscc = validate_uscc(entry.uscc)
+        record = await self._db.parties.register_national(
+            uscc, entry.name, entry.home_node, list(entry.roles), self._clock_ms()
+        )
+        if record.home_node == entry.home_node:
+            return ipb.RegistryDecision(
+                status=STATUS.get(record.status, ipb.REGISTRATION_STATUS_ACTIVE),
+                home_node=record.home_node,
+            )
+        return ipb.RegistryDecision(
+            status=ipb.REGISTRATION_STATUS_REJECTED,
+            home_node=record.home_node,
+            reason=f"{uscc} is registered at {record.home_node}",
+        )
+
+    async def registry_update(self, caller: str, entry: ipb.RegistryEntry) -> ipb.RegistryDecision:
+        if entry.home_node != caller:
+            raise PermissionDenied(
+                "registry.not_home", f"only {entry.uscc}'s home node may change its status"
+            )
+        status = STATUS_NAME.get(entry.status)
+        if status not in ("active", "suspended"):
+            raise InvalidArgument(
+                "registry.bad_status", "status: active or suspended", field="status"
+            )
+        if not await self._db.parties.set_national_status(
+            entry.uscc, caller, status, self._clock_ms()
+        ):
+            raise NotFound("registry.unknown", f"uscc: {entry.uscc} is not registered by {caller}")
+        return ipb.RegistryDecision(status=entry.status, home_node=caller)
+
+    async def lookup(self, uscc: str) -> ipb.EnterpriseProfile:
+        uscc = validate_uscc(uscc)
+        if not self.is_central:
+            return await self._registry.lookup(uscc)
+        record = await self._db.parties.national(uscc)
+        if record is None:
+            raise NotFound("registry.unknown", f"uscc: {uscc} is not in the national registry")
+        return ipb.EnterpriseProfile(
+            uscc=record.uscc,
+            name=record.name,
+            home_node=record.home_node,
+            roles=list(record.roles),
+            status=STATUS.get(record.status, ipb.REGISTRATION_STATUS_UNSPECIFIED),
+            registered_at_unix_ms=record.registered_at_unix_ms,
+        )
+
+    # -- login -------------------------------------------------------------------------------
+
+    async def login(self, req: ipb.LoginRequest, source: str) -> ipb.Tokens:
+        if not req.party or not req.user:
+            raise InvalidArgument("login.incomplete", "party and user are required", field="party")
+        party = await self._db.parties.get(req.party)
+        if party is not None and party.status != "rejected":
+            return await self._login_here(party, req, req.source or source)
+        home = await self._home_of(req.party)
+        if home == self.node_id or req.via_node:  # never forward a forwarded login again
+            raise Unauthenticated("login.failed", "wrong party, user or password")
+        forwarded = ipb.LoginRequest(
+            party=req.party,
+            user=req.user,
+            password=req.password,
+            via_node=self.node_id,
+            source=source,
+        )
+        return await self._registry.login(home, forwarded)
+
+    async def _home_of(self, party_id: str) -> str:
+        """Where a party that is not local lives: enterprises from the national registry."""
+        try:
+            uscc = validate_uscc(party_id, field="party")
+        except InvalidArgument:
+            raise Unauthenticated("login.failed", "wrong party, user or password") from None
+        try:
+            profile = await self.lookup(uscc)
+        except NotFound:
+            raise Unauthenticated("login.failed", "wrong party, user or password") from None
+        if federation_of(profile.home_node) != federation_of(self.node_id):
+            raise Unauthenticated("login.failed", "wrong party, user or password")
+        return profile.home_node
+
+    async def _login_here(self, party: Party, req: ipb.LoginRequest, source: str) -> ipb.Tokens:
+        now_ms = self._clock_ms()
+        keys = [f"user:{party.party_id}/{req.user}", f"source:{source}"]
+        for key in keys:
+            _, locked_until = await self._db.parties.failures(key)
+            if locked_until is not None and locked_until > now_ms:
+                minutes = (locked_until - now_ms) // 60000 + 1
+                raise ResourceExhausted(
+                    "login.locked", f"too many failed logins; try again in {minutes} min"
+                )
+        user = await self._db.parties.user(party.party_id, req.user)
+        ok = await check_password(user.password_hash if user else None, req.password)
+        if not ok or user is None:
+            delay = 0.0
+            for key in keys:
+                failures, _ = await self._db.parties.failures(key)
+                failures += 1
+                policy = self._settings.lockout
+                await self._db.parties.record_failure(
+                    key, failures, policy.locked_until_ms(failures, now_ms), now_ms
+                )
+                delay = max(delay, policy.delay_s(failures))
+            await asyncio.sleep(delay)
+            raise Unauthenticated("login.failed", "wrong party, user or password")
+        for key in keys:
+            await self._db.parties.clear_failures(key)
+        if user.disabled:
+            raise PermissionDenied("login.disabled", f"user {req.user} is disabled")
+        if party.status != "active":
+            raise FailedPrecondition(
+                "party.not_active",
+                f"{party.party_id} is {party.status}"
+                + (f": {party.reason}" if party.reason else ""),
+            )
+        session_id = secrets.token_urlsafe(12)
+        refresh_secret = secrets.token_urlsafe(32)
+        await self._db.parties.open_session(
+            session_id,
+            party.party_id,
+            user.username,
+            hashlib.sha256(refresh_secret.encode()).digest(),
+            now_ms,
+            now_ms + SESSION_LIFETIME_MS,
+        )
+        log.info(
+            "login %s via %s", subject(party.party_id, user.username), req.via_node or self.node_id
+        )
+        return self._tokens(party, user.roles, user.username, session_id, refresh_secret, now_ms)
+
+    def _tokens(
+        self,
+        party: Party,
+        roles: tuple[str, ...],
+        username: str,
+        session_id: str,
+        refresh_secret: str,
+        now_ms: int,
+    ) -> ipb.Tokens:
+        access, claims = tokens.issue(
+            key=self._token_key,
+            key_id=self._token_key_id,
+            issuer=self.node_id,
+            party=party.party_id,
+            party_kind=party.kind,
+            user=username,
+            roles=roles,
+            party_roles=party.roles,
+            session_id=session_id,
+            now_ms=now_ms,
+            lifetime_s=self._settings.token_lifetime_s,
+        )
+        return ipb.Tokens(
+            access_token=access,
+            refresh_token=f"{session_id}.{refresh_secret}",
+            expires_in_s=(claims.expires_at_ms - now_ms) // 1000,
+            token_type="Bearer",  # noqa: S106 (the token scheme, not a secret)
+            issuer=self.node_id,
+            subject=claims.subject,
+        )
+
+    async def refresh(self, refresh_token: str) -> ipb.Tokens:
+        session_id, _, secret = refresh_token.partition(".")
+        row = await self._db.parties.session(session_id) if secret else None
+        if row is None:
+            raise Unauthenticated(
+                "refresh.unknown",
+                f"this refresh token was not issued by {self.node_id}; refresh at the home node",
+            )
+        now_ms = self._clock_ms()
+        if row["revoked_at_unix_ms"] is not None or now_ms >= row["expires_at_unix_ms"]:
+            raise Unauthenticated("refresh.ended", "the session has ended; log in again")
+        party = await self._db.parties.get(row["party_id"])
+        user = await self._db.parties.user(row["party_id"], row["username"])
+        if party is None or user is None or user.disabled or party.status != "active":
+            raise Unauthenticated("refresh.ended", "the account can no longer log in")
+        new_secret = secrets.token_urlsafe(32)
+        if not await self._db.parties.rotate_refresh(
+            session_id,
+            hashlib.sha256(secret.encode()).digest(),
+            hashlib.sha256(new_secret.encode()).digest(),
+        ):
+            # A refresh token used twice: someone else holds a copy. End the session.
+            await self.revoke("session", session_id)
+            raise Unauthenticated("refresh.reused", "this refresh token was already used")
+        return self._tokens(party, user.roles, user.username, session_id, new_secret, now_ms)
+
+    # -- tokens and revocation ---------------------------------------------------------------
+
+    def verify(self, token: str) -> tokens.Claims:
+        return tokens.verify(
+            token,
+            trust=self._trust(),
+            self_id=self.node_id,
+            now_ms=self._clock_ms(),
+            revoked=self._revoked_why,
+        )
+
+    def _revoked_why(self, claims: tokens.Claims) -> str | None:
+        for kind, subj, why in (
+            ("session", claims.session_id, "logged out"),
+            ("user", claims.subject, "the user was disabled"),
+            ("party", claims.party, f"{claims.party} was suspended"),
+        ):
+            not_before = self._revoked.get((kind, subj))
+            if not_before is not None and claims.issued_at_ms <= not_before:
+                return why
+        return None
+
+    async def load_revocations(self) -> None:
+        now_ms = self._clock_ms()
+        await self._db.parties.forget_revocations(now_ms)
+        rows = await self._db.parties.revocations(now_ms)
+        self._revoked = {(r["kind"], r["subject"]): r["not_before_unix_ms"] for r in rows}
+
+    async def revoke(self, kind: str, subj: str) -> None:
+        """Refuse the tokens of `subj` issued until now, here at once and across the federation
+        as the revocation arrives at each node."""
+        now_ms = self._clock_ms()
+        revocation = ipb.TokenRevocation(
+            kind=kind,
+            subject=subj,
+            not_before_unix_ms=now_ms,
+            expires_at_unix_ms=now_ms + REVOCATION_TTL_MS,
+        )
+        await self.apply_revocation(revocation)
+        await self._broadcast(revocation)
+
+    async def apply_revocation(self, revocation: ipb.TokenRevocation) -> None:
+        if revocation.kind not in ("session", "user", "party"):
+            log.warning("ignoring a revocation of unknown kind %r", revocation.kind)
+            return
+        await self._db.parties.revoke(
+            revocation.kind,
+            revocation.subject,
+            revocation.not_before_unix_ms,
+            revocation.expires_at_unix_ms,
+        )
+        if revocation.kind == "session":
+            await self._db.parties.end_session(revocation.subject, revocation.not_before_unix_ms)
+        key = (revocation.kind, revocation.subject)
+        self._revoked[key] = max(self._revoked.get(key, 0), revocation.not_before_unix_ms)
+
+    async def handle_revocation(self, origin: str, payload: bytes) -> None:
+        """An `identity.revocation` envelope from another node of the federation."""
+        if federation_of(origin) != federation_of(self.node_id):
+            log.warning("ignoring a token revocation from %s, outside this federation", origin)
+            return
+        await self.apply_revocation(ipb.TokenRevocation.FromString(payload))
+
+    async def logout(self, claims: tokens.Claims) -> ipb.LogoutResponse:
+        await self.revoke("session", claims.session_id)
+        return ipb.LogoutResponse(revoked_everywhere_within=PROPAGATION_BOUND)
+
+    # -- users -------------------------------------------------------------------------------
+
+    def _own_admin(self, claims: tokens.Claims) -> None:
+        tokens.require_roles(claims, ADMIN)
+        if claims.issuer != self.node_id:
+            raise FailedPrecondition(
+                "users.not_home",
+                f"users of {claims.party} are managed at its home node {claims.issuer}",
+            )
+
+    async def add_user(self, claims: tokens.Claims, req: ipb.AddUserRequest) -> ipb.User:
+        self._own_admin(claims)
+        party = await self._db.parties.get(claims.party)
+        assert party is not None
+        username = validate_username(req.user)
+        roles = validate_user_roles(req.roles, party.roles)
+        password_hash = await hash_password(validate_password(req.password))
+        async with self._db.transaction() as tx:
+            await self._db.parties.add_user_txn(
+                tx, party.party_id, username, password_hash, roles, self._clock_ms()
+            )
+        return await self._user(party.party_id, username)
+
+    async def disable_user(self, claims: tokens.Claims, req: ipb.DisableUserRequest) -> ipb.User:
+        self._own_admin(claims)
+        if not await self._db.parties.disable_user(claims.party, req.user, self._clock_ms()):
+            raise NotFound(
+                "user.unknown", f"user: no user {req.user} in {claims.party}", field="user"
+            )
+        await self.revoke("user", subject(claims.party, req.user))
+        return await self._user(claims.party, req.user)
+
+    async def list_users(self, claims: tokens.Claims) -> ipb.ListUsersResponse:
+        self._own_admin(claims)
+        return ipb.ListUsersResponse(
+            users=[
+                ipb.User(
+                    party=u.party_id,
+                    user=u.username,
+                    roles=list(u.roles),
+                    disabled=u.disabled,
+                    created_at_unix_ms=u.created_at_unix_ms,
+                )
+                for u in await self._db.parties.users(claims.party)
+            ]
+        )
+
+    async def _user(self, party_id: str, username: str) -> ipb.User:
+        u = await self._db.parties.user(party_id, username)
+        assert u is not None
+        return ipb.User(
+            party=u.party_id,
+            user=u.username,
+            roles=list(u.roles),
+            disabled=u.disabled,
+            created_at_unix_ms=u.created_at_unix_ms,
+        )
+
+    # -- parties created by the operator (agencies, logistics operators) ---------------------
+
+    async def add_party(
+        self, party_id: str, kind: str, name: str, roles: tuple[str, ...], username: str
+    ) -> str:
+        """Create a local party with one user; return the generated password."""
+        party_id = validate_party_id(party_id, kind)
+        password = secrets.token_urlsafe(18)
+        now_ms = self._clock_ms()
+        password_hash = await hash_password(password)
+        async with self._db.transaction() as tx:
+            await self._db.parties.create_txn(
+                tx,
+                Party(
+                    party_id=party_id,
+                    kind=kind,
+                    name=validate_name(name),
+                    roles=roles,
+                    status="active",
+                ),
+                now_ms,
+            )
+            await self._db.parties.add_user_txn(
+                tx, party_id, validate_username(username), password_hash, (ADMIN, *roles), now_ms
+            )
+        return password
+
+    async def suspend(self, party_id: str, *, resume: bool = False) -> None:
+        """Suspend (or resume) a party whose home is this node, everywhere."""
+        party = await self._db.parties.get(party_id)
+        if party is None:
+            raise NotFound(
+                "party.unknown", f"id: {party_id} is not a party of {self.node_id}", field="id"
+            )
+        status = "active" if resume else "suspended"
+        await self._db.parties.set_status(
+            party_id, status, self._clock_ms(), reason="" if resume else "suspended by the operator"
+        )
+        if not resume:
+            await self.revoke("party", party_id)
+        if party.kind == "enterprise":
+            entry = ipb.RegistryEntry(uscc=party_id, home_node=self.node_id, status=STATUS[status])
+            try:
+                if self.is_central:
+                    await self.registry_update(self.node_id, entry)
+                else:
+                    await self._registry.update_status(entry, timeout_s=10)
+            except SwnodeError as exc:
+                log.warning(
+                    "the national registry was not told that %s is %s: %s", party_id, status, exc
+                )
+
+
+# What a caller is promised (docs/IDENTITY.md): every node that is up refuses the tokens within
+# seconds (the revocation is one message to each); none accepts them after they expire.
+PROPAGATION_BOUND = "5s at every node that is up; 15m at the latest (token expiry)"

@@ -1,0 +1,188 @@
+"""Access tokens: JWTs signed by the user's home node, verifiable at every node of its federation.
+
+Issued with the home node's token key (EdDSA, Ed25519), `kid` the key's directory id, `typ`
+"at+jwt". Verified against the keys in the signed directory only, with the algorithm pinned:
+a token whose header says anything but EdDSA is refused before any key is touched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from core.errors import PermissionDenied, Unauthenticated
+from core.ids import federation_of
+from core.trust import TrustView
+
+ALGORITHM = "EdDSA"
+TOKEN_TYPE = "at+jwt"  # noqa: S105 (the JWT typ, not a secret)
+MAX_LIFETIME_S = 15 * 60
+REQUIRED = ["iss", "sub", "aud", "exp", "iat", "jti", "sid", "party"]
+
+
+def audience(federation: str) -> str:
+    """Tokens are good in their issuer's federation only."""
+    return f"swnode:{federation}"
+
+
+@dataclass(frozen=True)
+class Claims:
+    issuer: str
+    subject: str
+    party: str
+    party_kind: str
+    user: str
+    roles: tuple[str, ...]
+    party_roles: tuple[str, ...]
+    session_id: str
+    token_id: str
+    issued_at_ms: int
+    expires_at_ms: int
+
+    def has_any(self, roles: Sequence[str]) -> bool:
+        return any(r in self.roles for r in roles)
+
+
+def issue(
+    *,
+    key: Ed25519PrivateKey,
+    key_id: str,
+    issuer: str,
+    party: str,
+    party_kind: str,
+    user: str,
+    roles: Sequence[str],
+    party_roles: Sequence[str],
+    session_id: str,
+    now_ms: int,
+    lifetime_s: int = MAX_LIFETIME_S,
+) -> tuple[str, Claims]:
+    lifetime_s = min(lifetime_s, MAX_LIFETIME_S)
+    claims = Claims(
+        issuer=issuer,
+        subject=f"{party}/{user}",
+        party=party,
+        party_kind=party_kind,
+        user=user,
+        roles=tuple(roles),
+        party_roles=tuple(party_roles),
+        session_id=session_id,
+        token_id=str(uuid.uuid4()),
+        issued_at_ms=now_ms,
+        expires_at_ms=now_ms + lifetime_s * 1000,
+    )
+    payload = {
+        "iss": issuer,
+        "sub": claims.subject,
+        "aud": audience(federation_of(issuer)),
+        "iat": now_ms // 1000,
+        "exp": claims.expires_at_ms // 1000,
+        "jti": claims.token_id,
+        "sid": session_id,
+        "party": party,
+        "party_kind": party_kind,
+        "roles": list(roles),
+        "party_roles": list(party_roles),
+    }
+    token = jwt.encode(
+        payload, key, algorithm=ALGORITHM, headers={"kid": key_id, "typ": TOKEN_TYPE}
+    )
+    return token, claims
+
+
+def verify(
+    token: str,
+    *,
+    trust: TrustView,
+    self_id: str,
+    now_ms: int,
+    revoked: Callable[[Claims], str | None] = lambda _: None,
+    skew_s: int = 60,
+) -> Claims:
+    """The claims of a valid token, or Unauthenticated with the reason (docs/IDENTITY.md)."""
+    # 1. A JWT whose header pins our algorithm and type and names a key.
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("token.malformed", "the bearer token is not a JWT") from exc
+    if header.get("alg") != ALGORITHM:
+        raise Unauthenticated(
+            "token.bad_algorithm", f"tokens are signed with EdDSA only, not {header.get('alg')!r}"
+        )
+    if header.get("typ") != TOKEN_TYPE or not isinstance(header.get("kid"), str):
+        raise Unauthenticated("token.malformed", "the token header lacks typ at+jwt or a kid")
+    # 2. The key is a token key in a directory this node trusts.
+    ref = trust.token_key(header["kid"])
+    if ref is None:
+        raise Unauthenticated("token.unknown_key", f"token key {header['kid']!r} is not known")
+    # 3. The signature, the audience (this node's federation) and the claims we need.
+    try:
+        payload = jwt.decode(
+            token,
+            Ed25519PublicKey.from_public_bytes(ref.public_key),
+            algorithms=[ALGORITHM],
+            audience=audience(federation_of(self_id)),
+            options={
+                "require": REQUIRED,
+                "verify_exp": False,  # checked below against the node's clock
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthenticated(
+            "token.wrong_audience", f"the token is not for federation {federation_of(self_id)}"
+        ) from exc
+    except jwt.InvalidSignatureError as exc:
+        raise Unauthenticated(
+            "token.bad_signature", "the token's signature does not verify"
+        ) from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("token.malformed", f"the token is not acceptable: {exc}") from exc
+    # 4. The key belongs to the issuer, and the issuer is a live member.
+    if payload["iss"] != ref.node_id:
+        raise Unauthenticated(
+            "token.issuer_mismatch",
+            f"the token claims issuer {payload['iss']!r} but was signed by {ref.node_id}'s key",
+        )
+    if not trust.is_active(ref.node_id):
+        raise Unauthenticated("token.revoked_issuer", f"node {ref.node_id} has been revoked")
+    # 5. Time: issued, not expired, and never longer-lived than 15 minutes.
+    iat, exp = int(payload["iat"]) * 1000, int(payload["exp"]) * 1000
+    if now_ms >= exp:
+        raise Unauthenticated("token.expired", "the access token has expired; log in or refresh")
+    if iat > now_ms + skew_s * 1000 or exp - iat > MAX_LIFETIME_S * 1000:
+        raise Unauthenticated("token.bad_lifetime", "the token's validity period is not acceptable")
+    party, _, user = str(payload["sub"]).partition("/")
+    claims = Claims(
+        issuer=str(payload["iss"]),
+        subject=str(payload["sub"]),
+        party=str(payload["party"]),
+        party_kind=str(payload.get("party_kind", "enterprise")),
+        user=user,
+        roles=tuple(str(r) for r in payload.get("roles", [])),
+        party_roles=tuple(str(r) for r in payload.get("party_roles", [])),
+        session_id=str(payload["sid"]),
+        token_id=str(payload["jti"]),
+        issued_at_ms=iat,
+        expires_at_ms=exp,
+    )
+    if party != claims.party:
+        raise Unauthenticated("token.malformed", "the token's subject and party disagree")
+    # 6. Not revoked: logged out, user disabled, party suspended.
+    why = revoked(claims)
+    if why is not None:
+        raise Unauthenticated("token.revoked", f"the token was revoked: {why}")
+    return claims
+
+
+def require_roles(claims: Claims, *roles: str) -> None:
+    if not claims.has_any(roles):
+        raise PermissionDenied(
+            "auth.missing_role",
+            f"{claims.subject} needs one of the roles {', '.join(roles)} for this",
+        )
