@@ -10,8 +10,7 @@ import grpc
 from core.errors import Unavailable
 from core.ids import federation_of, tls_name
 from core.trust import TrustView
-from federation.tls import peer_channel_credentials
-from identity.keys import NodeKeys
+from federation.tls import TlsIdentity, peer_channel_credentials
 from swf.v1 import peer_pb2_grpc
 
 KEEPALIVE = [
@@ -48,8 +47,8 @@ def message_size_options(max_message_bytes: int) -> list[tuple[str, int]]:
 
 
 class PeerChannels:
-    def __init__(self, keys: NodeKeys, *, max_message_bytes: int) -> None:
-        self._keys = keys
+    def __init__(self, tls: TlsIdentity, *, max_message_bytes: int) -> None:
+        self._tls = tls
         self._options = KEEPALIVE + message_size_options(max_message_bytes)
         self._channels: dict[str, tuple[Route, grpc.aio.Channel]] = {}
         self._closing: list[grpc.aio.Channel] = []
@@ -69,7 +68,7 @@ class PeerChannels:
             self._closing.append(held[1])  # closed at shutdown; calls on it finish on their own
         channel = grpc.aio.secure_channel(
             route.endpoint,
-            peer_channel_credentials(self._keys, route.ca_der),
+            peer_channel_credentials(self._tls, route.ca_der),
             options=[("grpc.ssl_target_name_override", tls_name(route.node_id)), *self._options],
         )
         self._channels[route.node_id] = (route, channel)

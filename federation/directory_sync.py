@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -23,7 +23,6 @@ from core.grpc_status import from_rpc_error
 from core.ids import federation_of
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route
-from identity.authority import Authority
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2
@@ -41,7 +40,7 @@ class DirectorySync:
         own_ca_der: bytes,
         channels: PeerChannels,
         clock_ms: Callable[[], int],
-        authority: Authority | None = None,
+        refresh: Callable[[], Awaitable[bool]] | None = None,
         central_peer_endpoint: str | None = None,
         on_change: Callable[[TrustView], None] = lambda _: None,
     ) -> None:
@@ -52,7 +51,8 @@ class DirectorySync:
         self._own_ca_der = own_ca_der
         self._channels = channels
         self._clock_ms = clock_ms
-        self._authority = authority
+        # A central re-signs its own directory when due (identity.authority.Authority).
+        self._refresh = refresh
         self._central_peer_endpoint = central_peer_endpoint
         self._on_change = on_change
         self.trust = TrustView.build(node_id, None)
@@ -131,8 +131,8 @@ class DirectorySync:
         return bundle
 
     async def poll_once(self) -> None:
-        if self._authority is not None:
-            await self._authority.refresh_if_due()
+        if self._refresh is not None:
+            await self._refresh()
             await self.load()
             await self._poll_foreign()
         else:

@@ -12,13 +12,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from core import envelope
 from core.envelope import Draft, Sealed
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from core.routing import next_hop
 from core.signing import PURPOSE_SIGNING, key_id, raw_public
 from core.trust import TrustView
-from identity.keys import NodeKeys
 from storage.database import Database
 from storage.engine import Tx
 from storage.outbox import OutboxRow
@@ -37,7 +38,7 @@ class Outbox:
         *,
         node_id: str,
         db: Database,
-        keys: NodeKeys,
+        signing_key: Ed25519PrivateKey,
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
         settings: OutboxSettings,
@@ -45,8 +46,8 @@ class Outbox:
     ) -> None:
         self.node_id = node_id
         self._db = db
-        self.signing_key = keys.signing_key
-        self.key_id = key_id(node_id, PURPOSE_SIGNING, raw_public(keys.signing_key))
+        self.signing_key = signing_key
+        self.key_id = key_id(node_id, PURPOSE_SIGNING, raw_public(signing_key))
         self._trust = trust
         self._clock_ms = clock_ms
         self._settings = settings

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.envelope import Draft
 from core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -77,6 +78,19 @@ class AccountSettings:
     registry_wait_s: float = 5.0
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     token_lifetime_s: int = tokens.MAX_LIFETIME_S
+
+
+def revocation_drafts(
+    trust: TrustView, self_id: str, revocation: ipb.TokenRevocation
+) -> list[Draft]:
+    """One `identity.revocation` message for every other live node of the federation."""
+    return [
+        Draft(n.id, REVOCATION_TYPE, revocation.SerializeToString())
+        for n in trust.nodes()
+        if federation_of(n.id) == federation_of(self_id)
+        and n.id != self_id
+        and trust.is_active(n.id)
+    ]
 
 
 class Accounts:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core.errors import ConfigError
+from federation.tls import TlsIdentity
 
 KEY_DIR = "keys"
 
@@ -94,6 +95,13 @@ class NodeKeys:
     directory_public: bytes | None
     directory_key: Ed25519PrivateKey | None = None
     ca_key: ec.EllipticCurvePrivateKey | None = None
+
+    def tls_identity(self) -> TlsIdentity:
+        assert self.tls_cert is not None and self.ca_cert is not None
+        return TlsIdentity(
+            key_pem=private_pem(self.tls_key),
+            chain_pem=cert_pem(self.tls_cert) + cert_pem(self.ca_cert),
+        )
 
     @property
     def enrolled(self) -> bool:

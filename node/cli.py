@@ -249,6 +249,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return main_cli(args.messages, args.payload_bytes, args.storage)
 
 
+def cmd_client(args: argparse.Namespace) -> int:
+    from node import client
+
+    return client.main(args)
+
+
+def cmd_party_add(args: argparse.Namespace) -> int:
+    from node.party_admin import add_party
+
+    user, password = asyncio.run(
+        add_party(args.dir, args.id, args.kind, args.name, _csv(args.roles), args.user)
+    )
+    party = args.id
+    if args.json:
+        _print_json({"party": party, "user": f"{party}/{user}", "password": password})
+    else:
+        print(
+            f"party {party} ({args.kind}) added; log in as {party}/{user} with password {password}"
+        )
+    return 0
+
+
+def cmd_party_suspend(args: argparse.Namespace) -> int:
+    from node.party_admin import suspend
+
+    asyncio.run(suspend(args.dir, args.id, resume=args.party_command == "resume"))
+    print(f"{args.id}: {'active again' if args.party_command == 'resume' else 'suspended'}")
+    return 0
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(r.strip() for r in text.split(",") if r.strip())
+
+
 def cmd_devnet(args: argparse.Namespace) -> int:
     from node import devnet
 
@@ -389,6 +423,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--storage", help="a PostgreSQL URL; each node gets its own schema there (default: SQLite)"
     )
+
+    p = command("client", cmd_client, "call a node's client API (identity, documents, ...)")
+    from node.client import add_arguments as client_arguments
+
+    client_arguments(p)
+
+    p = command("party", lambda a: 2, "parties of this node: agencies and logistics operators")
+    party_sub = p.add_subparsers(dest="party_command", required=True, metavar="ACTION")
+    q = party_sub.add_parser("add", help="add a party with one user; prints the password")
+    q.set_defaults(func=cmd_party_add)
+    q.add_argument("--dir", type=Path, required=True)
+    q.add_argument("--id", required=True, help="e.g. customs, yangshan-terminal")
+    q.add_argument(
+        "--kind", required=True, choices=["agency", "terminal", "airport", "rail", "road"]
+    )
+    q.add_argument("--name", required=True)
+    q.add_argument("--roles", default="", help="comma-separated roles of the party")
+    q.add_argument("--user", default="operator", help="the first user's name (default operator)")
+    q.add_argument("--json", action="store_true")
+    for action, text in (
+        ("suspend", "suspend a party: every node refuses its tokens"),
+        ("resume", "make a suspended party active again"),
+    ):
+        q = party_sub.add_parser(action, help=text)
+        q.set_defaults(func=cmd_party_suspend)
+        q.add_argument("--dir", type=Path, required=True)
+        q.add_argument("--id", required=True)
 
     p = command("devnet", cmd_devnet, "a local test network of nodes, one process each")
     from node.devnet import add_arguments

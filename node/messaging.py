@@ -44,7 +44,7 @@ class Context:
         return Outbox(
             node_id=self.config.id,
             db=self.db,
-            keys=self.keys,
+            signing_key=self.keys.signing_key,
             trust=lambda: self.trust,
             clock_ms=now_ms,
             settings=settings,

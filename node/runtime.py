@@ -21,7 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from core import directory as dirs
 from core.backoff import Backoff
-from core.envelope import Draft, Limits
+from core.envelope import Limits
 from core.errors import ConfigError
 from core.ids import federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
@@ -36,7 +36,7 @@ from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
 from federation.registry_client import RegistryClient
 from federation.tls import client_port_credentials, peer_port_credentials
-from identity.accounts import REVOCATION_TYPE, Accounts
+from identity.accounts import REVOCATION_TYPE, Accounts, revocation_drafts
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys
 from node.client_service import EnrolmentService
@@ -142,7 +142,9 @@ class Node:
             )
             await self.authority.refresh_if_due()
         assert self.keys.ca_cert is not None
-        self.channels = PeerChannels(self.keys, max_message_bytes=config.max_message_bytes)
+        self.channels = PeerChannels(
+            self.keys.tls_identity(), max_message_bytes=config.max_message_bytes
+        )
         self.sync = DirectorySync(
             node_id=config.id,
             db=self.db,
@@ -150,7 +152,7 @@ class Node:
             own_ca_der=self.keys.ca_cert.public_bytes(Encoding.DER),
             channels=self.channels,
             clock_ms=self.clock_ms,
-            authority=self.authority,
+            refresh=self.authority.refresh_if_due if self.authority else None,
             central_peer_endpoint=config.central_peer_endpoint,
             on_change=self._trust_changed,
         )
@@ -175,7 +177,7 @@ class Node:
         self.outbox = Outbox(
             node_id=config.id,
             db=self.db,
-            keys=self.keys,
+            signing_key=self.keys.signing_key,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             settings=outbox_settings(config),
@@ -254,7 +256,7 @@ class Node:
         self._bind(
             peer,
             config.peer_port,
-            peer_port_credentials(self.keys, lambda: self.trust.ca_certificates()),
+            peer_port_credentials(self.keys.tls_identity(), lambda: self.trust.ca_certificates()),
             "peer",
         )
         client = grpc.aio.server(options=options)
@@ -271,7 +273,9 @@ class Node:
             ),
             client,
         )
-        self._bind(client, config.client_port, client_port_credentials(self.keys), "client")
+        self._bind(
+            client, config.client_port, client_port_credentials(self.keys.tls_identity()), "client"
+        )
         for server in (peer, client):
             await server.start()
             self._servers.append(server)
@@ -314,14 +318,7 @@ class Node:
 
     async def _broadcast_revocation(self, revocation: ipb.TokenRevocation) -> None:
         """Tell every other node of the federation to refuse the revoked tokens."""
-        trust = self.trust
-        drafts = [
-            Draft(n.id, REVOCATION_TYPE, revocation.SerializeToString())
-            for n in trust.nodes()
-            if federation_of(n.id) == self.config.federation
-            and n.id != self.config.id
-            and trust.is_active(n.id)
-        ]
+        drafts = revocation_drafts(self.trust, self.config.id, revocation)
         if drafts:
             await self.outbox.submit(drafts)
 

@@ -14,11 +14,12 @@ from core.ids import Role
 from core.trust import TrustView
 from federation.channels import PeerChannels
 from federation.directory_sync import DirectorySync
+from federation.tls import TlsIdentity
 from identity.keys import load_node_keys
 from node import admin
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
-from tests.factories import HOUR_MS, NOW_MS, Federation, fresh_keys
+from tests.factories import HOUR_MS, NOW_MS, Federation
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Province:
             db=self.db,
             directory_key=self.cn.directory_public,
             own_ca_der=self.cn.ca_der,
-            channels=PeerChannels(fresh_keys(), max_message_bytes=1024),
+            channels=PeerChannels(TlsIdentity(b"", b""), max_message_bytes=1024),
             clock_ms=lambda: self.clock[0],
             central_peer_endpoint="127.0.0.1:7001",
             on_change=changed,
@@ -171,7 +172,7 @@ async def test_directories_a_real_central_published(tmp_path: Path) -> None:
             db=province_db,
             directory_key=directory_key,
             own_ca_der=b"",
-            channels=PeerChannels(fresh_keys(), max_message_bytes=1024),
+            channels=PeerChannels(TlsIdentity(b"", b""), max_message_bytes=1024),
             clock_ms=admin.now_ms,
             central_peer_endpoint=cn.peer_endpoint,
         )
