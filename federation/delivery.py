@@ -250,8 +250,12 @@ class PeerQueue:
             await d.db.outbox.add_receipts_txn(tx, kept, now_ms)
             await d.db.outbox.transition_txn(tx, Event.HOP_RECEIPT, hop, now_ms)
             await d.db.outbox.transition_txn(tx, Event.DELIVERY_RECEIPT, delivered, now_ms)
-            await d.db.outbox.transition_txn(tx, Event.TRANSIENT_FAILURE, transient, now_ms)
-            await d.db.outbox.transition_txn(tx, Event.PERMANENT_FAILURE, permanent, now_ms)
+            await d.db.outbox.transition_txn(
+                tx, Event.TRANSIENT_FAILURE, transient, now_ms, claimed_by=d.replica
+            )
+            await d.db.outbox.transition_txn(
+                tx, Event.PERMANENT_FAILURE, permanent, now_ms, claimed_by=d.replica
+            )
         if kept and self.had_failures:
             await d.db.outbox.peer_succeeded(self.peer, now_ms)
             self.had_failures = False
@@ -295,7 +299,7 @@ class PeerQueue:
         changes = [Change(mid, error, retry_at) for mid in self.in_flight]
         self.in_flight.clear()
         self.frames.clear()
-        await d.db.outbox.transition(Event.TRANSIENT_FAILURE, changes, now_ms)
+        await d.db.outbox.transition(Event.TRANSIENT_FAILURE, changes, now_ms, claimed_by=d.replica)
         await d.db.outbox.set_peer_backoff(self.peer, failures, retry_at, error)
         self.had_failures = True
         log.warning("%s: delivery interrupted (%s); retrying in %.1fs", self.peer, error, delay_s)

@@ -117,13 +117,17 @@ class OutboxStore:
     ) -> list[Claimed]:
         """Take up to `limit` messages due for `next_hop`, oldest first, and mark them sent by
         `replica`. Rows another replica holds are skipped; a claim whose lease has passed (its
-        replica died) is taken over."""
+        replica died) is taken over.
+
+        Lapsed claims are looked for first: they are older than what is queued, and under steady
+        traffic the queue always holds more than one claim takes, so looking for them only when
+        it does not would leave them unsent for as long as the traffic lasts."""
         async with self._db.transaction() as tx:
             lock = self._db.skip_locked()
             rows = await tx.fetch(
-                "SELECT seq, message_id, envelope, header_sha256, recipient, attempts FROM outbox"
-                f" WHERE next_hop = $1 AND status IN {_PENDING}"
-                " AND next_attempt_at_unix_ms <= $2 AND expires_at_unix_ms > $2"
+                "SELECT seq, message_id, envelope, header_sha256, recipient, attempts"
+                " FROM outbox WHERE next_hop = $1 AND status = 'sent'"
+                " AND claim_expires_at_unix_ms < $2 AND expires_at_unix_ms > $2"
                 f" ORDER BY seq LIMIT $3{lock}",
                 next_hop,
                 now_ms,
@@ -132,8 +136,8 @@ class OutboxStore:
             if len(rows) < limit:
                 rows += await tx.fetch(
                     "SELECT seq, message_id, envelope, header_sha256, recipient, attempts"
-                    " FROM outbox WHERE next_hop = $1 AND status = 'sent'"
-                    " AND claim_expires_at_unix_ms < $2 AND expires_at_unix_ms > $2"
+                    f" FROM outbox WHERE next_hop = $1 AND status IN {_PENDING}"
+                    " AND next_attempt_at_unix_ms <= $2 AND expires_at_unix_ms > $2"
                     f" ORDER BY seq LIMIT $3{lock}",
                     next_hop,
                     now_ms,
@@ -141,6 +145,7 @@ class OutboxStore:
                 )
             if not rows:
                 return []
+            rows.sort(key=lambda r: r["seq"])
             await tx.executemany(
                 "UPDATE outbox SET status = 'sent', attempts = attempts + 1, claimed_by = $2,"
                 " sent_by = $2, claim_expires_at_unix_ms = $3, updated_at_unix_ms = $4"
@@ -159,22 +164,47 @@ class OutboxStore:
             for r in rows
         ]
 
-    async def transition(self, event: Event, changes: Sequence[Change], now_ms: int) -> None:
+    async def transition(
+        self,
+        event: Event,
+        changes: Sequence[Change],
+        now_ms: int,
+        *,
+        claimed_by: str | None = None,
+    ) -> None:
         async with self._db.transaction() as tx:
-            await self.transition_txn(tx, event, changes, now_ms)
+            await self.transition_txn(tx, event, changes, now_ms, claimed_by=claimed_by)
 
     async def transition_txn(
-        self, tx: Tx, event: Event, changes: Sequence[Change], now_ms: int
+        self,
+        tx: Tx,
+        event: Event,
+        changes: Sequence[Change],
+        now_ms: int,
+        *,
+        claimed_by: str | None = None,
     ) -> None:
+        """Apply `event` to messages in a status it leaves from. With `claimed_by`, only to
+        messages that replica still holds: a replica whose claim lapsed and was taken over must
+        not mark another replica's attempt failed."""
         if not changes:
             return
         sources = from_states(event)
+        held = "" if claimed_by is None else f" AND claimed_by = ${6 + len(sources)}"
         await tx.executemany(
             "UPDATE outbox SET status = $2, last_error = COALESCE($3, last_error),"
             " next_attempt_at_unix_ms = $4, updated_at_unix_ms = $5, claimed_by = NULL"
-            f" WHERE message_id = $1 AND status IN ({_placeholders(len(sources), 6)})",
+            f" WHERE message_id = $1 AND status IN ({_placeholders(len(sources), 6)}){held}",
             [
-                (c.message_id, target(event).value, c.error, c.retry_at_unix_ms, now_ms, *sources)
+                (
+                    c.message_id,
+                    target(event).value,
+                    c.error,
+                    c.retry_at_unix_ms,
+                    now_ms,
+                    *sources,
+                    *(() if claimed_by is None else (claimed_by,)),
+                )
                 for c in changes
             ],
         )

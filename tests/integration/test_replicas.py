@@ -152,8 +152,14 @@ def test_a_replica_killed_halfway_leaves_nothing_lost_and_nothing_twice(
     ids: list[str] = []
     producer = produce(net.dir("CN-GD"), ids)
     deadline = time.monotonic() + 60
-    while len(inbox(net.dir("CN-SH"))) < 600:
-        assert time.monotonic() < deadline, "the work never got going"
+    mark = f":{replica.process.pid}:"
+
+    def replica_sent() -> int:
+        return sum(1 for r in outbox(url) if r["sent_by"] and mark in r["sent_by"])
+
+    # Halfway, and only once the replica to be killed is doing its share.
+    while len(inbox(net.dir("CN-SH"))) < 600 or replica_sent() == 0:
+        assert time.monotonic() < deadline, "the work never got going on both replicas"
         time.sleep(0.05)
     replica.kill()
     producer.join()
