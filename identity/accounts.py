@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.message import DecodeError
 
 from core.envelope import Draft
 from core.errors import (
@@ -80,6 +81,48 @@ class AccountSettings:
     token_lifetime_s: int = tokens.MAX_LIFETIME_S
 
 
+def _locked(locked_until_ms: int, now_ms: int) -> ResourceExhausted:
+    minutes = (locked_until_ms - now_ms) // 60000 + 1
+    return ResourceExhausted("login.locked", f"too many failed logins; try again in {minutes} min")
+
+
+def held_subject(kind: str, subject: str, issuer: str) -> str:
+    """How a revocation is held and matched. Session ids are unique, and any node may end a
+    session (a logout anywhere). A user or a party is revoked by its home node, for the tokens
+    that node issued: it is held as `<home>/<party>[/<user>]` (the party's address, design §2),
+    so that parties whose ids are unique per node only (agencies, operators) never collide, and
+    no node can revoke the users of another's parties."""
+    return subject if kind == "session" else f"{issuer}/{subject}"
+
+
+async def add_party(
+    db: Database,
+    party_id: str,
+    kind: str,
+    name: str,
+    roles: tuple[str, ...],
+    username: str,
+    now_ms: int,
+) -> str:
+    """Create a local party (an agency or a logistics operator) with one administrator user;
+    return that user's generated password."""
+    party_id = validate_party_id(party_id, kind)
+    password = secrets.token_urlsafe(18)
+    password_hash = await hash_password(password)
+    async with db.transaction() as tx:
+        await db.parties.create_txn(
+            tx,
+            Party(
+                party_id=party_id, kind=kind, name=validate_name(name), roles=roles, status="active"
+            ),
+            now_ms,
+        )
+        await db.parties.add_user_txn(
+            tx, party_id, validate_username(username), password_hash, (ADMIN, *roles), now_ms
+        )
+    return password
+
+
 def revocation_drafts(
     trust: TrustView, self_id: str, revocation: ipb.TokenRevocation
 ) -> list[Draft]:
@@ -116,8 +159,9 @@ class Accounts:
         self._registry = registry
         self._broadcast = broadcast
         self._settings = settings or AccountSettings()
-        # (kind, subject) -> not before (ms): loaded from storage, refreshed every second.
+        # (kind, held subject) -> not before (ms): loaded from storage, refreshed every second.
         self._revoked: dict[tuple[str, str], int] = {}
+        self._applied = 0  # revocations applied by this process, to merge with a reload
 
     @property
     def is_central(self) -> bool:
@@ -155,8 +199,7 @@ class Accounts:
         password_hash = await hash_password(password)
         async with self._db.transaction() as tx:
             if known is not None:  # a rejected attempt may be made again
-                await tx.execute("DELETE FROM users WHERE party_id = $1", uscc)
-                await tx.execute("DELETE FROM parties WHERE party_id = $1", uscc)
+                await self._db.parties.forget_party_txn(tx, uscc)
             await self._db.parties.create_txn(tx, party, now_ms)
             await self._db.parties.add_user_txn(
                 tx, uscc, admin, password_hash, (ADMIN, *roles), now_ms
@@ -273,14 +316,17 @@ class Accounts:
     async def login(self, req: ipb.LoginRequest, source: str) -> ipb.Tokens:
         if not req.party or not req.user:
             raise InvalidArgument("login.incomplete", "party and user are required", field="party")
-        party = await self._db.parties.get(req.party)
+        party_id = req.party
+        with contextlib.suppress(InvalidArgument):  # a USCC as registered: compact, upper case
+            party_id = validate_uscc(req.party, field="party")
+        party = await self._db.parties.get(party_id)
         if party is not None and party.status != "rejected":
             return await self._login_here(party, req, req.source or source)
-        home = await self._home_of(req.party)
+        home = await self._home_of(party_id)
         if home == self.node_id or req.via_node:  # never forward a forwarded login again
             raise Unauthenticated("login.failed", "wrong party, user or password")
         forwarded = ipb.LoginRequest(
-            party=req.party,
+            party=party_id,
             user=req.user,
             password=req.password,
             via_node=self.node_id,
@@ -304,27 +350,28 @@ class Accounts:
 
     async def _login_here(self, party: Party, req: ipb.LoginRequest, source: str) -> ipb.Tokens:
         now_ms = self._clock_ms()
+        policy = self._settings.lockout
         keys = [f"user:{party.party_id}/{req.user}", f"source:{source}"]
         for key in keys:
             _, locked_until = await self._db.parties.failures(key)
             if locked_until is not None and locked_until > now_ms:
-                minutes = (locked_until - now_ms) // 60000 + 1
-                raise ResourceExhausted(
-                    "login.locked", f"too many failed logins; try again in {minutes} min"
-                )
+                raise _locked(locked_until, now_ms)
+        # Count the attempt as a failure before the password is checked, so that guesses sent
+        # at once each count: none slips past the lock by reading the count before the others
+        # wrote theirs. The attempt that reaches the limit sets the lock and is still checked;
+        # others at the limit while the lock is in force are refused unchecked (one guess per
+        # lock period). A success clears the counts again.
+        counts = [await self._db.parties.count_failure(key, now_ms) for key in keys]
+        for key, count in zip(keys, counts, strict=True):
+            locked_until = policy.locked_until_ms(count, now_ms)
+            if locked_until is not None and not await self._db.parties.lock(
+                key, locked_until, now_ms
+            ):
+                raise _locked(locked_until, now_ms)
         user = await self._db.parties.user(party.party_id, req.user)
         ok = await check_password(user.password_hash if user else None, req.password)
         if not ok or user is None:
-            delay = 0.0
-            for key in keys:
-                failures, _ = await self._db.parties.failures(key)
-                failures += 1
-                policy = self._settings.lockout
-                await self._db.parties.record_failure(
-                    key, failures, policy.locked_until_ms(failures, now_ms), now_ms
-                )
-                delay = max(delay, policy.delay_s(failures))
-            await asyncio.sleep(delay)
+            await asyncio.sleep(max(policy.delay_s(c) for c in counts))
             raise Unauthenticated("login.failed", "wrong party, user or password")
         for key in keys:
             await self._db.parties.clear_failures(key)
@@ -425,7 +472,7 @@ class Accounts:
             ("user", claims.subject, "the user was disabled"),
             ("party", claims.party, f"{claims.party} was suspended"),
         ):
-            not_before = self._revoked.get((kind, subj))
+            not_before = self._revoked.get((kind, held_subject(kind, subj, claims.issuer)))
             if not_before is not None and claims.issued_at_ms <= not_before:
                 return why
         return None
@@ -433,8 +480,13 @@ class Accounts:
     async def load_revocations(self) -> None:
         now_ms = self._clock_ms()
         await self._db.parties.forget_revocations(now_ms)
+        applied = self._applied
         rows = await self._db.parties.revocations(now_ms)
-        self._revoked = {(r["kind"], r["subject"]): r["not_before_unix_ms"] for r in rows}
+        fresh = {(r["kind"], r["subject"]): r["not_before_unix_ms"] for r in rows}
+        if self._applied != applied:  # one was applied while reading: keep what memory holds
+            for key, not_before in self._revoked.items():
+                fresh[key] = max(fresh.get(key, not_before), not_before)
+        self._revoked = fresh
 
     async def revoke(self, kind: str, subj: str) -> None:
         """Refuse the tokens of `subj` issued until now, here at once and across the federation
@@ -446,30 +498,38 @@ class Accounts:
             not_before_unix_ms=now_ms,
             expires_at_unix_ms=now_ms + REVOCATION_TTL_MS,
         )
-        await self.apply_revocation(revocation)
+        await self.apply_revocation(self.node_id, revocation)
         await self._broadcast(revocation)
 
-    async def apply_revocation(self, revocation: ipb.TokenRevocation) -> None:
+    async def apply_revocation(self, origin: str, revocation: ipb.TokenRevocation) -> None:
+        """Hold a revocation made here or received from `origin`."""
         if revocation.kind not in ("session", "user", "party"):
             log.warning("ignoring a revocation of unknown kind %r", revocation.kind)
             return
+        subj = held_subject(revocation.kind, revocation.subject, origin)
         await self._db.parties.revoke(
             revocation.kind,
-            revocation.subject,
+            subj,
             revocation.not_before_unix_ms,
             revocation.expires_at_unix_ms,
         )
         if revocation.kind == "session":
             await self._db.parties.end_session(revocation.subject, revocation.not_before_unix_ms)
-        key = (revocation.kind, revocation.subject)
+        key = (revocation.kind, subj)
         self._revoked[key] = max(self._revoked.get(key, 0), revocation.not_before_unix_ms)
+        self._applied += 1
 
     async def handle_revocation(self, origin: str, payload: bytes) -> None:
         """An `identity.revocation` envelope from another node of the federation."""
         if federation_of(origin) != federation_of(self.node_id):
             log.warning("ignoring a token revocation from %s, outside this federation", origin)
             return
-        await self.apply_revocation(ipb.TokenRevocation.FromString(payload))
+        try:
+            revocation = ipb.TokenRevocation.FromString(payload)
+        except DecodeError:
+            log.warning("ignoring a token revocation from %s that does not parse", origin)
+            return
+        await self.apply_revocation(origin, revocation)
 
     async def logout(self, claims: tokens.Claims) -> ipb.LogoutResponse:
         await self.revoke("session", claims.session_id)
@@ -539,26 +599,7 @@ class Accounts:
         self, party_id: str, kind: str, name: str, roles: tuple[str, ...], username: str
     ) -> str:
         """Create a local party with one user; return the generated password."""
-        party_id = validate_party_id(party_id, kind)
-        password = secrets.token_urlsafe(18)
-        now_ms = self._clock_ms()
-        password_hash = await hash_password(password)
-        async with self._db.transaction() as tx:
-            await self._db.parties.create_txn(
-                tx,
-                Party(
-                    party_id=party_id,
-                    kind=kind,
-                    name=validate_name(name),
-                    roles=roles,
-                    status="active",
-                ),
-                now_ms,
-            )
-            await self._db.parties.add_user_txn(
-                tx, party_id, validate_username(username), password_hash, (ADMIN, *roles), now_ms
-            )
-        return password
+        return await add_party(self._db, party_id, kind, name, roles, username, self._clock_ms())
 
     async def suspend(self, party_id: str, *, resume: bool = False) -> None:
         """Suspend (or resume) a party whose home is this node, everywhere."""
@@ -588,4 +629,8 @@ class Accounts:
 
 # What a caller is promised (docs/IDENTITY.md): every node that is up refuses the tokens within
 # seconds (the revocation is one message to each); none accepts them after they expire.
-PROPAGATION_BOUND = "5s at every node that is up; 15m at the latest (token expiry)"
+PROPAGATION_BOUND_S = 5
+PROPAGATION_BOUND = (
+    f"{PROPAGATION_BOUND_S}s at every node that is up; "
+    f"{tokens.MAX_LIFETIME_S // 60}m at the latest (token expiry)"
+)

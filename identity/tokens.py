@@ -7,6 +7,7 @@ a token whose header says anything but EdDSA is refused before any key is touche
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from core.errors import PermissionDenied, Unauthenticated
+from core.directory import is_current
+from core.errors import PermissionDenied, Unauthenticated, Unavailable
 from core.ids import federation_of
 from core.trust import TrustView
 
@@ -143,7 +145,8 @@ def verify(
         ) from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("token.malformed", f"the token is not acceptable: {exc}") from exc
-    # 4. The key belongs to the issuer, and the issuer is a live member.
+    # 4. The key belongs to the issuer, the issuer is a live member, and the directory that
+    # says so is current.
     if payload["iss"] != ref.node_id:
         raise Unauthenticated(
             "token.issuer_mismatch",
@@ -151,7 +154,20 @@ def verify(
         )
     if not trust.is_active(ref.node_id):
         raise Unauthenticated("token.revoked_issuer", f"node {ref.node_id} has been revoked")
+    # (A node whose directory has expired cannot know which issuers were revoked since: it
+    # fails closed, as it does for peer traffic.)
+    directory = trust.directory_of(federation_of(ref.node_id))
+    if directory is None or not is_current(directory, now_ms):
+        raise Unavailable(
+            "directory.expired",
+            f"node {self_id} holds no current directory of federation "
+            f"{federation_of(ref.node_id)}; it cannot check tokens until it fetches one",
+        )
     # 5. Time: issued, not expired, and never longer-lived than 15 minutes.
+    if not all(_is_time(payload[c]) for c in ("iat", "exp")) or not all(
+        _is_strings(payload.get(c, [])) for c in ("roles", "party_roles")
+    ):
+        raise Unauthenticated("token.malformed", "the token's claims have the wrong types")
     iat, exp = int(payload["iat"]) * 1000, int(payload["exp"]) * 1000
     if now_ms >= exp:
         raise Unauthenticated("token.expired", "the access token has expired; log in or refresh")
@@ -164,8 +180,8 @@ def verify(
         party=str(payload["party"]),
         party_kind=str(payload.get("party_kind", "enterprise")),
         user=user,
-        roles=tuple(str(r) for r in payload.get("roles", [])),
-        party_roles=tuple(str(r) for r in payload.get("party_roles", [])),
+        roles=tuple(payload.get("roles", [])),
+        party_roles=tuple(payload.get("party_roles", [])),
         session_id=str(payload["sid"]),
         token_id=str(payload["jti"]),
         issued_at_ms=iat,
@@ -178,6 +194,15 @@ def verify(
     if why is not None:
         raise Unauthenticated("token.revoked", f"the token was revoked: {why}")
     return claims
+
+
+def _is_time(value: object) -> bool:
+    """A NumericDate (RFC 7519): seconds since the epoch, a JSON number."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def require_roles(claims: Claims, *roles: str) -> None:

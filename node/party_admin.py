@@ -12,6 +12,7 @@ from core.signing import PURPOSE_TOKEN, key_id, raw_public
 from federation.channels import PeerChannels
 from federation.registry_client import RegistryClient
 from identity.accounts import Accounts, revocation_drafts
+from identity.accounts import add_party as add_party_to
 from node.admin import now_ms
 from node.messaging import node_context
 from swf.v1 import identity_pb2 as ipb
@@ -49,8 +50,10 @@ async def add_party(
     node_dir: Path, party_id: str, kind: str, name: str, roles: tuple[str, ...], user: str
 ) -> tuple[str, str]:
     """Create the party; return its first user's name and generated password."""
-    async with accounts_at(node_dir) as accounts:
-        password = await accounts.add_party(party_id, validate_kind(kind), name, roles, user)
+    async with node_context(node_dir) as ctx:
+        password = await add_party_to(
+            ctx.db, party_id, validate_kind(kind), name, roles, user, now_ms()
+        )
     return user, password
 
 

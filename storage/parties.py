@@ -166,6 +166,11 @@ class PartyStore:
             now_ms,
         )
 
+    async def forget_party_txn(self, tx: Tx, party_id: str) -> None:
+        """Remove a party and its users (a rejected registration, to be made again)."""
+        await tx.execute("DELETE FROM users WHERE party_id = $1", party_id)
+        await tx.execute("DELETE FROM parties WHERE party_id = $1", party_id)
+
     async def user(self, party_id: str, username: str) -> UserRecord | None:
         row = await self._db.fetchrow(
             "SELECT * FROM users WHERE party_id = $1 AND username = $2", party_id, username
@@ -330,18 +335,32 @@ class PartyStore:
         )
         return (row["failures"], row["locked_until_unix_ms"]) if row else (0, None)
 
-    async def record_failure(
-        self, key: str, failures: int, locked_until_ms: int | None, now_ms: int
-    ) -> None:
-        await self._db.execute(
-            "INSERT INTO login_failures (key, failures, last_failure_unix_ms, locked_until_unix_ms)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,"
-            " last_failure_unix_ms = excluded.last_failure_unix_ms,"
-            " locked_until_unix_ms = excluded.locked_until_unix_ms",
+    async def count_failure(self, key: str, now_ms: int) -> int:
+        """Add one failed (or not yet decided) login to `key`'s count, atomically, and return
+        the new count: logins that run at once each get their own number."""
+        count = await self._db.fetchval(
+            "INSERT INTO login_failures (key, failures, last_failure_unix_ms)"
+            " VALUES ($1, 1, $2) ON CONFLICT (key) DO UPDATE SET"
+            " failures = login_failures.failures + 1,"
+            " last_failure_unix_ms = excluded.last_failure_unix_ms"
+            " RETURNING failures",
             key,
-            failures,
             now_ms,
-            locked_until_ms,
+        )
+        return int(count)
+
+    async def lock(self, key: str, until_ms: int, now_ms: int) -> bool:
+        """Lock `key` until `until_ms`, unless a lock is already in force: True if this call
+        set the lock (of logins that run at once, exactly one does)."""
+        return (
+            await self._db.execute(
+                "UPDATE login_failures SET locked_until_unix_ms = $2 WHERE key = $1"
+                " AND (locked_until_unix_ms IS NULL OR locked_until_unix_ms <= $3)",
+                key,
+                until_ms,
+                now_ms,
+            )
+            > 0
         )
 
     async def clear_failures(self, key: str) -> None:
