@@ -27,11 +27,21 @@ class Kind(enum.Enum):
 class SwnodeError(Exception):
     kind: ClassVar[Kind] = Kind.INTERNAL
 
-    def __init__(self, reason: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: tuple[tuple[str, bytes], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.field = field
+        # Extra binary trailing metadata for machines (keys end in "-bin"), e.g. every
+        # validation error of a document.
+        self.details = details
 
     def __str__(self) -> str:
         return f"{self.message} [{self.reason}]"

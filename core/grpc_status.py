@@ -51,10 +51,11 @@ def status_of(error: e.SwnodeError) -> grpc.StatusCode:
     return TABLE[error.kind]
 
 
-def trailers(error: e.SwnodeError) -> tuple[tuple[str, str], ...]:
-    pairs = [(REASON_KEY, error.reason)]
+def trailers(error: e.SwnodeError) -> tuple[tuple[str, str | bytes], ...]:
+    pairs: list[tuple[str, str | bytes]] = [(REASON_KEY, error.reason)]
     if error.field:
         pairs.append((FIELD_KEY, error.field))
+    pairs.extend(error.details)
     return tuple(pairs)
 
 

@@ -283,6 +283,12 @@ def _csv(text: str) -> tuple[str, ...]:
     return tuple(r.strip() for r in text.split(",") if r.strip())
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from node import catalog_cli
+
+    return catalog_cli.main(args)
+
+
 def cmd_devnet(args: argparse.Namespace) -> int:
     from node import devnet
 
@@ -429,6 +435,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     client_arguments(p)
 
+    p = command("agency", lambda a: 2, "agencies of this node")
+    agency_sub = p.add_subparsers(dest="party_command", required=True, metavar="ACTION")
+    q = agency_sub.add_parser("add", help="add an agency with one user; prints the password")
+    q.set_defaults(func=cmd_party_add, kind="agency", roles="")
+    q.add_argument("--dir", type=Path, required=True)
+    q.add_argument("--id", required=True, help="e.g. customs, inspection, ccpit")
+    q.add_argument("--name", required=True)
+    q.add_argument("--user", default="officer", help="the first user's name (default officer)")
+    q.add_argument("--json", action="store_true")
+
     p = command("party", lambda a: 2, "parties of this node: agencies and logistics operators")
     party_sub = p.add_subparsers(dest="party_command", required=True, metavar="ACTION")
     q = party_sub.add_parser("add", help="add a party with one user; prints the password")
@@ -450,6 +466,11 @@ def build_parser() -> argparse.ArgumentParser:
         q.set_defaults(func=cmd_party_suspend)
         q.add_argument("--dir", type=Path, required=True)
         q.add_argument("--id", required=True)
+
+    p = command("catalog", cmd_catalog, "the data element catalog, generated from the protos")
+    from node.catalog_cli import add_arguments as catalog_arguments
+
+    catalog_arguments(p)
 
     p = command("devnet", cmd_devnet, "a local test network of nodes, one process each")
     from node.devnet import add_arguments

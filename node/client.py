@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,13 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from core.documents import parse_json, wrap
 from core.errors import InvalidArgument
 from core.grpc_status import from_rpc_error
 from node.config import load_config
+from services.declarations import VALIDATION_KEY
+from swf.v1 import declarations_pb2 as dpb
+from swf.v1 import declarations_pb2_grpc as dgrpc
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
 
@@ -74,6 +79,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     p = command("lookup", "an enterprise's public profile from the national registry")
     p.add_argument("--uscc", required=True)
+
+    p = command("submit", "submit a document once; prints its declaration id, or every error")
+    p.add_argument("--type", required=True, help="document type, e.g. goods_declaration")
+    p.add_argument("--file", type=Path, required=True, help="the document as JSON (examples/)")
+    p.add_argument("--token", required=True)
+
+    p = command("validate", "check a document without submitting it")
+    p.add_argument("--type", required=True)
+    p.add_argument("--file", type=Path, required=True)
+    p.add_argument("--token", required=True)
+
+    p = command("amend", "answer a request for information with a corrected document")
+    p.add_argument("--id", required=True)
+    p.add_argument("--type", required=True)
+    p.add_argument("--file", type=Path, required=True)
+    p.add_argument("--token", required=True)
+
+    p = command("track", "a declaration's status and history; --watch follows it live")
+    p.add_argument("--id", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--watch", action="store_true")
+
+    p = command("list", "your party's declarations, newest first")
+    p.add_argument("--token", required=True)
+    p.add_argument("--status", default="")
+    p.add_argument("--type", default="")
+    p.add_argument("--from-date", default="")
+    p.add_argument("--to-date", default="")
+    p.add_argument("--limit", type=int, default=50)
+
+    p = command("stats", "counts and clearance times (at a central: --federation)")
+    p.add_argument("--token", required=True)
+    p.add_argument("--federation", action="store_true")
+    p.add_argument("--from-date", default="")
+    p.add_argument("--to-date", default="")
+
+    p = sub.add_parser("agency", help="an agency's work: inbox, claim, decide")
+    agency = p.add_subparsers(dest="agency_command", required=True, metavar="ACTION")
+    q = agency.add_parser("inbox", help="work items (open by default)")
+    q.add_argument("--token", required=True)
+    q.add_argument("--status", default="open", choices=["open", "claimed", "decided", "all"])
+    q.add_argument("--watch", action="store_true", help="keep listening for new work")
+    q.add_argument("--json", action="store_true")
+    q = agency.add_parser("claim", help="take a work item")
+    q.add_argument("--token", required=True)
+    q.add_argument("--work", required=True)
+    q.add_argument("--json", action="store_true")
+    q = agency.add_parser("decide", help="decide a work item")
+    q.add_argument("--token", required=True)
+    q.add_argument("--work", required=True)
+    q.add_argument(
+        "--decision",
+        required=True,
+        choices=["accept", "reject", "request_information", "require_inspection", "release"],
+    )
+    q.add_argument("--reason", default="")
+    q.add_argument("--note", default="")
+    q.add_argument("--json", action="store_true")
 
     p = sub.add_parser("user", help="users of your party (administrators, at the home node)")
     users = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -141,11 +204,198 @@ def _print(message: Message, as_json: bool, text: Callable[[Any], str]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     with channel(args) as ch:
-        stub = igrpc.IdentityStub(ch)
         try:
-            return _run(args, stub)
+            if args.client_command in DOCUMENT_COMMANDS:
+                return _documents(args, ch)
+            return _run(args, igrpc.IdentityStub(ch))
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from exc
+            raise _refusal(exc) from exc
+
+
+def _refusal(exc: grpc.RpcError) -> Exception:
+    """The node's refusal; for an invalid document, every error on its own line."""
+    error = from_rpc_error(exc)
+    for key, value in getattr(exc, "trailing_metadata", lambda: ())() or ():
+        if key == VALIDATION_KEY and isinstance(value, bytes):
+            report = dpb.ValidationReport.FromString(value)
+            error.message = f"{len(report.errors)} error(s) in the document:\n" + "\n".join(
+                f"  {e.field}: {e.message} [{e.rule}]" for e in report.errors
+            )
+    return error
+
+
+DOCUMENT_COMMANDS = {"submit", "validate", "amend", "track", "list", "stats", "agency"}
+DECISIONS = {
+    "accept": dpb.DECISION_ACCEPT,
+    "reject": dpb.DECISION_REJECT,
+    "request_information": dpb.DECISION_REQUEST_INFORMATION,
+    "require_inspection": dpb.DECISION_REQUIRE_INSPECTION,
+    "release": dpb.DECISION_RELEASE,
+}
+
+
+def _document(args: argparse.Namespace) -> dpb.Document:
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgument("client.file", f"file: {exc}", field="file") from exc
+    return wrap(parse_json(args.type, text))
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _event_line(e: dpb.DeclarationEvent) -> str:
+    move = (
+        f"{e.from_status or '-'} -> {e.to_status}" if e.from_status != e.to_status else e.to_status
+    )
+    who = e.actor + (f" ({e.agency})" if e.agency and e.agency not in e.actor else "")
+    return f"{_when(e.at_unix_ms)}  {e.transition:<22} {move:<36} {who}" + (
+        f"  {e.note}" if e.note else ""
+    )
+
+
+def _declaration_text(d: dpb.Declaration) -> str:
+    lines = [f"{d.id}  {d.document_type}  {d.status}  (node {d.node}, party {d.party})"]
+    if d.HasField("assessment"):
+        a = d.assessment
+        lines.append(
+            f"assessment: value {a.customs_value} duty {a.duty} vat {a.vat} total {a.total} "
+            f"{a.currency}"
+            + ("  PAYMENT DUE" if a.payment_due and d.status == "awaiting_payment" else "")
+        )
+    lines.extend(
+        f"  {r.agency:<12} round {r.round}: {r.status}"
+        + (f" by {r.decided_by}" if r.decided_by else "")
+        + (f" — {r.reason}" if r.reason else "")
+        for r in d.reviews
+    )
+    lines += [_event_line(e) for e in d.history]
+    return "\n".join(lines)
+
+
+def _work_text(w: dpb.WorkItem) -> str:
+    return (
+        f"{w.id}  {w.document_type:<34} decl {w.declaration_id}  {w.status:<8} "
+        f"{w.decision:<17} party {w.party} round {w.round}"
+    )
+
+
+def _documents(args: argparse.Namespace, ch: grpc.Channel) -> int:
+    cmd = args.client_command
+    meta = _bearer(args.token)
+    decl = dgrpc.DeclarationsStub(ch)
+    if cmd == "submit":
+        d = decl.Submit(dpb.SubmitRequest(document=_document(args)), metadata=meta, timeout=30)
+        _print(d, args.json, lambda d: d.id)
+    elif cmd == "validate":
+        report = decl.Validate(
+            dpb.SubmitRequest(document=_document(args)), metadata=meta, timeout=30
+        )
+        _print(
+            report,
+            args.json,
+            lambda r: "\n".join(f"{e.field}: {e.message} [{e.rule}]" for e in r.errors) or "valid",
+        )
+        return 2 if report.errors else 0
+    elif cmd == "amend":
+        d = decl.Amend(
+            dpb.AmendRequest(declaration_id=args.id, document=_document(args)),
+            metadata=meta,
+            timeout=30,
+        )
+        _print(d, args.json, _declaration_text)
+    elif cmd == "track":
+        if args.watch:
+            for event in decl.WatchDeclaration(
+                dpb.WatchDeclarationRequest(id=args.id), metadata=meta
+            ):
+                _print(event, args.json, _event_line)
+                sys.stdout.flush()
+        else:
+            d = decl.GetDeclaration(
+                dpb.GetDeclarationRequest(id=args.id), metadata=meta, timeout=10
+            )
+            _print(d, args.json, _declaration_text)
+    elif cmd == "list":
+        listed = decl.ListDeclarations(
+            dpb.ListDeclarationsRequest(
+                status=args.status,
+                document_type=args.type,
+                from_date=args.from_date,
+                to_date=args.to_date,
+                page_size=args.limit,
+            ),
+            metadata=meta,
+            timeout=10,
+        )
+        _print(
+            listed,
+            args.json,
+            lambda r: "\n".join(
+                f"{d.id}  {_when(d.created_at_unix_ms)}  {d.document_type:<34} {d.status}"
+                for d in r.declarations
+            ),
+        )
+    elif cmd == "stats":
+        stats = decl.GetStatistics(
+            dpb.StatisticsRequest(
+                federation=args.federation, from_date=args.from_date, to_date=args.to_date
+            ),
+            metadata=meta,
+            timeout=30,
+        )
+        _print(stats, args.json, _stats_text)
+    else:
+        work = dgrpc.AgencyWorkStub(ch)
+        if args.agency_command == "inbox":
+            if args.watch:
+                for item in work.WatchWork(dpb.WatchWorkRequest(), metadata=meta):
+                    _print(item, args.json, _work_text)
+                    sys.stdout.flush()
+            else:
+                items = work.ListWork(
+                    dpb.ListWorkRequest(status=args.status), metadata=meta, timeout=10
+                )
+                _print(items, args.json, lambda r: "\n".join(_work_text(w) for w in r.items))
+        elif args.agency_command == "claim":
+            _print(
+                work.Claim(dpb.ClaimRequest(work_id=args.work), metadata=meta, timeout=10),
+                args.json,
+                _work_text,
+            )
+        else:
+            item = work.Decide(
+                dpb.DecideRequest(
+                    work_id=args.work,
+                    decision=DECISIONS[args.decision],
+                    reason=args.reason,
+                    note=args.note,
+                ),
+                metadata=meta,
+                timeout=10,
+            )
+            _print(item, args.json, _work_text)
+    return 0
+
+
+def _stats_text(s: dpb.Statistics) -> str:
+    lines = [
+        f"nodes: {', '.join(s.nodes)}"
+        + (f"  (not answering: {', '.join(s.missing)})" if s.missing else "")
+    ]
+    totals: dict[tuple[str, str], int] = {}
+    for c in s.counts:
+        totals[(c.document_type, c.status)] = totals.get((c.document_type, c.status), 0) + c.count
+    for (t, st), n in sorted(totals.items()):
+        lines.append(f"  {t:<34} {st:<18} {n}")
+    lines.extend(
+        f"  clearance {c.document_type:<24} n={c.count} "
+        f"p50<={c.p50_s:g}s p90<={c.p90_s:g}s p99<={c.p99_s:g}s"
+        for c in s.clearance
+    )
+    return "\n".join(lines)
 
 
 STATUS = {v: k for k, v in ipb.RegistrationStatus.items()}

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, InvalidArgument
 from core.ids import Role, federation_of, validate_node_id
+from services.routing import DEFAULT_ROUTES
 
 CONFIG_FILE = "node.toml"
+ROUTING = "routing"  # the settings of [routing] fill one mapping, document type -> agencies
 
 
 def _port(value: Any) -> int:
@@ -56,6 +58,22 @@ def _role(value: Any) -> str:
     if value not in ("central", "province"):
         raise ValueError("must be 'central' or 'province'")
     return str(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _agencies(value: Any) -> tuple[str, ...]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
+        raise ValueError('must be a list of agency ids, e.g. ["customs", "inspection"]')
+    return tuple(value)
 
 
 def _level(value: Any) -> str:
@@ -224,7 +242,69 @@ SETTINGS: tuple[Setting, ...] = (
         "With replicas: how long a replica's claim on messages in flight lasts; if it dies,"
         " another replica sends them again after this.",
     ),
+    Setting(
+        "identity",
+        "lockout_free_failures",
+        _positive_int,
+        3,
+        "Failed logins in a row (per user, and per source address) answered at once.",
+    ),
+    Setting(
+        "identity",
+        "lockout_delay_step_s",
+        _positive,
+        1.0,
+        "Each further failed login is answered this much later than the one before.",
+    ),
+    Setting(
+        "identity",
+        "lockout_max_delay_s",
+        _positive,
+        5.0,
+        "The longest a failed login is made to wait.",
+    ),
+    Setting(
+        "identity",
+        "lockout_after",
+        _positive_int,
+        10,
+        "Failed logins in a row after which the user (or the source address) is locked.",
+    ),
+    Setting(
+        "identity",
+        "lockout_s",
+        _positive,
+        900.0,
+        "How long a lock lasts; logins are refused with login.locked until it ends.",
+    ),
     Setting("log", "level", _level, "info", "debug, info, warning or error."),
+    Setting(
+        "declarations",
+        "tariff_file",
+        _text,
+        None,
+        "CSV tariff (hs_code, description, duty_rate_percent, vat_rate_percent) used to assess"
+        " goods declarations; default: the sample tariff shipped with swnode.",
+        "/etc/swnode/tariff.csv",
+    ),
+    *(
+        Setting(
+            "routing",
+            document_type,
+            _agencies,
+            agencies,
+            f"Agencies (party ids) that must act on each {document_type}.",
+        )
+        for document_type, agencies in DEFAULT_ROUTES.items()
+    ),
+    Setting(
+        "simulator",
+        "enabled",
+        _bool,
+        False,
+        "Test networks only: a rule-based responder decides every agency's work"
+        " (services/simulator.py). Never in production.",
+    ),
 )
 
 
@@ -252,7 +332,15 @@ class NodeConfig:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 60.0
     claim_lease_s: float = 60.0
+    lockout_free_failures: int = 3
+    lockout_delay_step_s: float = 1.0
+    lockout_max_delay_s: float = 5.0
+    lockout_after: int = 10
+    lockout_s: float = 900.0
     log_level: str = "info"
+    tariff_file: str | None = None
+    routing: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    simulator_enabled: bool = False
 
     @property
     def federation(self) -> str:
@@ -313,7 +401,15 @@ _ATTR = {
     ("delivery", "backoff_base_s"): "backoff_base_s",
     ("delivery", "backoff_cap_s"): "backoff_cap_s",
     ("delivery", "claim_lease_s"): "claim_lease_s",
+    ("identity", "lockout_free_failures"): "lockout_free_failures",
+    ("identity", "lockout_delay_step_s"): "lockout_delay_step_s",
+    ("identity", "lockout_max_delay_s"): "lockout_max_delay_s",
+    ("identity", "lockout_after"): "lockout_after",
+    ("identity", "lockout_s"): "lockout_s",
     ("log", "level"): "log_level",
+    ("declarations", "tariff_file"): "tariff_file",
+    **{("routing", t): ROUTING for t in DEFAULT_ROUTES},
+    ("simulator", "enabled"): "simulator_enabled",
 }
 
 
@@ -332,7 +428,11 @@ def parse_config(node_dir: Path, data: dict[str, Any], *, source: str = CONFIG_F
                     field=f"{section}.{key}",
                 )
             try:
-                values[_ATTR[(section, key)]] = setting.parse(raw)
+                attr = _ATTR[(section, key)]
+                if attr == ROUTING:
+                    values.setdefault(ROUTING, dict(DEFAULT_ROUTES))[key] = setting.parse(raw)
+                else:
+                    values[attr] = setting.parse(raw)
             except ValueError as exc:
                 raise ConfigError(
                     f"{source}: [{section}] {key}: {exc}, got {raw!r}", field=f"{section}.{key}"
@@ -348,6 +448,7 @@ def parse_config(node_dir: Path, data: dict[str, Any], *, source: str = CONFIG_F
                 "central_client_endpoint",
                 "central_peer_endpoint",
                 "storage_password_env",
+                "tariff_file",
             )
         ):
             raise ConfigError(
@@ -382,6 +483,10 @@ def load_config(node_dir: Path) -> NodeConfig:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float) and value.is_integer():
@@ -409,7 +514,8 @@ def render_config(config: NodeConfig | None) -> str:
         if config is None:
             lines.append(f"{setting.key} = {_toml_value(shown)}")
             continue
-        value = getattr(config, _ATTR[(setting.section, setting.key)])
+        attr = _ATTR[(setting.section, setting.key)]
+        value = config.routing.get(setting.key) if attr == ROUTING else getattr(config, attr)
         value = value.value if isinstance(value, Role) else value
         if value is None or value == setting.default:
             lines.append(f"# {setting.key} = {_toml_value(shown)}")

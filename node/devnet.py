@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,12 @@ import psutil
 
 from core.errors import FailedPrecondition, InvalidArgument, Unavailable
 from core.ids import Role, role_of
-from node import admin
-from node.config import load_config
+from node import admin, party_admin
+from node.config import load_config, write_config
+from services.routing import AGENCIES
 
 MANIFEST = "devnet.json"
+AGENCY_CREDENTIALS = "agency-credentials.json"  # test network only: the agencies' passwords
 PROVINCES = ("CN-GD", "CN-SH", "CN-ZJ", "CN-JS", "CN-BJ", "CN-FJ", "CN-SD", "CN-TJ", "CN-SC")
 FOREIGN = ("SG", "TH", "MY", "VN", "ID", "PH")
 
@@ -41,6 +43,8 @@ class Settings:
     directory_validity_s: float = 3600.0
     # Storage URL per node id, for nodes that should not use their folder's SQLite file.
     storage: Mapping[str, str] = field(default_factory=dict)
+    # Agencies' work decided by the rule-based simulator (services/simulator.py).
+    simulator: bool = True
 
 
 class Devnet:
@@ -113,6 +117,28 @@ class Devnet:
         for node_id in ids:
             if node_id != "CN" and role_of(node_id) is Role.CENTRAL:
                 await self.exchange_anchors("CN", node_id)
+        # Every node gets the agencies of a single window, decided by the simulator.
+        for node_id in ids:
+            await self.add_agencies(node_id, simulator=settings.simulator)
+
+    async def add_agencies(self, node_id: str, *, simulator: bool) -> None:
+        node_dir = self.node_dir(node_id)
+        credentials = {}
+        for agency, name in AGENCIES.items():
+            user, password = await party_admin.add_party(
+                node_dir, agency, "agency", name, (), "officer"
+            )
+            credentials[agency] = {"user": f"{agency}/{user}", "password": password}
+        path = node_dir / AGENCY_CREDENTIALS
+        path.write_text(json.dumps(credentials, indent=2))
+        path.chmod(0o600)
+        if simulator:
+            write_config(replace(load_config(node_dir), simulator_enabled=True))
+
+    def agency_login(self, node_id: str, agency: str) -> tuple[str, str]:
+        """(user, password) of an agency's officer at a devnet node."""
+        entry = json.loads((self.node_dir(node_id) / AGENCY_CREDENTIALS).read_text())[agency]
+        return entry["user"], entry["password"]
 
     async def exchange_anchors(self, a: str, b: str) -> None:
         for mine, theirs in ((a, b), (b, a)):

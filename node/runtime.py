@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -19,13 +20,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+import services
 from core import directory as dirs
 from core.backoff import Backoff
 from core.envelope import Limits
 from core.errors import ConfigError
-from core.ids import federation_of, role_of
+from core.ids import Role, federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
 from core.signing import PURPOSE_TOKEN, key_id, raw_public
+from core.tariff import Tariff, parse_tariff
 from core.trust import TrustView
 from federation.channels import SERVER_KEEPALIVE, PeerChannels, message_size_options
 from federation.delivery import Answered, Delivery, DeliverySettings
@@ -36,20 +39,31 @@ from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
 from federation.registry_client import RegistryClient
 from federation.tls import client_port_credentials, peer_port_credentials
-from identity.accounts import REVOCATION_TYPE, Accounts, revocation_drafts
+from identity.accounts import REVOCATION_TYPE, Accounts, AccountSettings, revocation_drafts
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys
+from identity.lockout import LockoutPolicy
 from node.client_service import EnrolmentService
 from node.config import NodeConfig
+from node.declarations_service import (
+    AgencyWorkService,
+    DeclarationsService,
+    StatisticsPeerService,
+    statistics_for,
+)
 from node.identity_service import IdentityService, RegistryService
 from node.metrics import Metrics
 from node.ops import OpsServer
 from node.peer_service import PeerService
 from node.rpc import set_refusal_observer
+from services.declarations import Declarations
+from services.simulator import Simulator
+from services.statistics import node_statistics
 from storage.database import Database
 from storage.engine import redact
-from swf.v1 import directory_pb2 as pb
 from swf.v1 import (
+    declarations_pb2,
+    declarations_pb2_grpc,
     enrolment_pb2,
     enrolment_pb2_grpc,
     identity_pb2,
@@ -57,6 +71,8 @@ from swf.v1 import (
     peer_pb2,
     peer_pb2_grpc,
 )
+from swf.v1 import declarations_pb2 as dpb
+from swf.v1 import directory_pb2 as pb
 from swf.v1 import identity_pb2 as ipb
 
 log = logging.getLogger("swnode.node")
@@ -64,12 +80,41 @@ log = logging.getLogger("swnode.node")
 PEER_SERVICES = (
     peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["Registry"].full_name,
+    declarations_pb2.DESCRIPTOR.services_by_name["StatisticsPeer"].full_name,
 )
 CLIENT_SERVICES = (
     enrolment_pb2.DESCRIPTOR.services_by_name["Enrolment"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["Identity"].full_name,
+    declarations_pb2.DESCRIPTOR.services_by_name["Declarations"].full_name,
+    declarations_pb2.DESCRIPTOR.services_by_name["AgencyWork"].full_name,
 )
 SERVICE_NAMES = PEER_SERVICES + CLIENT_SERVICES
+
+
+SAMPLE_TARIFF = Path(services.__file__).parent / "tariff_sample.csv"
+
+
+def load_tariff(config: NodeConfig) -> Tariff:
+    path = Path(config.tariff_file) if config.tariff_file else SAMPLE_TARIFF
+    try:
+        return parse_tariff(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"[declarations] tariff_file: cannot read {path}: {exc}",
+            field="declarations.tariff_file",
+        ) from exc
+
+
+def account_settings(config: NodeConfig) -> AccountSettings:
+    return AccountSettings(
+        lockout=LockoutPolicy(
+            free_failures=config.lockout_free_failures,
+            delay_step_s=config.lockout_delay_step_s,
+            max_delay_s=config.lockout_max_delay_s,
+            lock_after=config.lockout_after,
+            lock_s=config.lockout_s,
+        )
+    )
 
 
 def outbox_settings(config: NodeConfig) -> OutboxSettings:
@@ -109,6 +154,7 @@ class Node:
         self.inbound: Inbound
         self.dispatcher: Dispatcher
         self.accounts: Accounts
+        self.declarations: Declarations
 
     @property
     def trust(self) -> TrustView:
@@ -193,10 +239,18 @@ class Node:
             clock_ms=self.clock_ms,
             registry=RegistryClient(config.id, self.channels, lambda: self.trust),
             broadcast=self._broadcast_revocation,
+            settings=account_settings(config),
         )
         await self.accounts.load_revocations()
         self.dispatcher.register(
             REVOCATION_TYPE, lambda m: self.accounts.handle_revocation(m.origin, m.payload)
+        )
+        self.declarations = Declarations(
+            node_id=config.id,
+            db=self.db,
+            clock_ms=self.clock_ms,
+            routing=config.routing,
+            tariff=load_tariff(config),
         )
         self.inbound = Inbound(
             node_id=config.id,
@@ -226,6 +280,11 @@ class Node:
             asyncio.create_task(self.dispatcher.run(), name="dispatch"),
             asyncio.create_task(self._identity_loop(), name="identity"),
         ]
+        if config.simulator_enabled:
+            log.warning("the agency simulator is on: agencies' work is decided by rules")
+            self._tasks.append(
+                asyncio.create_task(Simulator(self.declarations).run(), name="simulator")
+            )
         log.info(
             "node %s (%s) serving: peer %s, client %s, ops %s",
             config.id,
@@ -252,6 +311,17 @@ class Node:
         identity_pb2_grpc.add_RegistryServicer_to_server(
             RegistryService(self.accounts, lambda: self.trust, self.clock_ms), peer
         )
+        declarations_pb2_grpc.add_StatisticsPeerServicer_to_server(
+            StatisticsPeerService(
+                config.id,
+                lambda: self.trust,
+                self.clock_ms,
+                lambda req: self.statistics(
+                    dpb.StatisticsRequest(from_date=req.from_date, to_date=req.to_date)
+                ),
+            ),
+            peer,
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, peer)
         self._bind(
             peer,
@@ -261,6 +331,12 @@ class Node:
         )
         client = grpc.aio.server(options=options)
         identity_pb2_grpc.add_IdentityServicer_to_server(IdentityService(self.accounts), client)
+        declarations_pb2_grpc.add_DeclarationsServicer_to_server(
+            DeclarationsService(self.accounts, self.declarations, self.statistics), client
+        )
+        declarations_pb2_grpc.add_AgencyWorkServicer_to_server(
+            AgencyWorkService(self.accounts, self.declarations), client
+        )
         enrolment_pb2_grpc.add_EnrolmentServicer_to_server(
             EnrolmentService(config.id, self.authority, self.sync.load), client
         )
@@ -311,6 +387,34 @@ class Node:
         if hasattr(self, "db"):
             await self.db.close()
         log.info("node %s stopped", self.config.id)
+
+    async def statistics(self, request: dpb.StatisticsRequest) -> dpb.Statistics:
+        """This node's figures; at a central asked for the federation, every province's too."""
+        trust = self.trust
+
+        def provinces() -> list[str]:
+            return [
+                n.id
+                for n in trust.nodes()
+                if federation_of(n.id) == self.config.federation
+                and role_of(n.id) is Role.PROVINCE
+                and trust.is_active(n.id)
+            ]
+
+        async def ask(node: str, req: dpb.StatisticsRequest) -> dpb.Statistics:
+            stub = declarations_pb2_grpc.StatisticsPeerStub(
+                self.channels.channel(self.channels.route_to(trust, node))
+            )
+            answer: dpb.Statistics = await stub.GetStatistics(req, timeout=10)
+            return answer
+
+        return await statistics_for(
+            request,
+            node_id=self.config.id,
+            own=lambda f, t: node_statistics(self.db, self.config.id, f, t),
+            provinces=provinces,
+            ask=ask,
+        )
 
     def _received(self, count: int) -> None:
         self.metrics.messages_received.inc(count)

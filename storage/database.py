@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from storage.declarations import DeclarationStore
 from storage.directories import DirectoryStore
 from storage.engine import Engine, Tx, open_engine
 from storage.inbox import InboxStore
@@ -22,6 +23,7 @@ class Database:
         self.outbox = OutboxStore(engine)
         self.inbox = InboxStore(engine)
         self.parties = PartyStore(engine)
+        self.declarations = DeclarationStore(engine)
 
     @classmethod
     async def open(

@@ -58,6 +58,10 @@ class Engine(Tx, Protocol):
         """SQL for the larger of two values."""
         ...
 
+    def lock_row(self) -> str:
+        """Suffix that makes a SELECT lock the rows it reads until the transaction ends."""
+        ...
+
 
 def render_schema(sql: str, dialect: Dialect) -> str:
     """Fill the few type names that differ between the dialects in a migration file."""
@@ -168,6 +172,9 @@ class SqliteEngine(_SqliteTx):
     def greatest(self, a: str, b: str) -> str:
         return f"MAX({a}, {b})"
 
+    def lock_row(self) -> str:
+        return ""  # BEGIN IMMEDIATE: the writer holds the whole database
+
     async def close(self) -> None:
         await self._conn.close()
 
@@ -250,6 +257,9 @@ class PostgresEngine:
     def greatest(self, a: str, b: str) -> str:
         return f"GREATEST({a}, {b})"
 
+    def lock_row(self) -> str:
+        return " FOR UPDATE"
+
     async def close(self) -> None:
         await self._pool.close()
 
@@ -276,13 +286,26 @@ async def create_schema(url: str, schema: str, *, replace: bool = False) -> str:
     return with_schema(url, schema)
 
 
+_SECRET_PARAMS = ("password", "sslpassword")
+
+
+def _redact_param(param: str) -> str:
+    name = param.split("=", 1)[0]
+    return f"{name}=***" if name.lower() in _SECRET_PARAMS else param
+
+
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password (in the user part or a `password=` parameter), for messages
+    and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc, query = parts.netloc, parts.query
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+    if query:
+        query = "&".join(_redact_param(p) for p in query.split("&"))
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()
+    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 async def open_engine(url: str, *, base_dir: Path, password: str | None = None) -> Engine:

@@ -44,11 +44,15 @@ class NetworkSpec:
     foreign: int = 1
     poll_interval_s: float = 0.5
     directory_validity_s: float = 3600.0
+    # Agencies' work decided by the rule-based simulator, or left to the test.
+    simulator: bool = True
 
     @property
     def settings(self) -> Settings:
         return Settings(
-            poll_interval_s=self.poll_interval_s, directory_validity_s=self.directory_validity_s
+            poll_interval_s=self.poll_interval_s,
+            directory_validity_s=self.directory_validity_s,
+            simulator=self.simulator,
         )
 
 

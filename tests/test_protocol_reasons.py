@@ -23,7 +23,7 @@ from core.grpc_status import REASON_KEY, TABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "PROTOCOL.md"
-PACKAGES = ("core", "identity", "federation", "node", "storage")
+PACKAGES = ("core", "storage", "federation", "identity", "services", "node")
 REASON = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 BASE = errors.SwnodeError.__name__
 

@@ -1,0 +1,180 @@
+"""The document types a declarant submits (design §6), read from the protos in one place.
+
+A document type is a message in protos/swf/v1/documents.proto that carries a `(swf.v1.document)`
+option and is one arm of the `Document` oneof in declarations.proto; the arm's field name is the
+type name (`goods_declaration`). Nothing here keeps a second list: adding a document means adding
+the message and its oneof arm, and every function below (and core/validation.py, core/catalog.py)
+picks it up.
+
+Clients send documents as protobuf messages, or as JSON in protobuf's JSON mapping
+(`parse_json`); either way a malformed input is an `InvalidArgument` naming the field at fault.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf import json_format, message_factory
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
+
+from core.errors import InvalidArgument
+from swf.v1 import declarations_pb2, options_pb2
+
+if TYPE_CHECKING:
+    from google._upb._message import Descriptor as _UpbDescriptor
+
+__all__ = [
+    "DocumentTypeInfo",
+    "document_types",
+    "message_class",
+    "parse_json",
+    "to_json",
+    "type_name_of",
+    "unwrap",
+    "wrap",
+]
+
+_ONEOF = "body"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentTypeInfo:
+    """One document type: its name (the `Document` oneof arm), title and message class."""
+
+    name: str
+    title: str
+    message_class: type[Message]
+
+    @property
+    def descriptor(self) -> Descriptor | _UpbDescriptor:
+        return self.message_class.DESCRIPTOR
+
+
+@functools.cache
+def _registry() -> dict[str, DocumentTypeInfo]:
+    types: dict[str, DocumentTypeInfo] = {}
+    for arm in declarations_pb2.Document.DESCRIPTOR.oneofs_by_name[_ONEOF].fields:
+        descriptor = arm.message_type
+        assert descriptor is not None, f"Document.{arm.name} is not a message"
+        option = descriptor.GetOptions().Extensions[options_pb2.document]
+        # The oneof arm and the message's own option must agree: core/catalog.py reports a
+        # mismatch as a catalog error (and tests/core/test_catalog.py fails on it).
+        types[arm.name] = DocumentTypeInfo(
+            name=arm.name,
+            title=option.title or descriptor.name,
+            message_class=message_factory.GetMessageClass(descriptor),
+        )
+    return types
+
+
+@functools.cache
+def _by_full_name() -> dict[str, DocumentTypeInfo]:
+    return {info.descriptor.full_name: info for info in _registry().values()}
+
+
+def document_types() -> list[DocumentTypeInfo]:
+    """Every document type, in the order of the `Document` oneof."""
+    return list(_registry().values())
+
+
+def _unknown_type(type_name: str, *, field: str = "type") -> InvalidArgument:
+    return InvalidArgument(
+        "document.unknown_type",
+        f"{field}: {type_name!r} is not a document type; known types: " + ", ".join(_registry()),
+        field=field,
+    )
+
+
+def message_class(type_name: str) -> type[Message]:
+    """The message class of a document type; InvalidArgument (field `type`) for an unknown one."""
+    info = _registry().get(type_name)
+    if info is None:
+        raise _unknown_type(type_name)
+    return info.message_class
+
+
+def type_name_of(message: Message) -> str:
+    """The document type name of a document message (`GoodsDeclaration` → goods_declaration)."""
+    info = _by_full_name().get(message.DESCRIPTOR.full_name)
+    if info is None:
+        raise _unknown_type(message.DESCRIPTOR.full_name)
+    return info.name
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_json(type_name: str, text: str | bytes) -> Message:
+    """Parse a document of `type_name` written in protobuf's JSON mapping.
+
+    Field names may be the proto names (`declarant_uscc`) or their JSON names (`declarantUscc`);
+    enum values are their full names (`DECLARATION_KIND_EXPORT`). Unknown fields, duplicate keys,
+    a value of the wrong JSON type and text that is not a JSON object are refused with an
+    InvalidArgument (reason `document.bad_json`, field `document`). The result is parsed, not
+    validated: pass it to core.validation.validate.
+    """
+    cls = message_class(type_name)
+    try:
+        value = json.loads(text, object_pairs_hook=_refuse_duplicates)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(
+            "document.bad_json",
+            f"document: not valid JSON for a {type_name}: {exc}",
+            field="document",
+        ) from exc
+    if not isinstance(value, dict):
+        raise InvalidArgument(
+            "document.bad_json",
+            f"document: a {type_name} is a JSON object, not {type(value).__name__}",
+            field="document",
+        )
+    message = cls()
+    try:
+        json_format.ParseDict(value, message)
+    except json_format.ParseError as exc:
+        # protobuf's text names the field (and, for an unknown one, lists the known fields).
+        detail = " ".join(str(exc).split()).rstrip(".")
+        raise InvalidArgument(
+            "document.bad_json",
+            f"document: not a valid {type_name}: {detail}",
+            field="document",
+        ) from exc
+    return message
+
+
+def to_json(message: Message) -> str:
+    """A document in protobuf's JSON mapping, with proto field names, as `parse_json` reads it."""
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, indent=2) + "\n"
+
+
+def wrap(message: Message) -> declarations_pb2.Document:
+    """Put a document message in a `Document` (the arm named after its type)."""
+    document = declarations_pb2.Document()
+    getattr(document, type_name_of(message)).CopyFrom(message)
+    return document
+
+
+def unwrap(document: declarations_pb2.Document) -> tuple[str, Message]:
+    """The type name and message inside a `Document`; InvalidArgument if it holds none.
+
+    The message returned is the document's own sub-message, not a copy.
+    """
+    type_name = document.WhichOneof("body")
+    if type_name is None:
+        raise InvalidArgument(
+            "document.empty",
+            "document: holds no document; set exactly one of " + ", ".join(_registry()),
+            field="document",
+        )
+    message: Message = getattr(document, type_name)
+    return type_name, message

@@ -1,0 +1,162 @@
+"""gRPC servicers for declarations: Declarations and AgencyWork on the client port,
+StatisticsPeer on the peer port. Each method authenticates and hands over to services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+
+from core.errors import PermissionDenied
+from core.ids import Role, federation_of, role_of
+from core.trust import TrustView
+from identity.accounts import Accounts
+from node.auth import caller
+from node.peer_service import peer_certificate
+from node.rpc import stream, unary
+from services.declarations import Declarations
+from services.statistics import federation_statistics, node_statistics
+from swf.v1 import declarations_pb2 as dpb
+from swf.v1 import declarations_pb2_grpc as dgrpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _range_ms(req: dpb.StatisticsRequest) -> tuple[int, int]:
+    def day(text: str, end: bool) -> int:
+        d = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        return int(d.timestamp() * 1000) + (86_400_000 if end else 0)
+
+    return (
+        day(req.from_date, False) if req.from_date else 0,
+        day(req.to_date, True) if req.to_date else 2**62,
+    )
+
+
+class DeclarationsService(dgrpc.DeclarationsServicer):
+    def __init__(
+        self,
+        accounts: Accounts,
+        declarations: Declarations,
+        statistics: Callable[[dpb.StatisticsRequest], Awaitable[dpb.Statistics]],
+    ) -> None:
+        self._a = accounts
+        self._d = declarations
+        self._statistics = statistics
+
+    @unary
+    async def Submit(self, request: dpb.SubmitRequest, context: Context) -> dpb.Declaration:
+        return await self._d.submit(caller(self._a, context), request.document)
+
+    @unary
+    async def Validate(self, request: dpb.SubmitRequest, context: Context) -> dpb.ValidationReport:
+        return await self._d.validate_only(caller(self._a, context), request.document)
+
+    @unary
+    async def Amend(self, request: dpb.AmendRequest, context: Context) -> dpb.Declaration:
+        return await self._d.amend(
+            caller(self._a, context), request.declaration_id, request.document
+        )
+
+    @unary
+    async def GetDeclaration(
+        self, request: dpb.GetDeclarationRequest, context: Context
+    ) -> dpb.Declaration:
+        return await self._d.get(caller(self._a, context), request.id)
+
+    @unary
+    async def ListDeclarations(
+        self, request: dpb.ListDeclarationsRequest, context: Context
+    ) -> dpb.ListDeclarationsResponse:
+        return await self._d.list_declarations(caller(self._a, context), request)
+
+    @stream
+    async def WatchDeclaration(
+        self, request: dpb.WatchDeclarationRequest, context: Context
+    ) -> AsyncIterator[dpb.DeclarationEvent]:
+        async for event in self._d.watch(caller(self._a, context), request.id):
+            yield event
+
+    @unary
+    async def GetStatistics(
+        self, request: dpb.StatisticsRequest, context: Context
+    ) -> dpb.Statistics:
+        caller(self._a, context)
+        return await self._statistics(request)
+
+
+class AgencyWorkService(dgrpc.AgencyWorkServicer):
+    def __init__(self, accounts: Accounts, declarations: Declarations) -> None:
+        self._a = accounts
+        self._d = declarations
+
+    @unary
+    async def ListWork(
+        self, request: dpb.ListWorkRequest, context: Context
+    ) -> dpb.ListWorkResponse:
+        return await self._d.list_work(caller(self._a, context), request.status, request.limit)
+
+    @stream
+    async def WatchWork(
+        self, request: dpb.WatchWorkRequest, context: Context
+    ) -> AsyncIterator[dpb.WorkItem]:
+        async for item in self._d.watch_work(caller(self._a, context)):
+            yield item
+
+    @unary
+    async def Claim(self, request: dpb.ClaimRequest, context: Context) -> dpb.WorkItem:
+        return await self._d.claim(caller(self._a, context), request.work_id)
+
+    @unary
+    async def Decide(self, request: dpb.DecideRequest, context: Context) -> dpb.WorkItem:
+        return await self._d.decide(caller(self._a, context), request)
+
+
+class StatisticsPeerService(dgrpc.StatisticsPeerServicer):
+    """Peer port: a province gives its figures to its own central node."""
+
+    def __init__(
+        self,
+        node_id: str,
+        trust: Callable[[], TrustView],
+        clock_ms: Callable[[], int],
+        own: Callable[[dpb.StatisticsRequest], Awaitable[dpb.Statistics]],
+    ) -> None:
+        self._node_id = node_id
+        self._trust = trust
+        self._clock_ms = clock_ms
+        self._own = own
+
+    @unary
+    async def GetStatistics(
+        self, request: dpb.StatisticsRequest, context: Context
+    ) -> dpb.Statistics:
+        node = self._trust().authenticate_peer(peer_certificate(context), self._clock_ms())
+        if node.id != federation_of(self._node_id):
+            raise PermissionDenied(
+                "statistics.not_central", "only this federation's central node asks for figures"
+            )
+        return await self._own(
+            dpb.StatisticsRequest(from_date=request.from_date, to_date=request.to_date)
+        )
+
+
+async def statistics_for(
+    request: dpb.StatisticsRequest,
+    *,
+    node_id: str,
+    own: Callable[[int, int], Awaitable[dpb.Statistics]],
+    provinces: Callable[[], list[str]],
+    ask: Callable[[str, dpb.StatisticsRequest], Awaitable[dpb.Statistics]],
+) -> dpb.Statistics:
+    from_ms, to_ms = _range_ms(request)
+    mine = await own(from_ms, to_ms)
+    if not request.federation or role_of(node_id) is not Role.CENTRAL:
+        return mine
+    local = dpb.StatisticsRequest(from_date=request.from_date, to_date=request.to_date)
+    return await federation_statistics(mine, provinces(), lambda n: ask(n, local))
+
+
+__all__ = ["AgencyWorkService", "DeclarationsService", "StatisticsPeerService", "node_statistics"]

@@ -1,0 +1,646 @@
+"""One submission, every agency.
+
+A declarant submits a document once at its node. It is validated (core/validation.py) and, for
+goods, assessed for duty and tax (core/tariff.py); then it is stored with one work item for each
+agency the routing rules name, in one transaction. Agencies claim and decide their own work
+items; after each decision the declaration's status follows from every agency's review
+(core/declaration_status.py), and every transition is recorded with who, what and when. The
+declarant reads it all, or watches it happen, through the same node.
+
+Watchers and agency work streams are woken in-process and also re-read storage every second, so
+that a change made by another replica reaches them too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from google.protobuf.message import Message
+
+from core import declaration_status as ds
+from core.documents import unwrap
+from core.envelope import new_message_id
+from core.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from core.tariff import Tariff, TariffLineMissing, assess
+from core.tariff import to_proto as assessment_proto
+from core.validation import Problem, to_proto, validate
+from identity.tokens import Claims
+from services.routing import SUBMIT_ROLES, declaring_party
+from storage.database import Database
+from storage.declarations import DeclarationRow, Event, WorkRow
+from storage.engine import Tx
+from swf.v1 import declarations_pb2 as dpb
+from swf.v1 import documents_pb2 as docs
+
+GOODS = "goods_declaration"
+PAYMENT = "duty_payment"
+VALIDATION_KEY = "swnode-validation-bin"
+
+
+def refused(problems: Sequence[Problem]) -> InvalidArgument:
+    """Every problem of a document, in one error: listed in the message for people, and as a
+    ValidationReport in trailing metadata for programs."""
+    lines = "; ".join(f"{p.field}: {p.message} [{p.rule}]" for p in problems)
+    first = problems[0]
+    return InvalidArgument(
+        "document.invalid",
+        f"{len(problems)} error(s): {lines}",
+        field=first.field,
+        details=((VALIDATION_KEY, to_proto(problems).SerializeToString()),),
+    )
+
+
+def _problem(field: str, rule: str, message: str) -> Problem:
+    return Problem(field=field, rule=rule, message=message, element="")
+
+
+def _day_ms(text: str, field: str, *, end: bool = False) -> int:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidArgument(
+            "list.bad_date", f"{field}: expected YYYY-MM-DD, got {text!r}", field=field
+        ) from exc
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000
+    return int(start) + (86_400_000 if end else 0)
+
+
+@dataclass(frozen=True)
+class Checked:
+    document_type: str
+    message: Message
+    problems: list[Problem]
+    assessment: dpb.Assessment | None
+
+
+class Declarations:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        db: Database,
+        clock_ms: Callable[[], int],
+        routing: Mapping[str, tuple[str, ...]],
+        tariff: Tariff,
+    ) -> None:
+        self.node_id = node_id
+        self._db = db
+        self._clock_ms = clock_ms
+        self._routing = routing
+        self._tariff = tariff
+        self._changed = asyncio.Condition()
+
+    def _new_id(self) -> str:
+        return new_message_id(self._clock_ms(), os.urandom(10))
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _wait_change(self, timeout_s: float = 1.0) -> None:
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout_s)
+
+    # -- submission --------------------------------------------------------------------------
+
+    def _authorize_submit(self, claims: Claims, document_type: str, message: Message) -> None:
+        if claims.party_kind != "enterprise":
+            raise PermissionDenied(
+                "declaration.not_enterprise", "only enterprises submit documents"
+            )
+        roles = SUBMIT_ROLES[document_type]
+        if not claims.has_any(roles):
+            raise PermissionDenied(
+                "auth.missing_role",
+                f"submitting a {document_type} needs one of the roles {', '.join(roles)}",
+            )
+        path, uscc = declaring_party(document_type, message)
+        if uscc and uscc != claims.party:
+            raise PermissionDenied(
+                "declaration.not_your_party",
+                f"{path}: {uscc} is not your enterprise ({claims.party})",
+                field=path,
+            )
+
+    async def check(self, claims: Claims | None, document: dpb.Document) -> Checked:
+        """Every problem of a document (format, cross-field, tariff, payment), and for goods the
+        duty and tax assessment."""
+        document_type, message = unwrap(document)
+        problems = list(validate(message))
+        assessment = None
+        if document_type == GOODS and not problems:
+            assert isinstance(message, docs.GoodsDeclaration)
+            try:
+                assessment = assessment_proto(assess(message, self._tariff))
+            except TariffLineMissing as exc:
+                problems.extend(exc.problems)
+        if document_type == PAYMENT and not problems and claims is not None:
+            assert isinstance(message, docs.DutyPayment)
+            problems += await self._check_payment(claims, message)
+        return Checked(document_type, message, problems, assessment)
+
+    async def _check_payment(self, claims: Claims, payment: docs.DutyPayment) -> list[Problem]:
+        target = await self._db.declarations.get(payment.declaration_id)
+        if target is None or target.party_id != claims.party or target.document_type != GOODS:
+            return [
+                _problem(
+                    "declaration_id",
+                    "payment_unknown_declaration",
+                    f"no goods declaration {payment.declaration_id} of {claims.party} here",
+                )
+            ]
+        if target.status != ds.Status.AWAITING_PAYMENT:
+            return [
+                _problem(
+                    "declaration_id",
+                    "payment_not_due",
+                    f"declaration {target.id} is {target.status}, not awaiting payment",
+                )
+            ]
+        owed = json.loads(target.assessment)
+        if (
+            Decimal(payment.amount.amount) != Decimal(owed["total"])
+            or payment.amount.currency != owed["currency"]
+        ):
+            return [
+                _problem(
+                    "amount",
+                    "payment_amount_mismatch",
+                    f"the payment order is {owed['total']} {owed['currency']}",
+                )
+            ]
+        return []
+
+    async def validate_only(self, claims: Claims, document: dpb.Document) -> dpb.ValidationReport:
+        return to_proto((await self.check(claims, document)).problems)
+
+    async def submit(self, claims: Claims, document: dpb.Document) -> dpb.Declaration:
+        checked = await self.check(claims, document)
+        document_type, assessment = checked.document_type, checked.assessment
+        self._authorize_submit(claims, document_type, checked.message)
+        if checked.problems:
+            raise refused(checked.problems)
+        agencies = await self._agencies_for(document_type)
+        now_ms = self._clock_ms()
+        row = DeclarationRow(
+            id=self._new_id(),
+            party_id=claims.party,
+            submitted_by=claims.subject,
+            document_type=document_type,
+            document=document.SerializeToString(deterministic=True),
+            status=ds.Status.UNDER_REVIEW,
+            revision=0,
+            assessment=_assessment_json(assessment),
+            payment_due=bool(assessment and assessment.payment_due),
+            created_at_unix_ms=now_ms,
+            updated_at_unix_ms=now_ms,
+            decided_at_unix_ms=None,
+        )
+        async with self._db.transaction() as tx:
+            await self._db.declarations.insert_txn(tx, row)
+            await self._db.declarations.add_events_txn(
+                tx,
+                row.id,
+                [
+                    Event("submit", "", ds.Status.SUBMITTED, claims.subject),
+                    Event("validate", ds.Status.SUBMITTED, ds.Status.VALIDATED, "node"),
+                    Event(
+                        "route",
+                        ds.Status.VALIDATED,
+                        ds.Status.UNDER_REVIEW,
+                        "node",
+                        note=f"to {', '.join(agencies)}",
+                    ),
+                ],
+                now_ms,
+            )
+            await self._db.declarations.add_work_txn(
+                tx, [self._work(row.id, a, 1) for a in agencies], now_ms
+            )
+        await self._notify()
+        return await self.view(row.id)
+
+    def _work(self, declaration_id: str, agency: str, round_: int) -> WorkRow:
+        return WorkRow(
+            id=self._new_id(),
+            declaration_id=declaration_id,
+            agency=agency,
+            round=round_,
+            status="open",
+            review="open",
+            claimed_by="",
+            decided_by="",
+            reason="",
+            note="",
+            created_at_unix_ms=0,
+            decided_at_unix_ms=None,
+        )
+
+    async def _agencies_for(self, document_type: str) -> tuple[str, ...]:
+        agencies = self._routing.get(document_type, ())
+        if not agencies:
+            raise FailedPrecondition(
+                "routing.none",
+                f"no agency is configured for {document_type} at {self.node_id} ([routing])",
+            )
+        for agency in agencies:
+            party = await self._db.parties.get(agency)
+            if party is None or party.kind != "agency":
+                raise FailedPrecondition(
+                    "routing.agency_missing",
+                    f"{document_type} is routed to {agency}, which is not an agency of "
+                    f"{self.node_id}; the operator adds it with `swnode agency add`",
+                )
+        return agencies
+
+    async def amend(
+        self, claims: Claims, declaration_id: str, document: dpb.Document
+    ) -> dpb.Declaration:
+        current = await self._own(claims, declaration_id)
+        checked = await self.check(claims, document)
+        document_type = checked.document_type
+        if document_type != current.document_type:
+            raise InvalidArgument(
+                "amend.other_type",
+                f"document: an amendment must be a {current.document_type}",
+                field="document",
+            )
+        self._authorize_submit(claims, document_type, checked.message)
+        if checked.problems:
+            raise refused(checked.problems)
+        now_ms = self._clock_ms()
+        async with self._db.transaction() as tx:
+            locked = await self._db.declarations.lock_txn(tx, declaration_id)
+            assert locked is not None
+            ds.check("amend", ds.Status(locked.status))
+            reviews = await self._db.declarations.round_txn(tx, declaration_id, locked.revision + 1)
+            asked = [w.agency for w in reviews if w.review == ds.Review.NEEDS_INFORMATION]
+            revision = locked.revision + 1
+            await self._db.declarations.update_txn(
+                tx,
+                declaration_id,
+                status=ds.Status.UNDER_REVIEW,
+                now_ms=now_ms,
+                document=document.SerializeToString(deterministic=True),
+                revision=revision,
+            )
+            await self._db.declarations.add_events_txn(
+                tx,
+                declaration_id,
+                [
+                    Event(
+                        "amend",
+                        locked.status,
+                        ds.Status.UNDER_REVIEW,
+                        claims.subject,
+                        note=f"revision {revision}, back to {', '.join(asked)}",
+                    )
+                ],
+                now_ms,
+            )
+            await self._db.declarations.add_work_txn(
+                tx, [self._work(declaration_id, a, revision + 1) for a in asked], now_ms
+            )
+        await self._notify()
+        return await self.view(declaration_id)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _own(self, claims: Claims, declaration_id: str) -> DeclarationRow:
+        row = await self._db.declarations.get(declaration_id)
+        if row is None or row.party_id != claims.party:
+            raise NotFound(
+                "declaration.unknown",
+                f"id: no declaration {declaration_id} of {claims.party} at {self.node_id}",
+                field="id",
+            )
+        return row
+
+    async def get(self, claims: Claims, declaration_id: str) -> dpb.Declaration:
+        await self._own(claims, declaration_id)
+        return await self.view(declaration_id)
+
+    async def view(self, declaration_id: str, *, history: bool = True) -> dpb.Declaration:
+        row = await self._db.declarations.get(declaration_id)
+        assert row is not None
+        out = _declaration(row, self.node_id)
+        for w in await self._db.declarations.work_for(declaration_id):
+            out.reviews.append(
+                dpb.AgencyReview(
+                    agency=w.agency,
+                    status=w.review,
+                    reason=w.reason,
+                    note=w.note,
+                    decided_by=w.decided_by,
+                    decided_at_unix_ms=w.decided_at_unix_ms or 0,
+                    round=w.round,
+                )
+            )
+        if history:
+            out.history.extend(
+                _event(e) for e in await self._db.declarations.events(declaration_id)
+            )
+        return out
+
+    async def list_declarations(
+        self, claims: Claims, req: dpb.ListDeclarationsRequest
+    ) -> dpb.ListDeclarationsResponse:
+        size = req.page_size or 50
+        if not 0 < size <= 500:
+            raise InvalidArgument("list.page_size", "page_size: 1 to 500", field="page_size")
+        before = None
+        if req.page_token:
+            created, _, last_id = req.page_token.partition(":")
+            if not created.isdigit() or not last_id:
+                raise InvalidArgument(
+                    "list.page_token", "page_token: not from this list", field="page_token"
+                )
+            before = (int(created), last_id)
+        rows = await self._db.declarations.list_for_party(
+            claims.party,
+            status=req.status,
+            document_type=req.document_type,
+            from_ms=_day_ms(req.from_date, "from_date") if req.from_date else 0,
+            to_ms=_day_ms(req.to_date, "to_date", end=True) if req.to_date else 2**62,
+            before=before,
+            limit=size + 1,
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        out = dpb.ListDeclarationsResponse(
+            declarations=[_declaration(r, self.node_id) for r in rows]
+        )
+        if more:
+            out.next_page_token = f"{rows[-1].created_at_unix_ms}:{rows[-1].id}"
+        return out
+
+    async def watch(
+        self, claims: Claims, declaration_id: str
+    ) -> AsyncIterator[dpb.DeclarationEvent]:
+        """The declaration's history, then each new transition, until it reaches a final
+        status."""
+        await self._own(claims, declaration_id)
+        last = 0
+        while True:
+            for e in await self._db.declarations.events(declaration_id, last):
+                last = e["seq"]
+                yield _event(e)
+                if e["to_status"] in ds.FINAL:
+                    return
+            await self._wait_change()
+
+    # -- agencies ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _agency(claims: Claims) -> str:
+        if claims.party_kind != "agency":
+            raise PermissionDenied(
+                "work.not_agency", f"{claims.subject} is not an agency user; only agencies decide"
+            )
+        return claims.party
+
+    async def _item(self, w: WorkRow) -> dpb.WorkItem:
+        row = await self._db.declarations.get(w.declaration_id)
+        assert row is not None
+        return dpb.WorkItem(
+            id=w.id,
+            declaration_id=w.declaration_id,
+            agency=w.agency,
+            document_type=row.document_type,
+            document=dpb.Document.FromString(row.document),
+            status=w.status,
+            claimed_by=w.claimed_by,
+            round=w.round,
+            party=row.party_id,
+            assessment=_assessment(row.assessment),
+            created_at_unix_ms=w.created_at_unix_ms,
+            decision=w.review,
+        )
+
+    async def list_work(self, claims: Claims, status: str, limit: int) -> dpb.ListWorkResponse:
+        agency = self._agency(claims)
+        statuses = {
+            "": ["open"],
+            "open": ["open"],
+            "claimed": ["claimed"],
+            "decided": ["decided"],
+        }.get(status, ["open", "claimed", "decided"])
+        rows = await self._db.declarations.agency_work(agency, statuses, limit or 100)
+        return dpb.ListWorkResponse(items=[await self._item(w) for w in rows])
+
+    async def watch_work(self, claims: Claims) -> AsyncIterator[dpb.WorkItem]:
+        agency = self._agency(claims)
+        sent: set[str] = set()
+        while True:
+            for w in await self._db.declarations.agency_work(agency, ["open"], 500):
+                if w.id not in sent:
+                    sent.add(w.id)
+                    yield await self._item(w)
+            await self._wait_change()
+
+    async def claim(self, claims: Claims, work_id: str) -> dpb.WorkItem:
+        agency = self._agency(claims)
+        return await self.claim_as(agency, claims.subject, work_id)
+
+    async def claim_as(self, agency: str, actor: str, work_id: str) -> dpb.WorkItem:
+        now_ms = self._clock_ms()
+        async with self._db.transaction() as tx:
+            w = await self._db.declarations.work_txn(tx, work_id)
+            if w is None or w.agency != agency:
+                raise NotFound(
+                    "work.unknown", f"work_id: no work item {work_id} for {agency}", field="work_id"
+                )
+            if w.status != "open":
+                raise FailedPrecondition(
+                    "work.claimed", f"work item {work_id} is {w.status} (by {w.claimed_by})"
+                )
+            await self._db.declarations.update_work_txn(
+                tx,
+                work_id,
+                status="claimed",
+                review=ds.Review.CLAIMED,
+                now_ms=now_ms,
+                claimed_by=actor,
+            )
+        await self._notify()
+        got = await self._db.declarations.work(work_id)
+        assert got is not None
+        return await self._item(got)
+
+    async def decide(self, claims: Claims, req: dpb.DecideRequest) -> dpb.WorkItem:
+        agency = self._agency(claims)
+        return await self.decide_as(agency, claims.subject, req)
+
+    async def decide_as(self, agency: str, actor: str, req: dpb.DecideRequest) -> dpb.WorkItem:
+        decision = {
+            dpb.DECISION_ACCEPT: "accept",
+            dpb.DECISION_REJECT: "reject",
+            dpb.DECISION_REQUEST_INFORMATION: "request_information",
+            dpb.DECISION_REQUIRE_INSPECTION: "require_inspection",
+            dpb.DECISION_RELEASE: "release",
+        }.get(req.decision)
+        if decision is None:
+            raise InvalidArgument("work.bad_decision", "decision: required", field="decision")
+        if decision in ("reject", "request_information") and not req.reason.strip():
+            raise InvalidArgument(
+                "work.reason_required",
+                f"reason: required to {decision.replace('_', ' ')}",
+                field="reason",
+            )
+        now_ms = self._clock_ms()
+        paid: str | None = None
+        async with self._db.transaction() as tx:
+            w = await self._db.declarations.work_txn(tx, req.work_id)
+            if w is None or w.agency != agency:
+                raise NotFound(
+                    "work.unknown",
+                    f"work_id: no work item {req.work_id} for {agency}",
+                    field="work_id",
+                )
+            declaration = await self._db.declarations.lock_txn(tx, w.declaration_id)
+            assert declaration is not None
+            review = ds.review_after(ds.Review(w.review), decision)
+            status = "claimed" if review is ds.Review.INSPECTION else "decided"
+            await self._db.declarations.update_work_txn(
+                tx,
+                w.id,
+                status=status,
+                review=review,
+                now_ms=now_ms,
+                claimed_by=w.claimed_by or actor,
+                decided_by=actor,
+                reason=req.reason,
+                note=req.note,
+            )
+            reviews = await self._db.declarations.round_txn(
+                tx, w.declaration_id, declaration.revision + 1
+            )
+            current = ds.Status(declaration.status)
+            outcome = ds.next_status(
+                current,
+                [ds.Review(r.review) for r in reviews],
+                goods=declaration.document_type == GOODS,
+                payment_due=declaration.payment_due,
+            )
+            events = [
+                Event(f"agency_{decision}", current, current, actor, agency, req.reason or req.note)
+            ]
+            if outcome.transition is not None:
+                events.append(Event(outcome.transition, current, outcome.status, "node"))
+                await self._db.declarations.update_txn(
+                    tx,
+                    w.declaration_id,
+                    status=outcome.status,
+                    now_ms=now_ms,
+                    decided=outcome.status in ds.FINAL,
+                )
+            await self._db.declarations.add_events_txn(tx, w.declaration_id, events, now_ms)
+            if (
+                declaration.document_type == PAYMENT
+                and outcome.status is ds.Status.APPROVED
+                and outcome.transition is not None
+            ):
+                payment = dpb.Document.FromString(declaration.document).duty_payment
+                paid = payment.declaration_id
+                await self._pay_txn(tx, paid, actor, now_ms)
+        await self._notify()
+        got = await self._db.declarations.work(req.work_id)
+        assert got is not None
+        return await self._item(got)
+
+    async def _pay_txn(self, tx: Tx, goods_id: str, actor: str, now_ms: int) -> None:
+        """A confirmed payment clears the goods declaration it pays for."""
+        target = await self._db.declarations.lock_txn(tx, goods_id)
+        if target is None or target.status != ds.Status.AWAITING_PAYMENT:
+            return
+        await self._db.declarations.update_txn(
+            tx, goods_id, status=ds.Status.CLEARED, now_ms=now_ms, decided=True
+        )
+        await self._db.declarations.add_events_txn(
+            tx,
+            goods_id,
+            [
+                Event(
+                    "pay",
+                    ds.Status.AWAITING_PAYMENT,
+                    ds.Status.CLEARED,
+                    actor,
+                    "tax",
+                    "payment confirmed",
+                )
+            ],
+            now_ms,
+        )
+
+    async def open_work(self, limit: int = 200) -> list[WorkRow]:
+        return await self._db.declarations.open_work(limit)
+
+    async def document_of(self, w: WorkRow) -> tuple[str, dpb.Document]:
+        row = await self._db.declarations.get(w.declaration_id)
+        assert row is not None
+        return row.document_type, dpb.Document.FromString(row.document)
+
+
+def _assessment_json(a: dpb.Assessment | None) -> str:
+    if a is None:
+        return ""
+    return json.dumps(
+        {
+            "customs_value": a.customs_value,
+            "duty": a.duty,
+            "vat": a.vat,
+            "total": a.total,
+            "currency": a.currency,
+            "payment_due": a.payment_due,
+        },
+        sort_keys=True,
+    )
+
+
+def _assessment(text: str) -> dpb.Assessment | None:
+    if not text:
+        return None
+    return dpb.Assessment(**json.loads(text))
+
+
+def _declaration(row: DeclarationRow, node: str) -> dpb.Declaration:
+    return dpb.Declaration(
+        id=row.id,
+        document_type=row.document_type,
+        document=dpb.Document.FromString(row.document),
+        status=row.status,
+        party=row.party_id,
+        submitted_by=row.submitted_by,
+        node=node,
+        assessment=_assessment(row.assessment),
+        revision=row.revision,
+        created_at_unix_ms=row.created_at_unix_ms,
+        updated_at_unix_ms=row.updated_at_unix_ms,
+    )
+
+
+def _event(e: Mapping[str, object]) -> dpb.DeclarationEvent:
+    return dpb.DeclarationEvent(
+        seq=int(e["seq"]),  # type: ignore[call-overload]
+        declaration_id=str(e["declaration_id"]),
+        transition=str(e["transition"]),
+        from_status=str(e["from_status"]),
+        to_status=str(e["to_status"]),
+        actor=str(e["actor"]),
+        agency=str(e["agency"]),
+        note=str(e["note"]),
+        at_unix_ms=int(e["at_unix_ms"]),  # type: ignore[call-overload]
+    )

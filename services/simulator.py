@@ -1,0 +1,90 @@
+"""A stand-in for agency staff on a test network: a rule-based responder.
+
+Plainly a simulator: it is off unless node.toml says `[simulator] enabled = true` (scripts/devnet
+turns it on), and every decision it makes is recorded with the actor `<agency>/simulator`.
+It claims open work items of every agency and decides them by these rules:
+
+- inspection, on goods whose HS chapter is 01-24 (live animals, plants, food): require an
+  inspection, and release the goods on a later pass;
+- customs, on a goods declaration sent by sea without a bill of lading: ask for it;
+- everything else: accept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from core.declaration_status import Review
+from core.errors import SwnodeError
+from services.declarations import Declarations
+from storage.declarations import WorkRow
+from swf.v1 import declarations_pb2 as dpb
+from swf.v1 import documents_pb2 as docs
+
+log = logging.getLogger("swnode.simulator")
+
+AGRI_FOOD_CHAPTERS = range(1, 25)
+
+
+def _hs_codes(document: dpb.Document) -> list[str]:
+    kind = document.WhichOneof("body")
+    if kind == "goods_declaration":
+        return [i.hs_code for i in document.goods_declaration.items]
+    if kind == "licence_application":
+        return [document.licence_application.goods.hs_code]
+    if kind == "certificate_of_origin_application":
+        return [i.hs_code for i in document.certificate_of_origin_application.items]
+    return []
+
+
+def decide(agency: str, review: str, document: dpb.Document) -> tuple[int, str]:
+    """The simulator's decision and reason for one work item (pure)."""
+    if review == Review.INSPECTION:
+        return dpb.DECISION_RELEASE, "inspected: conforms"
+    chapters = [int(code[:2]) for code in _hs_codes(document) if code[:2].isdigit()]
+    if agency == "inspection" and any(c in AGRI_FOOD_CHAPTERS for c in chapters):
+        return dpb.DECISION_REQUIRE_INSPECTION, "agricultural or food goods: inspection required"
+    if agency == "customs" and document.WhichOneof("body") == "goods_declaration":
+        goods = document.goods_declaration
+        if goods.transport_mode == docs.TRANSPORT_MODE_SEA and not goods.bill_of_lading:
+            return dpb.DECISION_REQUEST_INFORMATION, "bill_of_lading: required for goods by sea"
+    return dpb.DECISION_ACCEPT, ""
+
+
+class Simulator:
+    def __init__(self, declarations: Declarations, *, interval_s: float = 0.5) -> None:
+        self._d = declarations
+        self._interval_s = interval_s
+
+    async def step(self) -> int:
+        done = 0
+        for w in await self._d.open_work():
+            try:
+                await self._handle(w)
+                done += 1
+            except SwnodeError as exc:  # another hand got there first; try again next pass
+                log.debug("simulator skipped %s: %s", w.id, exc)
+        return done
+
+    async def _handle(self, w: WorkRow) -> None:
+        actor = f"{w.agency}/simulator"
+        if w.status == "open":
+            await self._d.claim_as(w.agency, actor, w.id)
+        elif w.review != Review.INSPECTION:
+            return  # claimed by a person: theirs to decide
+        _, document = await self._d.document_of(w)
+        decision, reason = decide(w.agency, w.review, document)
+        await self._d.decide_as(
+            w.agency,
+            actor,
+            dpb.DecideRequest(work_id=w.id, decision=decision, reason=reason, note="simulated"),  # type: ignore[arg-type]
+        )
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except Exception:
+                log.exception("simulator pass failed")
+            await asyncio.sleep(self._interval_s)

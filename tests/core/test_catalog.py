@@ -1,0 +1,190 @@
+"""The data element catalog (core/catalog.py), generated from the protos, and `swnode catalog`
+(node/catalog_cli.py). The protos must agree with themselves: one id, one meaning."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+
+import pytest
+
+from core.catalog import FieldUse, build_catalog, catalog_to_dict, merge_uses
+from core.documents import document_types
+from node import catalog_cli
+from swf.v1 import documents_pb2, options_pb2
+
+F = options_pb2.Format
+
+
+def test_the_catalog_is_consistent() -> None:
+    catalog = build_catalog()
+    assert catalog.errors == ()
+
+
+def test_every_field_of_every_document_is_in_the_catalog() -> None:
+    catalog = build_catalog()
+    assert [d.name for d in catalog.documents] == [i.name for i in document_types()]
+    ids = [e.id for e in catalog.elements]
+    assert ids == sorted(set(ids))
+    for document in catalog.documents:
+        for field in document.fields:
+            element = catalog.element(field.element)
+            assert element is not None
+            assert (document.name, field.path) in {(u.document_type, u.path) for u in element.uses}
+    goods = next(d for d in catalog.documents if d.name == "goods_declaration")
+    assert goods.title == "Goods declaration (import or export)"
+    assert goods.message == "swf.v1.GoodsDeclaration"
+    assert [f.path for f in goods.fields][:4] == [
+        "kind",
+        "declarant_uscc",
+        "consignor",
+        "consignor.uscc",
+    ]
+    assert "items[].quantity.value" in [f.path for f in goods.fields]
+
+
+def test_an_element_lists_its_attributes_and_uses() -> None:
+    catalog = build_catalog()
+    hs = catalog.element("SW0021")
+    assert hs is not None
+    assert (hs.name, hs.tded, hs.format, hs.max_length, hs.required) == (
+        "Commodity code (HS)",
+        "7357",
+        "hs_code",
+        0,
+        True,
+    )
+    assert [(u.document_type, u.path) for u in hs.uses] == [
+        ("goods_declaration", "items[].hs_code"),
+        ("licence_application", "goods.hs_code"),
+        ("certificate_of_origin_application", "items[].hs_code"),
+    ]
+    assert hs.document_types == (
+        "goods_declaration",
+        "licence_application",
+        "certificate_of_origin_application",
+    )
+    reference = catalog.element("SW0202")
+    assert reference is not None
+    assert reference.description.startswith("IMO number for a vessel")
+
+
+def test_code_lists_are_the_enum_values_without_their_prefix() -> None:
+    catalog = build_catalog()
+    kind, unit = catalog.element("SW0100"), catalog.element("SW0013")
+    assert kind is not None and unit is not None
+    assert (kind.format, kind.code_list) == ("code", ("IMPORT", "EXPORT"))
+    assert unit.code_list[:3] == ("KGM", "TNE", "PCE")
+    text = catalog.element("SW0002")
+    assert text is not None and text.code_list == ()
+
+
+def test_a_use_is_required_only_inside_required_groups() -> None:
+    catalog = build_catalog()
+    amount = catalog.element("SW0010")
+    assert amount is not None
+    required = {(u.document_type, u.path): u.required for u in amount.uses}
+    assert required[("goods_declaration", "items[].value.amount")] is True
+    assert required[("qualification_filing", "registered_capital.amount")] is False
+    assert amount.required is False
+    uscc = catalog.element("SW0001")
+    assert uscc is not None and not any(u.required for u in uscc.uses)
+
+
+def _use(
+    path: str,
+    *,
+    name: str = "Port of loading",
+    fmt: options_pb2.Format.ValueType = F.FORMAT_UNLOCODE,
+    description: str = "",
+) -> FieldUse:
+    element = options_pb2.DataElement(
+        id="SW0104", name=name, tded="3225", format=fmt, description=description
+    )
+    return FieldUse(
+        document_type="goods_declaration",
+        path=path,
+        required=True,
+        element=element,
+        value_type="string",
+    )
+
+
+def test_one_id_with_two_names_or_formats_is_a_catalog_error() -> None:
+    elements, errors = merge_uses(
+        [
+            _use("port_of_loading"),
+            _use("port_of_discharge", name="Port of discharge"),
+            _use("port_of_entry", fmt=F.FORMAT_TEXT),
+        ]
+    )
+    assert len(elements) == 1 and len(elements[0].uses) == 3
+    assert errors == (
+        "element SW0104: name 'Port of loading' at goods_declaration port_of_loading, but "
+        "'Port of discharge' at goods_declaration port_of_discharge",
+        "element SW0104: format 'unlocode' at goods_declaration port_of_loading, but 'text' at "
+        "goods_declaration port_of_entry",
+    )
+
+
+def test_two_different_descriptions_are_a_catalog_error_one_is_not() -> None:
+    _, errors = merge_uses([_use("a", description="one"), _use("b")])
+    assert errors == ()
+    _, errors = merge_uses([_use("a", description="one"), _use("b", description="two")])
+    assert errors == ("element SW0104: different descriptions: ['one', 'two']",)
+
+
+def test_catalog_to_dict_is_json() -> None:
+    data = catalog_to_dict(build_catalog())
+    assert set(data) == {"documents", "elements", "errors"}
+    element = next(e for e in data["elements"] if e["id"] == "SW0100")
+    assert element == {
+        "id": "SW0100",
+        "name": "Declaration kind",
+        "tded": "1001",
+        "format": "code",
+        "required": True,
+        "max_length": 0,
+        "description": "",
+        "code_list": ["IMPORT", "EXPORT"],
+        "document_types": ["goods_declaration"],
+        "uses": [{"document_type": "goods_declaration", "path": "kind", "required": True}],
+    }
+    json.dumps(data)
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="swnode catalog")
+    catalog_cli.add_arguments(parser)
+    return catalog_cli.main(parser.parse_args(argv))
+
+
+def test_swnode_catalog_prints_every_element(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run([]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith(f"Data element catalog: {len(build_catalog().elements)} elements in 8 ")
+    assert "SW0101  Declarant USCC\n        uscc, TDED 3039, required\n" in out
+    assert "codes: IMPORT, EXPORT" in out
+    assert "goods_declaration: Goods declaration (import or export)" in out
+
+
+def test_swnode_catalog_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == catalog_to_dict(build_catalog())
+    assert documents_pb2.GoodsDeclaration.DESCRIPTOR.full_name in [
+        d["message"] for d in data["documents"]
+    ]
+
+
+def test_swnode_catalog_fails_on_catalog_errors(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = replace(build_catalog(), errors=("element SW0104: name 'a' at x, but 'b' at y",))
+    monkeypatch.setattr(catalog_cli, "build_catalog", lambda: broken)
+    assert _run([]) == 1
+    out, err = capsys.readouterr()
+    assert out.endswith("1 catalog error(s):\n  element SW0104: name 'a' at x, but 'b' at y\n")
+    assert err == "swnode catalog: element SW0104: name 'a' at x, but 'b' at y\n"
