@@ -596,6 +596,24 @@ def _origin(d: documents_pb2.CertificateOfOriginApplication, at: _At) -> Iterato
         yield at("invoice_date", "invoice_not_after_departure", text)
 
 
+@_rules_for(documents_pb2.PhytosanitaryCertificateApplication)
+def _phyto(d: documents_pb2.PhytosanitaryCertificateApplication, at: _At) -> Iterator[Problem]:
+    yield from _in_china(
+        at.sub("exporter"), "country", "exporter_in_china", "the exporter is in China"
+    )
+    importing = _country_of(at, "importing_country")
+    importer = _country_of(at.sub("importer"), "country")
+    if importing is not None and importer is not None and importer != importing:
+        text = f"in the importing country {importing}, not {importer}"
+        yield at.sub("importer")("country", "importer_in_importing_country", text)
+    if importing == CHINA:
+        text = "the goods leave China for another country"
+        yield at("importing_country", "importing_country_not_china", text)
+    yield from _in_china(
+        at, "port_of_loading", "export_from_chinese_port", "the goods leave from China"
+    )
+
+
 @_rules_for(documents_pb2.ExportTaxRebateApplication)
 def _tax_rebate(d: documents_pb2.ExportTaxRebateApplication, at: _At) -> Iterator[Problem]:
     currency = d.rebate_amount.currency

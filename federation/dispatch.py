@@ -28,6 +28,8 @@ class Received:
     conversation_id: str
     header: pb.Header
     payload: bytes
+    # The envelope as it arrived (header bytes, payload, signature), for re-verification.
+    envelope: bytes
 
 
 Handler = Callable[[Received], Awaitable[None]]
@@ -60,6 +62,7 @@ class Dispatcher:
                     conversation_id=row["conversation_id"],
                     header=pb.Header.FromString(env.header),
                     payload=env.payload,
+                    envelope=bytes(row["envelope"]),
                 )
                 try:
                     await handler(message)

@@ -329,6 +329,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--node")
     p = sub.add_parser("down", help="stop every node (the folder stays; `up` starts it again)")
     p.add_argument("--dir", type=Path, required=True)
+    p = sub.add_parser("demo", help="run the whole story on the network, as a timeline")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument(
+        "--json", action="store_true", help="last line: one JSON object, ok true or false"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -369,6 +374,11 @@ def main(args: argparse.Namespace) -> int:
         net.wait_healthy(started or None)
         print(f"started: {', '.join(started) or 'everything was running'}")
         return 0
+    if action == "demo":
+        from node.demo import main as demo
+
+        net.wait_healthy(timeout_s=30)
+        return demo(net.root, as_json=args.json)
     if action == "down":
         print(f"stopped: {', '.join(net.stop()) or 'nothing was running'}")
         return 0

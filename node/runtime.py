@@ -43,6 +43,7 @@ from identity.accounts import REVOCATION_TYPE, Accounts, AccountSettings, revoca
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys
 from identity.lockout import LockoutPolicy
+from node.certificates_service import CertificatesService
 from node.client_service import EnrolmentService
 from node.config import NodeConfig
 from node.declarations_service import (
@@ -56,12 +57,15 @@ from node.metrics import Metrics
 from node.ops import OpsServer
 from node.peer_service import PeerService
 from node.rpc import set_refusal_observer
+from services.certificates import KIND_TYPES, STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.simulator import Simulator
 from services.statistics import node_statistics
 from storage.database import Database
 from storage.engine import redact
 from swf.v1 import (
+    certificates_pb2,
+    certificates_pb2_grpc,
     declarations_pb2,
     declarations_pb2_grpc,
     enrolment_pb2,
@@ -87,6 +91,7 @@ CLIENT_SERVICES = (
     identity_pb2.DESCRIPTOR.services_by_name["Identity"].full_name,
     declarations_pb2.DESCRIPTOR.services_by_name["Declarations"].full_name,
     declarations_pb2.DESCRIPTOR.services_by_name["AgencyWork"].full_name,
+    certificates_pb2.DESCRIPTOR.services_by_name["Certificates"].full_name,
 )
 SERVICE_NAMES = PEER_SERVICES + CLIENT_SERVICES
 
@@ -155,6 +160,7 @@ class Node:
         self.dispatcher: Dispatcher
         self.accounts: Accounts
         self.declarations: Declarations
+        self.certificates: Certificates
 
     @property
     def trust(self) -> TrustView:
@@ -252,6 +258,19 @@ class Node:
             routing=config.routing,
             tariff=load_tariff(config),
         )
+        # Certificates across the border: issued when an application is approved, received
+        # from other federations' windows, their statuses carried both ways.
+        self.certificates = Certificates(
+            node_id=config.id,
+            db=self.db,
+            outbox=self.outbox,
+            trust=lambda: self.trust,
+            clock_ms=self.clock_ms,
+        )
+        self.declarations.approval_hooks.append(self.certificates.issue_txn)
+        for document_type in KIND_TYPES.values():
+            self.dispatcher.register(document_type, self.certificates.receive)
+        self.dispatcher.register(STATUS_TYPE, self.certificates.on_status)
         self.inbound = Inbound(
             node_id=config.id,
             db=self.db,
@@ -279,6 +298,7 @@ class Node:
             asyncio.create_task(self.delivery.run(), name="delivery"),
             asyncio.create_task(self.dispatcher.run(), name="dispatch"),
             asyncio.create_task(self._identity_loop(), name="identity"),
+            asyncio.create_task(self._certificates_loop(), name="certificates"),
         ]
         if config.simulator_enabled:
             log.warning("the agency simulator is on: agencies' work is decided by rules")
@@ -333,6 +353,9 @@ class Node:
         identity_pb2_grpc.add_IdentityServicer_to_server(IdentityService(self.accounts), client)
         declarations_pb2_grpc.add_DeclarationsServicer_to_server(
             DeclarationsService(self.accounts, self.declarations, self.statistics), client
+        )
+        certificates_pb2_grpc.add_CertificatesServicer_to_server(
+            CertificatesService(self.accounts, self.certificates), client
         )
         declarations_pb2_grpc.add_AgencyWorkServicer_to_server(
             AgencyWorkService(self.accounts, self.declarations), client
@@ -425,6 +448,14 @@ class Node:
         drafts = revocation_drafts(self.trust, self.config.id, revocation)
         if drafts:
             await self.outbox.submit(drafts)
+
+    async def _certificates_loop(self) -> None:
+        while True:
+            try:
+                await self.certificates.reconcile()
+            except Exception:
+                log.exception("certificate upkeep failed")
+            await asyncio.sleep(1.0)
 
     async def _identity_loop(self) -> None:
         """Keep revocations current (other replicas record some) and settle pending

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -101,6 +101,9 @@ class Declarations:
         self._routing = routing
         self._tariff = tariff
         self._changed = asyncio.Condition()
+        # Called inside the transaction that approves a declaration (e.g. to issue the
+        # certificate an approved application asks for, all or nothing with the approval).
+        self.approval_hooks: list[Callable[[Tx, DeclarationRow, str], Awaitable[None]]] = []
 
     def _new_id(self) -> str:
         return new_message_id(self._clock_ms(), os.urandom(10))
@@ -548,6 +551,9 @@ class Declarations:
                     decided=outcome.status in ds.FINAL,
                 )
             await self._db.declarations.add_events_txn(tx, w.declaration_id, events, now_ms)
+            if outcome.status is ds.Status.APPROVED and outcome.transition is not None:
+                for hook in self.approval_hooks:
+                    await hook(tx, declaration, actor)
             if (
                 declaration.document_type == PAYMENT
                 and outcome.status is ds.Status.APPROVED

@@ -17,6 +17,7 @@ DEFAULT_ROUTES: Mapping[str, tuple[str, ...]] = {
     "qualification_filing": ("customs",),
     "duty_payment": ("tax",),
     "export_tax_rebate_application": ("tax",),
+    "phytosanitary_certificate_application": ("inspection",),
 }
 
 # The agencies a test network creates at each province, with their names.
@@ -39,6 +40,7 @@ SUBMIT_ROLES: Mapping[str, tuple[str, ...]] = {
     "qualification_filing": ("admin",),
     "duty_payment": ("declarant", "customs_broker", "importer", "exporter"),
     "export_tax_rebate_application": ("exporter",),
+    "phytosanitary_certificate_application": ("exporter",),
 }
 
 # The field (path) holding the USCC of the party that submits the document.
@@ -51,6 +53,7 @@ PARTY_FIELD: Mapping[str, str] = {
     "qualification_filing": "enterprise_uscc",
     "duty_payment": "payer_uscc",
     "export_tax_rebate_application": "exporter_uscc",
+    "phytosanitary_certificate_application": "exporter.uscc",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from storage.certificates import CertificateStore
 from storage.declarations import DeclarationStore
 from storage.directories import DirectoryStore
 from storage.engine import Engine, Tx, open_engine
@@ -24,6 +25,7 @@ class Database:
         self.inbox = InboxStore(engine)
         self.parties = PartyStore(engine)
         self.declarations = DeclarationStore(engine)
+        self.certificates = CertificateStore(engine)
 
     @classmethod
     async def open(

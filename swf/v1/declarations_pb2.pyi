@@ -62,6 +62,7 @@ class Document(_message.Message):
     QUALIFICATION_FILING_FIELD_NUMBER: _builtins.int
     DUTY_PAYMENT_FIELD_NUMBER: _builtins.int
     EXPORT_TAX_REBATE_APPLICATION_FIELD_NUMBER: _builtins.int
+    PHYTOSANITARY_CERTIFICATE_APPLICATION_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def goods_declaration(self) -> _documents_pb2.GoodsDeclaration: ...
     @_builtins.property
@@ -78,6 +79,8 @@ class Document(_message.Message):
     def duty_payment(self) -> _documents_pb2.DutyPayment: ...
     @_builtins.property
     def export_tax_rebate_application(self) -> _documents_pb2.ExportTaxRebateApplication: ...
+    @_builtins.property
+    def phytosanitary_certificate_application(self) -> _documents_pb2.PhytosanitaryCertificateApplication: ...
     def __init__(
         self,
         *,
@@ -89,12 +92,13 @@ class Document(_message.Message):
         qualification_filing: _documents_pb2.QualificationFiling | None = ...,
         duty_payment: _documents_pb2.DutyPayment | None = ...,
         export_tax_rebate_application: _documents_pb2.ExportTaxRebateApplication | None = ...,
+        phytosanitary_certificate_application: _documents_pb2.PhytosanitaryCertificateApplication | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "cargo_manifest", b"cargo_manifest", "certificate_of_origin_application", b"certificate_of_origin_application", "conveyance_declaration", b"conveyance_declaration", "duty_payment", b"duty_payment", "export_tax_rebate_application", b"export_tax_rebate_application", "goods_declaration", b"goods_declaration", "licence_application", b"licence_application", "qualification_filing", b"qualification_filing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "cargo_manifest", b"cargo_manifest", "certificate_of_origin_application", b"certificate_of_origin_application", "conveyance_declaration", b"conveyance_declaration", "duty_payment", b"duty_payment", "export_tax_rebate_application", b"export_tax_rebate_application", "goods_declaration", b"goods_declaration", "licence_application", b"licence_application", "phytosanitary_certificate_application", b"phytosanitary_certificate_application", "qualification_filing", b"qualification_filing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "cargo_manifest", b"cargo_manifest", "certificate_of_origin_application", b"certificate_of_origin_application", "conveyance_declaration", b"conveyance_declaration", "duty_payment", b"duty_payment", "export_tax_rebate_application", b"export_tax_rebate_application", "goods_declaration", b"goods_declaration", "licence_application", b"licence_application", "qualification_filing", b"qualification_filing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "cargo_manifest", b"cargo_manifest", "certificate_of_origin_application", b"certificate_of_origin_application", "conveyance_declaration", b"conveyance_declaration", "duty_payment", b"duty_payment", "export_tax_rebate_application", b"export_tax_rebate_application", "goods_declaration", b"goods_declaration", "licence_application", b"licence_application", "phytosanitary_certificate_application", b"phytosanitary_certificate_application", "qualification_filing", b"qualification_filing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["goods_declaration", "conveyance_declaration", "cargo_manifest", "licence_application", "certificate_of_origin_application", "qualification_filing", "duty_payment", "export_tax_rebate_application"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["goods_declaration", "conveyance_declaration", "cargo_manifest", "licence_application", "certificate_of_origin_application", "qualification_filing", "duty_payment", "export_tax_rebate_application", "phytosanitary_certificate_application"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 

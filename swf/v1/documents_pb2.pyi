@@ -761,3 +761,81 @@ class ExportTaxRebateApplication(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportTaxRebateApplication: _TypeAlias = ExportTaxRebateApplication  # noqa: Y015
+
+@_typing.final
+class PlantProduct(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HS_CODE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    BOTANICAL_NAME_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    PLACE_OF_ORIGIN_FIELD_NUMBER: _builtins.int
+    hs_code: _builtins.str
+    description: _builtins.str
+    botanical_name: _builtins.str
+    place_of_origin: _builtins.str
+    @_builtins.property
+    def quantity(self) -> Global___Quantity: ...
+    def __init__(
+        self,
+        *,
+        hs_code: _builtins.str = ...,
+        description: _builtins.str = ...,
+        botanical_name: _builtins.str = ...,
+        quantity: Global___Quantity | None = ...,
+        place_of_origin: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["quantity", b"quantity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["botanical_name", b"botanical_name", "description", b"description", "hs_code", b"hs_code", "place_of_origin", b"place_of_origin", "quantity", b"quantity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlantProduct: _TypeAlias = PlantProduct  # noqa: Y015
+
+@_typing.final
+class PhytosanitaryCertificateApplication(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPORTER_FIELD_NUMBER: _builtins.int
+    IMPORTER_FIELD_NUMBER: _builtins.int
+    IMPORTING_COUNTRY_FIELD_NUMBER: _builtins.int
+    PORT_OF_LOADING_FIELD_NUMBER: _builtins.int
+    DEPARTURE_DATE_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    TREATMENT_FIELD_NUMBER: _builtins.int
+    ADDITIONAL_DECLARATION_FIELD_NUMBER: _builtins.int
+    TRANSPORT_DETAILS_FIELD_NUMBER: _builtins.int
+    importing_country: _builtins.str
+    port_of_loading: _builtins.str
+    departure_date: _builtins.str
+    treatment: _builtins.str
+    additional_declaration: _builtins.str
+    transport_details: _builtins.str
+    @_builtins.property
+    def exporter(self) -> Global___Party: ...
+    @_builtins.property
+    def importer(self) -> Global___Party: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlantProduct]: ...
+    def __init__(
+        self,
+        *,
+        exporter: Global___Party | None = ...,
+        importer: Global___Party | None = ...,
+        importing_country: _builtins.str = ...,
+        port_of_loading: _builtins.str = ...,
+        departure_date: _builtins.str = ...,
+        items: _abc.Iterable[Global___PlantProduct] | None = ...,
+        treatment: _builtins.str = ...,
+        additional_declaration: _builtins.str = ...,
+        transport_details: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exporter", b"exporter", "importer", b"importer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["additional_declaration", b"additional_declaration", "departure_date", b"departure_date", "exporter", b"exporter", "importer", b"importer", "importing_country", b"importing_country", "items", b"items", "port_of_loading", b"port_of_loading", "transport_details", b"transport_details", "treatment", b"treatment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PhytosanitaryCertificateApplication: _TypeAlias = PhytosanitaryCertificateApplication  # noqa: Y015

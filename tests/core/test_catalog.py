@@ -59,11 +59,13 @@ def test_an_element_lists_its_attributes_and_uses() -> None:
         ("goods_declaration", "items[].hs_code"),
         ("licence_application", "goods.hs_code"),
         ("certificate_of_origin_application", "items[].hs_code"),
+        ("phytosanitary_certificate_application", "items[].hs_code"),
     ]
     assert hs.document_types == (
         "goods_declaration",
         "licence_application",
         "certificate_of_origin_application",
+        "phytosanitary_certificate_application",
     )
     reference = catalog.element("SW0202")
     assert reference is not None
@@ -164,7 +166,7 @@ def test_swnode_catalog_prints_every_element(capsys: pytest.CaptureFixture[str])
     assert _run([]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert out.startswith(f"Data element catalog: {len(build_catalog().elements)} elements in 8 ")
+    assert out.startswith(f"Data element catalog: {len(build_catalog().elements)} elements in 9 ")
     assert "SW0101  Declarant USCC\n        uscc, TDED 3039, required\n" in out
     assert "codes: IMPORT, EXPORT" in out
     assert "goods_declaration: Goods declaration (import or export)" in out

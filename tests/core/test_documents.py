@@ -27,6 +27,7 @@ TYPES = [
     "qualification_filing",
     "duty_payment",
     "export_tax_rebate_application",
+    "phytosanitary_certificate_application",
 ]
 
 
