@@ -362,6 +362,17 @@ class NodeConfig:
     def ops_url(self) -> str:
         return f"http://{self.ops_host}:{self.ops_port}"
 
+    def addresses(self) -> dict[str, dict[str, object]]:
+        """Where the node listens, as `swnode status` and `devnet status` show it."""
+        return {
+            "ports": {"peer": self.peer_port, "client": self.client_port, "ops": self.ops_port},
+            "endpoints": {
+                "peer": self.peer_endpoint,
+                "client": self.client_endpoint,
+                "ops": self.ops_url,
+            },
+        }
+
     @property
     def log_path(self) -> Path:
         return self.dir / "node.log"

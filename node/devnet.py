@@ -273,16 +273,7 @@ class Devnet:
                     "running": pid is not None,
                     "healthy": healthy,
                     "dir": str(config.dir),
-                    "ports": {
-                        "peer": config.peer_port,
-                        "client": config.client_port,
-                        "ops": config.ops_port,
-                    },
-                    "endpoints": {
-                        "peer": config.peer_endpoint,
-                        "client": config.client_endpoint,
-                        "ops": config.ops_url,
-                    },
+                    **config.addresses(),
                 }
             )
         return rows

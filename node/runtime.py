@@ -640,16 +640,7 @@ def node_status(
             "trusted_federations": sorted(a.federation for a in trust.trusted_anchors()),
         },
         "peers": peers,
-        "ports": {
-            "peer": config.peer_port,
-            "client": config.client_port,
-            "ops": config.ops_port,
-        },
-        "endpoints": {
-            "peer": config.peer_endpoint,
-            "client": config.client_endpoint,
-            "ops": config.ops_url,
-        },
+        **config.addresses(),
         "storage": redact(config.storage_url),
     }
 
