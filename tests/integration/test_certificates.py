@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -12,7 +13,7 @@ import pytest
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 from tests.declarations_client import Desk, Office, example, office
-from tests.harness import Network, NetworkFactory, NetworkSpec, refusal_of
+from tests.harness import Network, NetworkFactory, NetworkSpec, refusal_of, swnode
 from tests.messages import exchange, seal_as
 
 pytestmark = pytest.mark.network
@@ -263,3 +264,50 @@ def test_the_window_down_while_a_certificate_is_sent_gets_it_once_when_back(
         assert sg.status(number) == "delivered"
         received = [c for c in sg.listed() if c.certificate.number == number]
         assert len(received) == 1
+
+
+def test_the_command_line_shows_verifies_and_decides(world: tuple[Network, Office]) -> None:
+    net, o = world
+    exporter, number = issue(o)
+    until(lambda: exporter.status(number), lambda s: s == "delivered")
+    sg = sg_customs(o)
+    base = ("client", "--devnet", str(net.root), "--at", "SG", "certificate")
+    verified = swnode(
+        *base, "verify", "--token", sg.desk.token, "--number", number, "--country", "CN"
+    )
+    assert verified.returncode == 0 and verified.stdout.startswith("AUTHENTIC"), verified.stderr
+    decided = swnode(
+        *base,
+        "decide",
+        "--token",
+        sg.desk.token,
+        "--number",
+        number,
+        "--country",
+        "CN",
+        "--decision",
+        "use",
+        "--import-declaration",
+        "SG-IMP-CLI",
+        "--json",
+    )
+    assert decided.returncode == 0, decided.stderr
+    assert json.loads(decided.stdout)["status"] == "used"
+    unknown = swnode(
+        *base, "verify", "--token", sg.desk.token, "--number", "NOPE", "--country", "CN"
+    )
+    assert unknown.returncode == 2 and unknown.stdout.startswith("NOT AUTHENTIC")
+    shown = swnode(
+        "client",
+        "--devnet",
+        str(net.root),
+        "--at",
+        "CN-GD",
+        "certificate",
+        "show",
+        "--token",
+        exporter.desk.token,
+        "--number",
+        number,
+    )
+    assert shown.returncode == 0 and "used" in shown.stdout and "SG-IMP-CLI" in shown.stdout
