@@ -24,7 +24,7 @@ from google.protobuf.message import Message
 from core.documents import parse_json, wrap
 from core.errors import InvalidArgument
 from core.grpc_status import from_rpc_error
-from node import client_certificates
+from node import client_certificates, client_logistics
 from node.config import load_config
 from services.declarations import VALIDATION_KEY
 from swf.v1 import declarations_pb2 as dpb
@@ -140,6 +140,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--json", action="store_true")
 
     client_certificates.add_subcommands(sub)
+    client_logistics.add_subcommands(sub)
 
     p = sub.add_parser("user", help="users of your party (administrators, at the home node)")
     users = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -212,6 +213,8 @@ def main(args: argparse.Namespace) -> int:
                 return _documents(args, ch)
             if args.client_command == "certificate":
                 return client_certificates.run(args, ch, _print)
+            if args.client_command in client_logistics.COMMANDS:
+                return client_logistics.run(args, ch)
             return _run(args, igrpc.IdentityStub(ch))
         except grpc.RpcError as exc:
             raise _refusal(exc) from exc

@@ -38,6 +38,7 @@ from federation.inbound import Inbound
 from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
 from federation.registry_client import RegistryClient
+from federation.sharing_client import SharingPeers
 from federation.tls import client_port_credentials, peer_port_credentials
 from identity.accounts import REVOCATION_TYPE, Accounts, AccountSettings, revocation_drafts
 from identity.authority import Authority, CentralSettings
@@ -53,12 +54,15 @@ from node.declarations_service import (
     statistics_for,
 )
 from node.identity_service import IdentityService, RegistryService
+from node.logistics_service import DataSharingService, LogisticsPeerService, LogisticsService
 from node.metrics import Metrics
 from node.ops import OpsServer
 from node.peer_service import PeerService
 from node.rpc import set_refusal_observer
 from services.certificates import KIND_TYPES, STATUS_TYPE, Certificates
 from services.declarations import Declarations
+from services.logistics import Logistics
+from services.sharing import Sharing
 from services.simulator import Simulator
 from services.statistics import node_statistics
 from storage.database import Database
@@ -78,6 +82,8 @@ from swf.v1 import (
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import identity_pb2 as ipb
+from swf.v1 import logistics_pb2 as lpb
+from swf.v1 import logistics_pb2_grpc as lgrpc
 
 log = logging.getLogger("swnode.node")
 
@@ -85,6 +91,7 @@ PEER_SERVICES = (
     peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["Registry"].full_name,
     declarations_pb2.DESCRIPTOR.services_by_name["StatisticsPeer"].full_name,
+    lpb.DESCRIPTOR.services_by_name["LogisticsPeer"].full_name,
 )
 CLIENT_SERVICES = (
     enrolment_pb2.DESCRIPTOR.services_by_name["Enrolment"].full_name,
@@ -92,6 +99,8 @@ CLIENT_SERVICES = (
     declarations_pb2.DESCRIPTOR.services_by_name["Declarations"].full_name,
     declarations_pb2.DESCRIPTOR.services_by_name["AgencyWork"].full_name,
     certificates_pb2.DESCRIPTOR.services_by_name["Certificates"].full_name,
+    lpb.DESCRIPTOR.services_by_name["Logistics"].full_name,
+    lpb.DESCRIPTOR.services_by_name["DataSharing"].full_name,
 )
 SERVICE_NAMES = PEER_SERVICES + CLIENT_SERVICES
 
@@ -161,6 +170,8 @@ class Node:
         self.accounts: Accounts
         self.declarations: Declarations
         self.certificates: Certificates
+        self.sharing: Sharing
+        self.logistics: Logistics
 
     @property
     def trust(self) -> TrustView:
@@ -271,6 +282,30 @@ class Node:
         for document_type in KIND_TYPES.values():
             self.dispatcher.register(document_type, self.certificates.receive)
         self.dispatcher.register(STATUS_TYPE, self.certificates.on_status)
+        # Logistics status for the whole journey and the data sharing pool: timelines read
+        # across the federation with signed peer queries, checked against the owners' grants.
+        self.sharing = Sharing(
+            node_id=config.id,
+            db=self.db,
+            peers=SharingPeers(
+                node_id=config.id,
+                channels=self.channels,
+                trust=lambda: self.trust,
+                signing_key=self.keys.signing_key,
+                clock_ms=self.clock_ms,
+            ),
+            trust=lambda: self.trust,
+            clock_ms=self.clock_ms,
+            skew_ms=int(config.clock_skew_s * 1000),
+        )
+        self.logistics = Logistics(
+            node_id=config.id,
+            db=self.db,
+            sharing=self.sharing,
+            clock_ms=self.clock_ms,
+            skew_ms=int(config.clock_skew_s * 1000),
+        )
+        await self.sharing.publish_operator_datasets()
         self.inbound = Inbound(
             node_id=config.id,
             db=self.db,
@@ -342,6 +377,15 @@ class Node:
             ),
             peer,
         )
+        lgrpc.add_LogisticsPeerServicer_to_server(
+            LogisticsPeerService(
+                trust=lambda: self.trust,
+                clock_ms=self.clock_ms,
+                sharing=self.sharing,
+                logistics=self.logistics,
+            ),
+            peer,
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, peer)
         self._bind(
             peer,
@@ -362,6 +406,12 @@ class Node:
         )
         enrolment_pb2_grpc.add_EnrolmentServicer_to_server(
             EnrolmentService(config.id, self.authority, self.sync.load), client
+        )
+        lgrpc.add_LogisticsServicer_to_server(
+            LogisticsService(self.accounts, self.logistics), client
+        )
+        lgrpc.add_DataSharingServicer_to_server(
+            DataSharingService(self.accounts, self.sharing), client
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, client)
         reflection.enable_server_reflection(

@@ -33,6 +33,7 @@ from core.errors import (
     NotFound,
     PermissionDenied,
 )
+from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
 from core.tariff import to_proto as assessment_proto
 from core.validation import Problem, to_proto, validate
@@ -214,6 +215,7 @@ class Declarations:
         )
         async with self._db.transaction() as tx:
             await self._db.declarations.insert_txn(tx, row)
+            await self._db.logistics.index_declaration_txn(tx, row.id, claims.party, _refs(checked))
             await self._db.declarations.add_events_txn(
                 tx,
                 row.id,
@@ -299,6 +301,9 @@ class Declarations:
                 now_ms=now_ms,
                 document=document.SerializeToString(deterministic=True),
                 revision=revision,
+            )
+            await self._db.logistics.index_declaration_txn(
+                tx, declaration_id, claims.party, _refs(checked)
             )
             await self._db.declarations.add_events_txn(
                 tx,
@@ -598,6 +603,11 @@ class Declarations:
         row = await self._db.declarations.get(w.declaration_id)
         assert row is not None
         return row.document_type, dpb.Document.FromString(row.document)
+
+
+def _refs(checked: Checked) -> list[tuple[str, str]]:
+    """The containers and bills of lading a declaration names, for timelines by either."""
+    return [(k.kind, k.value) for k in declaration_refs(checked.document_type, checked.message)]
 
 
 def _assessment_json(a: dpb.Assessment | None) -> str:

@@ -10,10 +10,12 @@ from storage.declarations import DeclarationStore
 from storage.directories import DirectoryStore
 from storage.engine import Engine, Tx, open_engine
 from storage.inbox import InboxStore
+from storage.logistics import LogisticsStore
 from storage.migrations import migrate
 from storage.outbox import OutboxStore
 from storage.parties import PartyStore
 from storage.registry import RegistryStore
+from storage.sharing import SharingStore
 
 
 class Database:
@@ -26,6 +28,8 @@ class Database:
         self.parties = PartyStore(engine)
         self.declarations = DeclarationStore(engine)
         self.certificates = CertificateStore(engine)
+        self.logistics = LogisticsStore(engine)
+        self.sharing = SharingStore(engine)
 
     @classmethod
     async def open(

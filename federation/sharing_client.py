@@ -1,0 +1,130 @@
+"""Asking other nodes of the federation, on a party's behalf, for what they hold about logistics
+and the sharing pool (`swf.v1.LogisticsPeer` on their peer port).
+
+Every call carries a query this node signs with its signing key (core/sharing.py; docs
+LOGISTICS.md §6): mutual TLS says which node asks, the signature binds the party, its user, the
+keys, purpose, time and a nonce, so that the node asked can check it and record it in the
+owner's access log.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, Callable
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from core.grpc_status import from_rpc_error
+from core.sharing import NONCE_BYTES, sign_query
+from core.signing import PURPOSE_SIGNING, key_id, raw_public
+from core.trust import TrustView
+from federation.channels import PeerChannels
+from swf.v1 import logistics_pb2 as lpb
+from swf.v1 import logistics_pb2_grpc as lgrpc
+
+
+class SharingPeers:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        channels: PeerChannels,
+        trust: Callable[[], TrustView],
+        signing_key: Ed25519PrivateKey,
+        clock_ms: Callable[[], int],
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.node_id = node_id
+        self._channels = channels
+        self._trust = trust
+        self._key = signing_key
+        self._key_id = key_id(node_id, PURPOSE_SIGNING, raw_public(signing_key))
+        self._clock_ms = clock_ms
+        self._timeout_s = timeout_s
+
+    def new_nonce(self) -> bytes:
+        return os.urandom(NONCE_BYTES)
+
+    def query(self, to_node: str, action: str, template: lpb.PeerQuery) -> lpb.PeerQuery:
+        """`template` addressed to `to_node` for `action`, stamped with this node, the time and
+        a fresh nonce."""
+        query = lpb.PeerQuery()
+        query.CopyFrom(template)
+        query.action = action
+        query.from_node = self.node_id
+        query.to_node = to_node
+        query.issued_at_unix_ms = self._clock_ms()
+        query.nonce = self.new_nonce()
+        return query
+
+    def _stub(self, node: str) -> lgrpc.LogisticsPeerAsyncStub:
+        return lgrpc.LogisticsPeerStub(
+            self._channels.channel(self._channels.route_to(self._trust(), node))
+        )
+
+    def _signed(self, node: str, action: str, template: lpb.PeerQuery) -> lpb.SignedQuery:
+        return sign_query(self.query(node, action, template), self._key, self._key_id)
+
+    async def find_declarations(self, node: str, template: lpb.PeerQuery) -> lpb.PeerEvents:
+        signed = self._signed(node, "find_declarations", template)
+        try:
+            answer: lpb.PeerEvents = await self._stub(node).FindDeclarations(
+                signed, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
+        return answer
+
+    async def query_events(self, node: str, template: lpb.PeerQuery) -> lpb.PeerEvents:
+        signed = self._signed(node, "query_events", template)
+        try:
+            answer: lpb.PeerEvents = await self._stub(node).QueryEvents(
+                signed, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
+        return answer
+
+    async def watch_events(
+        self, node: str, template: lpb.PeerQuery
+    ) -> AsyncGenerator[lpb.PeerEvents, None]:
+        """The node's answers as entries arrive there, until the call fails or is cancelled."""
+        call = self._stub(node).WatchEvents(self._signed(node, "watch_events", template))
+        try:
+            async for answer in call:
+                yield answer
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
+        finally:
+            call.cancel()
+
+    async def list_datasets(self, node: str, template: lpb.PeerQuery) -> lpb.ListDatasetsResponse:
+        signed = self._signed(node, "list_datasets", template)
+        try:
+            answer: lpb.ListDatasetsResponse = await self._stub(node).ListDatasets(
+                signed, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
+        return answer
+
+    async def request_access(self, node: str, template: lpb.PeerQuery) -> lpb.AccessRequest:
+        signed = self._signed(node, "request_access", template)
+        try:
+            answer: lpb.AccessRequest = await self._stub(node).RequestAccess(
+                signed, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
+        return answer
+
+    async def list_requests(self, node: str, template: lpb.PeerQuery) -> lpb.ListRequestsResponse:
+        signed = self._signed(node, "list_requests", template)
+        try:
+            answer: lpb.ListRequestsResponse = await self._stub(node).ListRequests(
+                signed, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
+        return answer
