@@ -31,6 +31,9 @@ class Route:
 # What a server accepts from callers' keepalive pings: callers ping every 20 s, even between
 # calls, so the server must not count that as abuse (gRPC's default minimum is 5 minutes).
 SERVER_KEEPALIVE = [
+    # A port another process already listens on is an error, not a share: two nodes that
+    # picked the same port must not split each other's connections.
+    ("grpc.so_reuseport", 0),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
     ("grpc.http2.max_ping_strikes", 0),

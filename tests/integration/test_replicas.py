@@ -38,11 +38,12 @@ def outbox(url: str) -> list[asyncpg.Record]:
 
 
 class Replica:
-    """A second `swnode run` of a node folder, on its own ops port (peer and client ports are
-    shared with the first replica: the kernel spreads connections between them)."""
+    """A second `swnode run` of a node folder on the same host, on ports of its own (on separate
+    hosts, replicas use the same ports behind a load balancer). It shares the first replica's
+    keys and database; this test has it send, not receive."""
 
     def __init__(self, node_dir: Path) -> None:
-        (self.ops_port,) = free_ports("127.0.0.1", 1)
+        peer, client, self.ops_port = free_ports("127.0.0.1", 3)
         log = (node_dir / "replica.log").open("ab")
         self.process = subprocess.Popen(
             [
@@ -54,6 +55,10 @@ class Replica:
                 str(node_dir),
                 "--ops-port",
                 str(self.ops_port),
+                "--peer-port",
+                str(peer),
+                "--client-port",
+                str(client),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
