@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import grpc
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from google.protobuf.message import DecodeError
 
 from core import directory as dirs
 from core.errors import FailedPrecondition, PermissionDenied, Unavailable
@@ -103,27 +105,40 @@ async def enrol(
             )
         except grpc.aio.AioRpcError as exc:
             raise _refusal(exc) from exc
-    # 4. Check what came back.
-    ca_cert = x509.load_der_x509_certificate(response.ca_certificate)
-    tls_cert = x509.load_der_x509_certificate(response.tls_certificate)
+    # 4. Check what came back: our key certified by the CA, and a directory signed by the key
+    #    it names (trusted because it came over the pinned channel) that lists this node with
+    #    exactly the certificate and keys it just proved.
+    try:
+        ca_cert = x509.load_der_x509_certificate(response.ca_certificate)
+        tls_cert = x509.load_der_x509_certificate(response.tls_certificate)
+        tls_cert.verify_directly_issued_by(ca_cert)
+        unverified = pb.Directory.FromString(response.directory.own.directory)
+    except (ValueError, TypeError, InvalidSignature, DecodeError) as exc:
+        raise FailedPrecondition(
+            "enrol.bad_response", f"the central's answer does not check out: {exc}"
+        ) from exc
     if tls_cert.public_key().public_bytes(
         Encoding.DER, PublicFormat.SubjectPublicKeyInfo
     ) != keys.tls_key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo):
         raise FailedPrecondition(
             "enrol.bad_response", "the central issued a certificate for another key"
         )
-    tls_cert.verify_directly_issued_by(ca_cert)
-    unverified = pb.Directory.FromString(response.directory.own.directory)
     directory = dirs.verify_directory(
         response.directory.own,
         directory_key=unverified.directory_key,
         federation=federation,
+        ca_certificate=response.ca_certificate,
     )
-    if directory.ca_certificate != response.ca_certificate or not any(
-        n.id == node_id for n in directory.nodes
+    entry = next((n for n in directory.nodes if n.id == node_id), None)
+    if (
+        entry is None
+        or entry.tls_certificate != response.tls_certificate
+        or [k.public_key for k in entry.signing_keys] != [raw_public(keys.signing_key)]
+        or [k.public_key for k in entry.token_keys] != [raw_public(keys.token_key)]
     ):
         raise FailedPrecondition(
-            "enrol.bad_response", "the central's directory does not list this node under its CA"
+            "enrol.bad_response",
+            "the central's directory does not list this node with its certificate and keys",
         )
     return Enrolled(
         tls_cert=tls_cert,
