@@ -24,6 +24,14 @@ class InboxRow:
     status: str  # received | relayed | processed
 
 
+# What the dispatcher runs for each document type a service handles, every time messages arrive:
+# it must read only that type's waiting messages (index inbox_waiting_by_type).
+WAITING_SQL = (
+    "SELECT * FROM inbox WHERE status = 'received' AND seq > $1 AND document_type = $3"
+    " ORDER BY seq LIMIT $2"
+)
+
+
 def _in(ids: Sequence[str]) -> str:
     return ", ".join(f"${i}" for i in range(1, len(ids) + 1))
 
@@ -93,13 +101,7 @@ class InboxStore:
                 after_seq,
                 limit,
             )
-        return await self._db.fetch(
-            "SELECT * FROM inbox WHERE status = 'received' AND seq > $1 AND document_type = $3"
-            " ORDER BY seq LIMIT $2",
-            after_seq,
-            limit,
-            document_type,
-        )
+        return await self._db.fetch(WAITING_SQL, after_seq, limit, document_type)
 
     async def mark_processed_txn(self, tx: Tx, keys: Sequence[tuple[str, str]]) -> None:
         """Messages, by (origin, message id), that this node has handled."""
