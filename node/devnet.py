@@ -296,15 +296,23 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
 
 def usage_hint(root: Path) -> str:
+    rows = [
+        (f"swnode status --dir {root}/CN-GD", "what a node holds and who it reaches"),
+        (f"swnode devnet status --dir {root} [--json]", "this table"),
+        (f"swnode devnet demo --dir {root}", "the whole story: declare, certify, cross the border"),
+        (f"swnode client --devnet {root} --at CN-GD ...", "the client API (see README)"),
+        (f"swnode devnet stop --dir {root} --node CN-SH", "stop one node (start brings it back)"),
+        (f"swnode devnet down --dir {root}", "stop every node (`up` starts them again)"),
+        ("curl http://127.0.0.1:<ops port>/metrics", "a node's Prometheus metrics"),
+    ]
+    width = max(len(command) for command, _ in rows) + 2
     return "\n".join(
         [
             "",
             "Each node is one process; its folder holds node.toml, keys/, node.db and node.log.",
-            f"  swnode status --dir {root}/CN-GD              what a node holds and who it reaches",
-            f"  swnode devnet status --dir {root} [--json]    this table",
-            f"  swnode devnet stop --dir {root} --node CN-SH  stop one node (start brings it back)",
-            f"  swnode devnet down --dir {root}               stop every node (`up` restarts them)",
-            "  curl http://127.0.0.1:<ops>/metrics             Prometheus metrics of a node",
+            f"swnode is {Path(sys.executable).parent / 'swnode'}. Agencies' passwords (test "
+            "network only) are in each node's agency-credentials.json.",
+            *(f"  {command:<{width}}{what}" for command, what in rows),
         ]
     )
 
