@@ -3,6 +3,7 @@ changes in the directory. Channels multiplex every call and stream to that peer.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -18,6 +19,11 @@ KEEPALIVE = [
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),
+    # A peer that was down is tried again within 2 s of coming back, not after gRPC's default
+    # of up to two minutes of backoff; delivery keeps its own, persisted backoff (outbox).
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
 ]
 
 
@@ -75,6 +81,22 @@ class PeerChannels:
             options=[("grpc.ssl_target_name_override", tls_name(route.node_id)), *self._options],
         )
         self._channels[route.node_id] = (route, channel)
+        return channel
+
+    async def ready(
+        self, route: Route, timeout_s: float, *, reason: str = "peer.unreachable"
+    ) -> grpc.aio.Channel:
+        """The peer's channel once connected: a channel still waiting out a failed attempt
+        would fail a call at once, though the peer may be back by now."""
+        channel = self.channel(route)
+        if channel.get_state(try_to_connect=True) != grpc.ChannelConnectivity.READY:
+            try:
+                await asyncio.wait_for(channel.channel_ready(), timeout_s)
+            except TimeoutError:
+                raise Unavailable(
+                    reason,
+                    f"{route.node_id} at {route.endpoint}: no connection within {timeout_s:g} s",
+                ) from None
         return channel
 
     def stub(self, route: Route) -> peer_pb2_grpc.PeerAsyncStub:

@@ -34,6 +34,7 @@ class SharingPeers:
         signing_key: Ed25519PrivateKey,
         clock_ms: Callable[[], int],
         timeout_s: float = 10.0,
+        connect_timeout_s: float = 3.0,
     ) -> None:
         self.node_id = node_id
         self._channels = channels
@@ -42,6 +43,7 @@ class SharingPeers:
         self._key_id = key_id(node_id, PURPOSE_SIGNING, raw_public(signing_key))
         self._clock_ms = clock_ms
         self._timeout_s = timeout_s
+        self._connect_timeout_s = connect_timeout_s
 
     def new_nonce(self) -> bytes:
         return os.urandom(NONCE_BYTES)
@@ -58,30 +60,30 @@ class SharingPeers:
         query.nonce = self.new_nonce()
         return query
 
-    def _stub(self, node: str) -> lgrpc.LogisticsPeerAsyncStub:
-        return lgrpc.LogisticsPeerStub(
-            self._channels.channel(self._channels.route_to(self._trust(), node))
+    async def _stub(self, node: str) -> lgrpc.LogisticsPeerAsyncStub:
+        route = self._channels.route_to(self._trust(), node)
+        channel = await self._channels.ready(
+            route, self._connect_timeout_s, reason="sharing.unreachable"
         )
+        return lgrpc.LogisticsPeerStub(channel)
 
     def _signed(self, node: str, action: str, template: lpb.PeerQuery) -> lpb.SignedQuery:
         return sign_query(self.query(node, action, template), self._key, self._key_id)
 
     async def find_declarations(self, node: str, template: lpb.PeerQuery) -> lpb.PeerEvents:
         signed = self._signed(node, "find_declarations", template)
+        stub = await self._stub(node)
         try:
-            answer: lpb.PeerEvents = await self._stub(node).FindDeclarations(
-                signed, timeout=self._timeout_s
-            )
+            answer: lpb.PeerEvents = await stub.FindDeclarations(signed, timeout=self._timeout_s)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
         return answer
 
     async def query_events(self, node: str, template: lpb.PeerQuery) -> lpb.PeerEvents:
         signed = self._signed(node, "query_events", template)
+        stub = await self._stub(node)
         try:
-            answer: lpb.PeerEvents = await self._stub(node).QueryEvents(
-                signed, timeout=self._timeout_s
-            )
+            answer: lpb.PeerEvents = await stub.QueryEvents(signed, timeout=self._timeout_s)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
         return answer
@@ -90,7 +92,7 @@ class SharingPeers:
         self, node: str, template: lpb.PeerQuery
     ) -> AsyncGenerator[lpb.PeerEvents, None]:
         """The node's answers as entries arrive there, until the call fails or is cancelled."""
-        call = self._stub(node).WatchEvents(self._signed(node, "watch_events", template))
+        call = (await self._stub(node)).WatchEvents(self._signed(node, "watch_events", template))
         try:
             async for answer in call:
                 yield answer
@@ -101,8 +103,9 @@ class SharingPeers:
 
     async def list_datasets(self, node: str, template: lpb.PeerQuery) -> lpb.ListDatasetsResponse:
         signed = self._signed(node, "list_datasets", template)
+        stub = await self._stub(node)
         try:
-            answer: lpb.ListDatasetsResponse = await self._stub(node).ListDatasets(
+            answer: lpb.ListDatasetsResponse = await stub.ListDatasets(
                 signed, timeout=self._timeout_s
             )
         except grpc.aio.AioRpcError as exc:
@@ -111,18 +114,18 @@ class SharingPeers:
 
     async def request_access(self, node: str, template: lpb.PeerQuery) -> lpb.AccessRequest:
         signed = self._signed(node, "request_access", template)
+        stub = await self._stub(node)
         try:
-            answer: lpb.AccessRequest = await self._stub(node).RequestAccess(
-                signed, timeout=self._timeout_s
-            )
+            answer: lpb.AccessRequest = await stub.RequestAccess(signed, timeout=self._timeout_s)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
         return answer
 
     async def list_requests(self, node: str, template: lpb.PeerQuery) -> lpb.ListRequestsResponse:
         signed = self._signed(node, "list_requests", template)
+        stub = await self._stub(node)
         try:
-            answer: lpb.ListRequestsResponse = await self._stub(node).ListRequests(
+            answer: lpb.ListRequestsResponse = await stub.ListRequests(
                 signed, timeout=self._timeout_s
             )
         except grpc.aio.AioRpcError as exc:

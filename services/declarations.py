@@ -13,8 +13,6 @@ that a change made by another replica reaches them too.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -38,6 +36,7 @@ from core.tariff import Tariff, TariffLineMissing, assess
 from core.tariff import to_proto as assessment_proto
 from core.validation import Problem, to_proto, validate
 from identity.tokens import Claims
+from services.changes import Changes
 from services.routing import SUBMIT_ROLES, declaring_party
 from storage.database import Database
 from storage.declarations import DeclarationRow, Event, WorkRow
@@ -101,22 +100,13 @@ class Declarations:
         self._clock_ms = clock_ms
         self._routing = routing
         self._tariff = tariff
-        self._changed = asyncio.Condition()
+        self._changes = Changes()
         # Called inside the transaction that approves a declaration (e.g. to issue the
         # certificate an approved application asks for, all or nothing with the approval).
         self.approval_hooks: list[Callable[[Tx, DeclarationRow, str], Awaitable[None]]] = []
 
     def _new_id(self) -> str:
         return new_message_id(self._clock_ms(), os.urandom(10))
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    async def _wait_change(self, timeout_s: float = 1.0) -> None:
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout_s)
 
     # -- submission --------------------------------------------------------------------------
 
@@ -235,7 +225,7 @@ class Declarations:
             await self._db.declarations.add_work_txn(
                 tx, [self._work(row.id, a, 1) for a in agencies], now_ms
             )
-        await self._notify()
+        await self._changes.notify()
         return await self.view(row.id)
 
     def _work(self, declaration_id: str, agency: str, round_: int) -> WorkRow:
@@ -322,7 +312,7 @@ class Declarations:
             await self._db.declarations.add_work_txn(
                 tx, [self._work(declaration_id, a, revision + 1) for a in asked], now_ms
             )
-        await self._notify()
+        await self._changes.notify()
         return await self.view(declaration_id)
 
     # -- reading -----------------------------------------------------------------------------
@@ -408,7 +398,7 @@ class Declarations:
                 yield _event(e)
                 if e["to_status"] in ds.FINAL:
                     return
-            await self._wait_change()
+            await self._changes.wait()
 
     # -- agencies ----------------------------------------------------------------------------
 
@@ -457,7 +447,7 @@ class Declarations:
                 if w.id not in sent:
                     sent.add(w.id)
                     yield await self._item(w)
-            await self._wait_change()
+            await self._changes.wait()
 
     async def claim(self, claims: Claims, work_id: str) -> dpb.WorkItem:
         agency = self._agency(claims)
@@ -483,7 +473,7 @@ class Declarations:
                 now_ms=now_ms,
                 claimed_by=actor,
             )
-        await self._notify()
+        await self._changes.notify()
         got = await self._db.declarations.work(work_id)
         assert got is not None
         return await self._item(got)
@@ -567,7 +557,7 @@ class Declarations:
                 payment = dpb.Document.FromString(declaration.document).duty_payment
                 paid = payment.declaration_id
                 await self._pay_txn(tx, paid, actor, now_ms)
-        await self._notify()
+        await self._changes.notify()
         got = await self._db.declarations.work(req.work_id)
         assert got is not None
         return await self._item(got)

@@ -57,6 +57,7 @@ from core.logistics import (
 from core.sharing import Requester
 from core.validation import Problem, to_proto
 from identity.tokens import Claims
+from services.changes import Changes
 from services.declarations import VALIDATION_KEY
 from services.sharing import Sharing, ask_all
 from storage.database import Database
@@ -119,16 +120,7 @@ class Logistics:
         self._sharing = sharing
         self._clock_ms = clock_ms
         self._skew_ms = skew_ms
-        self._changed = asyncio.Condition()
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    async def _wait_change(self, timeout_s: float = 1.0) -> None:
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout_s)
+        self._changes = Changes()
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -197,7 +189,7 @@ class Logistics:
                         field=path,
                     )
         if stored:
-            await self._notify()
+            await self._changes.notify()
         return stored, duplicates
 
     async def report_stream(
@@ -370,7 +362,7 @@ class Logistics:
             current.after_declaration_seq = max(
                 current.after_declaration_seq, answer.declaration_seq
             )
-            await self._wait_change()
+            await self._changes.wait()
 
     # -- the timeline, for a party logged in here --------------------------------------------
 

@@ -343,10 +343,14 @@ def test_a_node_that_does_not_answer_is_missing_and_a_watch_resumes_when_it_retu
             timeline = w.yard.timeline("CN-GD", desk.token, key)
             assert kinds(timeline) == JOURNEY[3:]
             assert list(timeline.missing) == ["CN-ZJ"]
+            assert list(w.yard.timeline("CN-SH", desk.token, key).missing) == ["CN-ZJ"]
             watch.next_update(timeout_s=20, wanted=lambda u: list(u.missing) == ["CN-ZJ"])
         finally:
             w.net.start("CN-ZJ")
             w.net.wait_healthy(["CN-ZJ"])
+        # Asked at once, from a node whose connection to CN-ZJ failed moments ago.
+        there = w.yard.timeline("CN-SH", desk.token, key)
+        assert kinds(there) == JOURNEY, list(there.missing)
         w.yard.report(
             "CN-ZJ",
             w.rail,
@@ -399,7 +403,8 @@ def test_own_declared_cargo_is_visible_with_its_statuses_at_any_node(world: Worl
     }
     # Logged in at another province, the exporter still follows its cargo.
     elsewhere = w.office.enterprise(EXPORTER, home="CN-GD", at="CN-SH", roles=("declarant",))
-    assert kinds(w.yard.timeline("CN-SH", elsewhere.token, key)) == JOURNEY
+    there = w.yard.timeline("CN-SH", elsewhere.token, key)
+    assert kinds(there) == JOURNEY, (list(there.missing), list(there.withheld))
     # Another enterprise's declaration is nobody else's business.
     _, other = enterprise(w)
     assert refusal_of(lambda: w.yard.timeline("CN-GD", other.token, key)).reason == (
