@@ -116,10 +116,8 @@ class Authority:
     # -- the directory -----------------------------------------------------------------------
 
     async def _build_txn(self, tx: Tx, version: int, now_ms: int) -> pb.Directory:
-        members = [
-            Member.from_row(r) for r in await tx.fetch("SELECT * FROM members ORDER BY node_id")
-        ]
-        anchors = await tx.fetch("SELECT anchor FROM trusted_anchors ORDER BY federation")
+        members = await self._db.registry.members(tx)
+        anchors = await self._db.registry.anchors(tx)
         revocations = [
             pb.Revocation(
                 node_id=m.node_id,
@@ -131,9 +129,9 @@ class Authority:
             if m.status == "revoked"
         ]
         trusted = []
-        for row in anchors:
+        for held in anchors:
             anchor = pb.Anchor()
-            anchor.ParseFromString(bytes(row["anchor"]))
+            anchor.ParseFromString(held.anchor)
             trusted.append(anchor)
         return pb.Directory(
             federation=self.federation,

@@ -562,7 +562,7 @@ class Node:
 
     async def _check_storage(self) -> None:
         try:
-            await asyncio.wait_for(self.db.engine.fetchval("SELECT 1"), timeout=2.0)
+            await asyncio.wait_for(self.db.ping(), timeout=2.0)
         except Exception as exc:  # any failure to answer means the node cannot serve
             if self.storage_error is None:
                 log.error("storage unreachable: %s", exc)

@@ -44,6 +44,10 @@ class Database:
             raise
         return cls(engine)
 
+    async def ping(self) -> None:
+        """Raises unless the database answers a query."""
+        await self.engine.fetchval("SELECT 1")
+
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         return self.engine.transaction()
 

@@ -55,8 +55,9 @@ class RegistryStore:
 
     # -- members -----------------------------------------------------------------------------
 
-    async def members(self) -> list[Member]:
-        rows = await self._db.fetch("SELECT * FROM members ORDER BY node_id")
+    async def members(self, tx: Tx | None = None) -> list[Member]:
+        """Every member, in node id order (within `tx` when given)."""
+        rows = await (tx or self._db).fetch("SELECT * FROM members ORDER BY node_id")
         return [Member.from_row(r) for r in rows]
 
     async def member(self, node_id: str) -> Member | None:
@@ -164,8 +165,9 @@ class RegistryStore:
 
     # -- anchors -----------------------------------------------------------------------------
 
-    async def anchors(self) -> list[TrustedAnchor]:
-        rows = await self._db.fetch("SELECT * FROM trusted_anchors ORDER BY federation")
+    async def anchors(self, tx: Tx | None = None) -> list[TrustedAnchor]:
+        """Every trusted foreign anchor, in federation order (within `tx` when given)."""
+        rows = await (tx or self._db).fetch("SELECT * FROM trusted_anchors ORDER BY federation")
         return [
             TrustedAnchor(
                 r["federation"], bytes(r["anchor"]), r["fingerprint"], r["added_at_unix_ms"]

@@ -4,6 +4,7 @@ node. A module may import from its own layer and the layers before it, never aft
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,4 +57,25 @@ def test_the_core_does_no_io() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module.split(".")[0]]
             wrong += [f"{path.relative_to(ROOT)}: {n}" for n in names if n in banned]
+    assert wrong == []
+
+
+SQL = re.compile(
+    r"^\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s|CREATE\s+(TABLE|INDEX)\s"
+    r"|ALTER\s+TABLE\s|WITH\s+\w+\s+AS\s*\()"
+)
+
+
+def test_sql_lives_only_in_storage() -> None:
+    """Design §7: one storage layer per backend pair; no query is written anywhere else."""
+    wrong = []
+    for layer in ORDER:
+        if layer == "storage":
+            continue
+        for path in sorted((ROOT / layer).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+                    continue
+                if SQL.match(node.value):
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:40]}")
     assert wrong == []
