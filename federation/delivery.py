@@ -2,8 +2,9 @@
 
 Every next hop with work gets its own `PeerQueue` task. A queue opens one Exchange stream to its
 peer, claims due messages from the outbox (oldest first, marking them sent by this replica),
-writes them in frames while keeping up to `window` unanswered, and applies each ack as it
-returns: a receipt moves the message to acknowledged (or delivered, when the peer is its final
+writes them in frames while keeping up to `window` unanswered (renewing its claims on them
+every third of the lease, so that only a dead replica's claims lapse), and applies each ack as
+it returns: a receipt moves the message to acknowledged (or delivered, when the peer is its final
 recipient); a refusal to failed (retry later) or dead (refused for good). When the stream breaks,
 everything in flight goes back to failed, and the peer's failure count and retry time are stored
 (core.backoff), so a restarted node, or another replica, waits as long as this one would have.
@@ -111,6 +112,7 @@ class PeerQueue:
         room = asyncio.Event()
         room.set()
         reader = asyncio.create_task(self._read(call, room))
+        renewer = asyncio.create_task(self._renew_claims())
         idle_since = asyncio.get_running_loop().time()
         try:
             while True:
@@ -153,11 +155,29 @@ class PeerQueue:
                             f"no answer from {self.peer} for {d.settings.ack_timeout_s:.0f}s"
                         ) from None
         finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renewer
             if not reader.done():
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await reader
             call.cancel()
+
+    async def _renew_claims(self) -> None:
+        """While the stream is open, keep this replica's claims on what is in flight alive: only
+        a replica that died lets its claims lapse for another to take over."""
+        d = self.d
+        every_s = d.settings.lease_ms / 3000
+        while True:
+            await asyncio.sleep(every_s)
+            if self.in_flight:
+                try:
+                    await d.db.outbox.renew_claims(
+                        self.peer, d.replica, d.clock_ms(), d.settings.lease_ms
+                    )
+                except Exception as exc:  # storage down: the stream fails on its own soon
+                    log.warning("%s: could not renew claims: %s", self.peer, exc)
 
     @staticmethod
     async def _write(

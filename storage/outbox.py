@@ -164,6 +164,17 @@ class OutboxStore:
             for r in rows
         ]
 
+    async def renew_claims(self, next_hop: str, replica: str, now_ms: int, lease_ms: int) -> int:
+        """Extend the lease of every message `replica` holds for `next_hop`, so that a message
+        waiting in a long window is not taken for a dead replica's. The count renewed."""
+        return await self._db.execute(
+            "UPDATE outbox SET claim_expires_at_unix_ms = $3"
+            " WHERE next_hop = $1 AND claimed_by = $2 AND status = 'sent'",
+            next_hop,
+            replica,
+            now_ms + lease_ms,
+        )
+
     async def transition(
         self,
         event: Event,

@@ -30,7 +30,7 @@ def outbox(url: str) -> list[asyncpg.Record]:
     async def go() -> list[asyncpg.Record]:
         conn = await asyncpg.connect(url)
         try:
-            return list(await conn.fetch("SELECT message_id, status, sent_by FROM outbox"))
+            return list(await conn.fetch("SELECT message_id, status, sent_by, attempts FROM outbox"))
         finally:
             await conn.close()
 
@@ -148,6 +148,10 @@ def test_two_replicas_share_the_work_and_send_each_message_once(
         by_replica[r["sent_by"]] = by_replica.get(r["sent_by"], 0) + 1
     assert len(by_replica) == 2, f"one replica did everything: {by_replica}"
     assert all(n > 0 for n in by_replica.values())
+    # Each message was claimed, and so written to the stream, once: no replica took over a
+    # claim the other still held (the receiver would have hidden a second copy).
+    resent = [(r["message_id"], r["attempts"]) for r in rows if r["attempts"] != 1]
+    assert resent == []
 
 
 def test_a_replica_killed_halfway_leaves_nothing_lost_and_nothing_twice(

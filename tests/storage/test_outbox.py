@@ -195,6 +195,25 @@ async def test_a_claim_is_taken_over_only_once_its_lease_has_passed(
     assert row["claim_expires_at_unix_ms"] == NOW + 2_001
 
 
+async def test_a_renewed_claim_is_not_taken_over_while_its_replica_lives(
+    db: Database, other_db: Database
+) -> None:
+    await queue(db, [message(1), message(2)])
+    await db.outbox.claim("CN-SH", "busy", NOW, 2, 1_000)
+    assert await db.outbox.renew_claims("CN-SH", "busy", NOW + 900, 1_000) == 2
+    # Past the first lease, within the renewed one: nothing is work for another replica.
+    assert await other_db.outbox.claim("CN-SH", "live", NOW + 1_500, 10, 1_000) == []
+    # A message the replica no longer holds is not renewed by it.
+    await db.outbox.transition(
+        Event.HOP_RECEIPT, [Change("m-0001")], NOW + 1_600, claimed_by="busy"
+    )
+    assert await db.outbox.renew_claims("CN-SH", "busy", NOW + 1_700, 1_000) == 1
+    assert await other_db.outbox.renew_claims("CN-SH", "live", NOW + 1_700, 1_000) == 0
+    # Once the renewals stop (the replica died), the lease passes and the claim is taken over.
+    taken = await other_db.outbox.claim("CN-SH", "live", NOW + 2_701, 10, 1_000)
+    assert ids(taken) == ["m-0002"]
+
+
 async def test_a_replica_whose_claim_was_taken_over_cannot_fail_the_message(
     db: Database, other_db: Database
 ) -> None:
