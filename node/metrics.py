@@ -48,6 +48,14 @@ class Metrics:
             ["peer", "result"],
             registry=r,
         )
+        self.outbox = Gauge(
+            "swnode_outbox_messages",
+            "Messages this node has not yet seen delivered, by next hop and status: queued,"
+            " sent (awaiting an answer), failed (will retry), acknowledged (by a relay; awaiting"
+            " the delivery receipt), dead (given up; needs `swnode redrive`).",
+            ["peer", "status"],
+            registry=r,
+        )
         self.rpc_errors = Counter(
             "swnode_rpc_refusals",
             "Requests refused, by reason code.",

@@ -151,6 +151,7 @@ class Node:
         self.clock_ms = clock_ms
         self.replica = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.metrics = Metrics()
+        self._outbox_labels: set[tuple[str, str]] = set()
         set_refusal_observer(lambda reason: self.metrics.rpc_errors.labels(reason).inc())
         self._tasks: list[asyncio.Task[None]] = []
         self._servers: list[grpc.aio.Server] = []
@@ -600,12 +601,26 @@ class Node:
             snap.healthy = serving
 
     async def _health_loop(self) -> None:
+        beat = 0
         while True:
             try:
                 await self._refresh_health()
+                if beat % 5 == 0 and self.storage_error is None:
+                    await self._refresh_outbox_metrics()
             except Exception:
                 log.exception("health refresh failed")
+            beat += 1
             await asyncio.sleep(1.0)
+
+    async def _refresh_outbox_metrics(self) -> None:
+        """The backlog by peer and status; a pair that emptied reads 0 rather than vanishing,
+        so that an alert on it resolves."""
+        backlog = await self.db.outbox.backlog()
+        for peer, status in self._outbox_labels - backlog.keys():
+            self.metrics.outbox.labels(peer, status).set(0)
+        for (peer, status), n in backlog.items():
+            self.metrics.outbox.labels(peer, status).set(n)
+        self._outbox_labels |= backlog.keys()
 
     def jwks(self) -> dict[str, Any]:
         """This node's token keys as a JWKS, taken from its entry in the signed directory, so

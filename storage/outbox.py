@@ -416,6 +416,12 @@ class OutboxStore:
             for r in rows
         ]
 
-    async def counts(self) -> dict[str, int]:
-        rows = await self._db.fetch("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
-        return {r["status"]: int(r["n"]) for r in rows}
+    async def backlog(self) -> dict[tuple[str, str], int]:
+        """Messages not yet delivered, by next hop and status. Read through the status index,
+        so its cost follows the backlog, not the delivered history kept as evidence."""
+        rows = await self._db.fetch(
+            "SELECT next_hop, status, COUNT(*) AS n FROM outbox"
+            " WHERE status IN ('queued', 'sent', 'failed', 'acknowledged', 'dead')"
+            " GROUP BY next_hop, status"
+        )
+        return {(r["next_hop"], r["status"]): int(r["n"]) for r in rows}

@@ -90,7 +90,7 @@ async def test_a_message_id_is_queued_once(db: Database) -> None:
     row = await stored(db, "m-0001")
     assert (row["status"], bytes(row["envelope"])) == ("sent", first.envelope)
     assert row["created_at_unix_ms"] == NOW and row["attempts"] == 1
-    assert await db.outbox.counts() == {"queued": 2, "sent": 1}
+    assert await db.outbox.backlog() == {("CN-SH", "queued"): 2, ("CN-SH", "sent"): 1}
 
 
 # -- claims ----------------------------------------------------------------------------------
