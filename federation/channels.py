@@ -83,9 +83,7 @@ class PeerChannels:
         self._channels[route.node_id] = (route, channel)
         return channel
 
-    async def ready(
-        self, route: Route, timeout_s: float, *, reason: str = "peer.unreachable"
-    ) -> grpc.aio.Channel:
+    async def ready(self, route: Route, timeout_s: float) -> grpc.aio.Channel:
         """The peer's channel once connected: a channel still waiting out a failed attempt
         would fail a call at once, though the peer may be back by now."""
         channel = self.channel(route)
@@ -94,7 +92,7 @@ class PeerChannels:
                 await asyncio.wait_for(channel.channel_ready(), timeout_s)
             except TimeoutError:
                 raise Unavailable(
-                    reason,
+                    "peer.unreachable",
                     f"{route.node_id} at {route.endpoint}: no connection within {timeout_s:g} s",
                 ) from None
         return channel

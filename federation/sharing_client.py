@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Callable
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.errors import Unavailable
 from core.grpc_status import from_rpc_error
 from core.sharing import NONCE_BYTES, sign_query
 from core.signing import PURPOSE_SIGNING, key_id, raw_public
@@ -62,9 +63,10 @@ class SharingPeers:
 
     async def _stub(self, node: str) -> lgrpc.LogisticsPeerAsyncStub:
         route = self._channels.route_to(self._trust(), node)
-        channel = await self._channels.ready(
-            route, self._connect_timeout_s, reason="sharing.unreachable"
-        )
+        try:
+            channel = await self._channels.ready(route, self._connect_timeout_s)
+        except Unavailable as exc:
+            raise Unavailable("sharing.unreachable", exc.message) from None
         return lgrpc.LogisticsPeerStub(channel)
 
     def _signed(self, node: str, action: str, template: lpb.PeerQuery) -> lpb.SignedQuery:
