@@ -110,8 +110,17 @@ async def run_nodes(root: Path, messages: int, payload_bytes: int, storage: str 
         finally:
             await node.stop()
     finally:
-        receiver.terminate()
-        receiver.wait(30)
+        stop(receiver, 30)
+
+
+def stop(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """End a child started in its own session: politely, then for sure."""
+    process.terminate()
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 async def _drive(node: Node, receiver_pid: int, messages: int, payload_bytes: int) -> Result:
@@ -161,7 +170,7 @@ async def _drive(node: Node, receiver_pid: int, messages: int, payload_bytes: in
     await send(min(500, messages))  # warm up: connections, caches
     seconds = await send(messages)
     return Result(
-        messages=messages,
+        messages=len(latencies),  # receipts counted, not the number asked for
         payload_bytes=len(payload),
         seconds=seconds,
         latencies_ms=sorted(latencies),
@@ -234,8 +243,7 @@ async def run_echo(messages: int, payload_bytes: int, window: int = 4096) -> flo
                 await once(min(2000, messages))
                 return messages / await once(messages)
         finally:
-            server.terminate()
-            server.wait(10)
+            stop(server, 10)
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ inbox from its database, and speak the Exchange stream directly with a node's ow
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -18,7 +20,7 @@ from node.messaging import node_context
 from swf.v1 import envelope_pb2 as pb
 from swf.v1 import peer_pb2_grpc
 from tests.conftest import run_coroutine
-from tests.harness import Network
+from tests.harness import Network, swnode
 
 
 def submit(
@@ -142,3 +144,17 @@ def exchange_refused(
     except grpc.RpcError as exc:
         return exc
     raise AssertionError("the stream was accepted")
+
+
+def listed(node_dir: Path, *args: str) -> list[dict[str, Any]]:
+    """The node's messages as its operator lists them: `swnode messages --json ARGS`."""
+    done = swnode("messages", "--dir", str(node_dir), "--json", "--limit", "100000", *args)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert isinstance(rows, list)
+    return rows
+
+
+def received_from(node_dir: Path, origin: str) -> list[str]:
+    """Ids of the messages from `origin` in the node's inbox, as its operator lists them."""
+    return [r["message_id"] for r in listed(node_dir, "--direction", "in") if r["origin"] == origin]

@@ -1,8 +1,10 @@
 """Faults caused on purpose: a receiver killed mid-stream, a peer down for a while, the central
-down, messages that expire undelivered, a revoked peer. Each test leaves its network running."""
+down, a foreign recipient down behind its relay, messages that expire undelivered, a revoked
+peer. Each test leaves its network running."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -16,6 +18,8 @@ from tests.messages import (
     exchange,
     inbox,
     outbox_row,
+    receipts_kept,
+    received_from,
     seal_as,
     statuses,
     submit,
@@ -100,6 +104,46 @@ def test_provinces_keep_talking_while_the_central_is_down(net: Network) -> None:
         net.wait_healthy(["CN"])
 
 
+def test_a_relayed_message_is_delivered_only_when_the_recipient_answers(
+    network_factory: NetworkFactory, tmp_path: Path
+) -> None:
+    """The central's hop receipt is not proof of delivery: while the foreign recipient is down
+    the origin shows `acknowledged`, and `delivered` only once the recipient's end-to-end
+    receipt is back."""
+    net = network_factory(NetworkSpec(provinces=1, foreign=1))
+    origin = net.dir("CN-GD")
+    net.stop("SG")
+    try:
+        (mid,) = submit(origin, "SG", 1, payload=b"certificate of origin")
+        wait_statuses(origin, [mid], "acknowledged", timeout_s=20)
+        assert receipts_kept(origin, mid) == [("hop", "CN")]
+        for _ in range(5):
+            time.sleep(0.4)
+            assert statuses(origin, [mid]) == {mid: "acknowledged"}
+        # The central holds it for SG, still undelivered.
+        held = outbox_row(net.dir("CN"), mid)
+        assert held["next_hop"] == "SG", dict(held)
+        assert held["status"] in {"queued", "sent", "failed"}, dict(held)
+    finally:
+        net.start("SG")
+        net.wait_healthy(["SG"])
+    wait_statuses(origin, [mid], "delivered", timeout_s=60)
+    assert receipts_kept(origin, mid) == [("delivery", "SG"), ("hop", "CN")]
+    out = tmp_path / "evidence.json"
+    exported = swnode("receipt", "--dir", str(origin), mid, "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    checked = swnode(
+        "verify-receipt", "--anchor", str(net.root / "CN.anchor.json"), str(out), "--json"
+    )
+    assert checked.returncode == 0, checked.stderr
+    verdict = json.loads(checked.stdout)
+    assert verdict["ok"] and verdict["delivered"] and verdict["message_id"] == mid
+    assert sorted((r["issuer"], r["kind"]) for r in verdict["receipts"]) == [
+        ("CN", "hop"),
+        ("SG", "delivery"),
+    ]
+
+
 def test_an_undeliverable_message_goes_dead_and_is_redriven(net: Network, tmp_path: Path) -> None:
     payload = tmp_path / "doc.txt"
     payload.write_text("licence application")
@@ -156,7 +200,12 @@ def test_a_revoked_node_can_neither_stream_nor_be_sent_to(
     network_factory: NetworkFactory, tmp_path: Path
 ) -> None:
     net = network_factory(NetworkSpec(provinces=2, foreign=0))
-    (env,) = seal_as(net, "CN-SH", "CN-GD", [b"before revocation"])
+    # One message from CN-SH arrives while it is a member, so the count below is of something.
+    accepted = submit(net.dir("CN-SH"), "CN-GD", 1)
+    wait_statuses(net.dir("CN-SH"), accepted, "delivered", timeout_s=20)
+    before = received_from(net.dir("CN-GD"), "CN-SH")
+    assert before == accepted
+    (env,) = seal_as(net, "CN-SH", "CN-GD", [b"after revocation"])
     revoked = swnode("revoke", "--dir", str(net.dir("CN")), "--id", "CN-SH")
     assert revoked.returncode == 0, revoked.stderr
     deadline = time.monotonic() + 10
@@ -168,6 +217,8 @@ def test_a_revoked_node_can_neither_stream_nor_be_sent_to(
     with pytest.raises(grpc.RpcError) as refused:
         exchange(net, "CN-GD", as_node="CN-SH", frames=[[env.SerializeToString()]])
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # Nothing from the revoked node was stored.
+    assert received_from(net.dir("CN-GD"), "CN-SH") == before
     # Messages to the revoked node are refused at submission, with the reason.
     doc = tmp_path / "doc"
     doc.write_text("x")
@@ -180,6 +231,6 @@ def test_a_revoked_node_can_neither_stream_nor_be_sent_to(
         "--type",
         "swnode.test.note",
         "--file",
-        "-",
+        str(doc),
     )
     assert sent.returncode == 2 and "revoked" in sent.stderr
