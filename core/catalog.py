@@ -1,8 +1,11 @@
 """The data element catalog (design §6), generated from the document protos, never kept by hand.
 
 Every field of every document carries a `(swf.v1.element)` option (options.proto). Reading them
-all gives the catalog: each element once (id, name, UN/TDED number, format, max length,
-description, and for a coded element its code list), with every document field that uses it.
+all gives the catalog: each element once (id, name, UN/TDED number, value type, format, max
+length, description, and for a coded element its code list), with every document field that uses
+it. The value type is what the field holds on the wire: `string` for every plain value (decimals
+and dates included, which documents carry as text; the format says how it is written), or the
+full name of the enum (a code) or message (a group) the field is declared with.
 
 One id means one meaning: an id used in two places with a different name, TDED number, format,
 max length, code list, group type or description is a catalog error, as is a field without an
@@ -69,6 +72,7 @@ class CatalogElement:
     id: str
     name: str
     tded: str
+    type: str  # "string", or the full name of the enum or message (see the module docstring)
     format: str
     max_length: int
     description: str
@@ -242,6 +246,7 @@ def merge_uses(uses: Iterable[FieldUse]) -> tuple[tuple[CatalogElement, ...], tu
                 id=element_id,
                 name=first.element.name,
                 tded=first.element.tded,
+                type=first.value_type,
                 format=format_name(first.element.format),
                 max_length=first.element.max_length,
                 description=min(descriptions, default=""),
@@ -325,6 +330,7 @@ def catalog_to_dict(catalog: Catalog) -> dict[str, Any]:
                 "id": e.id,
                 "name": e.name,
                 "tded": e.tded,
+                "type": e.type,
                 "format": e.format,
                 "required": e.required,
                 "max_length": e.max_length,

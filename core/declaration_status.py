@@ -2,11 +2,14 @@
 
     submit ──▶ submitted ──validate──▶ validated ──route──▶ under_review
     under_review ──request_information──▶ needs_information ──amend──▶ under_review
-    under_review ──require_inspection──▶ inspection ──(release)──▶ under_review or onwards
-    under_review / inspection ──reject──▶ rejected
-    under_review / inspection ──accept_all──▶ cleared (goods, nothing to pay)
-                                            ▶ awaiting_payment ──pay──▶ cleared (goods)
-                                            ▶ approved (every other document)
+    under_review ──require_inspection──▶ inspection ──release──▶ under_review
+    under_review / inspection / needs_information ──reject──▶ rejected
+    under_review / inspection ──clear──▶ cleared (goods, nothing to pay)
+    under_review / inspection ──await_payment──▶ awaiting_payment ──pay──▶ cleared (goods)
+    under_review / inspection ──approve──▶ approved (every other document)
+
+`TRANSITIONS` is that diagram as data; `check` says where a named transition leads from a status,
+or refuses it. `submit` creates a declaration and leads from no status, so it is not in the table.
 
 Each agency's review of one round has its own status; the declaration's status follows from
 all of them (`next_status`): any rejection rejects it, any request for information waits for the
@@ -52,8 +55,8 @@ PENDING_REVIEWS = frozenset({Review.OPEN, Review.CLAIMED})
 DONE_REVIEWS = frozenset({Review.ACCEPTED, Review.RELEASED})
 
 S = Status
-TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
-    # name: (from, to); None as `to` means "decided by the reviews" (accept_all)
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    # name: (from, to)
     "validate": (frozenset({S.SUBMITTED}), S.VALIDATED),
     "route": (frozenset({S.VALIDATED}), S.UNDER_REVIEW),
     "request_information": (frozenset({S.UNDER_REVIEW, S.INSPECTION}), S.NEEDS_INFORMATION),
@@ -61,8 +64,9 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
     "require_inspection": (frozenset({S.UNDER_REVIEW}), S.INSPECTION),
     "release": (frozenset({S.INSPECTION}), S.UNDER_REVIEW),
     "reject": (frozenset({S.UNDER_REVIEW, S.INSPECTION, S.NEEDS_INFORMATION}), S.REJECTED),
-    "clear": (frozenset({S.UNDER_REVIEW, S.INSPECTION, S.AWAITING_PAYMENT}), S.CLEARED),
+    "clear": (frozenset({S.UNDER_REVIEW, S.INSPECTION}), S.CLEARED),
     "await_payment": (frozenset({S.UNDER_REVIEW, S.INSPECTION}), S.AWAITING_PAYMENT),
+    "pay": (frozenset({S.AWAITING_PAYMENT}), S.CLEARED),
     "approve": (frozenset({S.UNDER_REVIEW, S.INSPECTION}), S.APPROVED),
 }
 
@@ -70,7 +74,7 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
 def check(transition: str, status: Status) -> Status:
     """The status `transition` leads to from `status`, or a refusal naming both."""
     sources, target = TRANSITIONS[transition]
-    if status not in sources or target is None:
+    if status not in sources:
         raise FailedPrecondition(
             "declaration.bad_transition",
             f"a declaration that is {status} cannot {transition.replace('_', ' ')}",
@@ -87,29 +91,35 @@ class Outcome:
 def next_status(
     current: Status, reviews: Iterable[Review], *, goods: bool, payment_due: bool
 ) -> Outcome:
-    """Where the declaration goes now, given every agency's review of the current round."""
-    reviews = list(reviews)
-    if current in FINAL or current is Status.AWAITING_PAYMENT:
+    """Where the declaration goes now, given every agency's review of the current round.
+
+    The transition is always one of `TRANSITIONS`, and its target is the table's: a combination
+    of reviews that would move a declaration along a transition the table does not allow from
+    `current` (a declaration that is not under review) is refused, not recorded."""
+    transition = _transition(current, list(reviews), goods=goods, payment_due=payment_due)
+    if transition is None:
         return Outcome(current, None)
+    return Outcome(check(transition, current), transition)
+
+
+def _transition(
+    current: Status, reviews: list[Review], *, goods: bool, payment_due: bool
+) -> str | None:
+    if current in FINAL or current is Status.AWAITING_PAYMENT:
+        return None
     if Review.REJECTED in reviews:
-        return Outcome(Status.REJECTED, "reject")
+        return "reject"
     if Review.NEEDS_INFORMATION in reviews:
-        if current is Status.NEEDS_INFORMATION:
-            return Outcome(current, None)
-        return Outcome(Status.NEEDS_INFORMATION, "request_information")
+        return None if current is Status.NEEDS_INFORMATION else "request_information"
     if Review.INSPECTION in reviews:
-        if current is Status.INSPECTION:
-            return Outcome(current, None)
-        return Outcome(Status.INSPECTION, "require_inspection")
+        return None if current is Status.INSPECTION else "require_inspection"
     if reviews and all(r in DONE_REVIEWS for r in reviews):
         if not goods:
-            return Outcome(Status.APPROVED, "approve")
-        if payment_due:
-            return Outcome(Status.AWAITING_PAYMENT, "await_payment")
-        return Outcome(Status.CLEARED, "clear")
+            return "approve"
+        return "await_payment" if payment_due else "clear"
     if current is Status.INSPECTION:
-        return Outcome(Status.UNDER_REVIEW, "release")
-    return Outcome(current, None)
+        return "release"
+    return None
 
 
 DECISIONS = {

@@ -1,8 +1,9 @@
 """`swnode catalog [--json]`: the data element catalog, generated from the document protos.
 
-The catalog itself is core/catalog.py; this prints it, for people (a table per element, then each
-document type's fields) or as JSON. Exit status 1 if the protos disagree with themselves (the
-errors are printed to stderr, and listed under `errors` in the JSON), 0 otherwise.
+The catalog itself is core/catalog.py; this prints it, for people (each element with its value
+type, format and uses, then each document type's fields) or as JSON. Exit status 1 if the protos
+disagree with themselves (the errors are printed to stderr, and listed under `errors` in the
+JSON), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _element_lines(e: CatalogElement) -> list[str]:
-    facts = [e.format]
+    facts = [f"type {e.type}", f"format {e.format}"]
     if e.tded:
         facts.append(f"TDED {e.tded}")
     if e.max_length:

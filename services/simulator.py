@@ -4,10 +4,14 @@ Plainly a simulator: it is off unless node.toml says `[simulator] enabled = true
 turns it on), and every decision it makes is recorded with the actor `<agency>/simulator`.
 It claims open work items of every agency and decides them by these rules:
 
-- inspection, on goods whose HS chapter is 01-24 (live animals, plants, food): require an
-  inspection, and release the goods on a later pass;
+- inspection, on goods whose HS chapter is 01-24 (live animals, plants, food) in a goods
+  declaration, licence, certificate of origin or phytosanitary certificate application: require
+  an inspection, and release the goods on a later pass;
 - customs, on a goods declaration sent by sea without a bill of lading: ask for it;
 - everything else: accept.
+
+What to do with a work item (`acts_on`) and which decision to take (`decide`) are pure functions
+of the item and its document, with no clock or randomness: the same work gets the same answer.
 """
 
 from __future__ import annotations
@@ -35,10 +39,24 @@ def _hs_codes(document: dpb.Document) -> list[str]:
         return [document.licence_application.goods.hs_code]
     if kind == "certificate_of_origin_application":
         return [i.hs_code for i in document.certificate_of_origin_application.items]
+    if kind == "phytosanitary_certificate_application":
+        return [i.hs_code for i in document.phytosanitary_certificate_application.items]
     return []
 
 
-def decide(agency: str, review: str, document: dpb.Document) -> tuple[int, str]:
+def actor(agency: str) -> str:
+    """Who the simulator's claims and decisions are recorded as."""
+    return f"{agency}/simulator"
+
+
+def acts_on(w: WorkRow) -> bool:
+    """Whether the simulator takes up a work item: an open one, or one it claimed itself (its
+    own inspection to release, or a claim a restart interrupted before the decision). A work item
+    a person claimed is theirs to decide."""
+    return w.status == "open" or (w.status == "claimed" and w.claimed_by == actor(w.agency))
+
+
+def decide(agency: str, review: str, document: dpb.Document) -> tuple[dpb.Decision.ValueType, str]:
     """The simulator's decision and reason for one work item (pure)."""
     if review == Review.INSPECTION:
         return dpb.DECISION_RELEASE, "inspected: conforms"
@@ -58,8 +76,11 @@ class Simulator:
         self._interval_s = interval_s
 
     async def step(self) -> int:
+        """One pass over open work; the number of items decided."""
         done = 0
         for w in await self._d.open_work():
+            if not acts_on(w):
+                continue
             try:
                 await self._handle(w)
                 done += 1
@@ -68,17 +89,15 @@ class Simulator:
         return done
 
     async def _handle(self, w: WorkRow) -> None:
-        actor = f"{w.agency}/simulator"
+        who = actor(w.agency)
         if w.status == "open":
-            await self._d.claim_as(w.agency, actor, w.id)
-        elif w.review != Review.INSPECTION:
-            return  # claimed by a person: theirs to decide
+            await self._d.claim_as(w.agency, who, w.id)
         _, document = await self._d.document_of(w)
         decision, reason = decide(w.agency, w.review, document)
         await self._d.decide_as(
             w.agency,
-            actor,
-            dpb.DecideRequest(work_id=w.id, decision=decision, reason=reason, note="simulated"),  # type: ignore[arg-type]
+            who,
+            dpb.DecideRequest(work_id=w.id, decision=decision, reason=reason, note="simulated"),
         )
 
     async def run(self) -> None:

@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from google.protobuf import descriptor_pool
 
 from core.catalog import FieldUse, build_catalog, catalog_to_dict, merge_uses
 from core.documents import document_types
@@ -82,6 +83,52 @@ def test_code_lists_are_the_enum_values_without_their_prefix() -> None:
     assert text is not None and text.code_list == ()
 
 
+# One element of each kind: its value type, format, and the line `swnode catalog` prints for it.
+KINDS = [
+    ("SW0002", "string", "text", "type string, format text, TDED 3036, max 200, required"),
+    (
+        "SW0010",
+        "string",
+        "decimal",
+        "type string, format decimal, TDED 5004, required in some uses",
+    ),
+    ("SW0111", "string", "date", "type string, format date, TDED 2380, required"),
+    (
+        "SW0100",
+        "swf.v1.DeclarationKind",
+        "code",
+        "type swf.v1.DeclarationKind, format code, TDED 1001, required",
+    ),
+    ("SW0102", "swf.v1.Party", "group", "type swf.v1.Party, format group, required"),
+]
+
+
+@pytest.mark.parametrize(("element_id", "value_type", "fmt", "line"), KINDS)
+def test_an_element_shows_its_value_type(
+    element_id: str, value_type: str, fmt: str, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    element = build_catalog().element(element_id)
+    assert element is not None
+    assert (element.type, element.format) == (value_type, fmt)
+    assert _run(["--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    shown = next(e for e in data["elements"] if e["id"] == element_id)
+    assert (shown["type"], shown["format"]) == (value_type, fmt)
+    assert _run([]) == 0
+    assert f"{element_id}  {element.name}\n        {line}\n" in capsys.readouterr().out
+
+
+def test_every_value_type_is_string_or_the_enum_or_message_of_its_format() -> None:
+    pool = descriptor_pool.Default()
+    for element in build_catalog().elements:
+        if element.format == "code":
+            assert pool.FindEnumTypeByName(element.type).full_name == element.type
+        elif element.format == "group":
+            assert pool.FindMessageTypeByName(element.type).full_name == element.type
+        else:
+            assert element.type == "string", element.id
+
+
 def test_a_use_is_required_only_inside_required_groups() -> None:
     catalog = build_catalog()
     amount = catalog.element("SW0010")
@@ -100,6 +147,7 @@ def _use(
     name: str = "Port of loading",
     fmt: options_pb2.Format.ValueType = F.FORMAT_UNLOCODE,
     description: str = "",
+    value_type: str = "string",
 ) -> FieldUse:
     element = options_pb2.DataElement(
         id="SW0104", name=name, tded="3225", format=fmt, description=description
@@ -109,7 +157,7 @@ def _use(
         path=path,
         required=True,
         element=element,
-        value_type="string",
+        value_type=value_type,
     )
 
 
@@ -130,6 +178,14 @@ def test_one_id_with_two_names_or_formats_is_a_catalog_error() -> None:
     )
 
 
+def test_one_id_with_two_value_types_is_a_catalog_error() -> None:
+    _, errors = merge_uses([_use("a"), _use("b", value_type="swf.v1.Party")])
+    assert errors == (
+        "element SW0104: type 'string' at goods_declaration a, but 'swf.v1.Party' at "
+        "goods_declaration b",
+    )
+
+
 def test_two_different_descriptions_are_a_catalog_error_one_is_not() -> None:
     _, errors = merge_uses([_use("a", description="one"), _use("b")])
     assert errors == ()
@@ -145,6 +201,7 @@ def test_catalog_to_dict_is_json() -> None:
         "id": "SW0100",
         "name": "Declaration kind",
         "tded": "1001",
+        "type": "swf.v1.DeclarationKind",
         "format": "code",
         "required": True,
         "max_length": 0,
@@ -167,7 +224,7 @@ def test_swnode_catalog_prints_every_element(capsys: pytest.CaptureFixture[str])
     out, err = capsys.readouterr()
     assert err == ""
     assert out.startswith(f"Data element catalog: {len(build_catalog().elements)} elements in 9 ")
-    assert "SW0101  Declarant USCC\n        uscc, TDED 3039, required\n" in out
+    assert "SW0101  Declarant USCC\n        type string, format uscc, TDED 3039, required\n" in out
     assert "codes: IMPORT, EXPORT" in out
     assert "goods_declaration: Goods declaration (import or export)" in out
 
