@@ -26,7 +26,7 @@ from core.errors import InvalidArgument
 from core.grpc_status import from_rpc_error
 from node import client_certificates, client_logistics
 from node.config import load_config
-from services.declarations import VALIDATION_KEY
+from services.declarations import VALIDATION_KEY, decision_note
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import declarations_pb2_grpc as dgrpc
 from swf.v1 import identity_pb2 as ipb
@@ -108,7 +108,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--type", default="")
     p.add_argument("--from-date", default="")
     p.add_argument("--to-date", default="")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="declarations per page (at most 500)")
+    p.add_argument("--page-token", default="", help="the next page, as the previous one printed")
 
     p = command("stats", "counts and clearance times (at a central: --federation)")
     p.add_argument("--token", required=True)
@@ -276,7 +277,7 @@ def _declaration_text(d: dpb.Declaration) -> str:
     lines.extend(
         f"  {r.agency:<12} round {r.round}: {r.status}"
         + (f" by {r.decided_by}" if r.decided_by else "")
-        + (f" — {r.reason}" if r.reason else "")
+        + (f" — {decision_note(r.reason, r.note)}" if r.reason or r.note else "")
         for r in d.reviews
     )
     lines += [_event_line(e) for e in d.history]
@@ -334,18 +335,12 @@ def _documents(args: argparse.Namespace, ch: grpc.Channel) -> int:
                 from_date=args.from_date,
                 to_date=args.to_date,
                 page_size=args.limit,
+                page_token=args.page_token,
             ),
             metadata=meta,
             timeout=10,
         )
-        _print(
-            listed,
-            args.json,
-            lambda r: "\n".join(
-                f"{d.id}  {_when(d.created_at_unix_ms)}  {d.document_type:<34} {d.status}"
-                for d in r.declarations
-            ),
-        )
+        _print(listed, args.json, _list_text)
     elif cmd == "stats":
         stats = decl.GetStatistics(
             dpb.StatisticsRequest(
@@ -388,6 +383,16 @@ def _documents(args: argparse.Namespace, ch: grpc.Channel) -> int:
     return 0
 
 
+def _list_text(r: dpb.ListDeclarationsResponse) -> str:
+    lines = [
+        f"{d.id}  {_when(d.created_at_unix_ms)}  {d.document_type:<34} {d.status}"
+        for d in r.declarations
+    ]
+    if r.next_page_token:
+        lines.append(f"next page: --page-token {r.next_page_token}")
+    return "\n".join(lines)
+
+
 def _stats_text(s: dpb.Statistics) -> str:
     lines = [
         f"nodes: {', '.join(s.nodes)}"
@@ -413,6 +418,17 @@ def _registration(r: ipb.Registration) -> str:
     status = STATUS[r.status].removeprefix("REGISTRATION_STATUS_").lower()
     return f"{r.uscc} {r.name}: {status} (home {r.home_node})" + (
         f" — {r.reason}" if r.reason else ""
+    )
+
+
+def _tokens_text(t: ipb.Tokens) -> str:
+    """Both tokens, one labelled line each: the refresh token is the only way to a new access
+    token without the password (`sed -n 's/^access_token: //p'` picks the access token)."""
+    return (
+        f"access_token: {t.access_token}\n"
+        f"refresh_token: {t.refresh_token}\n"
+        f"expires_in_s: {t.expires_in_s}\n"
+        f"subject: {t.subject}"
     )
 
 
@@ -450,10 +466,10 @@ def _run(args: argparse.Namespace, stub: igrpc.IdentityStub) -> int:
         tokens = stub.Login(
             ipb.LoginRequest(party=party, user=user, password=_password()), timeout=30
         )
-        _print(tokens, args.json, lambda t: t.access_token)
+        _print(tokens, args.json, _tokens_text)
     elif cmd == "refresh":
         tokens = stub.Refresh(ipb.RefreshRequest(refresh_token=args.refresh_token), timeout=10)
-        _print(tokens, args.json, lambda t: t.access_token)
+        _print(tokens, args.json, _tokens_text)
     elif cmd == "whoami":
         who = stub.WhoAmI(ipb.WhoAmIRequest(), metadata=_bearer(args.token), timeout=10)
         _print(

@@ -66,6 +66,12 @@ def _problem(field: str, rule: str, message: str) -> Problem:
     return Problem(field=field, rule=rule, message=message, element="")
 
 
+def decision_note(reason: str, note: str) -> str:
+    """What the history says of an agency's decision: its reason and its note, both kept
+    (a history event has one note field; the review keeps them apart)."""
+    return " — ".join(part for part in (reason.strip(), note.strip()) if part)
+
+
 def _day_ms(text: str, field: str, *, end: bool = False) -> int:
     try:
         day = date.fromisoformat(text)
@@ -534,7 +540,14 @@ class Declarations:
                 payment_due=declaration.payment_due,
             )
             events = [
-                Event(f"agency_{decision}", current, current, actor, agency, req.reason or req.note)
+                Event(
+                    f"agency_{decision}",
+                    current,
+                    current,
+                    actor,
+                    agency,
+                    decision_note(req.reason, req.note),
+                )
             ]
             if outcome.transition is not None:
                 events.append(Event(outcome.transition, current, outcome.status, "node"))

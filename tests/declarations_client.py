@@ -4,14 +4,19 @@ identity service."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Empty, Queue
+from typing import Any, cast
 
 import grpc
 
 from core.documents import parse_json, wrap
+from core.grpc_status import REASON_KEY
+from services.declarations import VALIDATION_KEY
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import declarations_pb2_grpc as dgrpc
 from tests.harness import Network
@@ -22,6 +27,60 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def example(type_name: str, file: str | None = None) -> dpb.Document:
     return wrap(parse_json(type_name, (EXAMPLES / f"{file or type_name}.json").read_text()))
+
+
+def validation_errors(call: Callable[[], object]) -> set[tuple[str, str]]:
+    """(field, rule) of every error the node found in a refused document, read from the
+    ValidationReport in the refusal's trailing metadata as a program would."""
+    try:
+        call()
+    except grpc.RpcError as exc:
+        error = cast(grpc.Call, exc)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+        meta = dict(cast(Iterable[tuple[str, Any]], error.trailing_metadata() or ()))
+        assert meta[REASON_KEY] == "document.invalid"
+        report = dpb.ValidationReport.FromString(meta[VALIDATION_KEY])
+        return {(e.field, e.rule) for e in report.errors}
+    raise AssertionError("expected the document to be refused; it was accepted")
+
+
+class WorkWatch:
+    """An agency's WatchWork call read by a thread: every work item it pushed, in order."""
+
+    def __init__(self, desk: Desk) -> None:
+        self._call = desk.work.WatchWork(dpb.WatchWorkRequest(), metadata=desk.meta)
+        self.seen: list[dpb.WorkItem] = []
+        self._pushed: Queue[dpb.WorkItem] = Queue()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for item in self._call:
+                self.seen.append(item)
+                self._pushed.put(item)
+        except grpc.RpcError:
+            return
+
+    def next_item(
+        self, wanted: Callable[[dpb.WorkItem], bool], timeout_s: float = 15
+    ) -> dpb.WorkItem:
+        """The next pushed item that is `wanted` (earlier ones are skipped), within
+        `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, "no such work item was pushed"
+            try:
+                item = self._pushed.get(timeout=left)
+            except Empty:
+                continue
+            if wanted(item):
+                return item
+
+    def cancel(self) -> None:
+        self._call.cancel()  # type: ignore[no-untyped-call]
+        self._thread.join(5)
 
 
 class Desk:
@@ -65,6 +124,21 @@ class Desk:
             assert time.monotonic() < deadline, f"{declaration_id} is {d.status}, not {statuses}"
             time.sleep(0.2)
 
+    def page(self, **filters: Any) -> dpb.ListDeclarationsResponse:
+        """One page of the caller's declarations (ListDeclarationsRequest's fields)."""
+        page: dpb.ListDeclarationsResponse = self.declarations.ListDeclarations(
+            dpb.ListDeclarationsRequest(**filters), metadata=self.meta, timeout=10
+        )
+        return page
+
+    @contextmanager
+    def watch_work(self) -> Iterator[WorkWatch]:
+        watch = WorkWatch(self)
+        try:
+            yield watch
+        finally:
+            watch.cancel()
+
     def inbox(self, status: str = "open") -> list[dpb.WorkItem]:
         got: dpb.ListWorkResponse = self.work.ListWork(
             dpb.ListWorkRequest(status=status), metadata=self.meta, timeout=10
@@ -85,12 +159,13 @@ class Desk:
         declaration_id: str,
         decision: dpb.Decision.ValueType,
         reason: str = "",
+        note: str = "",
     ) -> dpb.WorkItem:
         item = self.item_for(declaration_id)
         if item.status == "open":
             self.work.Claim(dpb.ClaimRequest(work_id=item.id), metadata=self.meta, timeout=10)
         decided: dpb.WorkItem = self.work.Decide(
-            dpb.DecideRequest(work_id=item.id, decision=decision, reason=reason),
+            dpb.DecideRequest(work_id=item.id, decision=decision, reason=reason, note=note),
             metadata=self.meta,
             timeout=10,
         )
