@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from core.grpc_status import from_rpc_error
 from node import client_certificates, client_logistics
 from node.config import load_config
 from services.declarations import VALIDATION_KEY, decision_note
+from services.statistics import BUCKETS_S
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import declarations_pb2_grpc as dgrpc
 from swf.v1 import identity_pb2 as ipb
@@ -393,6 +395,20 @@ def _list_text(r: dpb.ListDeclarationsResponse) -> str:
     return "\n".join(lines)
 
 
+def _at_most(seconds: float) -> str:
+    """A percentile as the bucket bound it is: "<=36h", or ">90d" past the last bound."""
+    if math.isinf(seconds):
+        return ">" + _duration(BUCKETS_S[-2])
+    return "<=" + _duration(seconds)
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def _stats_text(s: dpb.Statistics) -> str:
     lines = [
         f"nodes: {', '.join(s.nodes)}"
@@ -405,7 +421,7 @@ def _stats_text(s: dpb.Statistics) -> str:
         lines.append(f"  {t:<34} {st:<18} {n}")
     lines.extend(
         f"  clearance {c.document_type:<24} n={c.count} "
-        f"p50<={c.p50_s:g}s p90<={c.p90_s:g}s p99<={c.p99_s:g}s"
+        f"p50{_at_most(c.p50_s)} p90{_at_most(c.p90_s)} p99{_at_most(c.p99_s)}"
         for c in s.clearance
     )
     return "\n".join(lines)

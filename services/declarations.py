@@ -170,6 +170,15 @@ class Declarations:
                     f"declaration {target.id} is {target.status}, not awaiting payment",
                 )
             ]
+        if await self._pending_payment(claims.party, target):
+            return [
+                _problem(
+                    "declaration_id",
+                    "payment_pending",
+                    f"a payment of declaration {target.id} is already under review; wait for "
+                    "its decision",
+                )
+            ]
         owed = json.loads(target.assessment)
         if (
             Decimal(payment.amount.amount) != Decimal(owed["total"])
@@ -184,6 +193,27 @@ class Declarations:
             ]
         return []
 
+    async def _pending_payment(self, party: str, target: DeclarationRow) -> bool:
+        """Whether a payment of `target` submitted since it is still undecided."""
+        before: tuple[int, str] | None = None
+        while True:
+            page = await self._db.declarations.list_for_party(
+                party,
+                status="",
+                document_type=PAYMENT,
+                from_ms=target.created_at_unix_ms,
+                to_ms=self._clock_ms() + 1,
+                before=before,
+                limit=200,
+            )
+            for row in page:
+                paid = dpb.Document.FromString(row.document).duty_payment.declaration_id
+                if paid == target.id and ds.Status(row.status) not in ds.FINAL:
+                    return True
+            if len(page) < 200:
+                return False
+            before = (page[-1].created_at_unix_ms, page[-1].id)
+
     async def validate_only(self, claims: Claims, document: dpb.Document) -> dpb.ValidationReport:
         return to_proto((await self.check(claims, document)).problems)
 
@@ -194,6 +224,8 @@ class Declarations:
         if checked.problems:
             raise refused(checked.problems)
         agencies = await self._agencies_for(document_type)
+        validated = ds.check("validate", ds.Status.SUBMITTED)
+        routed = ds.check("route", validated)
         now_ms = self._clock_ms()
         row = DeclarationRow(
             id=self._new_id(),
@@ -201,7 +233,7 @@ class Declarations:
             submitted_by=claims.subject,
             document_type=document_type,
             document=document.SerializeToString(deterministic=True),
-            status=ds.Status.UNDER_REVIEW,
+            status=routed,
             revision=0,
             assessment=_assessment_json(assessment),
             payment_due=bool(assessment and assessment.payment_due),
@@ -217,11 +249,11 @@ class Declarations:
                 row.id,
                 [
                     Event("submit", "", ds.Status.SUBMITTED, claims.subject),
-                    Event("validate", ds.Status.SUBMITTED, ds.Status.VALIDATED, "node"),
+                    Event("validate", ds.Status.SUBMITTED, validated, "node"),
                     Event(
                         "route",
-                        ds.Status.VALIDATED,
-                        ds.Status.UNDER_REVIEW,
+                        validated,
+                        routed,
                         "node",
                         note=f"to {', '.join(agencies)}",
                     ),
@@ -286,14 +318,14 @@ class Declarations:
         async with self._db.transaction() as tx:
             locked = await self._db.declarations.lock_txn(tx, declaration_id)
             assert locked is not None
-            ds.check("amend", ds.Status(locked.status))
+            status = ds.check("amend", ds.Status(locked.status))
             reviews = await self._db.declarations.round_txn(tx, declaration_id, locked.revision + 1)
             asked = [w.agency for w in reviews if w.review == ds.Review.NEEDS_INFORMATION]
             revision = locked.revision + 1
             await self._db.declarations.update_txn(
                 tx,
                 declaration_id,
-                status=ds.Status.UNDER_REVIEW,
+                status=status,
                 now_ms=now_ms,
                 document=document.SerializeToString(deterministic=True),
                 revision=revision,
@@ -308,7 +340,7 @@ class Declarations:
                     Event(
                         "amend",
                         locked.status,
-                        ds.Status.UNDER_REVIEW,
+                        status,
                         claims.subject,
                         note=f"revision {revision}, back to {', '.join(asked)}",
                     )
@@ -576,12 +608,13 @@ class Declarations:
         return await self._item(got)
 
     async def _pay_txn(self, tx: Tx, goods_id: str, actor: str, now_ms: int) -> None:
-        """A confirmed payment clears the goods declaration it pays for."""
+        """A confirmed payment clears the goods declaration it pays for; confirming a payment
+        of one no longer awaiting payment is refused (the tax agency rejects it instead)."""
         target = await self._db.declarations.lock_txn(tx, goods_id)
-        if target is None or target.status != ds.Status.AWAITING_PAYMENT:
-            return
+        assert target is not None, "a payment is checked against its declaration at submission"
+        cleared = ds.check("pay", ds.Status(target.status))
         await self._db.declarations.update_txn(
-            tx, goods_id, status=ds.Status.CLEARED, now_ms=now_ms, decided=True
+            tx, goods_id, status=cleared, now_ms=now_ms, decided=True
         )
         await self._db.declarations.add_events_txn(
             tx,
@@ -589,8 +622,8 @@ class Declarations:
             [
                 Event(
                     "pay",
-                    ds.Status.AWAITING_PAYMENT,
-                    ds.Status.CLEARED,
+                    target.status,
+                    cleared,
                     actor,
                     "tax",
                     "payment confirmed",

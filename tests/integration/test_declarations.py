@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -179,6 +180,39 @@ def test_a_payment_for_no_due_goods_declaration_is_refused(
         ("declaration_id", "payment_not_due")
     }
     assert exporter.get(export.id).status == "cleared"
+
+
+def test_one_payment_at_a_time_and_a_rejected_one_can_be_paid_again(
+    manual: tuple[Network, Office],
+) -> None:
+    net, o = manual
+    importer = o.enterprise(IMPORTER, roles=("declarant", "importer"))
+    goods = importer.submit(example("goods_declaration", "goods_declaration_import"))
+    for agency in net.config("CN-GD").routing["goods_declaration"]:
+        o.agency("CN-GD", agency).decide(goods.id, dpb.DECISION_ACCEPT)
+    waiting = importer.wait_status(goods.id, "awaiting_payment")
+    payment = example("duty_payment")
+    payment.duty_payment.declaration_id = waiting.id
+    payment.duty_payment.amount.amount = waiting.assessment.total
+    payment.duty_payment.amount.currency = waiting.assessment.currency
+    first = importer.submit(payment)
+    # While the first is under review, a second payment of the same declaration is refused.
+    assert validation_errors(lambda: importer.submit(payment)) == {
+        ("declaration_id", "payment_pending")
+    }
+    (tax,) = net.config("CN-GD").routing["duty_payment"]
+    cashier = o.agency("CN-GD", tax)
+    cashier.decide(first.id, dpb.DECISION_REJECT, reason="no funds received")
+    assert importer.wait_status(first.id, "rejected").status == "rejected"
+    assert importer.get(goods.id).status == "awaiting_payment"
+    second = importer.submit(payment)  # the first was rejected: paying again is allowed
+    cashier.decide(second.id, dpb.DECISION_ACCEPT)
+    cleared = importer.wait_status(goods.id, "cleared")
+    assert [(e.transition, e.from_status, e.to_status) for e in cleared.history][-1] == (
+        "pay",
+        "awaiting_payment",
+        "cleared",
+    )
 
 
 def test_enterprises_and_agencies_see_only_their_own(simulated: tuple[Network, Office]) -> None:
@@ -592,3 +626,6 @@ def test_the_command_line_logs_in_submits_decides_tracks_lists_and_counts(
     assert counts == {"cleared": 1, "rejected": 1}
     text = run_client(net, "stats", "--token", token)
     assert any(line.split() == ["goods_declaration", "cleared", "1"] for line in text.splitlines())
+    (clearance,) = [ln.split() for ln in text.splitlines() if ln.split()[:1] == ["clearance"]]
+    assert clearance[:3] == ["clearance", "goods_declaration", "n=1"], clearance
+    assert all(re.fullmatch(r"p(50|90|99)(<=[\d.]+[smhd]|>90d)", p) for p in clearance[3:])
