@@ -7,8 +7,7 @@ shared through the database."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -64,16 +63,6 @@ async def status(db: Database, message_id: str) -> str:
 
 def ids(claimed: Sequence[Claimed]) -> list[str]:
     return [c.message_id for c in claimed]
-
-
-@pytest.fixture
-async def other_db(engine_url: str, tmp_path: Path, db: Database) -> AsyncIterator[Database]:
-    """A second replica: its own connections to the same database as `db`."""
-    database = await Database.open(engine_url, base_dir=tmp_path)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 # -- queueing --------------------------------------------------------------------------------
