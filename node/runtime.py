@@ -157,6 +157,7 @@ class Node:
         self._servers: list[grpc.aio.Server] = []
         self._health = HealthServicer()
         self._ops: OpsServer | None = None
+        self._serving = False  # set once start() has finished
         self.storage_error: str | None = None
         self.keys: NodeKeys
         self.db: Database
@@ -349,6 +350,7 @@ class Node:
             config.client_endpoint,
             config.ops_url,
         )
+        self._serving = True
 
     async def _start_servers(self) -> None:
         config = self.config
@@ -460,7 +462,9 @@ class Node:
             await self.channels.close()
         if hasattr(self, "db"):
             await self.db.close()
-        log.info("node %s stopped", self.config.id)
+        if self._serving:
+            log.info("node %s stopped", self.config.id)
+        self._serving = False
 
     async def statistics(self, request: dpb.StatisticsRequest) -> dpb.Statistics:
         """This node's figures; at a central asked for the federation, every province's too."""
