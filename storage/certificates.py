@@ -188,7 +188,7 @@ class CertificateStore:
                 where.append(f"{column} = ${len(args)}")
         rows = await self._db.fetch(
             f"SELECT * FROM certificates WHERE {' AND '.join(where)}"
-            " ORDER BY created_at_unix_ms DESC LIMIT $2",
+            " ORDER BY created_at_unix_ms DESC, issuing_country DESC, number DESC LIMIT $2",
             *args,
         )
         return [CertificateRow.from_row(r) for r in rows]

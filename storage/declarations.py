@@ -248,7 +248,7 @@ class DeclarationStore:
         marks = ", ".join(f"${i}" for i in range(3, 3 + len(statuses)))
         rows = await self._db.fetch(
             f"SELECT * FROM work_items WHERE agency = $1 AND status IN ({marks})"
-            " ORDER BY created_at_unix_ms LIMIT $2",
+            " ORDER BY created_at_unix_ms, id LIMIT $2",
             agency,
             limit,
             *statuses,
@@ -258,7 +258,7 @@ class DeclarationStore:
     async def open_work(self, limit: int) -> list[WorkRow]:
         rows = await self._db.fetch(
             "SELECT * FROM work_items WHERE status IN ('open', 'claimed')"
-            " ORDER BY created_at_unix_ms LIMIT $1",
+            " ORDER BY created_at_unix_ms, id LIMIT $1",
             limit,
         )
         return [WorkRow.from_row(r) for r in rows]
