@@ -30,7 +30,8 @@ def outbox(url: str) -> list[asyncpg.Record]:
     async def go() -> list[asyncpg.Record]:
         conn = await asyncpg.connect(url)
         try:
-            return list(await conn.fetch("SELECT message_id, status, sent_by, attempts FROM outbox"))
+            query = "SELECT message_id, status, sent_by, attempts FROM outbox"
+            return list(await conn.fetch(query))
         finally:
             await conn.close()
 
@@ -83,7 +84,10 @@ class Replica:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(15)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()  # never leave a node running after the test
 
 
 @pytest.fixture
