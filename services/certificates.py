@@ -249,14 +249,10 @@ class Certificates:
     async def reconcile(self) -> None:
         """Certificates on their way: delivered once the end-to-end receipt is in; failed if
         the outbox gave up on them."""
-        for row in await self._db.certificates.undelivered():
-            if row.side != ISSUED or not row.message_id:
-                continue
-            message = await self._db.outbox.envelope(row.message_id)
-            if message is None or message["status"] not in ("delivered", "dead"):
-                continue
-            transition = "deliver" if message["status"] == "delivered" else "fail_delivery"
-            note = "" if transition == "deliver" else str(message["last_error"] or "")
+        for settled in await self._db.certificates.settled():
+            row = settled.row
+            transition = "deliver" if settled.outcome == "delivered" else "fail_delivery"
+            note = "" if transition == "deliver" else settled.error
             async with self._db.transaction() as tx:
                 current = await self._db.certificates.lock_txn(
                     tx, row.issuing_country, row.number, ISSUED
@@ -378,7 +374,7 @@ class Certificates:
         self,
         tx: Tx,
         recipient: str,
-        row: CertificateRow,
+        row: CertificateRow | cpb.Certificate,
         status: str,
         actor: str,
         reason: str,
@@ -411,6 +407,10 @@ class Certificates:
             log.warning(
                 "a %s from %s does not parse; dropped", message.document_type, message.origin
             )
+            return
+        not_its_own = self._not_senders(certificate, message)
+        if not_its_own:
+            await self._refuse_unstored(certificate, message, "; ".join(not_its_own))
             return
         problems = self._refusals(certificate, message)
         now_ms = self._clock_ms()
@@ -479,9 +479,18 @@ class Certificates:
                     )
         self._outbox.wake(sealed)
 
-    def _refusals(self, certificate: cpb.Certificate, message: Received) -> list[str]:
-        """Why an arriving certificate cannot stand (empty if it can)."""
+    def _not_senders(self, certificate: cpb.Certificate, message: Received) -> list[str]:
+        """Why the sender had no right to send a certificate under this number, or this window
+        none to hold it (empty if it may be stored). Such a certificate is not stored: held
+        under the number, it would block the real one its issuing node sends later."""
         problems = []
+        if not certificate.number:
+            problems.append("the certificate has no number")
+        elif "-".join(certificate.number.split("-")[1:-2]) != certificate.issuing_node:
+            problems.append(
+                f"number {certificate.number} is not one of its issuing node "
+                f"{certificate.issuing_node}'s (PREFIX-NODE-YEAR-NNNNNN)"
+            )
         if certificate.issuing_node != message.origin:
             problems.append(f"issued by {certificate.issuing_node} but signed by {message.origin}")
         if certificate.issuing_country != federation_of(message.origin):
@@ -489,14 +498,34 @@ class Certificates:
             problems.append(f"issuing country {certificate.issuing_country} is not {country}")
         if certificate.importing_country != self.federation:
             problems.append(f"addressed to {certificate.importing_country}, not {self.federation}")
+        return problems
+
+    async def _refuse_unstored(
+        self, certificate: cpb.Certificate, message: Received, reason: str
+    ) -> None:
+        """Tell the sender its certificate was rejected, keeping nothing of it but a log line."""
+        log.warning(
+            "certificate %r from %s rejected and not stored: %s",
+            certificate.number,
+            message.origin,
+            reason,
+        )
+        async with self._db.transaction() as tx:
+            sealed = await self._tell_txn(
+                tx, message.origin, certificate, cs.Status.REJECTED, "node", reason
+            )
+        self._outbox.wake(sealed)
+
+    def _refusals(self, certificate: cpb.Certificate, message: Received) -> list[str]:
+        """Why a certificate its issuing node sent cannot stand (empty if it can): it is stored,
+        rejected, and the rejection goes back to the issuer."""
+        problems = []
         if TYPE_KINDS.get(message.document_type) != certificate.kind:
             problems.append("the document type does not match the certificate kind")
         content = (
             certificate.origin if certificate.HasField("origin") else certificate.phytosanitary
         )
         problems += [str(p) for p in validate(content)]
-        if not certificate.number:
-            problems.append("the certificate has no number")
         return problems
 
     async def on_status(self, message: Received) -> None:
@@ -657,6 +686,8 @@ class Certificates:
                 f"signed by {key.node_id}, not the issuing node {certificate.issuing_node}",
                 key.key_id,
             )
+        if not trust.is_active(key.node_id):
+            return f"the issuing node {key.node_id} has been revoked", key.key_id
         if not batch.verify_item(
             key.public_key, ENVELOPE_DOMAIN, envelope.header, envelope.signature
         ):

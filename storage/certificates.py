@@ -42,6 +42,15 @@ class CertificateRow:
         )
 
 
+@dataclass(frozen=True)
+class Settled:
+    """An issued certificate whose message has an outcome: `delivered` or `dead`."""
+
+    row: CertificateRow
+    outcome: str
+    error: str
+
+
 class CertificateStore:
     def __init__(self, engine: Engine) -> None:
         self._db = engine
@@ -161,11 +170,22 @@ class CertificateStore:
             side,
         )
 
-    async def undelivered(self, limit: int = 200) -> list[CertificateRow]:
+    async def settled(self, limit: int = 200) -> list[Settled]:
+        """Issued certificates still pending delivery whose message the outbox has settled:
+        delivered, or dead. Only those, so that a long backlog for a window that is down
+        never hides a certificate whose receipt is in."""
         rows = await self._db.fetch(
-            "SELECT * FROM certificates WHERE status = 'pending_delivery' LIMIT $1", limit
+            "SELECT c.*, o.status AS message_status, o.last_error AS message_error"
+            " FROM certificates c JOIN outbox o ON o.message_id = c.message_id"
+            " WHERE c.status = 'pending_delivery' AND c.side = 'issued'"
+            " AND o.status IN ('delivered', 'dead')"
+            " ORDER BY c.created_at_unix_ms, c.number LIMIT $1",
+            limit,
         )
-        return [CertificateRow.from_row(r) for r in rows]
+        return [
+            Settled(CertificateRow.from_row(r), r["message_status"], r["message_error"] or "")
+            for r in rows
+        ]
 
     async def listing(
         self,

@@ -319,7 +319,8 @@ class Verification(_message.Message):
     KEY_ID_FIELD_NUMBER: _builtins.int
     authentic: _builtins.bool
     """The certificate was received here, its envelope's signature verifies with a signing key the
-    issuing federation's directory lists for the issuing node, and its content is unchanged.
+    issuing federation's directory lists for the issuing node, that node is not revoked, and
+    its content is unchanged.
     """
     reason: _builtins.str
     status: _builtins.str

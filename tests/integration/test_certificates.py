@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import UTC, datetime
+from functools import partial
 from typing import TypeVar
 
 import grpc
 import pytest
 
+from core.envelope import Draft, Sealed
+from core.ids import federation_of
+from node.messaging import node_context
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
+from swf.v1 import documents_pb2 as docs
+from swf.v1 import envelope_pb2 as epb
+from tests.conftest import run_coroutine
 from tests.declarations_client import Desk, Office, example, office
 from tests.harness import Network, NetworkFactory, NetworkSpec, refusal_of, swnode
-from tests.messages import exchange, seal_as
+from tests.messages import exchange
 
 pytestmark = pytest.mark.network
 
@@ -51,8 +62,26 @@ class Certs:
         )
         return record
 
+    def found(self, number: str, country: str = "CN") -> cpb.CertificateRecord | None:
+        """The certificate, or None while this node holds none visible here by that number."""
+        try:
+            return self.get(number, country)
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            return None
+
     def status(self, number: str, country: str = "CN") -> str:
         return self.get(number, country).status
+
+    def verify(self, number: str, country: str = "CN") -> cpb.Verification:
+        """Verification by number, as the importing window's agencies ask for it."""
+        check: cpb.Verification = self.stub.VerifyCertificate(
+            cpb.CertificateRef(number=number, issuing_country=country),
+            metadata=self.desk.meta,
+            timeout=10,
+        )
+        return check
 
     def decide(
         self,
@@ -82,10 +111,12 @@ def world(module_network_factory: NetworkFactory) -> Iterator[tuple[Network, Off
         yield net, o
 
 
-def issue(o: Office, application: str = "certificate_of_origin_application") -> tuple[Certs, str]:
+def issue(
+    o: Office, application: str = "certificate_of_origin_application", exporter: Desk | None = None
+) -> tuple[Certs, str]:
     """An exporter at CN-GD applies; the simulated issuing body approves; the certificate is
     issued. Returns the exporter's view and the certificate number."""
-    exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+    exporter = exporter or o.enterprise(EXPORTER, roles=("declarant", "exporter"))
     applied = exporter.submit(example(application))
     exporter.wait_status(applied.id, "approved")
     mine = Certs(exporter)
@@ -101,6 +132,83 @@ def issue(o: Office, application: str = "certificate_of_origin_application") -> 
 
 def sg_customs(o: Office) -> Certs:
     return Certs(o.agency("SG", "customs"))
+
+
+def certificate_of_origin(
+    node: str, number: str, content: docs.CertificateOfOriginApplication | None = None
+) -> cpb.Certificate:
+    """A certificate of origin as `node`'s issuing body issues it (services/certificates.py):
+    the approved application's content, numbered, addressed to its importing country."""
+    origin = (
+        content or example("certificate_of_origin_application").certificate_of_origin_application
+    )
+    return cpb.Certificate(
+        number=number,
+        kind=cpb.CERTIFICATE_KIND_ORIGIN,
+        issuing_country=federation_of(node),
+        issuing_node=node,
+        issuing_body="ccpit",
+        issued_on=datetime.now(tz=UTC).date().isoformat(),
+        importing_country=origin.importing_country,
+        exporter_uscc=origin.exporter.uscc,
+        application_id=str(uuid.uuid4()),
+        origin=origin,
+    )
+
+
+def sealed_by(
+    net: Network,
+    node: str,
+    recipient: str,
+    certificate: cpb.Certificate,
+    document_type: str = "certificate.origin",
+) -> Sealed:
+    """`certificate` in an envelope signed by `node`'s own outbox, as that node sends it."""
+
+    async def seal() -> Sealed:
+        async with node_context(net.dir(node)) as ctx:
+            (sealed,) = ctx.outbox().seal(
+                [Draft(recipient, document_type, certificate.SerializeToString())],
+                int(time.time() * 1000),
+            )
+            return sealed
+
+    return run_coroutine(seal())
+
+
+def received_column(net: Network, node: str, number: str, column: str) -> bytes:
+    with closing(sqlite3.connect(net.dir(node) / "node.db", timeout=10)) as conn:
+        row = conn.execute(
+            f"SELECT {column} FROM certificates WHERE number = ? AND side = 'received'",  # noqa: S608
+            (number,),
+        ).fetchone()
+    assert row is not None, f"{node} holds no received certificate {number}"
+    return bytes(row[0])
+
+
+def tamper(net: Network, node: str, number: str, column: str, value: bytes) -> None:
+    """Overwrite a received certificate's stored bytes in `node`'s database, as an intruder or a
+    faulty disk would."""
+    with closing(sqlite3.connect(net.dir(node) / "node.db", timeout=10)) as conn, conn:
+        changed = conn.execute(
+            f"UPDATE certificates SET {column} = ? WHERE number = ? AND side = 'received'",  # noqa: S608
+            (value, number),
+        ).rowcount
+    assert changed == 1
+
+
+def next_numbers(ccpit: Certs, count: int) -> list[str]:
+    """The next `count` RCEP numbers CN-GD's issuing body will give."""
+    prefix = f"RCEP-CN-GD-{datetime.now(tz=UTC).year}-"
+    last = max(
+        (
+            int(c.certificate.number.removeprefix(prefix))
+            for c in ccpit.listed()
+            if c.certificate.number.startswith(prefix)
+        ),
+        default=0,
+    )
+    return [f"{prefix}{last + n:06d}" for n in range(1, count + 1)]
 
 
 def test_issued_delivered_accepted_and_used_with_the_status_at_both_ends(
@@ -218,6 +326,154 @@ def test_verify_by_number_says_when_a_certificate_is_unknown(world: tuple[Networ
     assert refused.code == grpc.StatusCode.PERMISSION_DENIED
 
 
+def test_verify_by_number_says_not_authentic_when_the_stored_certificate_was_tampered_with(
+    world: tuple[Network, Office],
+) -> None:
+    net, o = world
+    exporter, number = issue(o)
+    until(lambda: exporter.status(number), lambda s: s == "delivered")
+    sg = sg_customs(o)
+    assert sg.verify(number).authentic
+    envelope = received_column(net, "SG", number, "envelope")
+    stored = received_column(net, "SG", number, "certificate")
+    invoice = b"PCT-2025-0318"
+    assert envelope.count(invoice) == 1 and stored.count(invoice) == 1
+
+    def seen_after(column: str, value: bytes) -> cpb.Verification:
+        tamper(net, "SG", number, column, value)
+        try:
+            return sg.verify(number)
+        finally:
+            tamper(net, "SG", number, column, envelope if column == "envelope" else stored)
+
+    # One byte of the certificate inside the envelope it came in.
+    check = seen_after("envelope", envelope.replace(invoice, b"PCT-2025-0319"))
+    assert not check.authentic and check.signed_by == ""
+    assert check.reason == "the content does not match what was signed"
+    assert check.status == "delivered" and check.key_id.startswith("CN-GD")
+    # The certificate the window shows its users, edited beside an intact envelope.
+    check = seen_after("certificate", stored.replace(invoice, b"PCT-2025-0319"))
+    assert not check.authentic
+    assert check.reason == "the stored certificate differs from the one signed"
+    assert check.record.certificate.origin.invoice_number == "PCT-2025-0319"
+    # One bit of the issuing node's signature.
+    forged = epb.Envelope.FromString(envelope)
+    forged.signature.signature = bytes([forged.signature.signature[0] ^ 1]) + bytes(
+        forged.signature.signature[1:]
+    )
+    check = seen_after("envelope", forged.SerializeToString())
+    assert not check.authentic and check.reason == "the signature does not verify"
+    # Put back as it came, it verifies again.
+    again = sg.verify(number)
+    assert again.authentic and again.signed_by == "CN-GD"
+
+
+def test_verify_by_number_says_not_authentic_once_the_issuing_node_is_revoked(
+    network_factory: NetworkFactory,
+) -> None:
+    net = network_factory(NetworkSpec(provinces=1, foreign=1))
+    with office(net) as o:
+        exporter, number = issue(o)
+        until(lambda: exporter.status(number), lambda s: s == "delivered")
+        sg = sg_customs(o)
+        assert sg.verify(number).authentic
+        done = swnode(
+            "revoke", "--dir", str(net.dir("CN")), "--id", "CN-GD", "--reason", "key compromised"
+        )
+        assert done.returncode == 0, done.stderr
+        check = until(lambda: sg.verify(number), lambda c: not c.authentic)
+        assert check.reason == "the issuing node CN-GD has been revoked"
+        assert check.signed_by == "" and check.status == "delivered"
+        assert [e.status for e in check.record.history] == ["delivered"]
+
+
+def test_an_arriving_certificate_that_fails_its_checks_is_rejected_at_both_ends(
+    world: tuple[Network, Office],
+) -> None:
+    """CN-GD misbehaves: it signs certificates whose content is invalid, or whose kind is not
+    the document type it sends them as, under the numbers its issuing body gives next; they
+    reach SG before the certificates CN-GD's issuing body then issues under those numbers."""
+    net, o = world
+    ccpit = Certs(o.agency("CN-GD", "ccpit"))
+    invalid_number, mismatched_number = next_numbers(ccpit, 2)
+    invalid = example("certificate_of_origin_application").certificate_of_origin_application
+    invalid.items[0].hs_code = "8517AB"
+    forged = [
+        sealed_by(net, "CN-GD", "SG", certificate_of_origin("CN-GD", invalid_number, invalid)),
+        sealed_by(
+            net,
+            "CN-GD",
+            "SG",
+            certificate_of_origin("CN-GD", mismatched_number),
+            "certificate.phytosanitary",
+        ),
+    ]
+    exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+    # With CN down, SG's answers wait in its outbox until CN-GD has issued those numbers.
+    net.stop("CN")
+    try:
+        acks = exchange(
+            net, "SG", as_node="CN", frames=[[f.envelope.SerializeToString() for f in forged]]
+        )
+        assert all(a.HasField("receipt") for a in acks), acks
+        mine, first = issue(o, exporter=exporter)
+        _, second = issue(o, exporter=exporter)
+        assert {first, second} == {invalid_number, mismatched_number}
+        assert mine.status(first) == "pending_delivery"
+    finally:
+        net.start("CN")
+        net.wait_healthy(["CN"])
+    sg = sg_customs(o)
+    why = {
+        invalid_number: "items[0].hs_code: Commodity code (HS): '8517AB' is not 6 digits",
+        mismatched_number: "the document type does not match the certificate kind",
+    }
+    for number, reason in why.items():
+        at_sg = until(
+            partial(sg.found, number), lambda r: r is not None and r.status == "rejected", 60
+        )
+        assert at_sg is not None
+        assert [e.status for e in at_sg.history] == ["delivered", "rejected"]
+        assert reason in at_sg.history[-1].note and at_sg.history[-1].node == "SG"
+        at_issuer = until(partial(mine.get, number), lambda r: r.status == "rejected", 90)
+        assert [e.status for e in at_issuer.history] == ["issued", "delivered", "rejected"]
+        assert reason in at_issuer.history[-1].note and at_issuer.history[-1].node == "SG"
+        assert ccpit.status(number) == "rejected"
+    # What SG holds is what was signed under that number, not the one issued after it.
+    assert sg.get(invalid_number).certificate.origin.items[0].hs_code == "8517AB"
+    refused = refusal_of(lambda: sg.decide(invalid_number, cpb.CERTIFICATE_DECISION_ACCEPT))
+    assert refused.reason == "certificate.bad_transition"
+
+
+def test_a_certificate_under_another_nodes_number_is_not_kept_and_does_not_block_it(
+    world: tuple[Network, Office],
+) -> None:
+    """CN (a node of the same federation, trusted by SG) sends certificates under the number
+    CN-GD's issuing body gives next: one claiming CN-GD issued it, one as its own. SG keeps
+    neither, so CN-GD's real certificate under that number arrives and stands."""
+    net, o = world
+    (number,) = next_numbers(Certs(o.agency("CN-GD", "ccpit")), 1)
+    posing = [
+        sealed_by(net, "CN", "SG", certificate_of_origin("CN-GD", number)),
+        sealed_by(net, "CN", "SG", certificate_of_origin("CN", number)),
+    ]
+    acks = exchange(
+        net, "SG", as_node="CN", frames=[[p.envelope.SerializeToString() for p in posing]]
+    )
+    assert all(a.HasField("receipt") for a in acks), acks  # received, then judged
+    sg = sg_customs(o)
+    assert sg.found(number) is None
+    mine, issued = issue(o)
+    assert issued == number
+    at_sg = until(partial(sg.found, number), lambda r: r is not None, 60)
+    assert at_sg is not None and at_sg.status == "delivered"
+    assert at_sg.certificate.issuing_node == "CN-GD"
+    assert sg.verify(number).authentic
+    assert until(partial(mine.get, number), lambda r: r.status == "delivered").status == (
+        "delivered"
+    )
+
+
 def test_a_phytosanitary_certificate_follows_the_same_path(world: tuple[Network, Office]) -> None:
     _, o = world
     exporter, number = issue(o, "phytosanitary_certificate_application")
@@ -237,13 +493,27 @@ def test_a_federation_sg_does_not_trust_cannot_have_its_certificate_accepted(
     net = network_factory(
         NetworkSpec(provinces=0, foreign=2, simulator=False)
     )  # SG and TH trust CN only
-    (forged,) = seal_as(net, "TH", "SG", [b"a certificate signed in TH"])
+    number = f"RCEP-TH-{datetime.now(tz=UTC).year}-000001"
+    forged = sealed_by(net, "TH", "SG", certificate_of_origin("TH", number))
+    assert forged.header.document_type == "certificate.origin" and forged.header.sender == "TH"
     # CN trusts TH and can reach SG, yet SG does not know TH's key.
-    acks = exchange(net, "SG", as_node="CN", frames=[[forged.SerializeToString()]])
-    assert acks[0].refusal.reason == "envelope.unknown_key"
+    acks = exchange(net, "SG", as_node="CN", frames=[[forged.envelope.SerializeToString()]])
+    assert acks[0].refusal.reason == "envelope.unknown_key" and not acks[0].HasField("receipt")
     # And TH cannot even open a connection to SG's peer port.
     refused = net.ping_outcome("SG", as_node="TH")
     assert refused is not None and refused.code == grpc.StatusCode.UNAVAILABLE
+    # SG's customs holds no such certificate, and verification by number says so.
+    with office(net) as o:
+        sg = sg_customs(o)
+        assert sg.listed() == []
+        check = sg.verify(number, "TH")
+        assert (
+            not check.authentic
+            and check.reason == f"no certificate {number} from TH was received here"
+        )
+        assert check.signed_by == "" and not check.HasField("record")
+        refusal = refusal_of(lambda: sg.get(number, "TH"))
+        assert refusal.code == grpc.StatusCode.NOT_FOUND and refusal.reason == "certificate.unknown"
 
 
 def test_the_window_down_while_a_certificate_is_sent_gets_it_once_when_back(

@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from core.delivery import Event
 from storage.certificates import CertificateRow
 from storage.database import Database
 from storage.engine import Tx
+from storage.outbox import Change
 from tests.storage.conftest import SecondReplicaWaits, abandoned
+from tests.storage.test_outbox import LEASE_MS, message, queue
 
 NOW = 1_800_000_000_000
 USCC = "91440300MA5G1234XY"
@@ -207,16 +210,31 @@ async def test_history_reads_back_in_order_for_one_certificate_and_side(db: Data
 # -- listings --------------------------------------------------------------------------------
 
 
-async def test_undelivered_are_those_pending_delivery(db: Database) -> None:
-    await store(
-        db,
-        certificate("n1"),
-        certificate("n2", status="delivered"),
-        certificate("n3"),
-        certificate("n4", status="delivery_failed"),
+async def test_settled_are_pending_certificates_whose_message_was_delivered_or_died(
+    db: Database,
+) -> None:
+    """What the certificates service moves on: pending ones whose message has an outcome,
+    however many others still wait for a window that is down."""
+    waiting = [certificate(f"w{n}", message_id=f"m-{n:04d}") for n in range(1, 6)]
+    done = certificate("d1", message_id="m-0006")
+    died = certificate("x1", message_id="m-0007")
+    already = certificate("a1", message_id="m-0008", status="delivered")
+    await store(db, *waiting, now_ms=NOW)
+    await store(db, done, died, already, now_ms=NOW + 1)
+    await queue(db, [message(n) for n in range(1, 9)])
+    await db.outbox.claim("CN-SH", "r1", NOW, 8, LEASE_MS)
+    await db.outbox.transition(
+        Event.DELIVERY_RECEIPT, [Change("m-0006"), Change("m-0008")], NOW + 2
     )
-    assert sorted(c.number for c in await db.certificates.undelivered()) == ["n1", "n3"]
-    assert len(await db.certificates.undelivered(limit=1)) == 1
+    await db.outbox.transition(
+        Event.PERMANENT_FAILURE, [Change("m-0007", "SG refused: too large")], NOW + 2
+    )
+    settled = await db.certificates.settled(limit=2)
+    assert [(s.row.number, s.outcome, s.error) for s in settled] == [
+        ("d1", "delivered", ""),
+        ("x1", "dead", "SG refused: too large"),
+    ]
+    assert await db.certificates.settled(limit=1) == settled[:1]
 
 
 async def test_listings_filter_by_side_exporter_body_and_status_newest_first(
