@@ -103,10 +103,14 @@ def eventually(check: Callable[[], T], *, timeout_s: float, interval_s: float = 
         time.sleep(interval_s)
 
 
-def swnode(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the `swnode` command line as an operator would, in its own process."""
+def swnode(
+    *args: str, timeout_s: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the `swnode` command line as an operator would, in its own process (with `stdin`
+    as its standard input, e.g. a password for --password-stdin)."""
     return subprocess.run(
         [sys.executable, "-m", "node", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout_s,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -507,14 +505,10 @@ def client_json(net: Network, *args: str) -> Any:
 
 def login_cli(net: Network, user: str, *flags: str) -> str:
     """`swnode client login`, the password on standard input."""
-    done = subprocess.run(
-        [sys.executable, "-m", "node", "client", "--devnet", str(net.root), "--at", "CN-GD",
-         "login", "--user", user, "--password-stdin", *flags],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = swnode(
+        "client", "--devnet", str(net.root), "--at", "CN-GD",
+        "login", "--user", user, "--password-stdin", *flags,
+        stdin=PASSWORD + "\n",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout

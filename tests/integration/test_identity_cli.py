@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness import Network, eventually
+from tests.harness import Network, eventually, swnode
 from tests.identity_client import PASSWORD, new_uscc
 
 pytestmark = pytest.mark.network
@@ -30,14 +29,7 @@ class Client:
         self.where = where
 
     def run(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "node", "client", *self.where, *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return swnode("client", *self.where, *args, stdin=stdin)
 
     def json(self, *args: str, stdin: str = "") -> Any:
         done = self.run(*args, "--json", stdin=stdin)
