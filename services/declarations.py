@@ -267,20 +267,7 @@ class Declarations:
         return await self.view(row.id)
 
     def _work(self, declaration_id: str, agency: str, round_: int) -> WorkRow:
-        return WorkRow(
-            id=self._new_id(),
-            declaration_id=declaration_id,
-            agency=agency,
-            round=round_,
-            status="open",
-            review="open",
-            claimed_by="",
-            decided_by="",
-            reason="",
-            note="",
-            created_at_unix_ms=0,
-            decided_at_unix_ms=None,
-        )
+        return WorkRow.new(self._new_id(), declaration_id, agency, round_)
 
     async def _agencies_for(self, document_type: str) -> tuple[str, ...]:
         agencies = self._routing.get(document_type, ())

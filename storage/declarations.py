@@ -67,6 +67,24 @@ class WorkRow:
     decided_at_unix_ms: int | None
 
     @classmethod
+    def new(cls, work_id: str, declaration_id: str, agency: str, round_: int) -> WorkRow:
+        """A work item as it is created: open, unclaimed, undecided (stored with its time)."""
+        return cls(
+            id=work_id,
+            declaration_id=declaration_id,
+            agency=agency,
+            round=round_,
+            status="open",
+            review="open",
+            claimed_by="",
+            decided_by="",
+            reason="",
+            note="",
+            created_at_unix_ms=0,
+            decided_at_unix_ms=None,
+        )
+
+    @classmethod
     def from_row(cls, r: Row) -> WorkRow:
         return cls(
             id=r["id"],

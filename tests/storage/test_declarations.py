@@ -44,20 +44,7 @@ def declaration(declaration_id: str, *, created: int = NOW, **kw: Any) -> Declar
 
 
 def work(work_id: str, declaration_id: str, agency: str, round_: int = 1) -> WorkRow:
-    return WorkRow(
-        id=work_id,
-        declaration_id=declaration_id,
-        agency=agency,
-        round=round_,
-        status="open",
-        review="open",
-        claimed_by="",
-        decided_by="",
-        reason="",
-        note="",
-        created_at_unix_ms=0,
-        decided_at_unix_ms=None,
-    )
+    return WorkRow.new(work_id, declaration_id, agency, round_)
 
 
 SUBMITTED = [
