@@ -569,8 +569,9 @@ def _qualification(d: documents_pb2.QualificationFiling, at: _At) -> Iterator[Pr
     yield from _not_before(at, "valid_from", "valid_to", "valid_from_not_after_valid_to")
 
 
-@_rules_for(documents_pb2.CertificateOfOriginApplication)
-def _origin(d: documents_pb2.CertificateOfOriginApplication, at: _At) -> Iterator[Problem]:
+def _leaving_china(at: _At) -> Iterator[Problem]:
+    """The parties of a certificate application (of origin, phytosanitary): the exporter in
+    China, the importer in the importing country, and that country not China."""
     yield from _in_china(
         at.sub("exporter"), "country", "exporter_in_china", "the exporter is in China"
     )
@@ -579,17 +580,27 @@ def _origin(d: documents_pb2.CertificateOfOriginApplication, at: _At) -> Iterato
     if importing is not None and importer is not None and importer != importing:
         text = f"in the importing country {importing}, not {importer}"
         yield at.sub("importer")("country", "importer_in_importing_country", text)
-    parties = AGREEMENT_PARTIES.get(d.agreement)
     if importing == CHINA:
         text = "the goods leave China for another country"
         yield at("importing_country", "importing_country_not_china", text)
-    elif importing is not None and parties is not None and importing not in parties:
-        agreement = documents_pb2.Agreement.Name(d.agreement).removeprefix("AGREEMENT_")
-        text = f"{importing} is not a party to {agreement}"
-        yield at("importing_country", "agreement_party_country", text)
+
+
+def _from_chinese_port(at: _At) -> Iterator[Problem]:
     yield from _in_china(
         at, "port_of_loading", "export_from_chinese_port", "the goods leave from China"
     )
+
+
+@_rules_for(documents_pb2.CertificateOfOriginApplication)
+def _origin(d: documents_pb2.CertificateOfOriginApplication, at: _At) -> Iterator[Problem]:
+    yield from _leaving_china(at)
+    importing = _country_of(at, "importing_country")
+    parties = AGREEMENT_PARTIES.get(d.agreement)
+    if importing not in (None, CHINA) and parties is not None and importing not in parties:
+        agreement = documents_pb2.Agreement.Name(d.agreement).removeprefix("AGREEMENT_")
+        text = f"{importing} is not a party to {agreement}"
+        yield at("importing_country", "agreement_party_country", text)
+    yield from _from_chinese_port(at)
     invoice, departure = _date(d.invoice_date), _date(d.departure_date)
     if invoice is not None and departure is not None and invoice > departure:
         text = f"{invoice} is after departure_date {departure}"
@@ -598,20 +609,8 @@ def _origin(d: documents_pb2.CertificateOfOriginApplication, at: _At) -> Iterato
 
 @_rules_for(documents_pb2.PhytosanitaryCertificateApplication)
 def _phyto(d: documents_pb2.PhytosanitaryCertificateApplication, at: _At) -> Iterator[Problem]:
-    yield from _in_china(
-        at.sub("exporter"), "country", "exporter_in_china", "the exporter is in China"
-    )
-    importing = _country_of(at, "importing_country")
-    importer = _country_of(at.sub("importer"), "country")
-    if importing is not None and importer is not None and importer != importing:
-        text = f"in the importing country {importing}, not {importer}"
-        yield at.sub("importer")("country", "importer_in_importing_country", text)
-    if importing == CHINA:
-        text = "the goods leave China for another country"
-        yield at("importing_country", "importing_country_not_china", text)
-    yield from _in_china(
-        at, "port_of_loading", "export_from_chinese_port", "the goods leave from China"
-    )
+    yield from _leaving_china(at)
+    yield from _from_chinese_port(at)
 
 
 @_rules_for(documents_pb2.ExportTaxRebateApplication)

@@ -10,7 +10,8 @@ owner's access log.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TypeVar
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -23,6 +24,8 @@ from core.trust import TrustView
 from federation.channels import PeerChannels
 from swf.v1 import logistics_pb2 as lpb
 from swf.v1 import logistics_pb2_grpc as lgrpc
+
+T = TypeVar("T")
 
 
 class SharingPeers:
@@ -72,23 +75,31 @@ class SharingPeers:
     def _signed(self, node: str, action: str, template: lpb.PeerQuery) -> lpb.SignedQuery:
         return sign_query(self.query(node, action, template), self._key, self._key_id)
 
-    async def find_declarations(self, node: str, template: lpb.PeerQuery) -> lpb.PeerEvents:
-        signed = self._signed(node, "find_declarations", template)
+    async def _unary(
+        self,
+        node: str,
+        action: str,
+        template: lpb.PeerQuery,
+        call: Callable[[lgrpc.LogisticsPeerAsyncStub, lpb.SignedQuery, float], Awaitable[T]],
+    ) -> T:
+        """One signed query for `action` to `node`; a failure as the node's reason, or
+        `sharing.unreachable` when it gave none."""
+        signed = self._signed(node, action, template)
         stub = await self._stub(node)
         try:
-            answer: lpb.PeerEvents = await stub.FindDeclarations(signed, timeout=self._timeout_s)
+            return await call(stub, signed, self._timeout_s)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
-        return answer
+
+    async def find_declarations(self, node: str, template: lpb.PeerQuery) -> lpb.PeerEvents:
+        return await self._unary(
+            node, "find_declarations", template, lambda s, q, t: s.FindDeclarations(q, timeout=t)
+        )
 
     async def query_events(self, node: str, template: lpb.PeerQuery) -> lpb.PeerEvents:
-        signed = self._signed(node, "query_events", template)
-        stub = await self._stub(node)
-        try:
-            answer: lpb.PeerEvents = await stub.QueryEvents(signed, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
-        return answer
+        return await self._unary(
+            node, "query_events", template, lambda s, q, t: s.QueryEvents(q, timeout=t)
+        )
 
     async def watch_events(
         self, node: str, template: lpb.PeerQuery
@@ -104,32 +115,16 @@ class SharingPeers:
             call.cancel()
 
     async def list_datasets(self, node: str, template: lpb.PeerQuery) -> lpb.ListDatasetsResponse:
-        signed = self._signed(node, "list_datasets", template)
-        stub = await self._stub(node)
-        try:
-            answer: lpb.ListDatasetsResponse = await stub.ListDatasets(
-                signed, timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
-        return answer
+        return await self._unary(
+            node, "list_datasets", template, lambda s, q, t: s.ListDatasets(q, timeout=t)
+        )
 
     async def request_access(self, node: str, template: lpb.PeerQuery) -> lpb.AccessRequest:
-        signed = self._signed(node, "request_access", template)
-        stub = await self._stub(node)
-        try:
-            answer: lpb.AccessRequest = await stub.RequestAccess(signed, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
-        return answer
+        return await self._unary(
+            node, "request_access", template, lambda s, q, t: s.RequestAccess(q, timeout=t)
+        )
 
     async def list_requests(self, node: str, template: lpb.PeerQuery) -> lpb.ListRequestsResponse:
-        signed = self._signed(node, "list_requests", template)
-        stub = await self._stub(node)
-        try:
-            answer: lpb.ListRequestsResponse = await stub.ListRequests(
-                signed, timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
-        return answer
+        return await self._unary(
+            node, "list_requests", template, lambda s, q, t: s.ListRequests(q, timeout=t)
+        )

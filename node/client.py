@@ -10,22 +10,18 @@ from standard input (--password-stdin), never from the command line.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import grpc
-from google.protobuf import json_format
-from google.protobuf.message import Message
 
 from core.documents import parse_json, wrap
 from core.errors import InvalidArgument
 from core.grpc_status import from_rpc_error
 from node import client_certificates, client_logistics
+from node.client_io import bearer, print_message
 from node.config import load_config
 from services.declarations import VALIDATION_KEY, decision_note
 from services.statistics import BUCKETS_S
@@ -194,28 +190,13 @@ def _roles(text: str) -> list[str]:
     return [r.strip() for r in text.split(",") if r.strip()]
 
 
-def _bearer(token: str) -> tuple[tuple[str, str]]:
-    return (("authorization", f"Bearer {token}"),)
-
-
-def _print(message: Message, as_json: bool, text: Callable[[Any], str]) -> None:
-    if as_json:
-        print(
-            json.dumps(
-                json_format.MessageToDict(message, preserving_proto_field_name=True), indent=2
-            )
-        )
-    else:
-        print(text(message))
-
-
 def main(args: argparse.Namespace) -> int:
     with channel(args) as ch:
         try:
             if args.client_command in DOCUMENT_COMMANDS:
                 return _documents(args, ch)
             if args.client_command == "certificate":
-                return client_certificates.run(args, ch, _print)
+                return client_certificates.run(args, ch)
             if args.client_command in client_logistics.COMMANDS:
                 return client_logistics.run(args, ch)
             return _run(args, igrpc.IdentityStub(ch))
@@ -295,16 +276,16 @@ def _work_text(w: dpb.WorkItem) -> str:
 
 def _documents(args: argparse.Namespace, ch: grpc.Channel) -> int:
     cmd = args.client_command
-    meta = _bearer(args.token)
+    meta = bearer(args.token)
     decl = dgrpc.DeclarationsStub(ch)
     if cmd == "submit":
         d = decl.Submit(dpb.SubmitRequest(document=_document(args)), metadata=meta, timeout=30)
-        _print(d, args.json, lambda d: d.id)
+        print_message(d, args.json, lambda d: d.id)
     elif cmd == "validate":
         report = decl.Validate(
             dpb.SubmitRequest(document=_document(args)), metadata=meta, timeout=30
         )
-        _print(
+        print_message(
             report,
             args.json,
             lambda r: "\n".join(f"{e.field}: {e.message} [{e.rule}]" for e in r.errors) or "valid",
@@ -316,19 +297,19 @@ def _documents(args: argparse.Namespace, ch: grpc.Channel) -> int:
             metadata=meta,
             timeout=30,
         )
-        _print(d, args.json, _declaration_text)
+        print_message(d, args.json, _declaration_text)
     elif cmd == "track":
         if args.watch:
             for event in decl.WatchDeclaration(
                 dpb.WatchDeclarationRequest(id=args.id), metadata=meta
             ):
-                _print(event, args.json, _event_line)
+                print_message(event, args.json, _event_line)
                 sys.stdout.flush()
         else:
             d = decl.GetDeclaration(
                 dpb.GetDeclarationRequest(id=args.id), metadata=meta, timeout=10
             )
-            _print(d, args.json, _declaration_text)
+            print_message(d, args.json, _declaration_text)
     elif cmd == "list":
         listed = decl.ListDeclarations(
             dpb.ListDeclarationsRequest(
@@ -342,7 +323,7 @@ def _documents(args: argparse.Namespace, ch: grpc.Channel) -> int:
             metadata=meta,
             timeout=10,
         )
-        _print(listed, args.json, _list_text)
+        print_message(listed, args.json, _list_text)
     elif cmd == "stats":
         stats = decl.GetStatistics(
             dpb.StatisticsRequest(
@@ -351,21 +332,21 @@ def _documents(args: argparse.Namespace, ch: grpc.Channel) -> int:
             metadata=meta,
             timeout=30,
         )
-        _print(stats, args.json, _stats_text)
+        print_message(stats, args.json, _stats_text)
     else:
         work = dgrpc.AgencyWorkStub(ch)
         if args.agency_command == "inbox":
             if args.watch:
                 for item in work.WatchWork(dpb.WatchWorkRequest(), metadata=meta):
-                    _print(item, args.json, _work_text)
+                    print_message(item, args.json, _work_text)
                     sys.stdout.flush()
             else:
                 items = work.ListWork(
                     dpb.ListWorkRequest(status=args.status), metadata=meta, timeout=10
                 )
-                _print(items, args.json, lambda r: "\n".join(_work_text(w) for w in r.items))
+                print_message(items, args.json, lambda r: "\n".join(_work_text(w) for w in r.items))
         elif args.agency_command == "claim":
-            _print(
+            print_message(
                 work.Claim(dpb.ClaimRequest(work_id=args.work), metadata=meta, timeout=10),
                 args.json,
                 _work_text,
@@ -381,7 +362,7 @@ def _documents(args: argparse.Namespace, ch: grpc.Channel) -> int:
                 metadata=meta,
                 timeout=10,
             )
-            _print(item, args.json, _work_text)
+            print_message(item, args.json, _work_text)
     return 0
 
 
@@ -465,9 +446,9 @@ def _run(args: argparse.Namespace, stub: igrpc.IdentityStub) -> int:
             ),
             timeout=30,
         )
-        _print(reg, args.json, _registration)
+        print_message(reg, args.json, _registration)
     elif cmd == "registration":
-        _print(
+        print_message(
             stub.GetRegistration(ipb.GetRegistrationRequest(uscc=args.uscc), timeout=10),
             args.json,
             _registration,
@@ -482,13 +463,13 @@ def _run(args: argparse.Namespace, stub: igrpc.IdentityStub) -> int:
         tokens = stub.Login(
             ipb.LoginRequest(party=party, user=user, password=_password()), timeout=30
         )
-        _print(tokens, args.json, _tokens_text)
+        print_message(tokens, args.json, _tokens_text)
     elif cmd == "refresh":
         tokens = stub.Refresh(ipb.RefreshRequest(refresh_token=args.refresh_token), timeout=10)
-        _print(tokens, args.json, _tokens_text)
+        print_message(tokens, args.json, _tokens_text)
     elif cmd == "whoami":
-        who = stub.WhoAmI(ipb.WhoAmIRequest(), metadata=_bearer(args.token), timeout=10)
-        _print(
+        who = stub.WhoAmI(ipb.WhoAmIRequest(), metadata=bearer(args.token), timeout=10)
+        print_message(
             who,
             args.json,
             lambda p: (
@@ -497,38 +478,38 @@ def _run(args: argparse.Namespace, stub: igrpc.IdentityStub) -> int:
             ),
         )
     elif cmd == "logout":
-        done = stub.Logout(ipb.LogoutRequest(), metadata=_bearer(args.token), timeout=10)
-        _print(
+        done = stub.Logout(ipb.LogoutRequest(), metadata=bearer(args.token), timeout=10)
+        print_message(
             done,
             args.json,
             lambda d: f"logged out; refused everywhere within {d.revoked_everywhere_within}",
         )
     elif cmd == "lookup":
         profile = stub.LookupEnterprise(ipb.LookupEnterpriseRequest(uscc=args.uscc), timeout=10)
-        _print(
+        print_message(
             profile,
             args.json,
             lambda p: f"{p.uscc} {p.name}: home {p.home_node}, roles {', '.join(p.roles)}",
         )
     elif cmd == "user":
-        meta = _bearer(args.token)
+        meta = bearer(args.token)
         if args.user_command == "add":
             u = stub.AddUser(
                 ipb.AddUserRequest(user=args.user, password=_password(), roles=_roles(args.roles)),
                 metadata=meta,
                 timeout=10,
             )
-            _print(
+            print_message(
                 u,
                 args.json,
                 lambda u: f"added {u.party}/{u.user} ({', '.join(u.roles) or 'no roles'})",
             )
         elif args.user_command == "disable":
             u = stub.DisableUser(ipb.DisableUserRequest(user=args.user), metadata=meta, timeout=10)
-            _print(u, args.json, lambda u: f"disabled {u.party}/{u.user}")
+            print_message(u, args.json, lambda u: f"disabled {u.party}/{u.user}")
         else:
             listed = stub.ListUsers(ipb.ListUsersRequest(), metadata=meta, timeout=10)
-            _print(
+            print_message(
                 listed,
                 args.json,
                 lambda r: "\n".join(

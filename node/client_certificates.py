@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 
+from node.client_io import bearer, print_message
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 
@@ -74,22 +75,22 @@ def describe(r: cpb.CertificateRecord) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, channel: grpc.Channel, show: Any) -> int:
+def run(args: argparse.Namespace, channel: grpc.Channel) -> int:
     stub = cgrpc.CertificatesStub(channel)
-    meta = (("authorization", f"Bearer {args.token}"),)
+    meta = bearer(args.token)
     action = args.certificate_command
     if action == "list":
         listed = stub.ListCertificates(
             cpb.ListCertificatesRequest(status=args.status), metadata=meta, timeout=10
         )
-        show(listed, args.json, lambda r: "\n\n".join(describe(c) for c in r.certificates))
+        print_message(listed, args.json, lambda r: "\n\n".join(describe(c) for c in r.certificates))
         return 0
     ref = cpb.CertificateRef(number=args.number, issuing_country=getattr(args, "country", ""))
     if action == "show":
-        show(stub.GetCertificate(ref, metadata=meta, timeout=10), args.json, describe)
+        print_message(stub.GetCertificate(ref, metadata=meta, timeout=10), args.json, describe)
     elif action == "verify":
         v = stub.VerifyCertificate(ref, metadata=meta, timeout=10)
-        show(
+        print_message(
             v,
             args.json,
             lambda v: (
@@ -110,12 +111,12 @@ def run(args: argparse.Namespace, channel: grpc.Channel, show: Any) -> int:
             metadata=meta,
             timeout=10,
         )
-        show(decided, args.json, describe)
+        print_message(decided, args.json, describe)
     else:
         cancelled = stub.CancelCertificate(
             cpb.CancelCertificateRequest(number=args.number, reason=args.reason),
             metadata=meta,
             timeout=10,
         )
-        show(cancelled, args.json, describe)
+        print_message(cancelled, args.json, describe)
     return 0

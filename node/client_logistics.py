@@ -20,19 +20,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
 from google.protobuf import json_format
-from google.protobuf.message import Message
 
 from core.errors import InvalidArgument
 from core.logistics import MAX_EVENTS_PER_MESSAGE, kind_name, mode_name
 from node.admin import parse_duration
+from node.client_io import bearer, print_message
 from swf.v1 import logistics_pb2 as lpb
 from swf.v1 import logistics_pb2_grpc as lgrpc
 
@@ -155,20 +154,6 @@ def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _print(message: Message, as_json: bool, text: Callable[[Any], str]) -> None:
-    if as_json:
-        print(
-            json.dumps(
-                json_format.MessageToDict(message, preserving_proto_field_name=True), indent=2
-            )
-        )
-    else:
-        out = text(message)
-        if out:
-            print(out)
-    sys.stdout.flush()
-
-
 def entry_line(e: lpb.TimelineEntry) -> str:
     if e.HasField("event"):
         ev = e.event
@@ -229,13 +214,13 @@ def log_line(e: lpb.AccessLogEntry) -> str:
 
 
 def run(args: argparse.Namespace, channel: grpc.Channel) -> int:
-    meta = (("authorization", f"Bearer {args.token}"),)
+    meta = bearer(args.token)
     if args.client_command == "event":
         events = read_events(args.file)
         answer = lgrpc.LogisticsStub(channel).ReportEvents(
             _messages(events), metadata=meta, timeout=60
         )
-        _print(
+        print_message(
             answer,
             args.json,
             lambda a: f"stored {a.stored}, already reported {a.duplicates} (dataset {a.dataset})",
@@ -256,9 +241,9 @@ def _timeline(args: argparse.Namespace, stub: lgrpc.LogisticsStub, meta: Any) ->
     request = lpb.TimelineRequest(key=key, purpose=args.purpose)
     if args.watch:
         for update in stub.WatchTimeline(request, metadata=meta):
-            _print(update, args.json, update_text)
+            print_message(update, args.json, update_text)
         return 0
-    _print(stub.GetTimeline(request, metadata=meta, timeout=30), args.json, timeline_text)
+    print_message(stub.GetTimeline(request, metadata=meta, timeout=30), args.json, timeline_text)
     return 0
 
 
@@ -268,7 +253,7 @@ def _dataset(args: argparse.Namespace, stub: lgrpc.DataSharingStub, meta: Any) -
         listed = stub.ListDatasets(
             lpb.ListDatasetsRequest(local=args.local), metadata=meta, timeout=30
         )
-        _print(
+        print_message(
             listed,
             args.json,
             lambda r: "\n".join(
@@ -288,7 +273,7 @@ def _dataset(args: argparse.Namespace, stub: lgrpc.DataSharingStub, meta: Any) -
             metadata=meta,
             timeout=10,
         )
-        _print(published, args.json, dataset_line)
+        print_message(published, args.json, dataset_line)
     elif cmd == "request":
         start = parse_when(args.valid_from, field="from") if args.valid_from else 0
         if args.until:
@@ -306,14 +291,14 @@ def _dataset(args: argparse.Namespace, stub: lgrpc.DataSharingStub, meta: Any) -
             metadata=meta,
             timeout=30,
         )
-        _print(asked, args.json, request_line)
+        print_message(asked, args.json, request_line)
     elif cmd == "requests":
         listed_requests = stub.ListRequests(
             lpb.ListRequestsRequest(incoming=args.incoming, dataset=args.dataset),
             metadata=meta,
             timeout=30,
         )
-        _print(
+        print_message(
             listed_requests,
             args.json,
             lambda r: "\n".join(
@@ -328,26 +313,26 @@ def _dataset(args: argparse.Namespace, stub: lgrpc.DataSharingStub, meta: Any) -
             metadata=meta,
             timeout=10,
         )
-        _print(granted, args.json, request_line)
+        print_message(granted, args.json, request_line)
     elif cmd == "refuse":
         refused = stub.Refuse(
             lpb.RefuseRequest(request_id=args.request, reason=args.reason),
             metadata=meta,
             timeout=10,
         )
-        _print(refused, args.json, request_line)
+        print_message(refused, args.json, request_line)
     elif cmd == "revoke":
         revoked = stub.RevokeGrant(
             lpb.RevokeGrantRequest(request_id=args.request, reason=args.reason),
             metadata=meta,
             timeout=10,
         )
-        _print(revoked, args.json, request_line)
+        print_message(revoked, args.json, request_line)
     else:
         page = stub.AccessLog(
             lpb.AccessLogRequest(dataset=args.dataset, page_size=args.limit),
             metadata=meta,
             timeout=10,
         )
-        _print(page, args.json, lambda r: "\n".join(log_line(e) for e in r.entries))
+        print_message(page, args.json, lambda r: "\n".join(log_line(e) for e in r.entries))
     return 0

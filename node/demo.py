@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import grpc
 
 from core.documents import parse_json, wrap
+from node.client_io import bearer
 from node.config import load_config
 from node.devnet import Devnet
 from swf.v1 import certificates_pb2 as cpb
@@ -126,7 +127,7 @@ class Demo:
         tokens = igrpc.IdentityStub(self.channel("CN-SH")).Login(
             ipb.LoginRequest(party=ENTERPRISE, user=USER, password=PASSWORD), timeout=30
         )
-        meta = (("authorization", f"Bearer {tokens.access_token}"),)
+        meta = bearer(tokens.access_token)
         who = igrpc.IdentityStub(self.channel("CN-SH")).WhoAmI(
             ipb.WhoAmIRequest(), metadata=meta, timeout=10
         )
@@ -223,7 +224,7 @@ class Demo:
         sg_tokens = igrpc.IdentityStub(self.channel("SG")).Login(
             ipb.LoginRequest(party=party, user=name, password=password), timeout=30
         )
-        sg_meta = (("authorization", f"Bearer {sg_tokens.access_token}"),)
+        sg_meta = bearer(sg_tokens.access_token)
         sg = cgrpc.CertificatesStub(self.channel("SG"))
         ref = cpb.CertificateRef(number=number, issuing_country="CN")
         check = sg.VerifyCertificate(ref, metadata=sg_meta, timeout=10)

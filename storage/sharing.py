@@ -89,6 +89,24 @@ class AccessRow:
         return cls(**values)
 
 
+async def _put_dataset(on: Tx, d: DatasetRow, now_ms: int, on_conflict: str) -> None:
+    """Insert `d`; `on_conflict` says what happens to a dataset of that id already there."""
+    await on.execute(
+        "INSERT INTO datasets (id, owner, name, kind, description, fields, policy,"
+        " published_by, created_at_unix_ms, updated_at_unix_ms)"
+        f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (id) {on_conflict}",
+        d.id,
+        d.owner,
+        d.name,
+        d.kind,
+        d.description,
+        json.dumps(list(d.fields)),
+        d.policy,
+        d.published_by,
+        now_ms,
+    )
+
+
 class SharingStore:
     def __init__(self, engine: Engine) -> None:
         self._db = engine
@@ -98,20 +116,7 @@ class SharingStore:
     async def ensure_dataset_txn(self, tx: Tx, d: DatasetRow, now_ms: int) -> None:
         """Create the dataset unless it exists (an operator's events dataset, published by the
         node on the operator's first report)."""
-        await tx.execute(
-            "INSERT INTO datasets (id, owner, name, kind, description, fields, policy,"
-            " published_by, created_at_unix_ms, updated_at_unix_ms)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (id) DO NOTHING",
-            d.id,
-            d.owner,
-            d.name,
-            d.kind,
-            d.description,
-            json.dumps(list(d.fields)),
-            d.policy,
-            d.published_by,
-            now_ms,
-        )
+        await _put_dataset(tx, d, now_ms, "DO NOTHING")
 
     async def ensure_dataset(self, d: DatasetRow, now_ms: int) -> None:
         async with self._db.transaction() as tx:
@@ -119,22 +124,13 @@ class SharingStore:
 
     async def publish(self, d: DatasetRow, now_ms: int) -> None:
         """Create the dataset, or change its description, fields and policy (not its kind)."""
-        await self._db.execute(
-            "INSERT INTO datasets (id, owner, name, kind, description, fields, policy,"
-            " published_by, created_at_unix_ms, updated_at_unix_ms)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (id) DO UPDATE SET"
-            " description = excluded.description, fields = excluded.fields,"
+        await _put_dataset(
+            self._db,
+            d,
+            now_ms,
+            "DO UPDATE SET description = excluded.description, fields = excluded.fields,"
             " policy = excluded.policy, published_by = excluded.published_by,"
             " updated_at_unix_ms = excluded.updated_at_unix_ms",
-            d.id,
-            d.owner,
-            d.name,
-            d.kind,
-            d.description,
-            json.dumps(list(d.fields)),
-            d.policy,
-            d.published_by,
-            now_ms,
         )
 
     async def dataset(self, dataset_id: str) -> DatasetRow | None:
