@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
+from core import access
 from core.envelope import Draft
 from core.errors import (
     AlreadyExists,
@@ -52,6 +53,7 @@ from core.parties import (
 from core.trust import TrustView
 from federation.registry_client import RegistryClient
 from identity import tokens
+from identity.homes import Homes
 from identity.lockout import LockoutPolicy
 from identity.passwords import check_password, hash_password
 from storage.database import Database
@@ -162,6 +164,7 @@ class Accounts:
         # (kind, held subject) -> not before (ms): loaded from storage, refreshed every second.
         self._revoked: dict[tuple[str, str], int] = {}
         self._applied = 0  # revocations applied by this process, to merge with a reload
+        self.homes = Homes(node_id=node_id, db=db, lookup=self.lookup, clock_ms=clock_ms)
 
     @property
     def is_central(self) -> bool:
@@ -457,7 +460,17 @@ class Accounts:
 
     # -- tokens and revocation ---------------------------------------------------------------
 
+    async def authenticate(self, token: str) -> tokens.Claims:
+        """The claims of a token that is good here: verified (identity/tokens.py), then issued
+        by a node that may speak for its party here (core/access.py)."""
+        claims = self.verify(token)
+        home = await self.homes.home_of(claims.party) if claims.party_kind == "enterprise" else None
+        access.admit(claims, self_id=self.node_id, home=home)
+        return claims
+
     def verify(self, token: str) -> tokens.Claims:
+        """The signature, key, time and revocation checks alone; callers that act for the
+        bearer use `authenticate`."""
         return tokens.verify(
             token,
             trust=self._trust(),

@@ -10,15 +10,26 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from core.access import Claims
 from core.directory import is_current
 from core.errors import PermissionDenied, Unauthenticated, Unavailable
 from core.ids import federation_of
 from core.trust import TrustView
+
+__all__ = [
+    "ALGORITHM",
+    "MAX_LIFETIME_S",
+    "TOKEN_TYPE",
+    "Claims",
+    "audience",
+    "issue",
+    "require_roles",
+    "verify",
+]
 
 ALGORITHM = "EdDSA"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (the JWT typ, not a secret)
@@ -29,24 +40,6 @@ REQUIRED = ["iss", "sub", "aud", "exp", "iat", "jti", "sid", "party"]
 def audience(federation: str) -> str:
     """Tokens are good in their issuer's federation only."""
     return f"swnode:{federation}"
-
-
-@dataclass(frozen=True)
-class Claims:
-    issuer: str
-    subject: str
-    party: str
-    party_kind: str
-    user: str
-    roles: tuple[str, ...]
-    party_roles: tuple[str, ...]
-    session_id: str
-    token_id: str
-    issued_at_ms: int
-    expires_at_ms: int
-
-    def has_any(self, roles: Sequence[str]) -> bool:
-        return any(r in self.roles for r in roles)
 
 
 def issue(
@@ -121,6 +114,15 @@ def verify(
     ref = trust.token_key(header["kid"])
     if ref is None:
         raise Unauthenticated("token.unknown_key", f"token key {header['kid']!r} is not known")
+    # A node trusts other federations' directories to check their envelopes, never their tokens:
+    # a foreign window speaks for its own parties, not for ours (IDENTITY.md §4.2).
+    if federation_of(ref.node_id) != federation_of(self_id):
+        raise Unauthenticated(
+            "token.foreign_issuer",
+            f"token key {header['kid']!r} belongs to {ref.node_id}, a node of federation "
+            f"{federation_of(ref.node_id)}; tokens are accepted from federation "
+            f"{federation_of(self_id)} only",
+        )
     # 3. The signature, the audience (this node's federation) and the claims we need.
     try:
         payload = jwt.decode(

@@ -6,9 +6,9 @@ from typing import Any
 
 import grpc
 
+from core.access import Claims
 from core.errors import Unauthenticated
 from identity.accounts import Accounts
-from identity.tokens import Claims
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -24,8 +24,9 @@ def bearer(context: Context) -> str:
     )
 
 
-def caller(accounts: Accounts, context: Context) -> Claims:
-    return accounts.verify(bearer(context))
+async def caller(accounts: Accounts, context: Context) -> Claims:
+    """The verified claims of the bearer, admitted to act at this node (core/access.py)."""
+    return await accounts.authenticate(bearer(context))
 
 
 def source_address(context: Context) -> str:

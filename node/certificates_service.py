@@ -25,34 +25,34 @@ class CertificatesService(cgrpc.CertificatesServicer):
     async def ListCertificates(
         self, request: cpb.ListCertificatesRequest, context: Context
     ) -> cpb.ListCertificatesResponse:
-        return await self._c.list_certificates(caller(self._a, context), request)
+        return await self._c.list_certificates(await caller(self._a, context), request)
 
     @unary
     async def GetCertificate(
         self, request: cpb.CertificateRef, context: Context
     ) -> cpb.CertificateRecord:
-        return await self._c.get(caller(self._a, context), request)
+        return await self._c.get(await caller(self._a, context), request)
 
     @unary
     async def VerifyCertificate(
         self, request: cpb.CertificateRef, context: Context
     ) -> cpb.Verification:
-        return await self._c.verify(caller(self._a, context), request)
+        return await self._c.verify(await caller(self._a, context), request)
 
     @unary
     async def DecideCertificate(
         self, request: cpb.DecideCertificateRequest, context: Context
     ) -> cpb.CertificateRecord:
-        return await self._c.decide(caller(self._a, context), request)
+        return await self._c.decide(await caller(self._a, context), request)
 
     @unary
     async def CancelCertificate(
         self, request: cpb.CancelCertificateRequest, context: Context
     ) -> cpb.CertificateRecord:
-        return await self._c.cancel(caller(self._a, context), request)
+        return await self._c.cancel(await caller(self._a, context), request)
 
     @unary
     async def ReplaceCertificate(
         self, request: cpb.ReplaceCertificateRequest, context: Context
     ) -> cpb.CertificateRecord:
-        return await self._c.replace(caller(self._a, context), request)
+        return await self._c.replace(await caller(self._a, context), request)

@@ -48,42 +48,42 @@ class DeclarationsService(dgrpc.DeclarationsServicer):
 
     @unary
     async def Submit(self, request: dpb.SubmitRequest, context: Context) -> dpb.Declaration:
-        return await self._d.submit(caller(self._a, context), request.document)
+        return await self._d.submit(await caller(self._a, context), request.document)
 
     @unary
     async def Validate(self, request: dpb.SubmitRequest, context: Context) -> dpb.ValidationReport:
-        return await self._d.validate_only(caller(self._a, context), request.document)
+        return await self._d.validate_only(await caller(self._a, context), request.document)
 
     @unary
     async def Amend(self, request: dpb.AmendRequest, context: Context) -> dpb.Declaration:
         return await self._d.amend(
-            caller(self._a, context), request.declaration_id, request.document
+            await caller(self._a, context), request.declaration_id, request.document
         )
 
     @unary
     async def GetDeclaration(
         self, request: dpb.GetDeclarationRequest, context: Context
     ) -> dpb.Declaration:
-        return await self._d.get(caller(self._a, context), request.id)
+        return await self._d.get(await caller(self._a, context), request.id)
 
     @unary
     async def ListDeclarations(
         self, request: dpb.ListDeclarationsRequest, context: Context
     ) -> dpb.ListDeclarationsResponse:
-        return await self._d.list_declarations(caller(self._a, context), request)
+        return await self._d.list_declarations(await caller(self._a, context), request)
 
     @stream
     async def WatchDeclaration(
         self, request: dpb.WatchDeclarationRequest, context: Context
     ) -> AsyncIterator[dpb.DeclarationEvent]:
-        async for event in self._d.watch(caller(self._a, context), request.id):
+        async for event in self._d.watch(await caller(self._a, context), request.id):
             yield event
 
     @unary
     async def GetStatistics(
         self, request: dpb.StatisticsRequest, context: Context
     ) -> dpb.Statistics:
-        caller(self._a, context)
+        await caller(self._a, context)
         return await self._statistics(request)
 
 
@@ -96,22 +96,24 @@ class AgencyWorkService(dgrpc.AgencyWorkServicer):
     async def ListWork(
         self, request: dpb.ListWorkRequest, context: Context
     ) -> dpb.ListWorkResponse:
-        return await self._d.list_work(caller(self._a, context), request.status, request.limit)
+        return await self._d.list_work(
+            await caller(self._a, context), request.status, request.limit
+        )
 
     @stream
     async def WatchWork(
         self, request: dpb.WatchWorkRequest, context: Context
     ) -> AsyncIterator[dpb.WorkItem]:
-        async for item in self._d.watch_work(caller(self._a, context)):
+        async for item in self._d.watch_work(await caller(self._a, context)):
             yield item
 
     @unary
     async def Claim(self, request: dpb.ClaimRequest, context: Context) -> dpb.WorkItem:
-        return await self._d.claim(caller(self._a, context), request.work_id)
+        return await self._d.claim(await caller(self._a, context), request.work_id)
 
     @unary
     async def Decide(self, request: dpb.DecideRequest, context: Context) -> dpb.WorkItem:
-        return await self._d.decide(caller(self._a, context), request)
+        return await self._d.decide(await caller(self._a, context), request)
 
 
 class StatisticsPeerService(dgrpc.StatisticsPeerServicer):

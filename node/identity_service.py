@@ -65,25 +65,25 @@ class IdentityService(igrpc.IdentityServicer):
 
     @unary
     async def Logout(self, request: ipb.LogoutRequest, context: Context) -> ipb.LogoutResponse:
-        return await self._a.logout(caller(self._a, context))
+        return await self._a.logout(await caller(self._a, context))
 
     @unary
     async def WhoAmI(self, request: ipb.WhoAmIRequest, context: Context) -> ipb.Principal:
-        return principal(caller(self._a, context), self._a.node_id)
+        return principal(await caller(self._a, context), self._a.node_id)
 
     @unary
     async def AddUser(self, request: ipb.AddUserRequest, context: Context) -> ipb.User:
-        return await self._a.add_user(caller(self._a, context), request)
+        return await self._a.add_user(await caller(self._a, context), request)
 
     @unary
     async def DisableUser(self, request: ipb.DisableUserRequest, context: Context) -> ipb.User:
-        return await self._a.disable_user(caller(self._a, context), request)
+        return await self._a.disable_user(await caller(self._a, context), request)
 
     @unary
     async def ListUsers(
         self, request: ipb.ListUsersRequest, context: Context
     ) -> ipb.ListUsersResponse:
-        return await self._a.list_users(caller(self._a, context))
+        return await self._a.list_users(await caller(self._a, context))
 
     @unary
     async def LookupEnterprise(

@@ -32,17 +32,17 @@ class LogisticsService(lgrpc.LogisticsServicer):
     async def ReportEvents(
         self, request_iterator: AsyncIterator[lpb.ReportEventsRequest], context: Context
     ) -> lpb.ReportEventsResponse:
-        return await self._l.report_stream(caller(self._a, context), request_iterator)
+        return await self._l.report_stream(await caller(self._a, context), request_iterator)
 
     @unary
     async def GetTimeline(self, request: lpb.TimelineRequest, context: Context) -> lpb.Timeline:
-        return await self._l.timeline(caller(self._a, context), request)
+        return await self._l.timeline(await caller(self._a, context), request)
 
     @stream
     async def WatchTimeline(
         self, request: lpb.TimelineRequest, context: Context
     ) -> AsyncIterator[lpb.TimelineUpdate]:
-        async for update in self._l.watch(caller(self._a, context), request):
+        async for update in self._l.watch(await caller(self._a, context), request):
             yield update
 
 
@@ -55,30 +55,30 @@ class DataSharingService(lgrpc.DataSharingServicer):
     async def ListDatasets(
         self, request: lpb.ListDatasetsRequest, context: Context
     ) -> lpb.ListDatasetsResponse:
-        return await self._s.list_datasets(caller(self._a, context), request)
+        return await self._s.list_datasets(await caller(self._a, context), request)
 
     @unary
     async def PublishDataset(
         self, request: lpb.PublishDatasetRequest, context: Context
     ) -> lpb.Dataset:
-        return await self._s.publish(caller(self._a, context), request)
+        return await self._s.publish(await caller(self._a, context), request)
 
     @unary
     async def RequestAccess(
         self, request: lpb.RequestAccessRequest, context: Context
     ) -> lpb.AccessRequest:
-        return await self._s.request_access(caller(self._a, context), request)
+        return await self._s.request_access(await caller(self._a, context), request)
 
     @unary
     async def ListRequests(
         self, request: lpb.ListRequestsRequest, context: Context
     ) -> lpb.ListRequestsResponse:
-        return await self._s.list_requests(caller(self._a, context), request)
+        return await self._s.list_requests(await caller(self._a, context), request)
 
     @unary
     async def Grant(self, request: lpb.GrantRequest, context: Context) -> lpb.AccessRequest:
         return await self._s.decide_request(
-            caller(self._a, context),
+            await caller(self._a, context),
             request.request_id,
             "grant",
             valid_until_ms=request.valid_until_unix_ms,
@@ -87,7 +87,7 @@ class DataSharingService(lgrpc.DataSharingServicer):
     @unary
     async def Refuse(self, request: lpb.RefuseRequest, context: Context) -> lpb.AccessRequest:
         return await self._s.decide_request(
-            caller(self._a, context), request.request_id, "refuse", reason=request.reason
+            await caller(self._a, context), request.request_id, "refuse", reason=request.reason
         )
 
     @unary
@@ -95,14 +95,14 @@ class DataSharingService(lgrpc.DataSharingServicer):
         self, request: lpb.RevokeGrantRequest, context: Context
     ) -> lpb.AccessRequest:
         return await self._s.decide_request(
-            caller(self._a, context), request.request_id, "revoke", reason=request.reason
+            await caller(self._a, context), request.request_id, "revoke", reason=request.reason
         )
 
     @unary
     async def AccessLog(
         self, request: lpb.AccessLogRequest, context: Context
     ) -> lpb.AccessLogResponse:
-        return await self._s.access_log(caller(self._a, context), request)
+        return await self._s.access_log(await caller(self._a, context), request)
 
 
 class LogisticsPeerService(lgrpc.LogisticsPeerServicer):

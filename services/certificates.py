@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
 
-from core import batch
+from core import access, batch
 from core import certificate_status as cs
+from core.access import Claims
 from core.envelope import ENVELOPE_DOMAIN, Draft, Sealed
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from core.ids import federation_of
@@ -33,7 +34,6 @@ from core.trust import TrustView
 from core.validation import validate
 from federation.dispatch import Received
 from federation.outbox import Outbox
-from identity.tokens import Claims
 from services.declarations import refused
 from storage.certificates import CertificateRow
 from storage.database import Database
@@ -146,14 +146,14 @@ class Certificates:
 
     # -- issuing -----------------------------------------------------------------------------
 
-    async def issue_txn(self, tx: Tx, application: DeclarationRow, actor: str) -> None:
-        """Issue the certificate an approved application asks for (in the approval's
-        transaction)."""
+    async def issue_txn(self, tx: Tx, application: DeclarationRow, agency: str, actor: str) -> None:
+        """Issue, in the name of `agency`, the certificate an approved application asks for
+        (in the approval's transaction)."""
         kind = APPLICATION_KINDS.get(application.document_type)
         if kind is None:
             return
         document = dpb.Document.FromString(application.document)
-        await self._issue_txn(tx, kind, document, application.id, actor, supersedes="")
+        await self._issue_txn(tx, kind, document, application.id, agency, actor, supersedes="")
 
     async def _issue_txn(
         self,
@@ -161,6 +161,7 @@ class Certificates:
         kind: cpb.CertificateKind.ValueType,
         document: dpb.Document,
         application_id: str,
+        agency: str,
         actor: str,
         *,
         supersedes: str,
@@ -171,7 +172,7 @@ class Certificates:
             kind=kind,
             issuing_country=self.federation,
             issuing_node=self.node_id,
-            issuing_body=actor.split("/", 1)[0],
+            issuing_body=agency,
             issued_on=issued_on.isoformat(),
             supersedes=supersedes,
             application_id=application_id,
@@ -272,7 +273,7 @@ class Certificates:
     def _own_issued(
         self, claims: Claims, row: CertificateRow | None, number: str
     ) -> CertificateRow:
-        if row is None or claims.party_kind != "agency" or row.issuing_body != claims.party:
+        if row is None or not self._is_agency(claims) or row.issuing_body != claims.party:
             raise NotFound(
                 "certificate.unknown",
                 f"number: no certificate {number} issued by {claims.party} here",
@@ -298,13 +299,13 @@ class Certificates:
                 tx,
                 row,
                 "cancel",
-                actor=claims.subject,
+                actor=claims.actor,
                 node=self.node_id,
                 note=req.reason,
                 now_ms=now_ms,
             )
             sealed = await self._tell_txn(
-                tx, row.importing_country, row, "cancelled", claims.subject, req.reason
+                tx, row.importing_country, row, "cancelled", claims.actor, req.reason
             )
         self._outbox.wake(sealed)
         return await self.record(await self._get(self.federation, req.number, ISSUED))
@@ -353,14 +354,15 @@ class Certificates:
                 certificate.kind,
                 document,
                 certificate.application_id,
-                claims.subject,
+                claims.party,
+                claims.actor,
                 supersedes=old.number,
             )
             await self._move_txn(
                 tx,
                 locked,
                 "replace",
-                actor=claims.subject,
+                actor=claims.actor,
                 node=self.node_id,
                 note=req.reason or f"replaced by {new.number}",
                 now_ms=now_ms,
@@ -588,9 +590,11 @@ class Certificates:
 
     # -- importing side ----------------------------------------------------------------------
 
-    @staticmethod
-    def _agency(claims: Claims) -> str:
-        if claims.party_kind != "agency":
+    def _is_agency(self, claims: Claims) -> bool:
+        return access.is_local(claims, access.AGENCIES, self.node_id)
+
+    def _agency(self, claims: Claims) -> str:
+        if not self._is_agency(claims):
             raise PermissionDenied(
                 "certificate.not_agency", "only the window's agencies decide on certificates"
             )
@@ -636,7 +640,7 @@ class Certificates:
                 tx,
                 row,
                 transition,
-                actor=claims.subject,
+                actor=claims.actor,
                 node=self.node_id,
                 note=req.reason or req.import_declaration,
                 now_ms=now_ms,
@@ -644,7 +648,7 @@ class Certificates:
             )
             issuer = cpb.Certificate.FromString(row.certificate).issuing_node
             sealed = await self._tell_txn(
-                tx, issuer, row, status, claims.subject, req.reason, req.import_declaration
+                tx, issuer, row, status, claims.actor, req.reason, req.import_declaration
             )
         self._outbox.wake(sealed)
         return await self.record(await self._get(ref.issuing_country, ref.number, RECEIVED))
@@ -726,16 +730,16 @@ class Certificates:
     def _may_see(self, claims: Claims, row: CertificateRow) -> bool:
         if row.side == ISSUED:
             return row.exporter_uscc == claims.party or (
-                claims.party_kind == "agency" and row.issuing_body == claims.party
+                self._is_agency(claims) and row.issuing_body == claims.party
             )
-        return claims.party_kind == "agency"
+        return self._is_agency(claims)
 
     async def list_certificates(
         self, claims: Claims, req: cpb.ListCertificatesRequest
     ) -> cpb.ListCertificatesResponse:
         limit = req.limit or 100
         rows: Sequence[CertificateRow]
-        if claims.party_kind == "agency":
+        if self._is_agency(claims):
             rows = await self._db.certificates.listing(
                 side=ISSUED,
                 exporter_uscc=None,

@@ -22,7 +22,9 @@ from decimal import Decimal
 
 from google.protobuf.message import Message
 
+from core import access
 from core import declaration_status as ds
+from core.access import Claims
 from core.documents import unwrap
 from core.envelope import new_message_id
 from core.errors import (
@@ -35,7 +37,6 @@ from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
 from core.tariff import to_proto as assessment_proto
 from core.validation import Problem, to_proto, validate
-from identity.tokens import Claims
 from services.changes import Changes
 from services.routing import SUBMIT_ROLES, declaring_party
 from storage.database import Database
@@ -109,7 +110,7 @@ class Declarations:
         self._changes = Changes()
         # Called inside the transaction that approves a declaration (e.g. to issue the
         # certificate an approved application asks for, all or nothing with the approval).
-        self.approval_hooks: list[Callable[[Tx, DeclarationRow, str], Awaitable[None]]] = []
+        self.approval_hooks: list[Callable[[Tx, DeclarationRow, str, str], Awaitable[None]]] = []
 
     def _new_id(self) -> str:
         return new_message_id(self._clock_ms(), os.urandom(10))
@@ -230,7 +231,7 @@ class Declarations:
         row = DeclarationRow(
             id=self._new_id(),
             party_id=claims.party,
-            submitted_by=claims.subject,
+            submitted_by=claims.actor,
             document_type=document_type,
             document=document.SerializeToString(deterministic=True),
             status=routed,
@@ -248,7 +249,7 @@ class Declarations:
                 tx,
                 row.id,
                 [
-                    Event("submit", "", ds.Status.SUBMITTED, claims.subject),
+                    Event("submit", "", ds.Status.SUBMITTED, claims.actor),
                     Event("validate", ds.Status.SUBMITTED, validated, "node"),
                     Event(
                         "route",
@@ -328,7 +329,7 @@ class Declarations:
                         "amend",
                         locked.status,
                         status,
-                        claims.subject,
+                        claims.actor,
                         note=f"revision {revision}, back to {', '.join(asked)}",
                     )
                 ],
@@ -427,11 +428,12 @@ class Declarations:
 
     # -- agencies ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _agency(claims: Claims) -> str:
-        if claims.party_kind != "agency":
+    def _agency(self, claims: Claims) -> str:
+        if not access.is_local(claims, access.AGENCIES, self.node_id):
             raise PermissionDenied(
-                "work.not_agency", f"{claims.subject} is not an agency user; only agencies decide"
+                "work.not_agency",
+                f"{claims.actor} is not a user of an agency of {self.node_id}; "
+                "only this node's agencies see and decide its work items",
             )
         return claims.party
 
@@ -476,7 +478,7 @@ class Declarations:
 
     async def claim(self, claims: Claims, work_id: str) -> dpb.WorkItem:
         agency = self._agency(claims)
-        return await self.claim_as(agency, claims.subject, work_id)
+        return await self.claim_as(agency, claims.actor, work_id)
 
     async def claim_as(self, agency: str, actor: str, work_id: str) -> dpb.WorkItem:
         now_ms = self._clock_ms()
@@ -505,7 +507,7 @@ class Declarations:
 
     async def decide(self, claims: Claims, req: dpb.DecideRequest) -> dpb.WorkItem:
         agency = self._agency(claims)
-        return await self.decide_as(agency, claims.subject, req)
+        return await self.decide_as(agency, claims.actor, req)
 
     async def decide_as(self, agency: str, actor: str, req: dpb.DecideRequest) -> dpb.WorkItem:
         decision = {
@@ -580,7 +582,7 @@ class Declarations:
             await self._db.declarations.add_events_txn(tx, w.declaration_id, events, now_ms)
             if outcome.status is ds.Status.APPROVED and outcome.transition is not None:
                 for hook in self.approval_hooks:
-                    await hook(tx, declaration, actor)
+                    await hook(tx, declaration, agency, actor)
             if (
                 declaration.document_type == PAYMENT
                 and outcome.status is ds.Status.APPROVED

@@ -32,9 +32,10 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 
+from core import access
+from core.access import Claims
 from core.errors import (
     AlreadyExists,
-    FailedPrecondition,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -56,7 +57,6 @@ from core.logistics import (
 )
 from core.sharing import Requester
 from core.validation import Problem, to_proto
-from identity.tokens import Claims
 from services.changes import Changes
 from services.declarations import VALIDATION_KEY
 from services.sharing import Sharing, ask_all
@@ -125,16 +125,11 @@ class Logistics:
     # -- reporting ---------------------------------------------------------------------------
 
     def _operator(self, claims: Claims) -> None:
-        if claims.party_kind not in OPERATOR_KINDS:
+        if not access.is_local(claims, OPERATOR_KINDS, self.node_id):
             raise PermissionDenied(
                 "logistics.not_operator",
-                f"{claims.subject} is not a logistics operator's user; operators "
-                f"({', '.join(sorted(OPERATOR_KINDS))}) report events",
-            )
-        if claims.issuer != self.node_id:
-            raise FailedPrecondition(
-                "logistics.not_home",
-                f"{claims.party} reports at its home node {claims.issuer}, which holds its events",
+                f"{claims.actor} is not a user of a logistics operator of {self.node_id}; "
+                f"operators ({', '.join(sorted(OPERATOR_KINDS))}) report events at their node",
             )
 
     async def report(
@@ -172,7 +167,7 @@ class Logistics:
                     conveyance=event.conveyance,
                     mode=mode_name(event.mode),
                     remarks=event.remarks,
-                    reported_by=claims.subject,
+                    reported_by=claims.actor,
                     recorded_at_unix_ms=now_ms,
                 )
                 earlier = await self._db.logistics.insert_txn(tx, row)

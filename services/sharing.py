@@ -20,6 +20,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from core.access import Claims
 from core.envelope import new_message_id
 from core.errors import (
     FailedPrecondition,
@@ -53,7 +54,6 @@ from core.sharing import (
 )
 from core.trust import TrustView
 from federation.sharing_client import SharingPeers
-from identity.tokens import Claims
 from storage.database import Database
 from storage.sharing import AccessRow, DatasetRow, GrantRow
 from swf.v1 import logistics_pb2 as lpb
@@ -273,7 +273,7 @@ class Sharing:
                 description=description,
                 fields=fields,
                 policy=policy,
-                published_by=claims.subject,
+                published_by=claims.actor,
             ),
             now_ms,
         )
@@ -503,7 +503,7 @@ class Sharing:
                 tx,
                 request_id,
                 status=status,
-                by=claims.subject,
+                by=claims.actor,
                 reason=reason,
                 now_ms=now_ms,
                 valid_until_ms=until,

@@ -1,7 +1,7 @@
 """A stand-in for agency staff on a test network: a rule-based responder.
 
 Plainly a simulator: it is off unless node.toml says `[simulator] enabled = true` (scripts/devnet
-turns it on), and every decision it makes is recorded with the actor `<agency>/simulator`.
+turns it on), and every decision it makes is recorded with the actor `<node>/<agency>/simulator`.
 It claims open work items of every agency and decides them by these rules:
 
 - inspection, on goods whose HS chapter is 01-24 (live animals, plants, food) in a goods
@@ -44,16 +44,17 @@ def _hs_codes(document: dpb.Document) -> list[str]:
     return []
 
 
-def actor(agency: str) -> str:
-    """Who the simulator's claims and decisions are recorded as."""
-    return f"{agency}/simulator"
+def actor(node: str, agency: str) -> str:
+    """Who the simulator's claims and decisions are recorded as (`NODE/PARTY/USER`, as a
+    person's are)."""
+    return f"{node}/{agency}/simulator"
 
 
-def acts_on(w: WorkRow) -> bool:
+def acts_on(w: WorkRow, node: str) -> bool:
     """Whether the simulator takes up a work item: an open one, or one it claimed itself (its
     own inspection to release, or a claim a restart interrupted before the decision). A work item
     a person claimed is theirs to decide."""
-    return w.status == "open" or (w.status == "claimed" and w.claimed_by == actor(w.agency))
+    return w.status == "open" or (w.status == "claimed" and w.claimed_by == actor(node, w.agency))
 
 
 def decide(agency: str, review: str, document: dpb.Document) -> tuple[dpb.Decision.ValueType, str]:
@@ -79,7 +80,7 @@ class Simulator:
         """One pass over open work; the number of items decided."""
         done = 0
         for w in await self._d.open_work():
-            if not acts_on(w):
+            if not acts_on(w, self._d.node_id):
                 continue
             try:
                 await self._handle(w)
@@ -89,7 +90,7 @@ class Simulator:
         return done
 
     async def _handle(self, w: WorkRow) -> None:
-        who = actor(w.agency)
+        who = actor(self._d.node_id, w.agency)
         if w.status == "open":
             await self._d.claim_as(w.agency, who, w.id)
         _, document = await self._d.document_of(w)

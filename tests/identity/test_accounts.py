@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import AlreadyExists, Unauthenticated, Unavailable
+from core.errors import AlreadyExists, SwnodeError, Unauthenticated, Unavailable
 from core.trust import TrustView
 from federation.registry_client import RegistryClient
 from identity import tokens
@@ -280,3 +280,82 @@ def test_held_subjects() -> None:
     assert held_subject("party", USCC, "CN-GD") == f"CN-GD/{USCC}"
     assert held_subject("user", f"{USCC}/alice", "CN-GD") == f"CN-GD/{USCC}/alice"
     assert tokens.MAX_LIFETIME_S == 900
+
+
+# -- whose credential: the issuer must be the enterprise's home, agencies act at their node -----
+
+
+def signed_by(world: World, node_id: str, party: str, kind: str = "enterprise") -> str:
+    """A token signed with `node_id`'s real token key, as a malicious member could make."""
+    key = world.federation.members[node_id].token_key
+    token, _ = tokens.issue(
+        key=key,
+        key_id=token_key_id(node_id, key),
+        issuer=node_id,
+        party=party,
+        party_kind=kind,
+        user="alice",
+        roles=["admin", "declarant"],
+        party_roles=["declarant"],
+        session_id="s-1",
+        now_ms=world.clock.now_ms,
+    )
+    return token
+
+
+async def refusal(accounts: Accounts, token: str) -> str:
+    with pytest.raises(SwnodeError) as info:
+        await accounts.authenticate(token)
+    return info.value.reason
+
+
+async def test_an_enterprises_token_from_its_home_is_good_everywhere(world: World) -> None:
+    await world.nodes["CN-GD"].register_enterprise(request())
+    issued = await world.nodes["CN-GD"].login(login(), "10.0.0.1")
+    for accounts in world.nodes.values():
+        claims = await accounts.authenticate(issued.access_token)
+        assert claims.actor == f"CN-GD/{USCC}/alice"
+
+
+async def test_a_member_cannot_sign_for_another_nodes_enterprise(world: World) -> None:
+    await world.nodes["CN-GD"].register_enterprise(request())
+    forged = signed_by(world, "CN-SH", USCC)
+    # The signature is real and the key is a member's: verification alone accepts it ...
+    assert world.nodes["CN-GD"].verify(forged).party == USCC
+    # ... but no node lets CN-SH speak for CN-GD's enterprise, CN-SH included.
+    for accounts in world.nodes.values():
+        assert await refusal(accounts, forged) == "token.not_home"
+    # Nor for a USCC nobody registered, nor for a party that is not a USCC at all.
+    unregistered = signed_by(world, "CN-SH", "91110000MA01ABCD1X")
+    assert await refusal(world.nodes["CN"], unregistered) == "token.not_home"
+    assert await refusal(world.nodes["CN"], signed_by(world, "CN-SH", "acme")) == "token.not_home"
+
+
+async def test_a_local_partys_token_acts_at_its_own_node_only(world: World) -> None:
+    sh = await agency_tokens(world, "CN-SH")
+    assert (await world.nodes["CN-SH"].authenticate(sh.access_token)).actor == (
+        "CN-SH/portauth/officer"
+    )
+    for node_id in ("CN", "CN-GD"):
+        assert await refusal(world.nodes[node_id], sh.access_token) == "token.not_local"
+    assert await refusal(world.nodes["CN-GD"], signed_by(world, "CN-SH", "x", "spy")) == (
+        "token.malformed"
+    )
+
+
+async def test_homes_are_cached_and_fail_closed_when_the_registry_is_gone(world: World) -> None:
+    await world.nodes["CN-GD"].register_enterprise(request())
+    issued = await world.nodes["CN-GD"].login(login(), "10.0.0.1")
+    at_sh = world.nodes["CN-SH"]
+    await at_sh.authenticate(issued.access_token)  # asks the registry once
+    world.registry.down = True
+    world.clock.now_ms += 5 * 60_000  # stale, but within the bound: still served
+    fresh = await world.nodes["CN-GD"].login(login(), "10.0.0.1")
+    await at_sh.authenticate(fresh.access_token)
+    # The home node needs no registry for its own enterprises.
+    await world.nodes["CN-GD"].authenticate(fresh.access_token)
+    world.clock.now_ms += 11 * 60_000  # older than 15 minutes: refused until it answers
+    fresh = await world.nodes["CN-GD"].login(login(), "10.0.0.1")
+    assert await refusal(at_sh, fresh.access_token) == "registry.unreachable"
+    world.registry.down = False
+    await at_sh.authenticate(fresh.access_token)

@@ -291,17 +291,25 @@ def test_a_changed_payload_breaks_the_signature(cn: Federation, trust: TrustView
 def test_wrong_audience(cn: Federation, sg: Federation, trust: TrustView) -> None:
     assert refused(forged(cn, aud="swnode:SG"), trust) == "token.wrong_audience"
     assert refused(forged(cn, aud="swnode:CN-GD"), trust) == "token.wrong_audience"
-    # A real token of a trusted foreign federation: its key is known here, its audience is not.
+
+
+def test_a_foreign_federations_key_never_authenticates_at_home(
+    cn: Federation, sg: Federation, trust: TrustView
+) -> None:
+    """A trusted foreign window's directory is held to check its envelopes; its token key
+    signs nothing for this federation, whatever audience the token names."""
     sg_key = sg.members["SG"].token_key
-    token = forge(
-        header(token_key_id("SG", sg_key)),
-        claims(issuer="SG", party="customs", now_s=NOW_S, federation="SG"),
-        ed25519=sg_key,
-    )
-    assert refused(token, trust) == "token.wrong_audience"
+    for federation in ("SG", "CN"):  # SG's own audience, and ours
+        token = forge(
+            header(token_key_id("SG", sg_key)),
+            claims(issuer="SG", party="customs", now_s=NOW_S, federation=federation),
+            ed25519=sg_key,
+        )
+        assert refused(token, trust) == "token.foreign_issuer"
+        assert refused(token, trust, at="CN") == "token.foreign_issuer"
     # ... and CN's tokens are not good in SG either.
     at_sg = TrustView.build("SG", sg.directory(trusts=[cn]), {"CN": cn.directory()})
-    assert refused(issue(cn), at_sg, at="SG") == "token.wrong_audience"
+    assert refused(issue(cn), at_sg, at="SG") == "token.foreign_issuer"
 
 
 @pytest.mark.parametrize("missing", tokens.REQUIRED)

@@ -144,10 +144,12 @@ def _work(status: str, claimed_by: str = "", agency: str = "customs") -> WorkRow
 
 
 def test_it_takes_up_open_work_and_its_own_claims_never_a_persons() -> None:
-    assert actor("customs") == "customs/simulator"
-    assert acts_on(_work("open"))
+    assert actor("CN-GD", "customs") == "CN-GD/customs/simulator"
+    assert acts_on(_work("open"), "CN-GD")
     # Its own claim: an inspection to release, or a claim a restart interrupted.
-    assert acts_on(_work("claimed", "customs/simulator"))
-    assert not acts_on(_work("claimed", "customs/alice"))
-    assert not acts_on(_work("claimed", "inspection/simulator"))
-    assert not acts_on(_work("decided", "customs/simulator"))
+    assert acts_on(_work("claimed", "CN-GD/customs/simulator"), "CN-GD")
+    assert not acts_on(_work("claimed", "CN-GD/customs/alice"), "CN-GD")
+    assert not acts_on(_work("claimed", "CN-GD/inspection/simulator"), "CN-GD")
+    assert not acts_on(_work("decided", "CN-GD/customs/simulator"), "CN-GD")
+    # Another node's simulator is not this one.
+    assert not acts_on(_work("claimed", "CN-SH/customs/simulator"), "CN-GD")

@@ -1,0 +1,154 @@
+"""Whose credential is it: attacks by members and by a trusted foreign window, on a network of
+four nodes in two federations (CN, CN-GD, CN-SH; SG), each by the means an attacker has — a real
+login at another node, a token signed with a real foreign node's key, a token signed with a real
+member's key for another node's enterprise (docs/SECURITY.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from swf.v1 import certificates_pb2 as cpb
+from swf.v1 import certificates_pb2_grpc as cgrpc
+from swf.v1 import declarations_pb2 as dpb
+from tests.declarations_client import Desk, Office, example, office
+from tests.harness import Network, NetworkFactory, NetworkSpec, refusal_of
+from tests.identity_client import claims, forge, header, new_uscc, token_key_id
+
+pytestmark = pytest.mark.network
+
+EXPORTER = "91440300MA5G1234XY"  # the examples' Shenzhen exporter
+
+
+@pytest.fixture(scope="module")
+def world(module_network_factory: NetworkFactory) -> Iterator[tuple[Network, Office]]:
+    # No simulator: work items stay open for the officers (and the attackers) to find.
+    net = module_network_factory(NetworkSpec(provinces=2, foreign=1, simulator=False))
+    with office(net) as o:
+        yield net, o
+
+
+def signed_with(net: Network, node_id: str, party: str, kind: str, federation: str) -> str:
+    """A token signed with `node_id`'s real token key, claims chosen by the attacker."""
+    key = net.keys(node_id).token_key
+    payload = claims(
+        issuer=node_id, party=party, now_s=int(time.time()), federation=federation, party_kind=kind
+    )
+    return forge(header(token_key_id(node_id, key)), payload, ed25519=key)
+
+
+def open_item(o: Office, exporter: Desk) -> tuple[str, dpb.WorkItem]:
+    declared = exporter.submit(example("goods_declaration"))
+    return declared.id, o.agency("CN-GD", "customs").item_for(declared.id)
+
+
+def test_an_agency_acts_at_its_own_node_only(world: tuple[Network, Office]) -> None:
+    net, o = world
+    exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+    declaration_id, item = open_item(o, exporter)
+    # CN-SH's customs officer, really logged in at CN-SH, carries the token to CN-GD.
+    sh_customs = o.agency("CN-SH", "customs")
+    assert sh_customs.inbox("all") == [] or all(
+        i.declaration_id != declaration_id for i in sh_customs.inbox("all")
+    )
+    intruder = Desk(net, "CN-GD", sh_customs.token)
+    for call in (
+        lambda: intruder.inbox("all"),
+        lambda: intruder.work.Claim(
+            dpb.ClaimRequest(work_id=item.id), metadata=intruder.meta, timeout=10
+        ),
+    ):
+        refused = refusal_of(call)
+        assert (refused.code, refused.reason) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "token.not_local",
+        )
+        assert "CN-SH/customs" in refused.details
+    # The item is still open, and CN-GD's own officer claims it under a name that says whose.
+    gd_customs = o.agency("CN-GD", "customs")
+    claimed = gd_customs.work.Claim(
+        dpb.ClaimRequest(work_id=item.id), metadata=gd_customs.meta, timeout=10
+    )
+    assert claimed.claimed_by.startswith("CN-GD/customs/")
+
+
+def test_an_issuing_body_acts_on_its_own_certificates_only(world: tuple[Network, Office]) -> None:
+    net, o = world
+    exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+    applied = exporter.submit(example("certificate_of_origin_application"))
+    gd_ccpit = o.agency("CN-GD", "ccpit")
+    gd_ccpit.decide(applied.id, dpb.DECISION_ACCEPT)
+    exporter.wait_status(applied.id, "approved")
+    mine = cgrpc.CertificatesStub(net.client_channel("CN-GD"))
+    listed = mine.ListCertificates(cpb.ListCertificatesRequest(), metadata=gd_ccpit.meta)
+    number = next(
+        c.certificate.number
+        for c in listed.certificates
+        if c.certificate.application_id == applied.id
+    )
+    sh_ccpit = o.agency("CN-SH", "ccpit")
+    for call in (
+        lambda: mine.ListCertificates(cpb.ListCertificatesRequest(), metadata=sh_ccpit.meta),
+        lambda: mine.CancelCertificate(
+            cpb.CancelCertificateRequest(number=number, reason="not mine to cancel"),
+            metadata=sh_ccpit.meta,
+        ),
+    ):
+        refused = refusal_of(call)
+        assert (refused.code, refused.reason) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "token.not_local",
+        )
+    # At its own node, CN-SH's ccpit sees none of CN-GD's certificates.
+    at_sh = cgrpc.CertificatesStub(net.client_channel("CN-SH"))
+    seen = at_sh.ListCertificates(cpb.ListCertificatesRequest(), metadata=sh_ccpit.meta)
+    assert number not in [c.certificate.number for c in seen.certificates]
+    record = mine.GetCertificate(
+        cpb.CertificateRef(number=number, issuing_country="CN"), metadata=gd_ccpit.meta
+    )
+    assert record.status != "cancelled"
+    assert record.certificate.issuing_body == "ccpit"
+
+
+def test_a_foreign_windows_key_signs_nothing_here(world: tuple[Network, Office]) -> None:
+    net, o = world
+    for kind, party in (("agency", "customs"), ("enterprise", EXPORTER)):
+        forged = signed_with(net, "SG", party, kind, federation="CN")
+        for node in ("CN", "CN-GD", "CN-SH"):
+            desk = Desk(net, node, forged)
+            refused = refusal_of(lambda desk=desk: desk.inbox("all"))  # type: ignore[misc]
+            assert (refused.code, refused.reason) == (
+                grpc.StatusCode.UNAUTHENTICATED,
+                "token.foreign_issuer",
+            )
+            refused = refusal_of(lambda desk=desk: desk.page())  # type: ignore[misc]
+            assert refused.reason == "token.foreign_issuer"
+    # SG's own officers still work at SG.
+    assert isinstance(o.agency("SG", "customs").inbox("all"), list)
+
+
+def test_a_member_cannot_act_as_another_members_enterprise(world: tuple[Network, Office]) -> None:
+    net, o = world
+    victim = new_uscc()
+    at_home = o.enterprise(victim, home="CN-GD", roles=("declarant", "exporter"))
+    document = example("goods_declaration")
+    document.goods_declaration.declarant_uscc = victim
+    document.goods_declaration.consignor.uscc = victim
+    mine = at_home.submit(document)
+    # CN-SH signs, with its own real key, a token for CN-GD's enterprise.
+    forged = signed_with(net, "CN-SH", victim, "enterprise", federation="CN")
+    for node in ("CN-GD", "CN-SH", "CN"):
+        desk = Desk(net, node, forged)
+        for call in (lambda d=desk: d.page(), lambda d=desk: d.submit(document)):
+            refused = refusal_of(call)
+            assert (refused.code, refused.reason) == (
+                grpc.StatusCode.UNAUTHENTICATED,
+                "token.not_home",
+            )
+            assert "CN-GD" in refused.details
+    # Nothing was submitted in the victim's name; the real one is still there, alone.
+    listed = at_home.page()
+    assert [d.id for d in listed.declarations] == [mine.id]
