@@ -233,7 +233,7 @@ def test_issued_delivered_accepted_and_used_with_the_status_at_both_ends(
     assert issuer_side.import_declaration == "SG-IMP-1"
     assert [e.status for e in issuer_side.history] == ["issued", "delivered", "accepted", "used"]
     assert issuer_side.history[-1].node == "SG" and issuer_side.history[-1].actor.startswith(
-        "customs/"
+        "SG/customs/"
     )
     # The issuing body sees it too; SG's full history is there as well.
     ccpit = Certs(o.agency("CN-GD", "ccpit"))

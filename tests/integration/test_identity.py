@@ -166,13 +166,14 @@ def test_register_at_home_log_in_anywhere_known_everywhere(
 def test_a_trusted_foreign_federation_does_not_accept_the_token(
     client: IdentityClient, secrets_seen: Secrets
 ) -> None:
-    """SG knows CN-GD's token key (it holds CN's directory) but is not the token's audience."""
+    """SG knows CN-GD's token key (it holds CN's directory to check CN's envelopes), and
+    accepts no token signed with it."""
     _, tokens = client.enterprise("CN-GD")
     secrets_seen.tokens(tokens)
     refusal = client.whoami_refusal("SG", tokens.access_token)
     assert (refusal.code, refusal.reason) == (
         grpc.StatusCode.UNAUTHENTICATED,
-        "token.wrong_audience",
+        "token.foreign_issuer",
     )
 
 
@@ -532,18 +533,19 @@ def test_suspending_an_agency_spares_its_namesake_at_another_node(
         )
         secrets_seen.values.add(password)
         logins[home] = secrets_seen.tokens(client.login(home, "portauth", user, password))
-        assert client.whoami("CN", logins[home].access_token).party_kind == "agency"
+        assert client.whoami(home, logins[home].access_token).party_kind == "agency"
     done = swnode("party", "suspend", "--dir", str(network.dir("CN-GD")), "--id", "portauth")
     since = time.monotonic()
     assert done.returncode == 0, done.stderr
     client.refused_everywhere_within(
         logins["CN-GD"].access_token,
-        CN,
+        ["CN-GD"],
         reason="token.revoked",
         since=since,
         bound_s=PROPAGATION_BOUND_S,
     )
-    client.accepted_everywhere(logins["CN-SH"].access_token, CN)
+    client.accepted_everywhere(logins["CN-SH"].access_token, ["CN-SH"])
+    # (Away from its own node an agency's token acts nowhere: token.not_local.)
 
 
 # -- refresh ---------------------------------------------------------------------------------

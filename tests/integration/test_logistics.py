@@ -158,7 +158,7 @@ def test_a_journey_across_two_provinces_is_one_timeline_at_a_third_until_revoked
     assert set(timeline.nodes) == {"CN", "CN-GD", "CN-SH", "CN-ZJ"}
     first = timeline.entries[0]
     assert first.dataset == RAIL and first.event.reporter == "CN-ZJ/zj-rail"
-    assert first.event.place == "CNYIW" and first.event.reported_by == "zj-rail/operator"
+    assert first.event.place == "CNYIW" and first.event.reported_by == "CN-ZJ/zj-rail/operator"
     # ... and by bill of lading too.
     by_bill = w.yard.timeline("CN-GD", desk.token, lpb.TimelineKey(bill_of_lading=bill))
     assert kinds(by_bill) == JOURNEY
