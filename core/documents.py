@@ -21,7 +21,7 @@ from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
-from core.errors import InvalidArgument
+from core.errors import InvalidArgument, quote
 from swf.v1 import declarations_pb2, options_pb2
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ def document_types() -> list[DocumentTypeInfo]:
 def _unknown_type(type_name: str, *, field: str = "type") -> InvalidArgument:
     return InvalidArgument(
         "document.unknown_type",
-        f"{field}: {type_name!r} is not a document type; known types: " + ", ".join(_registry()),
+        f"{field}: {quote(type_name)} is not a document type; known types: "
+        + ", ".join(_registry()),
         field=field,
     )
 

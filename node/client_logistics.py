@@ -28,7 +28,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
-from core.errors import InvalidArgument
+from core.errors import InvalidArgument, quote
 from core.logistics import MAX_EVENTS_PER_MESSAGE, kind_name, mode_name
 from node.admin import parse_duration
 from node.client_io import bearer, print_message
@@ -111,7 +111,7 @@ def parse_when(text: str, *, field: str) -> int:
         raise InvalidArgument(
             "client.when",
             f"{field}: expected a date (2026-12-31) or a time with its zone "
-            f"(2026-12-31T18:00:00+08:00), not {text!r}",
+            f"(2026-12-31T18:00:00+08:00), not {quote(text)}",
             field=field,
         ) from exc
     if when.tzinfo is None:

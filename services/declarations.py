@@ -30,6 +30,7 @@ from core.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    quote,
 )
 from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
@@ -77,7 +78,7 @@ def _day_ms(text: str, field: str, *, end: bool = False) -> int:
         day = date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidArgument(
-            "list.bad_date", f"{field}: expected YYYY-MM-DD, got {text!r}", field=field
+            "list.bad_date", f"{field}: expected YYYY-MM-DD, got {quote(text)}", field=field
         ) from exc
     start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000
     return int(start) + (86_400_000 if end else 0)
@@ -347,7 +348,7 @@ class Declarations:
         if row is None or row.party_id != claims.party:
             raise NotFound(
                 "declaration.unknown",
-                f"id: no declaration {declaration_id} of {claims.party} at {self.node_id}",
+                f"id: no declaration {quote(declaration_id)} of {claims.party} at {self.node_id}",
                 field="id",
             )
         return row
@@ -484,7 +485,9 @@ class Declarations:
             w = await self._db.declarations.work_txn(tx, work_id)
             if w is None or w.agency != agency:
                 raise NotFound(
-                    "work.unknown", f"work_id: no work item {work_id} for {agency}", field="work_id"
+                    "work.unknown",
+                    f"work_id: no work item {quote(work_id)} for {agency}",
+                    field="work_id",
                 )
             if w.status != "open":
                 raise FailedPrecondition(
@@ -530,7 +533,7 @@ class Declarations:
             if w is None or w.agency != agency:
                 raise NotFound(
                     "work.unknown",
-                    f"work_id: no work item {req.work_id} for {agency}",
+                    f"work_id: no work item {quote(req.work_id)} for {agency}",
                     field="work_id",
                 )
             declaration = await self._db.declarations.lock_txn(tx, w.declaration_id)

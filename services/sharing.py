@@ -27,6 +27,7 @@ from core.errors import (
     NotFound,
     PermissionDenied,
     SwnodeError,
+    quote,
 )
 from core.ids import federation_of
 from core.logistics import (
@@ -209,7 +210,9 @@ class Sharing:
                 found = await self._db.sharing.dataset(dataset_id)
                 assert found is not None
                 return found
-        raise NotFound("dataset.unknown", f"dataset: no dataset {dataset_id}", field="dataset")
+        raise NotFound(
+            "dataset.unknown", f"dataset: no dataset {quote(dataset_id)}", field="dataset"
+        )
 
     def dataset_proto(self, d: DatasetRow) -> lpb.Dataset:
         return lpb.Dataset(
@@ -357,7 +360,7 @@ class Sharing:
         if row is None or row.owner != claims.party:
             raise NotFound(
                 "dataset.unknown",
-                f"dataset: no dataset {dataset_id} of {claims.party} at {self.node_id}",
+                f"dataset: no dataset {quote(dataset_id)} of {claims.party} at {self.node_id}",
                 field="dataset",
             )
         return row
@@ -392,7 +395,7 @@ class Sharing:
         if parts is None:
             raise NotFound(
                 "dataset.unknown",
-                f"dataset: {req.dataset!r} is no dataset id (NODE/PARTY/NAME)",
+                f"dataset: {quote(req.dataset)} is no dataset id (NODE/PARTY/NAME)",
                 field="dataset",
             )
         check_request(
@@ -485,7 +488,7 @@ class Sharing:
             if row is None or row.owner != claims.party:
                 raise NotFound(
                     "sharing.unknown_request",
-                    f"request_id: no request {request_id} for a dataset of {claims.party}",
+                    f"request_id: no request {quote(request_id)} for a dataset of {claims.party}",
                     field="request_id",
                 )
             status = after(row.status, action)
