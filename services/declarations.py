@@ -17,12 +17,12 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from google.protobuf.message import Message
 
 from core import declaration_status as ds
+from core.arguments import day_range_ms, page_number
 from core.documents import unwrap
 from core.envelope import new_message_id
 from core.errors import (
@@ -71,17 +71,6 @@ def decision_note(reason: str, note: str) -> str:
     """What the history says of an agency's decision: its reason and its note, both kept
     (a history event has one note field; the review keeps them apart)."""
     return " — ".join(part for part in (reason.strip(), note.strip()) if part)
-
-
-def _day_ms(text: str, field: str, *, end: bool = False) -> int:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidArgument(
-            "list.bad_date", f"{field}: expected YYYY-MM-DD, got {quote(text)}", field=field
-        ) from exc
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000
-    return int(start) + (86_400_000 if end else 0)
 
 
 @dataclass(frozen=True)
@@ -388,17 +377,18 @@ class Declarations:
         before = None
         if req.page_token:
             created, _, last_id = req.page_token.partition(":")
-            if not created.isdigit() or not last_id:
+            if not last_id:
                 raise InvalidArgument(
                     "list.page_token", "page_token: not from this list", field="page_token"
                 )
-            before = (int(created), last_id)
+            before = (page_number(created), last_id)
+        from_ms, to_ms = day_range_ms(req.from_date, req.to_date)
         rows = await self._db.declarations.list_for_party(
             claims.party,
             status=req.status,
             document_type=req.document_type,
-            from_ms=_day_ms(req.from_date, "from_date") if req.from_date else 0,
-            to_ms=_day_ms(req.to_date, "to_date", end=True) if req.to_date else 2**62,
+            from_ms=from_ms,
+            to_ms=to_ms,
             before=before,
             limit=size + 1,
         )

@@ -20,6 +20,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from core.arguments import page_number
 from core.envelope import new_message_id
 from core.errors import (
     FailedPrecondition,
@@ -319,11 +320,7 @@ class Sharing:
             raise InvalidArgument("list.page_size", "page_size: 1 to 500", field="page_size")
         before = 0
         if req.page_token:
-            if not req.page_token.isdigit():
-                raise InvalidArgument(
-                    "list.page_token", "page_token: not from this log", field="page_token"
-                )
-            before = int(req.page_token)
+            before = page_number(req.page_token, what="log")
         if req.dataset:
             await self._owned(claims, req.dataset)
         rows = await self._db.sharing.access_log(
