@@ -9,7 +9,13 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
-from core.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unauthenticated
+from core.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+    quote,
+)
 from core.signing import DIRECTORY_DOMAIN, sign, verifies
 from swf.v1 import directory_pb2 as pb
 
@@ -46,7 +52,7 @@ def verify_directory(
     if directory.federation != federation:
         raise PermissionDenied(
             "directory.wrong_federation",
-            f"expected the directory of {federation}, got one for {directory.federation!r}",
+            f"expected the directory of {federation}, got one for {quote(directory.federation)}",
         )
     if directory.directory_key != directory_key:
         raise PermissionDenied(

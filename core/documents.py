@@ -21,7 +21,7 @@ from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
-from core.errors import InvalidArgument
+from core.errors import InvalidArgument, quote
 from swf.v1 import declarations_pb2, options_pb2
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ def document_types() -> list[DocumentTypeInfo]:
 def _unknown_type(type_name: str, *, field: str = "type") -> InvalidArgument:
     return InvalidArgument(
         "document.unknown_type",
-        f"{field}: {type_name!r} is not a document type; known types: " + ", ".join(_registry()),
+        f"{field}: {quote(type_name)} is not a document type; known types: "
+        + ", ".join(_registry()),
         field=field,
     )
 
@@ -123,15 +124,27 @@ def parse_json(type_name: str, text: str | bytes) -> Message:
     InvalidArgument (reason `document.bad_json`, field `document`). The result is parsed, not
     validated: pass it to core.validation.validate.
     """
-    cls = message_class(type_name)
+    message_class(type_name)
     try:
         value = json.loads(text, object_pairs_hook=_refuse_duplicates)
+    except RecursionError as exc:
+        raise InvalidArgument(
+            "document.bad_json",
+            f"document: a {type_name} nested deeper than JSON can be read",
+            field="document",
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArgument(
             "document.bad_json",
             f"document: not valid JSON for a {type_name}: {exc}",
             field="document",
         ) from exc
+    return parse_value(type_name, value)
+
+
+def parse_value(type_name: str, value: object) -> Message:
+    """`parse_json` for JSON already read: a dict (from json.loads) in protobuf's JSON mapping."""
+    cls = message_class(type_name)
     if not isinstance(value, dict):
         raise InvalidArgument(
             "document.bad_json",
@@ -141,9 +154,16 @@ def parse_json(type_name: str, text: str | bytes) -> Message:
     message = cls()
     try:
         json_format.ParseDict(value, message)
+    except RecursionError as exc:
+        raise InvalidArgument(
+            "document.bad_json",
+            f"document: a {type_name} nested deeper than its fields go",
+            field="document",
+        ) from exc
     except json_format.ParseError as exc:
         # protobuf's text names the field (and, for an unknown one, lists the known fields).
         detail = " ".join(str(exc).split()).rstrip(".")
+        detail = detail if len(detail) <= 300 else f"{detail[:300]}… ({len(detail)} chars)"
         raise InvalidArgument(
             "document.bad_json",
             f"document: not a valid {type_name}: {detail}",

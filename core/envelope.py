@@ -24,6 +24,7 @@ from core.errors import (
     ResourceExhausted,
     Unauthenticated,
     Unavailable,
+    quote,
 )
 from core.ids import federation_of
 from core.routing import path
@@ -58,7 +59,7 @@ def check_document_type(document_type: str, *, field: str = "type") -> str:
     if len(document_type) > 128 or not _DOCUMENT_TYPE.match(document_type):
         raise InvalidArgument(
             "envelope.bad_document_type",
-            f"{field}: {document_type!r} is not a document type; use lowercase dotted names "
+            f"{field}: {quote(document_type)} is not a document type; use lowercase dotted names "
             "such as certificate.origin",
             field=field,
         )
@@ -187,7 +188,7 @@ def verify(
     if key is None:
         raise Unauthenticated(
             "envelope.unknown_key",
-            f"signing key {sig.key_id!r} is in no directory this node trusts",
+            f"signing key {quote(sig.key_id)} is in no directory this node trusts",
         )
     directory = trust.directory_of(federation_of(key.node_id))
     if directory is None or not (
@@ -214,7 +215,7 @@ def verify(
     if header.key_id != sig.key_id or header.sender != key.node_id:
         raise Unauthenticated(
             "envelope.sender_mismatch",
-            f"the header says sender {header.sender!r} key {header.key_id!r}, "
+            f"the header says sender {quote(header.sender)} key {quote(header.key_id)}, "
             f"but it was signed by {key.node_id}'s key {sig.key_id}",
         )
     if not is_message_id(header.message_id):
@@ -224,7 +225,8 @@ def verify(
     entry = trust.node(recipient)
     if entry is None:
         raise PermissionDenied(
-            "envelope.misaddressed", f"recipient {recipient!r} is in no directory this node trusts"
+            "envelope.misaddressed",
+            f"recipient {quote(recipient)} is in no directory this node trusts",
         )
     if not trust.is_active(recipient):
         raise PermissionDenied(
@@ -233,7 +235,7 @@ def verify(
     if entry.document_types and header.document_type not in entry.document_types:
         raise InvalidArgument(
             "envelope.unsupported_type",
-            f"{recipient} does not accept documents of type {header.document_type!r}",
+            f"{recipient} does not accept documents of type {quote(header.document_type)}",
         )
     route = [header.sender, *path(header.sender, recipient)]
     if self_id not in route[1:]:

@@ -11,6 +11,28 @@ from __future__ import annotations
 import enum
 from typing import ClassVar
 
+QUOTE_LIMIT = 64
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`value` as an error message may show it: repr-like, every control or non-printable
+    character escaped, and no longer than about `limit` characters. Longer input is cut, with an
+    ellipsis and its total length, so that a message never echoes unbounded input back.
+
+    >>> quote("CN-GD")
+    "'CN-GD'"
+    >>> quote("x" * 100, limit=8)
+    "'xxxxxxxx'… (100 chars)"
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        shown = repr(data[:limit])
+        return shown if len(data) <= limit else f"{shown}… ({len(data)} bytes)"
+    text = value if isinstance(value, str) else str(value)
+    # repr escapes control characters, lone surrogates and other non-printables
+    shown = repr(text[:limit])
+    return shown if len(text) <= limit else f"{shown}… ({len(text)} chars)"
+
 
 class Kind(enum.Enum):
     INVALID_ARGUMENT = "invalid_argument"

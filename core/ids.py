@@ -11,7 +11,7 @@ import re
 
 import pycountry
 
-from core.errors import InvalidArgument
+from core.errors import InvalidArgument, quote
 
 _SHAPE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
@@ -35,7 +35,7 @@ def validate_node_id(node_id: str, role: Role | None = None, *, field: str = "id
     if not _SHAPE.match(node_id):
         raise InvalidArgument(
             "id.malformed",
-            f"{field}: {node_id!r} is not a node id; use an ISO 3166-1 alpha-2 country code "
+            f"{field}: {quote(node_id)} is not a node id; use an ISO 3166-1 alpha-2 country code "
             "(e.g. CN) for a central node or an ISO 3166-2 code (e.g. CN-GD) for a province",
             field=field,
         )
@@ -44,27 +44,27 @@ def validate_node_id(node_id: str, role: Role | None = None, *, field: str = "id
         if _subdivision(node_id) is None:
             raise InvalidArgument(
                 "id.unknown_subdivision",
-                f"{field}: {node_id!r} is not an ISO 3166-2 subdivision code",
+                f"{field}: {quote(node_id)} is not an ISO 3166-2 subdivision code",
                 field=field,
             )
     elif _country(node_id) is None:
         raise InvalidArgument(
             "id.unknown_country",
-            f"{field}: {node_id!r} is not an ISO 3166-1 alpha-2 country code",
+            f"{field}: {quote(node_id)} is not an ISO 3166-1 alpha-2 country code",
             field=field,
         )
     if role is Role.CENTRAL and is_province:
         raise InvalidArgument(
             "id.role_mismatch",
             f"{field}: a central node's id is a country code (e.g. {federation_of(node_id)}), "
-            f"not the subdivision {node_id!r}",
+            f"not the subdivision {quote(node_id)}",
             field=field,
         )
     if role is Role.PROVINCE and not is_province:
         raise InvalidArgument(
             "id.role_mismatch",
             f"{field}: a province node's id is an ISO 3166-2 code such as {node_id}-XX, "
-            f"not the country code {node_id!r}",
+            f"not the country code {quote(node_id)}",
             field=field,
         )
     return node_id

@@ -20,7 +20,7 @@ from typing import Final
 from google.protobuf.message import Message
 
 from core.envelope import is_message_id
-from core.errors import InvalidArgument
+from core.errors import InvalidArgument, quote
 from core.parties import PARTY_KINDS
 from core.validation import Problem, check_format
 from swf.v1 import documents_pb2 as docs
@@ -286,7 +286,7 @@ def check_key(key: lpb.TimelineKey, *, field: str = "key") -> Key:
         problems = problems or check_format(F.FORMAT_IDENTIFIER, value)
     else:
         ok = is_message_id(value)
-        problems = [] if ok else [("declaration_id", f"{value!r} is not a declaration id")]
+        problems = [] if ok else [("declaration_id", f"{quote(value)} is not a declaration id")]
     if problems:
         rule, text = problems[0]
         raise InvalidArgument("timeline.bad_key", f"{path}: {text} [{rule}]", field=path)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
-from core.errors import InvalidArgument
+from core.errors import InvalidArgument, quote
 
 ENTERPRISE_ROLES = frozenset(
     {"declarant", "customs_broker", "carrier", "forwarder", "exporter", "importer"}
@@ -29,13 +29,14 @@ def validate_uscc(value: str, *, field: str = "uscc") -> str:
     except InvalidChecksum as exc:
         raise InvalidArgument(
             "party.bad_uscc",
-            f"{field}: {value!r} fails the USCC check character (GB 32100)",
+            f"{field}: {quote(value)} fails the USCC check character (GB 32100)",
             field=field,
         ) from exc
     except ValidationError as exc:
         raise InvalidArgument(
             "party.bad_uscc",
-            f"{field}: {value!r} is not a Unified Social Credit Code (18 characters, GB 32100)",
+            f"{field}: {quote(value)} is not a Unified Social Credit Code "
+            "(18 characters, GB 32100)",
             field=field,
         ) from exc
 
@@ -47,8 +48,8 @@ def validate_party_id(value: str, kind: str, *, field: str = "id") -> str:
     if not _LOCAL_ID.match(value):
         raise InvalidArgument(
             "party.bad_id",
-            f"{field}: {value!r} must be 2-32 lowercase letters, digits, - or _, starting with a "
-            "letter (e.g. customs)",
+            f"{field}: {quote(value)} must be 2-32 lowercase letters, digits, - or _, "
+            "starting with a letter (e.g. customs)",
             field=field,
         )
     return value
@@ -112,7 +113,7 @@ def validate_username(value: str, *, field: str = "user") -> str:
     if not _USER.match(value):
         raise InvalidArgument(
             "user.bad_name",
-            f"{field}: {value!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'",
+            f"{field}: {quote(value)} must be 1-64 lowercase letters, digits, '.', '_' or '-'",
             field=field,
         )
     return value

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
 from core import batch
-from core.errors import InvalidArgument, Unauthenticated
+from core.errors import InvalidArgument, Unauthenticated, quote
 from core.trust import KeyRef
 from swf.v1 import envelope_pb2 as pb
 
@@ -36,7 +36,9 @@ def verify(
     sig = receipt.signature
     key = key_of(sig.key_id)
     if key is None:
-        raise Unauthenticated("receipt.unknown_key", f"receipt key {sig.key_id!r} is not known")
+        raise Unauthenticated(
+            "receipt.unknown_key", f"receipt key {quote(sig.key_id)} is not known"
+        )
     # 2. The signature covers these exact body bytes.
     if not batch.verify_item(key.public_key, RECEIPT_DOMAIN, receipt.body, sig, cache):
         raise Unauthenticated("receipt.bad_signature", "the receipt's signature does not verify")
@@ -50,7 +52,7 @@ def verify(
     if body.key_id != sig.key_id or body.issuer != key.node_id:
         raise Unauthenticated(
             "receipt.issuer_mismatch",
-            f"the receipt claims {body.issuer!r} but {key.node_id} signed it",
+            f"the receipt claims {quote(body.issuer)} but {key.node_id} signed it",
         )
     return body
 

@@ -26,6 +26,7 @@ from core.errors import (
     InvalidArgument,
     PermissionDenied,
     Unauthenticated,
+    quote,
 )
 from core.ids import federation_of
 from core.parties import PARTY_KINDS
@@ -251,8 +252,8 @@ def check_dataset(req: lpb.PublishDatasetRequest) -> tuple[str, str, tuple[str, 
     if not _DATASET_NAME.match(req.name):
         raise InvalidArgument(
             "dataset.invalid",
-            f"name: {req.name!r} must be 2-64 lowercase letters, digits and -, starting with a "
-            "letter",
+            f"name: {quote(req.name)} must be 2-64 lowercase letters, digits and -, "
+            "starting with a letter",
             field="name",
         )
     description = req.description.strip()
@@ -305,7 +306,8 @@ def verify_query(
     ref = trust.signing_key(signed.key_id)
     if ref is None:
         raise Unauthenticated(
-            "query.unknown_key", f"key_id: {signed.key_id!r} is no signing key in the directory"
+            "query.unknown_key",
+            f"key_id: {quote(signed.key_id)} is no signing key in the directory",
         )
     # 2. Its owner is the node on the other end of the connection, a member of this federation.
     if ref.node_id != caller:
@@ -328,15 +330,15 @@ def verify_query(
     # 5. It names its signer, this node and this call.
     if query.from_node != ref.node_id:
         raise Unauthenticated(
-            "query.wrong_node", f"from_node: {query.from_node!r}, but {ref.node_id} signed it"
+            "query.wrong_node", f"from_node: {quote(query.from_node)}, but {ref.node_id} signed it"
         )
     if query.to_node != self_id:
         raise PermissionDenied(
-            "query.misaddressed", f"to_node: the query is for {query.to_node!r}, not {self_id}"
+            "query.misaddressed", f"to_node: the query is for {quote(query.to_node)}, not {self_id}"
         )
     if query.action != action:
         raise InvalidArgument(
-            "query.wrong_action", f"action: the query is for {query.action!r}, not {action}"
+            "query.wrong_action", f"action: the query is for {quote(query.action)}, not {action}"
         )
     # 6. Its time is within the clock skew allowed, both ways: not from the future, not old.
     if query.issued_at_unix_ms > now_ms + skew_ms:

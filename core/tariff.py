@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from core.errors import InvalidArgument
+from core.errors import InvalidArgument, quote
 from core.validation import Problem, decimal_value, element_of
 from swf.v1 import declarations_pb2, documents_pb2
 
@@ -191,12 +191,12 @@ def assess(declaration: documents_pb2.GoodsDeclaration, tariff: Tariff) -> Asses
             if value is None:
                 raise _refuse(f"{path}.value.amount", "not a positive decimal amount")
             if item.value.currency != currency:
-                text = f"{item.value.currency!r} is not the invoice currency {currency!r}"
+                text = f"{quote(item.value.currency)} is not the invoice currency {quote(currency)}"
                 raise _refuse(f"{path}.value.currency", text)
             line = tariff.line_for(item.hs_code) if is_import else None
             if is_import and line is None:
                 element = element_of(documents_pb2.GoodsItem.DESCRIPTOR.fields_by_name["hs_code"])
-                text = f"no tariff line for HS code {item.hs_code!r}"
+                text = f"no tariff line for HS code {quote(item.hs_code)}"
                 missing.append(Problem(f"{path}.hs_code", "tariff_line_missing", text, element.id))
                 continue
             duty = vat = Decimal("0.00")

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
 from core.directory import is_current
-from core.errors import PermissionDenied, Unauthenticated, Unavailable
+from core.errors import PermissionDenied, Unauthenticated, Unavailable, quote
 from core.ids import federation_of
 from swf.v1 import directory_pb2 as pb
 
@@ -133,12 +133,13 @@ class TrustView:
         digest = hashlib.sha256(certificate_der).digest()
         if (federation_of(node_id), digest) in self._revoked_certs:
             raise PermissionDenied(
-                "peer.revoked", f"the certificate presented for {node_id!r} has been revoked"
+                "peer.revoked", f"the certificate presented for {quote(node_id)} has been revoked"
             )
         node = self._nodes.get(node_id)
         if node is None:
             raise Unauthenticated(
-                "peer.unknown", f"{node_id!r} is not a member of any federation this node trusts"
+                "peer.unknown",
+                f"{quote(node_id)} is not a member of any federation this node trusts",
             )
         if node.status != pb.NODE_STATUS_ACTIVE:
             raise PermissionDenied("peer.revoked", f"node {node_id} has been revoked")
@@ -179,5 +180,5 @@ class TrustView:
                     ) from exc
                 return node_id
         raise Unauthenticated(
-            "peer.unknown", f"{node_id!r} is not a member of any federation this node trusts"
+            "peer.unknown", f"{quote(node_id)} is not a member of any federation this node trusts"
         )

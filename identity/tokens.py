@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from core.access import Claims
 from core.directory import is_current
-from core.errors import PermissionDenied, Unauthenticated, Unavailable
+from core.errors import PermissionDenied, Unauthenticated, Unavailable, quote
 from core.ids import federation_of
 from core.trust import TrustView
 
@@ -106,20 +106,21 @@ def verify(
         raise Unauthenticated("token.malformed", "the bearer token is not a JWT") from exc
     if header.get("alg") != ALGORITHM:
         raise Unauthenticated(
-            "token.bad_algorithm", f"tokens are signed with EdDSA only, not {header.get('alg')!r}"
+            "token.bad_algorithm",
+            f"tokens are signed with EdDSA only, not {quote(header.get('alg'))}",
         )
     if header.get("typ") != TOKEN_TYPE or not isinstance(header.get("kid"), str):
         raise Unauthenticated("token.malformed", "the token header lacks typ at+jwt or a kid")
     # 2. The key is a token key in a directory this node trusts.
     ref = trust.token_key(header["kid"])
     if ref is None:
-        raise Unauthenticated("token.unknown_key", f"token key {header['kid']!r} is not known")
+        raise Unauthenticated("token.unknown_key", f"token key {quote(header['kid'])} is not known")
     # A node trusts other federations' directories to check their envelopes, never their tokens:
     # a foreign window speaks for its own parties, not for ours (IDENTITY.md §4.2).
     if federation_of(ref.node_id) != federation_of(self_id):
         raise Unauthenticated(
             "token.foreign_issuer",
-            f"token key {header['kid']!r} belongs to {ref.node_id}, a node of federation "
+            f"token key {quote(header['kid'])} belongs to {ref.node_id}, a node of federation "
             f"{federation_of(ref.node_id)}; tokens are accepted from federation "
             f"{federation_of(self_id)} only",
         )
@@ -152,7 +153,8 @@ def verify(
     if payload["iss"] != ref.node_id:
         raise Unauthenticated(
             "token.issuer_mismatch",
-            f"the token claims issuer {payload['iss']!r} but was signed by {ref.node_id}'s key",
+            f"the token claims issuer {quote(payload['iss'])} "
+            f"but was signed by {ref.node_id}'s key",
         )
     if not trust.is_active(ref.node_id):
         raise Unauthenticated("token.revoked_issuer", f"node {ref.node_id} has been revoked")

@@ -156,9 +156,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_send(args: argparse.Namespace) -> int:
     from node.admin import parse_duration
+    from node.client_io import read_file_bytes
     from node.messaging import send
 
-    payload = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
+    payload = read_file_bytes(args.file)
     ttl_s = parse_duration(args.ttl, field="ttl") if args.ttl else None
     message_id = asyncio.run(send(args.dir, args.to, args.type, payload, ttl_s))
     if args.json:

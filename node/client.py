@@ -17,11 +17,11 @@ from pathlib import Path
 
 import grpc
 
-from core.documents import parse_json, wrap
+from core.documents import parse_value, wrap
 from core.errors import InvalidArgument
 from core.grpc_status import from_rpc_error
 from node import client_certificates, client_logistics
-from node.client_io import bearer, print_message
+from node.client_io import bearer, print_message, read_file_bytes, read_json_file
 from node.config import load_config
 from services.declarations import VALIDATION_KEY, decision_note
 from services.statistics import BUCKETS_S
@@ -164,10 +164,10 @@ def channel(args: argparse.Namespace) -> grpc.Channel:
             raise InvalidArgument("client.where", "--at: which node of the devnet", field="at")
         node_dir = args.devnet / args.at
         endpoint = load_config(node_dir).client_endpoint
-        ca = (node_dir / "keys" / "ca.crt").read_bytes()
+        ca = read_file_bytes(node_dir / "keys" / "ca.crt")
     elif args.node and args.ca:
         endpoint = args.node
-        ca = args.ca.read_bytes()
+        ca = read_file_bytes(args.ca)
     else:
         raise InvalidArgument(
             "client.where",
@@ -227,11 +227,7 @@ DECISIONS = {
 
 
 def _document(args: argparse.Namespace) -> dpb.Document:
-    try:
-        text = args.file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidArgument("client.file", f"file: {exc}", field="file") from exc
-    return wrap(parse_json(args.type, text))
+    return wrap(parse_value(args.type, read_json_file(args.file)))
 
 
 def _when(ms: int) -> str:

@@ -19,7 +19,6 @@ Every command takes --token and --json. WHEN is a date (2026-12-31, midnight UTC
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +27,10 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
-from core.errors import InvalidArgument
+from core.errors import InvalidArgument, quote
 from core.logistics import MAX_EVENTS_PER_MESSAGE, kind_name, mode_name
 from node.admin import parse_duration
-from node.client_io import bearer, print_message
+from node.client_io import bearer, print_message, read_json_file
 from swf.v1 import logistics_pb2 as lpb
 from swf.v1 import logistics_pb2_grpc as lgrpc
 
@@ -111,7 +110,7 @@ def parse_when(text: str, *, field: str) -> int:
         raise InvalidArgument(
             "client.when",
             f"{field}: expected a date (2026-12-31) or a time with its zone "
-            f"(2026-12-31T18:00:00+08:00), not {text!r}",
+            f"(2026-12-31T18:00:00+08:00), not {quote(text)}",
             field=field,
         ) from exc
     if when.tzinfo is None:
@@ -125,10 +124,7 @@ def parse_when(text: str, *, field: str) -> int:
 
 def read_events(path: Path) -> list[lpb.LogisticsEvent]:
     """One event (a JSON object) or many (a JSON array), in protobuf's JSON mapping."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidArgument("client.file", f"file: {exc}", field="file") from exc
+    data = read_json_file(path, expect=(dict, list))
     items = data if isinstance(data, list) else [data]
     events = []
     for i, item in enumerate(items):

@@ -4,11 +4,11 @@ StatisticsPeer on the peer port. Each method authenticates and hands over to ser
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 
+from core.arguments import day_range_ms
 from core.errors import PermissionDenied
 from core.ids import Role, federation_of, role_of
 from core.trust import TrustView
@@ -25,14 +25,7 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 def _range_ms(req: dpb.StatisticsRequest) -> tuple[int, int]:
-    def day(text: str, end: bool) -> int:
-        d = datetime.fromisoformat(text).replace(tzinfo=UTC)
-        return int(d.timestamp() * 1000) + (86_400_000 if end else 0)
-
-    return (
-        day(req.from_date, False) if req.from_date else 0,
-        day(req.to_date, True) if req.to_date else 2**62,
-    )
+    return day_range_ms(req.from_date, req.to_date)
 
 
 class DeclarationsService(dgrpc.DeclarationsServicer):

@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from core import evidence
 from core.anchor import decode_anchor
 from core.envelope import Draft
-from core.errors import InvalidArgument, NotFound
+from core.errors import InvalidArgument, NotFound, quote
 from core.trust import TrustView
 from federation.directory_sync import load_trust
 from federation.outbox import Outbox
@@ -134,7 +134,9 @@ async def export_evidence(node_dir: Path, message_id: str) -> pb.Evidence:
         else:
             received = await ctx.db.inbox.get(message_id)
             if received is None:
-                raise NotFound("message.unknown", f"message_id: this node has no {message_id}")
+                raise NotFound(
+                    "message.unknown", f"message_id: this node has no {quote(message_id)}"
+                )
             envelope = pb.Envelope.FromString(bytes(received["envelope"]))
             given = [pb.Receipt.FromString(bytes(received["receipt"]))]
         held = await ctx.db.directories.held()

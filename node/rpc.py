@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TypeVar
 import grpc
 
 from core.errors import SwnodeError
-from core.grpc_status import status_of, trailers
+from core.grpc_status import public_message, status_of, trailers
 
 log = logging.getLogger("swnode.rpc")
 
@@ -38,7 +38,7 @@ S = TypeVar("S")
 async def abort(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException) -> NoReturn:
     if isinstance(exc, SwnodeError):
         _observe(exc.reason)
-        await context.abort(status_of(exc), exc.message, trailers(exc))
+        await context.abort(status_of(exc), public_message(exc), trailers(exc))
     ref = uuid.uuid4().hex[:12]
     _observe("internal")
     log.error("internal error (ref %s)", ref, exc_info=exc)

@@ -17,7 +17,6 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from google.protobuf.message import Message
@@ -25,6 +24,7 @@ from google.protobuf.message import Message
 from core import access
 from core import declaration_status as ds
 from core.access import Claims
+from core.arguments import day_range_ms, page_number
 from core.documents import unwrap
 from core.envelope import new_message_id
 from core.errors import (
@@ -32,6 +32,7 @@ from core.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    quote,
 )
 from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
@@ -71,17 +72,6 @@ def decision_note(reason: str, note: str) -> str:
     """What the history says of an agency's decision: its reason and its note, both kept
     (a history event has one note field; the review keeps them apart)."""
     return " — ".join(part for part in (reason.strip(), note.strip()) if part)
-
-
-def _day_ms(text: str, field: str, *, end: bool = False) -> int:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidArgument(
-            "list.bad_date", f"{field}: expected YYYY-MM-DD, got {text!r}", field=field
-        ) from exc
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000
-    return int(start) + (86_400_000 if end else 0)
 
 
 @dataclass(frozen=True)
@@ -348,7 +338,7 @@ class Declarations:
         if row is None or row.party_id != claims.party:
             raise NotFound(
                 "declaration.unknown",
-                f"id: no declaration {declaration_id} of {claims.party} at {self.node_id}",
+                f"id: no declaration {quote(declaration_id)} of {claims.party} at {self.node_id}",
                 field="id",
             )
         return row
@@ -388,17 +378,18 @@ class Declarations:
         before = None
         if req.page_token:
             created, _, last_id = req.page_token.partition(":")
-            if not created.isdigit() or not last_id:
+            if not last_id:
                 raise InvalidArgument(
                     "list.page_token", "page_token: not from this list", field="page_token"
                 )
-            before = (int(created), last_id)
+            before = (page_number(created), last_id)
+        from_ms, to_ms = day_range_ms(req.from_date, req.to_date)
         rows = await self._db.declarations.list_for_party(
             claims.party,
             status=req.status,
             document_type=req.document_type,
-            from_ms=_day_ms(req.from_date, "from_date") if req.from_date else 0,
-            to_ms=_day_ms(req.to_date, "to_date", end=True) if req.to_date else 2**62,
+            from_ms=from_ms,
+            to_ms=to_ms,
             before=before,
             limit=size + 1,
         )
@@ -486,7 +477,9 @@ class Declarations:
             w = await self._db.declarations.work_txn(tx, work_id)
             if w is None or w.agency != agency:
                 raise NotFound(
-                    "work.unknown", f"work_id: no work item {work_id} for {agency}", field="work_id"
+                    "work.unknown",
+                    f"work_id: no work item {quote(work_id)} for {agency}",
+                    field="work_id",
                 )
             if w.status != "open":
                 raise FailedPrecondition(
@@ -532,7 +525,7 @@ class Declarations:
             if w is None or w.agency != agency:
                 raise NotFound(
                     "work.unknown",
-                    f"work_id: no work item {req.work_id} for {agency}",
+                    f"work_id: no work item {quote(req.work_id)} for {agency}",
                     field="work_id",
                 )
             declaration = await self._db.declarations.lock_txn(tx, w.declaration_id)

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from core.access import Claims
+from core.arguments import page_number
 from core.envelope import new_message_id
 from core.errors import (
     FailedPrecondition,
@@ -28,6 +29,7 @@ from core.errors import (
     NotFound,
     PermissionDenied,
     SwnodeError,
+    quote,
 )
 from core.ids import federation_of
 from core.logistics import (
@@ -209,7 +211,9 @@ class Sharing:
                 found = await self._db.sharing.dataset(dataset_id)
                 assert found is not None
                 return found
-        raise NotFound("dataset.unknown", f"dataset: no dataset {dataset_id}", field="dataset")
+        raise NotFound(
+            "dataset.unknown", f"dataset: no dataset {quote(dataset_id)}", field="dataset"
+        )
 
     def dataset_proto(self, d: DatasetRow) -> lpb.Dataset:
         return lpb.Dataset(
@@ -316,11 +320,7 @@ class Sharing:
             raise InvalidArgument("list.page_size", "page_size: 1 to 500", field="page_size")
         before = 0
         if req.page_token:
-            if not req.page_token.isdigit():
-                raise InvalidArgument(
-                    "list.page_token", "page_token: not from this log", field="page_token"
-                )
-            before = int(req.page_token)
+            before = page_number(req.page_token, what="log")
         if req.dataset:
             await self._owned(claims, req.dataset)
         rows = await self._db.sharing.access_log(
@@ -357,7 +357,7 @@ class Sharing:
         if row is None or row.owner != claims.party:
             raise NotFound(
                 "dataset.unknown",
-                f"dataset: no dataset {dataset_id} of {claims.party} at {self.node_id}",
+                f"dataset: no dataset {quote(dataset_id)} of {claims.party} at {self.node_id}",
                 field="dataset",
             )
         return row
@@ -392,7 +392,7 @@ class Sharing:
         if parts is None:
             raise NotFound(
                 "dataset.unknown",
-                f"dataset: {req.dataset!r} is no dataset id (NODE/PARTY/NAME)",
+                f"dataset: {quote(req.dataset)} is no dataset id (NODE/PARTY/NAME)",
                 field="dataset",
             )
         check_request(
@@ -485,7 +485,7 @@ class Sharing:
             if row is None or row.owner != claims.party:
                 raise NotFound(
                     "sharing.unknown_request",
-                    f"request_id: no request {request_id} for a dataset of {claims.party}",
+                    f"request_id: no request {quote(request_id)} for a dataset of {claims.party}",
                     field="request_id",
                 )
             status = after(row.status, action)

@@ -11,6 +11,9 @@ test's temporary directory, and always stopped afterwards, whether the test pass
 
 Tests that use them must be marked `@pytest.mark.network`; collection fails otherwise.
 
+Property tests (tests/property): hypothesis runs with the profile HYPOTHESIS_PROFILE names, "ci"
+by default (a bounded run, fit for every suite run); scripts/fuzz picks "fuzz" for a long one.
+
 Storage: `engine_url` is a database URL per test, once for SQLite and once for PostgreSQL (a
 fresh schema per test on the server SWNODE_TEST_PG_DSN names, or on a testcontainers server when
 a Docker engine answers; skipped, with the reason, when neither is there).
@@ -32,11 +35,24 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from node.devnet import Devnet
 from tests.harness import Network, NetworkFactory, NetworkSpec
 
 T = TypeVar("T")
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("SWNODE_FUZZ_EXAMPLES", "20000")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 NETWORK_FIXTURES = {"shared_network", "network_factory", "module_network_factory"}
 

@@ -1,0 +1,53 @@
+"""Arguments callers send that are not documents: days of a date range, page tokens.
+
+One parser for each, used by every service that takes one, so that a bad argument is always an
+InvalidArgument naming its field and the rule it breaks, never a ValueError that becomes INTERNAL.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from core.errors import InvalidArgument, quote
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MS_PER_DAY = 86_400_000
+# Positions and times in page tokens are stored as signed 64-bit integers.
+_INT64 = re.compile(r"[0-9]{1,18}")
+
+
+def parse_day(text: str, *, field: str) -> date:
+    """A calendar day written YYYY-MM-DD (2025-12-31); InvalidArgument `list.bad_date` otherwise,
+    e.g. for 2025-13-45, 20251231 or 2025-12-31T10:00."""
+    if _DAY.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise InvalidArgument(
+        "list.bad_date",
+        f"{field}: expected a calendar day written YYYY-MM-DD (2025-12-31), got {quote(text)}",
+        field=field,
+    )
+
+
+def day_range_ms(from_date: str, to_date: str) -> tuple[int, int]:
+    """Unix milliseconds from the start of `from_date` to the end of `to_date` (UTC); an empty
+    side is open."""
+    return (
+        day_start_ms(parse_day(from_date, field="from_date")) if from_date else 0,
+        day_start_ms(parse_day(to_date, field="to_date")) + _MS_PER_DAY if to_date else 2**62,
+    )
+
+
+def day_start_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def page_number(text: str, *, field: str = "page_token", what: str = "list") -> int:
+    """A non-negative integer from a page token this node wrote; InvalidArgument
+    `list.page_token` for anything else (other digits than 0-9, too large, signs, spaces)."""
+    if not _INT64.fullmatch(text):
+        raise InvalidArgument("list.page_token", f"{field}: not from this {what}", field=field)
+    return int(text)
