@@ -85,6 +85,8 @@ def test_metrics_in_prometheus_format(shared_network: Network) -> None:
 
     def check() -> None:
         m = shared_network.metrics("CN-GD")
+        shown = {"swnode_node_info", "swnode_foreign_directory_version", "swnode_peer_reachable"}
+        assert shown <= m.keys(), sorted(m)  # each is there once its first value is known
         [(labels, one)] = m["swnode_node_info"].items()
         assert one == 1 and dict(labels)["id"] == "CN-GD" and dict(labels)["role"] == "province"
         assert m["swnode_healthy"][()] == 1
