@@ -106,8 +106,8 @@ class PeerQueue:
 
     async def _session(self, trust: TrustView) -> None:
         d = self.d
-        stub = d.channels.stub(d.channels.route_to(trust, self.peer))
-        call = stub.Exchange(None)  # requests are written with call.write
+        route = d.channels.route_to(trust, self.peer)
+        call = d.channels.stub(route).Exchange(None)  # requests are written with call.write
         log.debug("%s: stream opened", self.peer)
         room = asyncio.Event()
         room.set()
@@ -119,6 +119,12 @@ class PeerQueue:
                 if reader.done():
                     reader.result()  # raises if the stream broke
                     raise StreamBroken("the peer closed the stream")
+                if d.channels.route_to(d.trust(), self.peer) != route:
+                    # A stream outlives the directory it was opened under: once the peer's
+                    # address or listed certificate changes, nothing more goes down it.
+                    raise StreamBroken(
+                        f"the directory changed {self.peer}'s address or certificate"
+                    )
                 space = d.settings.window - len(self.in_flight)
                 claimed = []
                 if space > 0:
@@ -308,7 +314,8 @@ class PeerQueue:
     async def _broken(self, exc: BaseException) -> None:
         d = self.d
         if isinstance(exc, grpc.aio.AioRpcError):
-            error = str(from_rpc_error(exc, default_reason="peer.unreachable"))
+            refused = d.channels.mismatch(self.peer, exc)
+            error = str(refused or from_rpc_error(exc, default_reason="peer.unreachable"))
         else:
             error = str(exc)
         now_ms = d.clock_ms()

@@ -25,6 +25,7 @@ from core import directory as dirs
 from core.backoff import Backoff
 from core.envelope import Limits
 from core.errors import ConfigError
+from core.grpc_status import from_rpc_error
 from core.ids import Role, federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
 from core.signing import PURPOSE_TOKEN, key_id, raw_public
@@ -483,7 +484,11 @@ class Node:
             stub = declarations_pb2_grpc.StatisticsPeerStub(
                 self.channels.channel(self.channels.route_to(trust, node))
             )
-            answer: dpb.Statistics = await stub.GetStatistics(req, timeout=10)
+            try:
+                answer: dpb.Statistics = await stub.GetStatistics(req, timeout=10)
+            except grpc.aio.AioRpcError as exc:
+                mismatch = self.channels.mismatch(node, exc)
+                raise mismatch or from_rpc_error(exc, default_reason="peer.unreachable") from exc
             return answer
 
         return await statistics_for(
