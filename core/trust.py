@@ -28,6 +28,14 @@ class KeyRef:
     public_key: bytes
 
 
+def listed_certificates(node: pb.NodeEntry) -> tuple[bytes, ...]:
+    """The TLS certificates (DER) the directory lists for `node`: exactly what it must present,
+    as a caller to our peer port and as the server we call. One today
+    (`NodeEntry.tls_certificate`); a set, so that a node rotating its TLS key can be listed with
+    the old and the new certificate while both are in use."""
+    return (node.tls_certificate,) if node.tls_certificate else ()
+
+
 @dataclass(frozen=True)
 class TrustView:
     self_id: str
@@ -143,7 +151,7 @@ class TrustView:
             )
         if node.status != pb.NODE_STATUS_ACTIVE:
             raise PermissionDenied("peer.revoked", f"node {node_id} has been revoked")
-        if node.tls_certificate != certificate_der:
+        if certificate_der not in listed_certificates(node):
             raise Unauthenticated(
                 "peer.certificate_mismatch",
                 f"the certificate presented is not the one the directory lists for {node_id}",

@@ -1,5 +1,14 @@
-"""One gRPC channel per peer, made on first use and replaced when the peer's endpoint or CA
-changes in the directory. Channels multiplex every call and stream to that peer."""
+"""One gRPC channel per peer, made on first use and replaced when the peer's endpoint or listed
+certificate changes in the directory. Channels multiplex every call and stream to that peer.
+
+A channel to a node the directory lists trusts only the certificates listed for that node
+(`Route.pinned`): a server that presents anything else, such as a node's old certificate after
+it re-enrolled on new keys, fails the handshake and gets nothing, and the caller refuses the
+call locally with `peer.certificate_mismatch` (`certificate_mismatch`). Only a directory fetch
+from a central this node holds no directory for yet trusts a federation CA (`Route.bootstrap`):
+the directory it brings is verified by its signature anyway, and from then on the central's
+listed certificate is pinned.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +17,10 @@ from dataclasses import dataclass
 
 import grpc
 
-from core.errors import Unavailable
+from core.errors import Unauthenticated, Unavailable
 from core.ids import federation_of, tls_name
-from core.trust import TrustView
+from core.signing import fingerprint
+from core.trust import TrustView, listed_certificates
 from federation.tls import TlsIdentity, peer_channel_credentials
 from swf.v1 import peer_pb2_grpc
 
@@ -29,9 +39,61 @@ KEEPALIVE = [
 
 @dataclass(frozen=True)
 class Route:
+    """Where a peer is and what its server must present: `trusted` (DER) are the certificates
+    the directory lists for it when `pinned`, else the CA its certificate must chain to."""
+
     node_id: str
     endpoint: str
-    ca_der: bytes
+    trusted: tuple[bytes, ...]
+    pinned: bool
+
+    @classmethod
+    def to_listed(cls, trust: TrustView, node_id: str, endpoint: str | None = None) -> Route:
+        """Pinned to the certificates `trust` lists for `node_id`, at its listed endpoint (or
+        `endpoint`, as configured for a central)."""
+        node = trust.node(node_id)
+        if node is None or trust.directory_of(federation_of(node_id)) is None:
+            raise Unavailable("peer.unknown", f"{node_id} is not in any directory this node holds")
+        certificates = listed_certificates(node)
+        if not certificates:
+            raise Unavailable(
+                "peer.unknown", f"the directory lists no TLS certificate for {node_id}"
+            )
+        return cls(node_id, endpoint or node.peer_endpoint, certificates, pinned=True)
+
+    @classmethod
+    def bootstrap(cls, node_id: str, endpoint: str, ca_der: bytes) -> Route:
+        """Trusting any certificate for `node_id` from the CA `ca_der`: only to fetch a first
+        directory, whose signature is then checked with the key this node already trusts."""
+        return cls(node_id, endpoint, (ca_der,), pinned=False)
+
+    def fingerprints(self) -> str:
+        return ", ".join(f"SHA-256 {fingerprint(c)}" for c in self.trusted)
+
+
+def is_certificate_refused(exc: grpc.aio.AioRpcError) -> bool:
+    """The call failed because the server's certificate did not verify against the channel's
+    roots. gRPC gives no status of its own for it (the call ends UNAVAILABLE, as when nobody
+    answers), so the handshake error BoringSSL reports in the details is what tells."""
+    if exc.code() != grpc.StatusCode.UNAVAILABLE:
+        return False
+    text = f"{exc.details() or ''} {exc.debug_error_string() or ''}"
+    return "CERTIFICATE_VERIFY_FAILED" in text
+
+
+def certificate_mismatch(route: Route | None, exc: grpc.aio.AioRpcError) -> Unauthenticated | None:
+    """`peer.certificate_mismatch` when a call on a pinned route failed because the server
+    presented another certificate than the directory lists, else None (the caller then reads
+    the peer's own refusal from the status, `core.grpc_status.from_rpc_error`)."""
+    if route is None or not route.pinned or not is_certificate_refused(exc):
+        return None
+    return Unauthenticated(
+        "peer.certificate_mismatch",
+        f"{route.node_id} at {route.endpoint} did not present the TLS certificate the "
+        f"directory lists for it (expected {route.fingerprints()}); nothing was sent. "
+        f"If {route.node_id} re-enrolled, a server with its old certificate still answers "
+        "at that address",
+    )
 
 
 # What a server accepts from callers' keepalive pings: callers ping every 20 s, even between
@@ -63,11 +125,12 @@ class PeerChannels:
         self._closing: list[grpc.aio.Channel] = []
 
     def route_to(self, trust: TrustView, node_id: str) -> Route:
-        node = trust.node(node_id)
-        directory = trust.directory_of(federation_of(node_id))
-        if node is None or directory is None:
-            raise Unavailable("peer.unknown", f"{node_id} is not in any directory this node holds")
-        return Route(node_id, node.peer_endpoint, directory.ca_certificate)
+        return Route.to_listed(trust, node_id)
+
+    def mismatch(self, node_id: str, exc: grpc.aio.AioRpcError) -> Unauthenticated | None:
+        """`certificate_mismatch` for a call on the channel this node holds for `node_id`."""
+        held = self._channels.get(node_id)
+        return certificate_mismatch(held[0] if held else None, exc)
 
     def channel(self, route: Route) -> grpc.aio.Channel:
         held = self._channels.get(route.node_id)
@@ -77,7 +140,7 @@ class PeerChannels:
             self._closing.append(held[1])  # closed at shutdown; calls on it finish on their own
         channel = grpc.aio.secure_channel(
             route.endpoint,
-            peer_channel_credentials(self._tls, route.ca_der),
+            peer_channel_credentials(self._tls, route.trusted),
             options=[("grpc.ssl_target_name_override", tls_name(route.node_id)), *self._options],
         )
         self._channels[route.node_id] = (route, channel)

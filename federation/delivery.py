@@ -29,7 +29,8 @@ from core.delivery import Event
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
 from core.trust import TrustView
-from federation.channels import PeerChannels
+from federation.channels import PeerChannels, Route
+from federation.tasks import Tasks
 from storage.database import Database
 from storage.outbox import Change, Claimed
 from swf.v1 import envelope_pb2 as pb
@@ -106,63 +107,72 @@ class PeerQueue:
 
     async def _session(self, trust: TrustView) -> None:
         d = self.d
-        stub = d.channels.stub(d.channels.route_to(trust, self.peer))
-        call = stub.Exchange(None)  # requests are written with call.write
+        route = d.channels.route_to(trust, self.peer)
+        call = d.channels.stub(route).Exchange(None)  # requests are written with call.write
         log.debug("%s: stream opened", self.peer)
         room = asyncio.Event()
         room.set()
-        reader = asyncio.create_task(self._read(call, room))
-        renewer = asyncio.create_task(self._renew_claims())
+        async with Tasks(f"delivery to {self.peer}") as session:
+            session.start("renew-claims", self._renew_claims(), awaited=True)
+            reader = session.start("read-acks", self._read(call, room), awaited=True)
+            try:
+                await self._stream(call, room, reader, session, route)
+            finally:
+                call.cancel()
+
+    async def _stream(
+        self,
+        call: grpc.aio.StreamStreamCall[pb.EnvelopeFrame, pb.AckFrame],
+        room: asyncio.Event,
+        reader: asyncio.Task[None],
+        session: Tasks,
+        route: Route,
+    ) -> None:
+        d = self.d
         idle_since = asyncio.get_running_loop().time()
-        try:
-            while True:
+        while True:
+            if reader.done():
+                reader.result()  # raises if the stream broke
+                raise StreamBroken("the peer closed the stream")
+            if d.channels.route_to(d.trust(), self.peer) != route:
+                # A stream outlives the directory it was opened under: once the peer's
+                # address or listed certificate changes, nothing more goes down it.
+                raise StreamBroken(f"the directory changed {self.peer}'s address or certificate")
+            space = d.settings.window - len(self.in_flight)
+            claimed = []
+            if space > 0:
+                claimed = await d.db.outbox.claim(
+                    self.peer,
+                    d.replica,
+                    d.clock_ms(),
+                    min(space, d.settings.claim_batch),
+                    d.settings.lease_ms,
+                )
+            if claimed:
+                self.connected = True
+                for c in claimed:
+                    self.in_flight[c.message_id] = c
+                for ids, frame in self._frames(claimed):
+                    self.frames.append(ids)
+                    await self._write(call, frame, reader, session)
+                log.debug("%s: wrote %d", self.peer, len(claimed))
+                idle_since = asyncio.get_running_loop().time()
+                continue
+            if not self.in_flight:
+                if asyncio.get_running_loop().time() - idle_since > d.settings.idle_close_s:
+                    await call.done_writing()
+                    return
+                await self._wait_for_work()
+            else:
+                room.clear()
                 if reader.done():
-                    reader.result()  # raises if the stream broke
-                    raise StreamBroken("the peer closed the stream")
-                space = d.settings.window - len(self.in_flight)
-                claimed = []
-                if space > 0:
-                    claimed = await d.db.outbox.claim(
-                        self.peer,
-                        d.replica,
-                        d.clock_ms(),
-                        min(space, d.settings.claim_batch),
-                        d.settings.lease_ms,
-                    )
-                if claimed:
-                    self.connected = True
-                    for c in claimed:
-                        self.in_flight[c.message_id] = c
-                    for ids, frame in self._frames(claimed):
-                        self.frames.append(ids)
-                        await self._write(call, frame, reader)
-                    log.debug("%s: wrote %d", self.peer, len(claimed))
-                    idle_since = asyncio.get_running_loop().time()
-                    continue
-                if not self.in_flight:
-                    if asyncio.get_running_loop().time() - idle_since > d.settings.idle_close_s:
-                        await call.done_writing()
-                        return
-                    await self._wait_for_work()
-                else:
-                    room.clear()
-                    if reader.done():
-                        continue  # it ended while we were claiming; the loop top says why
-                    try:
-                        await asyncio.wait_for(room.wait(), d.settings.ack_timeout_s)
-                    except TimeoutError:
-                        raise StreamBroken(
-                            f"no answer from {self.peer} for {d.settings.ack_timeout_s:.0f}s"
-                        ) from None
-        finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await renewer
-            if not reader.done():
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await reader
-            call.cancel()
+                    continue  # it ended while we were claiming; the loop top says why
+                try:
+                    await asyncio.wait_for(room.wait(), d.settings.ack_timeout_s)
+                except TimeoutError:
+                    raise StreamBroken(
+                        f"no answer from {self.peer} for {d.settings.ack_timeout_s:.0f}s"
+                    ) from None
 
     async def _renew_claims(self) -> None:
         """While the stream is open, keep this replica's claims on what is in flight alive: only
@@ -184,10 +194,12 @@ class PeerQueue:
         call: grpc.aio.StreamStreamCall[pb.EnvelopeFrame, pb.AckFrame],
         frame: pb.EnvelopeFrame,
         reader: asyncio.Task[None],
+        session: Tasks,
     ) -> None:
         """Write a frame, unless the stream ends first: a write waiting for flow control on a
-        connection that died is not always woken, but the reader always learns of the end."""
-        write = asyncio.ensure_future(call.write(frame))
+        connection that died is not always woken, but the reader always learns of the end (and
+        then says why the stream ended; the failed write's own error is only a consequence)."""
+        write = session.start("write", call.write(frame), awaited=True)
         await asyncio.wait({write, reader}, return_when=asyncio.FIRST_COMPLETED)
         if not write.done():
             write.cancel()
@@ -308,7 +320,8 @@ class PeerQueue:
     async def _broken(self, exc: BaseException) -> None:
         d = self.d
         if isinstance(exc, grpc.aio.AioRpcError):
-            error = str(from_rpc_error(exc, default_reason="peer.unreachable"))
+            refused = d.channels.mismatch(self.peer, exc)
+            error = str(refused or from_rpc_error(exc, default_reason="peer.unreachable"))
         else:
             error = str(exc)
         now_ms = d.clock_ms()
@@ -349,29 +362,15 @@ class Delivery:
         self.listeners: list[Callable[[Answered], None]] = []
         self.cache = batch.RootCache()
         self.queues: dict[str, PeerQueue] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks = Tasks("delivery")
 
     def notify(self, peer: str) -> None:
         queue = self.queues.get(peer)
-        if queue is None:
-            self._start(peer)
-        else:
+        if queue is not None:
             queue.wake.set()
-
-    def _start(self, peer: str) -> None:
-        queue = PeerQueue(self, peer)
-        self.queues[peer] = queue
-        self._tasks[peer] = asyncio.create_task(self._supervise(queue), name=f"deliver-{peer}")
-
-    async def _supervise(self, queue: PeerQueue) -> None:
-        while True:
-            try:
-                await queue.run()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s: delivery loop failed; restarting it", queue.peer)
-                await asyncio.sleep(1.0)
+        elif not self._tasks.closed:
+            queue = self.queues[peer] = PeerQueue(self, peer)
+            self._tasks.supervise(f"deliver-{peer}", queue.run)
 
     async def run(self) -> None:
         """Find peers with work (queued by other processes or replicas too), and expire."""
@@ -396,6 +395,4 @@ class Delivery:
         return self.settings.poll_s * (0.75 + self.rand() / 2)
 
     async def stop(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await self._tasks.close()

@@ -22,7 +22,7 @@ from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
 from core.ids import federation_of
 from core.trust import TrustView
-from federation.channels import PeerChannels, Route
+from federation.channels import PeerChannels, Route, certificate_mismatch
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2
@@ -120,6 +120,14 @@ class DirectorySync:
             claimed, directory.version, signed.SerializeToString(), now_ms
         )
 
+    def _central_route(self, central: str, endpoint: str, ca_der: bytes) -> Route:
+        """Pinned to the certificate the held directory lists for `central`; trusting its
+        federation's CA only while no directory listing it is held (the first fetch after
+        enrolment, or of a newly trusted federation)."""
+        if self.trust.node(central) is not None:
+            return Route.to_listed(self.trust, central, endpoint)
+        return Route.bootstrap(central, endpoint, ca_der)
+
     async def _fetch(self, route: Route) -> pb.DirectoryBundle:
         stub = self._channels.stub(route)
         try:
@@ -127,7 +135,8 @@ class DirectorySync:
                 peer_pb2.GetDirectoryRequest(have_version=self.trust.version), timeout=10
             )
         except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="directory.unreachable") from exc
+            mismatch = certificate_mismatch(route, exc)
+            raise mismatch or from_rpc_error(exc, default_reason="directory.unreachable") from exc
         return bundle
 
     async def poll_once(self) -> None:
@@ -139,7 +148,7 @@ class DirectorySync:
             if self._central_peer_endpoint is None:
                 raise SwnodeError("node.not_enrolled", "this node has not enrolled")
             bundle = await self._fetch(
-                Route(self.federation, self._central_peer_endpoint, self._own_ca_der)
+                self._central_route(self.federation, self._central_peer_endpoint, self._own_ca_der)
             )
             await self.accept_bundle(bundle)
         await self.load()
@@ -158,7 +167,7 @@ class DirectorySync:
                         endpoint = node.peer_endpoint
             try:
                 bundle = await self._fetch(
-                    Route(anchor.federation, endpoint, anchor.ca_certificate)
+                    self._central_route(anchor.federation, endpoint, anchor.ca_certificate)
                 )
             except SwnodeError as exc:
                 self.foreign_errors[anchor.federation] = str(exc)

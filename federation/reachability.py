@@ -55,7 +55,7 @@ class Reachability:
             await stub.Ping(peer_pb2.PingRequest(), timeout=5)
         except grpc.aio.AioRpcError as exc:
             state.reachable = False
-            state.last_error = str(from_rpc_error(exc))
+            state.last_error = str(self._channels.mismatch(node.id, exc) or from_rpc_error(exc))
             return
         except SwnodeError as exc:
             state.reachable = False

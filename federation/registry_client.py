@@ -38,14 +38,16 @@ class RegistryClient:
                 entry, timeout=timeout_s
             )
         except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="registry.unreachable") from exc
+            mismatch = self._channels.mismatch(self.central, exc)
+            raise mismatch or from_rpc_error(exc, default_reason="registry.unreachable") from exc
         return decision
 
     async def update_status(self, entry: ipb.RegistryEntry, timeout_s: float) -> None:
         try:
             await self._stub(self.central).UpdateStatus(entry, timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="registry.unreachable") from exc
+            mismatch = self._channels.mismatch(self.central, exc)
+            raise mismatch or from_rpc_error(exc, default_reason="registry.unreachable") from exc
 
     async def lookup(self, uscc: str, timeout_s: float = 5) -> ipb.EnterpriseProfile:
         try:
@@ -53,7 +55,8 @@ class RegistryClient:
                 ipb.LookupEnterpriseRequest(uscc=uscc), timeout=timeout_s
             )
         except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="registry.unreachable") from exc
+            mismatch = self._channels.mismatch(self.central, exc)
+            raise mismatch or from_rpc_error(exc, default_reason="registry.unreachable") from exc
         return profile
 
     async def login(
@@ -62,7 +65,8 @@ class RegistryClient:
         try:
             tokens: ipb.Tokens = await self._stub(home).Login(request, timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="login.home_unreachable") from exc
+            mismatch = self._channels.mismatch(home, exc)
+            raise mismatch or from_rpc_error(exc, default_reason="login.home_unreachable") from exc
         except SwnodeError:
             raise
         return tokens

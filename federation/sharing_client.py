@@ -89,7 +89,8 @@ class SharingPeers:
         try:
             return await call(stub, signed, self._timeout_s)
         except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
+            mismatch = self._channels.mismatch(node, exc)
+            raise mismatch or from_rpc_error(exc, default_reason="sharing.unreachable") from exc
 
     async def find_declarations(self, node: str, template: lpb.PeerQuery) -> lpb.PeerEvents:
         return await self._unary(
@@ -110,7 +111,8 @@ class SharingPeers:
             async for answer in call:
                 yield answer
         except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, default_reason="sharing.unreachable") from exc
+            mismatch = self._channels.mismatch(node, exc)
+            raise mismatch or from_rpc_error(exc, default_reason="sharing.unreachable") from exc
         finally:
             call.cancel()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -56,10 +56,24 @@ def peer_port_credentials(
     )
 
 
-def peer_channel_credentials(tls: TlsIdentity, peer_ca_der: bytes) -> grpc.ChannelCredentials:
-    """For calls to a peer: trust only the CA of the peer's own federation, present our cert."""
+def peer_channel_credentials(
+    tls: TlsIdentity, trusted_der: Sequence[bytes]
+) -> grpc.ChannelCredentials:
+    """For calls to a peer: present our certificate, and accept the server only if its
+    certificate is one of `trusted_der` or chains to one of them.
+
+    Calls to a node the directory lists pass that node's listed certificates
+    (federation.channels.Route): the listed leaf itself is the only trust root, so the handshake
+    succeeds only when the server presents exactly that certificate (gRPC's BoringSSL accepts a
+    trusted leaf as a partial chain; the leaf is no CA, so nothing it signs is accepted). The name
+    check (`<id>.swnode`) and the validity period still apply. Only the first fetch of a
+    directory, before any is held, passes a federation CA instead.
+
+    The check happens inside the handshake, before a byte of a request is written, which a check
+    of the peer's certificate after the handshake cannot promise with grpc aio (a client call
+    does not expose the server's certificate)."""
     return grpc.ssl_channel_credentials(
-        root_certificates=_pem_bundle([peer_ca_der]),
+        root_certificates=_pem_bundle(list(trusted_der)),
         private_key=tls.key_pem,
         certificate_chain=tls.chain_pem,
     )

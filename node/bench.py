@@ -29,6 +29,7 @@ import grpc
 from core.envelope import Draft
 from core.ids import Role
 from federation.delivery import Answered
+from federation.tasks import Tasks
 from node import admin
 from node.config import load_config
 from node.runtime import Node
@@ -231,12 +232,13 @@ async def run_echo(messages: int, payload_bytes: int, window: int = 4096) -> flo
                         await call.done_writing()
 
                     start = time.perf_counter()
-                    writer = asyncio.create_task(write())
-                    received = 0
-                    async for _ in call:
-                        received += 1
-                        room.release()
-                    await writer
+                    async with Tasks("bench") as tasks:
+                        writer = tasks.start("write", write(), awaited=True)
+                        received = 0
+                        async for _ in call:
+                            received += 1
+                            room.release()
+                        await writer
                     assert received == count
                     return time.perf_counter() - start
 

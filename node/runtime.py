@@ -10,7 +10,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from core import directory as dirs
 from core.backoff import Backoff
 from core.envelope import Limits
 from core.errors import ConfigError
+from core.grpc_status import from_rpc_error
 from core.ids import Role, federation_of, role_of
 from core.routing import is_direct_neighbour, next_hop
 from core.signing import PURPOSE_TOKEN, key_id, raw_public
@@ -39,6 +40,7 @@ from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
 from federation.registry_client import RegistryClient
 from federation.sharing_client import SharingPeers
+from federation.tasks import Tasks
 from federation.tls import client_port_credentials, peer_port_credentials
 from identity.accounts import REVOCATION_TYPE, Accounts, AccountSettings, revocation_drafts
 from identity.authority import Authority, CentralSettings
@@ -153,7 +155,7 @@ class Node:
         self.metrics = Metrics()
         self._outbox_labels: set[tuple[str, str]] = set()
         set_refusal_observer(lambda reason: self.metrics.rpc_errors.labels(reason).inc())
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Tasks(f"node {config.id}")
         self._servers: list[grpc.aio.Server] = []
         self._health = HealthServicer()
         self._ops: OpsServer | None = None
@@ -328,20 +330,20 @@ class Node:
         )
         await self._refresh_health()
         interval = config.poll_interval_s
-        self._tasks = [
-            asyncio.create_task(self.sync.run(interval), name="directory-sync"),
-            asyncio.create_task(self.reachability.run(interval), name="reachability"),
-            asyncio.create_task(self._health_loop(), name="health"),
-            asyncio.create_task(self.delivery.run(), name="delivery"),
-            asyncio.create_task(self.dispatcher.run(), name="dispatch"),
-            asyncio.create_task(self._identity_loop(), name="identity"),
-            asyncio.create_task(self._certificates_loop(), name="certificates"),
-        ]
+        loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+            "directory-sync": lambda: self.sync.run(interval),
+            "reachability": lambda: self.reachability.run(interval),
+            "health": self._health_loop,
+            "delivery": self.delivery.run,
+            "dispatch": self.dispatcher.run,
+            "identity": self._identity_loop,
+            "certificates": self._certificates_loop,
+        }
         if config.simulator_enabled:
             log.warning("the agency simulator is on: agencies' work is decided by rules")
-            self._tasks.append(
-                asyncio.create_task(Simulator(self.declarations).run(), name="simulator")
-            )
+            loops["simulator"] = Simulator(self.declarations).run
+        for name, loop in loops.items():
+            self._tasks.supervise(name, loop)
         log.info(
             "node %s (%s) serving: peer %s, client %s, ops %s",
             config.id,
@@ -449,9 +451,7 @@ class Node:
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop whatever has started (also after a start that failed half-way)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         if hasattr(self, "delivery"):
             await self.delivery.stop()
         await self._health.enter_graceful_shutdown()
@@ -483,7 +483,11 @@ class Node:
             stub = declarations_pb2_grpc.StatisticsPeerStub(
                 self.channels.channel(self.channels.route_to(trust, node))
             )
-            answer: dpb.Statistics = await stub.GetStatistics(req, timeout=10)
+            try:
+                answer: dpb.Statistics = await stub.GetStatistics(req, timeout=10)
+            except grpc.aio.AioRpcError as exc:
+                mismatch = self.channels.mismatch(node, exc)
+                raise mismatch or from_rpc_error(exc, default_reason="peer.unreachable") from exc
             return answer
 
         return await statistics_for(

@@ -57,6 +57,7 @@ from core.logistics import (
 )
 from core.sharing import Requester
 from core.validation import Problem, to_proto
+from federation.tasks import Tasks
 from services.changes import Changes
 from services.declarations import VALIDATION_KEY
 from services.sharing import Sharing, ask_all
@@ -470,11 +471,11 @@ class Logistics:
         )
         queue: asyncio.Queue[lpb.TimelineUpdate] = asyncio.Queue()
         nodes = [self.node_id, *self._sharing.federation_nodes()]
-        followers = [
-            asyncio.create_task(self._follow(node, template, answers.get(node), queue))
-            for node in nodes
-        ]
-        try:
+        async with Tasks("timeline watch") as followers:
+            for node in nodes:
+                followers.start(
+                    f"follow-{node}", self._follow(node, template, answers.get(node), queue)
+                )
             while True:
                 update = await queue.get()
                 fresh = [e for e in update.entries if entry_identity(e) not in sent]
@@ -483,10 +484,6 @@ class Logistics:
                     yield lpb.TimelineUpdate(
                         entries=merge([fresh]), withheld=update.withheld, missing=update.missing
                     )
-        finally:
-            for task in followers:
-                task.cancel()
-            await asyncio.gather(*followers, return_exceptions=True)
 
     async def _follow(
         self,

@@ -237,7 +237,7 @@ class Network:
     def peer_channel(self, target: str, *, as_node: str) -> grpc.Channel:
         """A mutual-TLS channel to `target`'s peer port with `as_node`'s keys, as nodes dial."""
         credentials = peer_channel_credentials(
-            self.keys(as_node).tls_identity(), self.ca_der(federation_of(target))
+            self.keys(as_node).tls_identity(), [self.ca_der(federation_of(target))]
         )
         return self.channel(target, credentials)
 
