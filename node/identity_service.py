@@ -44,7 +44,7 @@ class IdentityService(igrpc.IdentityServicer):
     async def RegisterEnterprise(
         self, request: ipb.RegisterEnterpriseRequest, context: Context
     ) -> ipb.Registration:
-        return await self._a.register_enterprise(request)
+        return await self._a.register_enterprise(request, source_address(context))
 
     @unary
     async def GetRegistration(
