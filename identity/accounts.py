@@ -46,7 +46,6 @@ from core.parties import (
     validate_party_id,
     validate_password,
     validate_uscc,
-    validate_user_roles,
     validate_username,
 )
 from core.trust import TrustView
@@ -55,6 +54,7 @@ from identity import tokens
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.logins import Attempt, LoginGuard, RegistrationLimit, Sleep, user_key
 from identity.passwords import check_password, hash_password
+from identity.users import Users
 from storage.database import Database
 from storage.parties import Party
 from swf.v1 import identity_pb2 as ipb
@@ -160,6 +160,7 @@ class Accounts:
         self._settings = settings or AccountSettings()
         self._guard = LoginGuard(db, self._settings.lockout, clock_ms, sleep)
         self._registrations = RegistrationLimit(db, self._settings.registrations, clock_ms)
+        self.users = Users(node_id=node_id, db=db, clock_ms=clock_ms, revoke=self.revoke)
         # (kind, held subject) -> not before (ms): loaded from storage, refreshed every second.
         self._revoked: dict[tuple[str, str], int] = {}
         self._applied = 0  # revocations applied by this process, to merge with a reload
@@ -554,64 +555,6 @@ class Accounts:
     async def logout(self, claims: tokens.Claims) -> ipb.LogoutResponse:
         await self.revoke("session", claims.session_id)
         return ipb.LogoutResponse(revoked_everywhere_within=PROPAGATION_BOUND)
-
-    # -- users -------------------------------------------------------------------------------
-
-    def _own_admin(self, claims: tokens.Claims) -> None:
-        tokens.require_roles(claims, ADMIN)
-        if claims.issuer != self.node_id:
-            raise FailedPrecondition(
-                "users.not_home",
-                f"users of {claims.party} are managed at its home node {claims.issuer}",
-            )
-
-    async def add_user(self, claims: tokens.Claims, req: ipb.AddUserRequest) -> ipb.User:
-        self._own_admin(claims)
-        party = await self._db.parties.get(claims.party)
-        assert party is not None
-        username = validate_username(req.user)
-        roles = validate_user_roles(req.roles, party.roles)
-        password_hash = await hash_password(validate_password(req.password))
-        async with self._db.transaction() as tx:
-            await self._db.parties.add_user_txn(
-                tx, party.party_id, username, password_hash, roles, self._clock_ms()
-            )
-        return await self._user(party.party_id, username)
-
-    async def disable_user(self, claims: tokens.Claims, req: ipb.DisableUserRequest) -> ipb.User:
-        self._own_admin(claims)
-        if not await self._db.parties.disable_user(claims.party, req.user, self._clock_ms()):
-            raise NotFound(
-                "user.unknown", f"user: no user {req.user} in {claims.party}", field="user"
-            )
-        await self.revoke("user", subject(claims.party, req.user))
-        return await self._user(claims.party, req.user)
-
-    async def list_users(self, claims: tokens.Claims) -> ipb.ListUsersResponse:
-        self._own_admin(claims)
-        return ipb.ListUsersResponse(
-            users=[
-                ipb.User(
-                    party=u.party_id,
-                    user=u.username,
-                    roles=list(u.roles),
-                    disabled=u.disabled,
-                    created_at_unix_ms=u.created_at_unix_ms,
-                )
-                for u in await self._db.parties.users(claims.party)
-            ]
-        )
-
-    async def _user(self, party_id: str, username: str) -> ipb.User:
-        u = await self._db.parties.user(party_id, username)
-        assert u is not None
-        return ipb.User(
-            party=u.party_id,
-            user=u.username,
-            roles=list(u.roles),
-            disabled=u.disabled,
-            created_at_unix_ms=u.created_at_unix_ms,
-        )
 
     # -- parties created by the operator (agencies, logistics operators) ---------------------
 
