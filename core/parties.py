@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
-from core.errors import InvalidArgument, quote
+from core.errors import FailedPrecondition, InvalidArgument, quote
 
 ENTERPRISE_ROLES = frozenset(
     {"declarant", "customs_broker", "carrier", "forwarder", "exporter", "importer"}
@@ -136,3 +136,18 @@ def validate_password(value: str, *, field: str = "password") -> str:
 def subject(party: str, user: str) -> str:
     """How tokens name a user: `<party>/<user>`."""
     return f"{party}/{user}"
+
+
+def check_administrators_remain(
+    party: str, users: Iterable[tuple[Iterable[str], bool]], *, field: str = "user"
+) -> None:
+    """`users`: every user of `party` as it would be after a change, as (roles, disabled).
+    Refuses a change that leaves the party with no enabled administrator, since nobody could
+    then manage its users (and a disabled one could never be enabled again)."""
+    if not any(ADMIN in roles and not disabled for roles, disabled in users):
+        raise FailedPrecondition(
+            "user.last_admin",
+            f"{field}: this would leave {party} without an administrator; make another user"
+            " administrator first",
+            field=field,
+        )

@@ -21,6 +21,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
@@ -33,7 +34,6 @@ from core.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
-    ResourceExhausted,
     SwnodeError,
     Unauthenticated,
     Unavailable,
@@ -47,15 +47,16 @@ from core.parties import (
     validate_party_id,
     validate_password,
     validate_uscc,
-    validate_user_roles,
     validate_username,
 )
 from core.trust import TrustView
 from federation.registry_client import RegistryClient
 from identity import tokens
 from identity.homes import Homes
-from identity.lockout import LockoutPolicy
+from identity.lockout import LockoutPolicy, RateLimit
+from identity.logins import Attempt, LoginGuard, RegistrationLimit, Sleep, user_key
 from identity.passwords import check_password, hash_password
+from identity.users import Users
 from storage.database import Database
 from storage.parties import Party
 from swf.v1 import identity_pb2 as ipb
@@ -80,12 +81,9 @@ STATUS_NAME = {v: k for k, v in STATUS.items()}
 class AccountSettings:
     registry_wait_s: float = 5.0
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    # Registrations per source address (`registration.rate_limited` beyond).
+    registrations: RateLimit = field(default_factory=lambda: RateLimit(limit=10, window_s=3600))
     token_lifetime_s: int = tokens.MAX_LIFETIME_S
-
-
-def _locked(locked_until_ms: int, now_ms: int) -> ResourceExhausted:
-    minutes = (locked_until_ms - now_ms) // 60000 + 1
-    return ResourceExhausted("login.locked", f"too many failed logins; try again in {minutes} min")
 
 
 def held_subject(kind: str, subject: str, issuer: str) -> str:
@@ -151,6 +149,7 @@ class Accounts:
         registry: RegistryClient,
         broadcast: Callable[[ipb.TokenRevocation], Awaitable[None]],
         settings: AccountSettings | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.node_id = node_id
         self._db = db
@@ -161,6 +160,9 @@ class Accounts:
         self._registry = registry
         self._broadcast = broadcast
         self._settings = settings or AccountSettings()
+        self._guard = LoginGuard(db, self._settings.lockout, clock_ms, sleep)
+        self._registrations = RegistrationLimit(db, self._settings.registrations, clock_ms)
+        self.users = Users(node_id=node_id, db=db, clock_ms=clock_ms, revoke=self.revoke)
         # (kind, held subject) -> not before (ms): loaded from storage, refreshed every second.
         self._revoked: dict[tuple[str, str], int] = {}
         self._applied = 0  # revocations applied by this process, to merge with a reload
@@ -172,12 +174,16 @@ class Accounts:
 
     # -- registration ------------------------------------------------------------------------
 
-    async def register_enterprise(self, req: ipb.RegisterEnterpriseRequest) -> ipb.Registration:
+    async def register_enterprise(
+        self, req: ipb.RegisterEnterpriseRequest, source: str
+    ) -> ipb.Registration:
         uscc = validate_uscc(req.uscc)
         name = validate_name(req.name)
         roles = validate_enterprise_roles(req.roles)
         admin = validate_username(req.admin_user, field="admin_user")
         password = validate_password(req.admin_password, field="admin_password")
+        # Counted before anything is looked up: asking whether a USCC is taken costs the same.
+        await self._registrations.admit(source)
         now_ms = self._clock_ms()
         known = await self._db.parties.get(uscc)
         if known is not None and known.status != "rejected":
@@ -244,6 +250,13 @@ class Accounts:
             f"uscc: {party.party_id} is already registered; its home node is {decision.home_node}",
             field="uscc",
         )
+
+    async def forget_old_attempts(self) -> None:
+        """Forget the failed logins and registrations that have left every window."""
+        longest = max(
+            self._settings.lockout.source.window_ms, self._settings.registrations.window_ms
+        )
+        await self._db.attempts.forget_before(self._clock_ms() - longest)
 
     async def retry_pending(self) -> None:
         for party in await self._db.parties.pending():
@@ -319,15 +332,33 @@ class Accounts:
     async def login(self, req: ipb.LoginRequest, source: str) -> ipb.Tokens:
         if not req.party or not req.user:
             raise InvalidArgument("login.incomplete", "party and user are required", field="party")
+        source = req.source or source
         party_id = req.party
         with contextlib.suppress(InvalidArgument):  # a USCC as registered: compact, upper case
             party_id = validate_uscc(req.party, field="party")
+        # Counted as a failure of the source until it is known not to be one.
+        attempt = await self._guard.admit_source(source)
+        try:
+            issued = await self._login(party_id, req, source, attempt)
+        except Unauthenticated as exc:
+            if exc.reason != "login.failed":
+                await self._guard.take_back(attempt)
+            raise
+        except BaseException:
+            await self._guard.take_back(attempt)
+            raise
+        await self._guard.take_back(attempt)
+        return issued
+
+    async def _login(
+        self, party_id: str, req: ipb.LoginRequest, source: str, attempt: Attempt
+    ) -> ipb.Tokens:
         party = await self._db.parties.get(party_id)
         if party is not None and party.status != "rejected":
-            return await self._login_here(party, req, req.source or source)
+            return await self._login_here(party, req, attempt)
         home = await self._home_of(party_id)
-        if home == self.node_id or req.via_node:  # never forward a forwarded login again
-            raise Unauthenticated("login.failed", "wrong party, user or password")
+        if home is None or home == self.node_id or req.via_node:  # never forward twice
+            await self._login_unknown(party_id, req, attempt)
         forwarded = ipb.LoginRequest(
             party=party_id,
             user=req.user,
@@ -337,47 +368,37 @@ class Accounts:
         )
         return await self._registry.login(home, forwarded)
 
-    async def _home_of(self, party_id: str) -> str:
-        """Where a party that is not local lives: enterprises from the national registry."""
+    async def _home_of(self, party_id: str) -> str | None:
+        """Where a party that is not local lives (enterprises, from the national registry), if
+        it lives in this federation at all."""
         try:
-            uscc = validate_uscc(party_id, field="party")
-        except InvalidArgument:
-            raise Unauthenticated("login.failed", "wrong party, user or password") from None
-        try:
-            profile = await self.lookup(uscc)
-        except NotFound:
-            raise Unauthenticated("login.failed", "wrong party, user or password") from None
+            profile = await self.lookup(validate_uscc(party_id, field="party"))
+        except (InvalidArgument, NotFound):
+            return None
         if federation_of(profile.home_node) != federation_of(self.node_id):
-            raise Unauthenticated("login.failed", "wrong party, user or password")
+            return None
         return profile.home_node
 
-    async def _login_here(self, party: Party, req: ipb.LoginRequest, source: str) -> ipb.Tokens:
+    async def _login_unknown(
+        self, party_id: str, req: ipb.LoginRequest, attempt: Attempt
+    ) -> NoReturn:
+        """A party nobody here knows: refused as a wrong password is, at the same cost, after
+        the same delay, and counted the same, so that the answer tells nothing."""
+        failures = await self._guard.admit_user(user_key(party_id, req.user))
+        await check_password(None, req.password)
+        await self._guard.failed(attempt, failures)
+
+    async def _login_here(
+        self, party: Party, req: ipb.LoginRequest, attempt: Attempt
+    ) -> ipb.Tokens:
         now_ms = self._clock_ms()
-        policy = self._settings.lockout
-        keys = [f"user:{party.party_id}/{req.user}", f"source:{source}"]
-        for key in keys:
-            _, locked_until = await self._db.parties.failures(key)
-            if locked_until is not None and locked_until > now_ms:
-                raise _locked(locked_until, now_ms)
-        # Count the attempt as a failure before the password is checked, so that guesses sent
-        # at once each count: none slips past the lock by reading the count before the others
-        # wrote theirs. The attempt that reaches the limit sets the lock and is still checked;
-        # others at the limit while the lock is in force are refused unchecked (one guess per
-        # lock period). A success clears the counts again.
-        counts = [await self._db.parties.count_failure(key, now_ms) for key in keys]
-        for key, count in zip(keys, counts, strict=True):
-            locked_until = policy.locked_until_ms(count, now_ms)
-            if locked_until is not None and not await self._db.parties.lock(
-                key, locked_until, now_ms
-            ):
-                raise _locked(locked_until, now_ms)
+        key = user_key(party.party_id, req.user)
+        failures = await self._guard.admit_user(key)
         user = await self._db.parties.user(party.party_id, req.user)
         ok = await check_password(user.password_hash if user else None, req.password)
         if not ok or user is None:
-            await asyncio.sleep(max(policy.delay_s(c) for c in counts))
-            raise Unauthenticated("login.failed", "wrong party, user or password")
-        for key in keys:
-            await self._db.parties.clear_failures(key)
+            await self._guard.failed(attempt, failures)
+        await self._guard.succeeded(key)
         if user.disabled:
             raise PermissionDenied("login.disabled", f"user {req.user} is disabled")
         if party.status != "active":
@@ -547,64 +568,6 @@ class Accounts:
     async def logout(self, claims: tokens.Claims) -> ipb.LogoutResponse:
         await self.revoke("session", claims.session_id)
         return ipb.LogoutResponse(revoked_everywhere_within=PROPAGATION_BOUND)
-
-    # -- users -------------------------------------------------------------------------------
-
-    def _own_admin(self, claims: tokens.Claims) -> None:
-        tokens.require_roles(claims, ADMIN)
-        if claims.issuer != self.node_id:
-            raise FailedPrecondition(
-                "users.not_home",
-                f"users of {claims.party} are managed at its home node {claims.issuer}",
-            )
-
-    async def add_user(self, claims: tokens.Claims, req: ipb.AddUserRequest) -> ipb.User:
-        self._own_admin(claims)
-        party = await self._db.parties.get(claims.party)
-        assert party is not None
-        username = validate_username(req.user)
-        roles = validate_user_roles(req.roles, party.roles)
-        password_hash = await hash_password(validate_password(req.password))
-        async with self._db.transaction() as tx:
-            await self._db.parties.add_user_txn(
-                tx, party.party_id, username, password_hash, roles, self._clock_ms()
-            )
-        return await self._user(party.party_id, username)
-
-    async def disable_user(self, claims: tokens.Claims, req: ipb.DisableUserRequest) -> ipb.User:
-        self._own_admin(claims)
-        if not await self._db.parties.disable_user(claims.party, req.user, self._clock_ms()):
-            raise NotFound(
-                "user.unknown", f"user: no user {req.user} in {claims.party}", field="user"
-            )
-        await self.revoke("user", subject(claims.party, req.user))
-        return await self._user(claims.party, req.user)
-
-    async def list_users(self, claims: tokens.Claims) -> ipb.ListUsersResponse:
-        self._own_admin(claims)
-        return ipb.ListUsersResponse(
-            users=[
-                ipb.User(
-                    party=u.party_id,
-                    user=u.username,
-                    roles=list(u.roles),
-                    disabled=u.disabled,
-                    created_at_unix_ms=u.created_at_unix_ms,
-                )
-                for u in await self._db.parties.users(claims.party)
-            ]
-        )
-
-    async def _user(self, party_id: str, username: str) -> ipb.User:
-        u = await self._db.parties.user(party_id, username)
-        assert u is not None
-        return ipb.User(
-            party=u.party_id,
-            user=u.username,
-            roles=list(u.roles),
-            disabled=u.disabled,
-            created_at_unix_ms=u.created_at_unix_ms,
-        )
 
     # -- parties created by the operator (agencies, logistics operators) ---------------------
 

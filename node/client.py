@@ -153,6 +153,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--token", required=True)
     q.add_argument("--user", required=True)
     q.add_argument("--json", action="store_true")
+    q = users.add_parser("enable", help="enable a disabled user; it may log in again")
+    q.add_argument("--token", required=True)
+    q.add_argument("--user", required=True)
+    q.add_argument("--json", action="store_true")
     q = users.add_parser("list", help="list the users")
     q.add_argument("--token", required=True)
     q.add_argument("--json", action="store_true")
@@ -503,6 +507,9 @@ def _run(args: argparse.Namespace, stub: igrpc.IdentityStub) -> int:
         elif args.user_command == "disable":
             u = stub.DisableUser(ipb.DisableUserRequest(user=args.user), metadata=meta, timeout=10)
             print_message(u, args.json, lambda u: f"disabled {u.party}/{u.user}")
+        elif args.user_command == "enable":
+            u = stub.EnableUser(ipb.EnableUserRequest(user=args.user), metadata=meta, timeout=10)
+            print_message(u, args.json, lambda u: f"enabled {u.party}/{u.user}")
         else:
             listed = stub.ListUsers(ipb.ListUsersRequest(), metadata=meta, timeout=10)
             print_message(

@@ -247,7 +247,7 @@ SETTINGS: tuple[Setting, ...] = (
         "lockout_free_failures",
         _positive_int,
         3,
-        "Failed logins in a row (per user, and per source address) answered at once.",
+        "Failed logins (per user in a row, per source address in the window) answered at once.",
     ),
     Setting(
         "identity",
@@ -268,14 +268,45 @@ SETTINGS: tuple[Setting, ...] = (
         "lockout_after",
         _positive_int,
         10,
-        "Failed logins in a row after which the user (or the source address) is locked.",
+        "Failed logins in a row after which the user is locked (a success clears the count).",
     ),
     Setting(
         "identity",
         "lockout_s",
         _positive,
         900.0,
-        "How long a lock lasts; logins are refused with login.locked until it ends.",
+        "How long a user's lock lasts; logins are refused with login.locked until it ends.",
+    ),
+    Setting(
+        "identity",
+        "lockout_source_after",
+        _positive_int,
+        20,
+        "Failed logins from one source address within lockout_window_s after which it is"
+        " refused (login.locked) until the oldest leave the window; nothing else clears them.",
+    ),
+    Setting(
+        "identity",
+        "lockout_window_s",
+        _positive,
+        3600.0,
+        "The sliding window in which a source address's failed logins are counted.",
+    ),
+    Setting(
+        "identity",
+        "registration_limit",
+        _positive_int,
+        10,
+        "Enterprise registrations accepted from one source address per registration_window_s"
+        " (then registration.rate_limited). A test network raises it: all its clients are"
+        " 127.0.0.1.",
+    ),
+    Setting(
+        "identity",
+        "registration_window_s",
+        _positive,
+        3600.0,
+        "The sliding window in which a source address's registrations are counted.",
     ),
     Setting("log", "level", _level, "info", "debug, info, warning or error."),
     Setting(
@@ -337,6 +368,10 @@ class NodeConfig:
     lockout_max_delay_s: float = 5.0
     lockout_after: int = 10
     lockout_s: float = 900.0
+    lockout_source_after: int = 20
+    lockout_window_s: float = 3600.0
+    registration_limit: int = 10
+    registration_window_s: float = 3600.0
     log_level: str = "info"
     tariff_file: str | None = None
     routing: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
@@ -417,6 +452,10 @@ _ATTR = {
     ("identity", "lockout_max_delay_s"): "lockout_max_delay_s",
     ("identity", "lockout_after"): "lockout_after",
     ("identity", "lockout_s"): "lockout_s",
+    ("identity", "lockout_source_after"): "lockout_source_after",
+    ("identity", "lockout_window_s"): "lockout_window_s",
+    ("identity", "registration_limit"): "registration_limit",
+    ("identity", "registration_window_s"): "registration_window_s",
     ("log", "level"): "log_level",
     ("declarations", "tariff_file"): "tariff_file",
     **{("routing", t): ROUTING for t in DEFAULT_ROUTES},

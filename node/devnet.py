@@ -35,6 +35,10 @@ MANIFEST = "devnet.json"
 AGENCY_CREDENTIALS = "agency-credentials.json"  # test network only: the agencies' passwords
 PROVINCES = ("CN-GD", "CN-SH", "CN-ZJ", "CN-JS", "CN-BJ", "CN-FJ", "CN-SD", "CN-TJ", "CN-SC")
 FOREIGN = ("SG", "TH", "MY", "VN", "ID", "PH")
+# Every client of a test network is 127.0.0.1: registrations and failed logins from one source
+# address are allowed far more often than a real node allows them (docs/OPERATIONS.md).
+TEST_NETWORK_REGISTRATIONS = 100_000
+TEST_NETWORK_SOURCE_FAILURES = 10_000
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,14 @@ class Devnet:
                     poll_interval_s=settings.poll_interval_s,
                     directory_validity_s=settings.directory_validity_s,
                     storage_url=settings.storage.get(node_id),
+                )
+            )
+            node_dir = self.node_dir(node_id)
+            write_config(
+                replace(
+                    load_config(node_dir),
+                    registration_limit=TEST_NETWORK_REGISTRATIONS,
+                    lockout_source_after=TEST_NETWORK_SOURCE_FAILURES,
                 )
             )
         tmp = self.manifest_path.with_suffix(".tmp")

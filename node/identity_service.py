@@ -44,7 +44,7 @@ class IdentityService(igrpc.IdentityServicer):
     async def RegisterEnterprise(
         self, request: ipb.RegisterEnterpriseRequest, context: Context
     ) -> ipb.Registration:
-        return await self._a.register_enterprise(request)
+        return await self._a.register_enterprise(request, source_address(context))
 
     @unary
     async def GetRegistration(
@@ -73,17 +73,21 @@ class IdentityService(igrpc.IdentityServicer):
 
     @unary
     async def AddUser(self, request: ipb.AddUserRequest, context: Context) -> ipb.User:
-        return await self._a.add_user(await caller(self._a, context), request)
+        return await self._a.users.add_user(await caller(self._a, context), request)
 
     @unary
     async def DisableUser(self, request: ipb.DisableUserRequest, context: Context) -> ipb.User:
-        return await self._a.disable_user(await caller(self._a, context), request)
+        return await self._a.users.disable_user(await caller(self._a, context), request)
+
+    @unary
+    async def EnableUser(self, request: ipb.EnableUserRequest, context: Context) -> ipb.User:
+        return await self._a.users.enable_user(await caller(self._a, context), request)
 
     @unary
     async def ListUsers(
         self, request: ipb.ListUsersRequest, context: Context
     ) -> ipb.ListUsersResponse:
-        return await self._a.list_users(await caller(self._a, context))
+        return await self._a.users.list_users(await caller(self._a, context))
 
     @unary
     async def LookupEnterprise(

@@ -45,7 +45,7 @@ from federation.tls import client_port_credentials, peer_port_credentials
 from identity.accounts import REVOCATION_TYPE, Accounts, AccountSettings, revocation_drafts
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys
-from identity.lockout import LockoutPolicy
+from identity.lockout import LockoutPolicy, RateLimit
 from node.certificates_service import CertificatesService
 from node.client_service import EnrolmentService
 from node.config import NodeConfig
@@ -129,7 +129,11 @@ def account_settings(config: NodeConfig) -> AccountSettings:
             max_delay_s=config.lockout_max_delay_s,
             lock_after=config.lockout_after,
             lock_s=config.lockout_s,
-        )
+            source=RateLimit(limit=config.lockout_source_after, window_s=config.lockout_window_s),
+        ),
+        registrations=RateLimit(
+            limit=config.registration_limit, window_s=config.registration_window_s
+        ),
     )
 
 
@@ -518,7 +522,7 @@ class Node:
 
     async def _identity_loop(self) -> None:
         """Keep revocations current (other replicas record some) and settle pending
-        registrations once the central node answers."""
+        registrations once the central node answers; forget attempts out of every window."""
         last_retry = 0.0
         while True:
             try:
@@ -527,6 +531,7 @@ class Node:
                 if now - last_retry >= self.config.poll_interval_s:
                     last_retry = now
                     await self.accounts.retry_pending()
+                    await self.accounts.forget_old_attempts()
             except Exception:
                 log.exception("identity upkeep failed")
             await asyncio.sleep(1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from storage.attempts import AttemptStore
 from storage.certificates import CertificateStore
 from storage.declarations import DeclarationStore
 from storage.directories import DirectoryStore
@@ -26,6 +27,7 @@ class Database:
         self.outbox = OutboxStore(engine)
         self.inbox = InboxStore(engine)
         self.parties = PartyStore(engine)
+        self.attempts = AttemptStore(engine)
         self.declarations = DeclarationStore(engine)
         self.certificates = CertificateStore(engine)
         self.logistics = LogisticsStore(engine)

@@ -4,8 +4,8 @@ logins."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from core.errors import AlreadyExists
 from storage.engine import Engine, Row, Tx
@@ -69,6 +69,10 @@ class UserRecord:
             bool(r["disabled"]),
             r["created_at_unix_ms"],
         )
+
+
+# Sees every user of a party as a change would leave them, and raises to refuse it.
+UsersCheck = Callable[[list[UserRecord]], None]
 
 
 @dataclass(frozen=True)
@@ -183,17 +187,44 @@ class PartyStore:
         )
         return [UserRecord.from_row(r) for r in rows]
 
-    async def disable_user(self, party_id: str, username: str, now_ms: int) -> bool:
-        return (
-            await self._db.execute(
-                "UPDATE users SET disabled = 1, disabled_at_unix_ms = $3"
+    async def set_disabled(
+        self,
+        party_id: str,
+        username: str,
+        disabled: bool,
+        now_ms: int,
+        *,
+        check: UsersCheck | None = None,
+    ) -> UserRecord | None:
+        """Disable or enable a user; None if there is no such user. `check` sees every user of
+        the party as it would be after the change, and may refuse it: the party's users are
+        locked for the transaction, so that two changes made at once (two administrators
+        disabling each other, on two replicas) are checked one after the other."""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT * FROM users WHERE party_id = $1 ORDER BY username" + self._db.lock_row(),
+                party_id,
+            )
+            users = [UserRecord.from_row(r) for r in rows]
+            if not any(u.username == username for u in users):
+                return None
+            if check is not None:
+                check(
+                    [replace(u, disabled=disabled) if u.username == username else u for u in users]
+                )
+            await tx.execute(
+                "UPDATE users SET disabled = $3, disabled_at_unix_ms = $4"
                 " WHERE party_id = $1 AND username = $2",
                 party_id,
                 username,
-                now_ms,
+                1 if disabled else 0,
+                now_ms if disabled else None,
             )
-            > 0
-        )
+            row = await tx.fetchrow(
+                "SELECT * FROM users WHERE party_id = $1 AND username = $2", party_id, username
+            )
+        assert row is not None
+        return UserRecord.from_row(row)
 
     async def set_password_hash(self, party_id: str, username: str, password_hash: str) -> None:
         await self._db.execute(

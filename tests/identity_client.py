@@ -256,6 +256,12 @@ class IdentityClient:
         )
         return disabled
 
+    def enable_user(self, at: str, token: str, user: str) -> ipb.User:
+        enabled: ipb.User = self.stub(at).EnableUser(
+            ipb.EnableUserRequest(user=user), metadata=bearer(token), timeout=10
+        )
+        return enabled
+
     def list_users(self, at: str, token: str) -> ipb.ListUsersResponse:
         users: ipb.ListUsersResponse = self.stub(at).ListUsers(
             ipb.ListUsersRequest(), metadata=bearer(token), timeout=10

@@ -443,6 +443,25 @@ class DisableUserRequest(_message.Message):
 Global___DisableUserRequest: _TypeAlias = DisableUserRequest  # noqa: Y015
 
 @_typing.final
+class EnableUserRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    user: _builtins.str
+    def __init__(
+        self,
+        *,
+        user: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EnableUserRequest: _TypeAlias = EnableUserRequest  # noqa: Y015
+
+@_typing.final
 class ListUsersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -76,6 +76,11 @@ class IdentityStub:
                 request_serializer=swf_dot_v1_dot_identity__pb2.DisableUserRequest.SerializeToString,
                 response_deserializer=swf_dot_v1_dot_identity__pb2.User.FromString,
                 _registered_method=True)
+        self.EnableUser = channel.unary_unary(
+                '/swf.v1.Identity/EnableUser',
+                request_serializer=swf_dot_v1_dot_identity__pb2.EnableUserRequest.SerializeToString,
+                response_deserializer=swf_dot_v1_dot_identity__pb2.User.FromString,
+                _registered_method=True)
         self.ListUsers = channel.unary_unary(
                 '/swf.v1.Identity/ListUsers',
                 request_serializer=swf_dot_v1_dot_identity__pb2.ListUsersRequest.SerializeToString,
@@ -144,7 +149,15 @@ class IdentityServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DisableUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Refused (user.last_admin) if it would leave the party without an enabled administrator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnableUser(self, request, context):
+        """A disabled user may log in again; its tokens from before stay refused.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -203,6 +216,11 @@ def add_IdentityServicer_to_server(servicer, server):
             'DisableUser': grpc.unary_unary_rpc_method_handler(
                     servicer.DisableUser,
                     request_deserializer=swf_dot_v1_dot_identity__pb2.DisableUserRequest.FromString,
+                    response_serializer=swf_dot_v1_dot_identity__pb2.User.SerializeToString,
+            ),
+            'EnableUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnableUser,
+                    request_deserializer=swf_dot_v1_dot_identity__pb2.EnableUserRequest.FromString,
                     response_serializer=swf_dot_v1_dot_identity__pb2.User.SerializeToString,
             ),
             'ListUsers': grpc.unary_unary_rpc_method_handler(
@@ -433,6 +451,33 @@ class Identity:
             target,
             '/swf.v1.Identity/DisableUser',
             swf_dot_v1_dot_identity__pb2.DisableUserRequest.SerializeToString,
+            swf_dot_v1_dot_identity__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnableUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swf.v1.Identity/EnableUser',
+            swf_dot_v1_dot_identity__pb2.EnableUserRequest.SerializeToString,
             swf_dot_v1_dot_identity__pb2.User.FromString,
             options,
             channel_credentials,

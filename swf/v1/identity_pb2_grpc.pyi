@@ -55,6 +55,9 @@ class IdentityStub:
     AddUser: _grpc.UnaryUnaryMultiCallable[_identity_pb2.AddUserRequest, _identity_pb2.User]
     """Party administrators only, at the home node."""
     DisableUser: _grpc.UnaryUnaryMultiCallable[_identity_pb2.DisableUserRequest, _identity_pb2.User]
+    """Refused (user.last_admin) if it would leave the party without an enabled administrator."""
+    EnableUser: _grpc.UnaryUnaryMultiCallable[_identity_pb2.EnableUserRequest, _identity_pb2.User]
+    """A disabled user may log in again; its tokens from before stay refused."""
     ListUsers: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListUsersRequest, _identity_pb2.ListUsersResponse]
     LookupEnterprise: _grpc.UnaryUnaryMultiCallable[_identity_pb2.LookupEnterpriseRequest, _identity_pb2.EnterpriseProfile]
     """The public profile of a registered enterprise, from the national registry."""
@@ -83,6 +86,9 @@ class IdentityAsyncStub(IdentityStub):
     AddUser: _aio.UnaryUnaryMultiCallable[_identity_pb2.AddUserRequest, _identity_pb2.User]  # type: ignore[assignment]
     """Party administrators only, at the home node."""
     DisableUser: _aio.UnaryUnaryMultiCallable[_identity_pb2.DisableUserRequest, _identity_pb2.User]  # type: ignore[assignment]
+    """Refused (user.last_admin) if it would leave the party without an enabled administrator."""
+    EnableUser: _aio.UnaryUnaryMultiCallable[_identity_pb2.EnableUserRequest, _identity_pb2.User]  # type: ignore[assignment]
+    """A disabled user may log in again; its tokens from before stay refused."""
     ListUsers: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListUsersRequest, _identity_pb2.ListUsersResponse]  # type: ignore[assignment]
     LookupEnterprise: _aio.UnaryUnaryMultiCallable[_identity_pb2.LookupEnterpriseRequest, _identity_pb2.EnterpriseProfile]  # type: ignore[assignment]
     """The public profile of a registered enterprise, from the national registry."""
@@ -155,7 +161,16 @@ class IdentityServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _identity_pb2.DisableUserRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_identity_pb2.User, _abc.Awaitable[_identity_pb2.User]]: ...
+    ) -> _typing.Union[_identity_pb2.User, _abc.Awaitable[_identity_pb2.User]]:
+        """Refused (user.last_admin) if it would leave the party without an enabled administrator."""
+
+    @_abc_1.abstractmethod
+    def EnableUser(
+        self,
+        request: _identity_pb2.EnableUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.User, _abc.Awaitable[_identity_pb2.User]]:
+        """A disabled user may log in again; its tokens from before stay refused."""
 
     @_abc_1.abstractmethod
     def ListUsers(

@@ -8,11 +8,12 @@ from collections.abc import Callable
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from core.errors import InvalidArgument
+from core.errors import FailedPrecondition, InvalidArgument
 from core.parties import (
     ADMIN,
     ENTERPRISE_ROLES,
     PARTY_KINDS,
+    check_administrators_remain,
     subject,
     validate_enterprise_roles,
     validate_kind,
@@ -178,3 +179,16 @@ def test_passwords() -> None:
 
 def test_subject() -> None:
     assert subject(VALID, "alice") == f"{VALID}/alice"
+
+
+def test_a_party_keeps_an_enabled_administrator() -> None:
+    check_administrators_remain("p", [(("admin",), False), (("declarant",), True)])
+    check_administrators_remain("p", [(("admin",), True), (("admin", "declarant"), False)])
+    for users in (
+        [],
+        [(("admin",), True)],
+        [(("declarant",), False), (("admin",), True)],
+    ):
+        with pytest.raises(FailedPrecondition) as info:
+            check_administrators_remain("p", users)
+        assert (info.value.reason, info.value.field) == ("user.last_admin", "user")

@@ -6,148 +6,21 @@ wait for the registry, and logins given the USCC as people type it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import pytest
 
-from core.errors import AlreadyExists, SwnodeError, Unauthenticated, Unavailable
-from core.trust import TrustView
-from federation.registry_client import RegistryClient
+from core.errors import AlreadyExists, SwnodeError, Unauthenticated
 from identity import tokens
-from identity.accounts import Accounts, AccountSettings, held_subject
-from storage.database import Database
+from identity.accounts import Accounts, held_subject
 from swf.v1 import identity_pb2 as ipb
-from tests.factories import NOW_MS, Federation
-from tests.identity_client import PASSWORD, token_key_id
-
-USCC = "91440300MA5G1234XY"
-
-
-@dataclass
-class Clock:
-    now_ms: int = NOW_MS
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-
-class Registry(RegistryClient):
-    """The central node's registry, reached in-process (or not at all while `down`)."""
-
-    def __init__(self) -> None:
-        self.at_central: Accounts | None = None
-        self.homes: dict[str, Accounts] = {}
-        self.down = False
-
-    def _up(self) -> Accounts:
-        if self.down or self.at_central is None:
-            raise Unavailable("registry.unreachable", "the central node does not answer")
-        return self.at_central
-
-    async def register(self, entry: ipb.RegistryEntry, timeout_s: float) -> ipb.RegistryDecision:
-        return await self._up().registry_register(entry)
-
-    async def update_status(self, entry: ipb.RegistryEntry, timeout_s: float) -> None:
-        await self._up().registry_update(entry.home_node, entry)
-
-    async def lookup(self, uscc: str, timeout_s: float = 5) -> ipb.EnterpriseProfile:
-        return await self._up().lookup(uscc)
-
-    async def login(
-        self, home: str, request: ipb.LoginRequest, timeout_s: float = 15
-    ) -> ipb.Tokens:
-        via = request.via_node
-        forwarded = ipb.LoginRequest(
-            party=request.party,
-            user=request.user,
-            password=request.password,
-            via_node=via,
-            source=f"{via}:{request.source}",
-        )
-        return await self.homes[home].login(forwarded, forwarded.source)
-
-
-@dataclass
-class World:
-    federation: Federation
-    clock: Clock
-    registry: Registry
-    nodes: dict[str, Accounts] = field(default_factory=dict)
-    databases: dict[str, Database] = field(default_factory=dict)
-    sent: list[tuple[str, ipb.TokenRevocation]] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def federation() -> Federation:
-    return Federation("CN", ["CN-GD", "CN-SH"])
-
-
-@pytest.fixture
-async def world(federation: Federation, tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock()
-    registry = Registry()
-    world = World(federation, clock, registry)
-    for node_id, member in federation.members.items():
-        db = await Database.open(f"sqlite:///{tmp_path}/{node_id}.db", base_dir=tmp_path)
-        world.databases[node_id] = db
-        trust = TrustView.build(node_id, federation.directory(validity_ms=48 * 3600_000))
-
-        async def broadcast(revocation: ipb.TokenRevocation, node_id: str = node_id) -> None:
-            world.sent.append((node_id, revocation))
-
-        world.nodes[node_id] = Accounts(
-            node_id=node_id,
-            db=db,
-            token_key=member.token_key,
-            token_key_id=token_key_id(node_id, member.token_key),
-            trust=lambda trust=trust: trust,  # type: ignore[misc]
-            clock_ms=clock,
-            registry=registry,
-            broadcast=broadcast,
-            settings=AccountSettings(registry_wait_s=0.1),
-        )
-    registry.at_central = world.nodes["CN"]
-    registry.homes = world.nodes
-    try:
-        yield world
-    finally:
-        for db in world.databases.values():
-            await db.close()
-
-
-def request(uscc: str = USCC, **changes: object) -> ipb.RegisterEnterpriseRequest:
-    fields: dict[str, object] = {
-        "uscc": uscc,
-        "name": "Example Trading Co., Ltd.",
-        "roles": ["declarant"],
-        "admin_user": "alice",
-        "admin_password": PASSWORD,
-    }
-    fields.update(changes)
-    return ipb.RegisterEnterpriseRequest(**fields)  # type: ignore[arg-type]
-
-
-def login(party: str = USCC, user: str = "alice") -> ipb.LoginRequest:
-    return ipb.LoginRequest(party=party, user=user, password=PASSWORD)
-
-
-async def deliver(world: World) -> None:
-    """Every revocation broadcast so far, handed to every other node as its envelope would."""
-    sent, world.sent = world.sent, []
-    for origin, revocation in sent:
-        for node_id, accounts in world.nodes.items():
-            if node_id != origin:
-                await accounts.handle_revocation(origin, revocation.SerializeToString())
-
+from tests.identity.world import USCC, World, deliver, login, request
+from tests.identity_client import token_key_id
 
 # -- registration ----------------------------------------------------------------------------
 
 
 async def test_registered_and_known_everywhere(world: World) -> None:
     gd = world.nodes["CN-GD"]
-    registration = await gd.register_enterprise(request())
+    registration = await gd.register_enterprise(request(), "10.0.0.9")
     assert (registration.status, registration.home_node) == (
         ipb.REGISTRATION_STATUS_ACTIVE,
         "CN-GD",
@@ -161,7 +34,7 @@ async def test_registered_and_known_everywhere(world: World) -> None:
 
 
 async def test_a_uscc_as_people_type_it_logs_in(world: World) -> None:
-    await world.nodes["CN-GD"].register_enterprise(request("9144 0300 ma5g 1234 xy"))
+    await world.nodes["CN-GD"].register_enterprise(request("9144 0300 ma5g 1234 xy"), "10.0.0.9")
     for at in ("CN-GD", "CN-SH", "CN"):
         issued = await world.nodes[at].login(login("91440300ma5g1234xy"), "10.0.0.1")
         assert issued.subject == f"{USCC}/alice"
@@ -170,7 +43,9 @@ async def test_a_uscc_as_people_type_it_logs_in(world: World) -> None:
 async def test_pending_while_the_registry_is_down_then_decided(world: World) -> None:
     world.registry.down = True
     for at in ("CN-GD", "CN-SH"):
-        pending = await world.nodes[at].register_enterprise(request(admin_user=at.lower()))
+        pending = await world.nodes[at].register_enterprise(
+            request(admin_user=at.lower()), "10.0.0.9"
+        )
         assert pending.status == ipb.REGISTRATION_STATUS_PENDING
     await world.nodes["CN-SH"].retry_pending()  # still down: nothing changes
     assert (await world.nodes["CN-SH"].registration(USCC)).status == (
@@ -186,7 +61,7 @@ async def test_pending_while_the_registry_is_down_then_decided(world: World) -> 
     assert gd.reason == "already registered at CN-SH"
     # The rejected one may try again, and is told where the USCC lives.
     with pytest.raises(AlreadyExists) as info:
-        await world.nodes["CN-GD"].register_enterprise(request())
+        await world.nodes["CN-GD"].register_enterprise(request(), "10.0.0.9")
     assert (info.value.reason, info.value.field) == ("party.registered_elsewhere", "uscc")
     assert "CN-SH" in info.value.message
 
@@ -215,7 +90,7 @@ async def test_a_party_revocation_is_held_for_its_home_node_only(world: World) -
 
 
 async def test_a_node_cannot_revoke_another_nodes_users(world: World) -> None:
-    await world.nodes["CN-GD"].register_enterprise(request())
+    await world.nodes["CN-GD"].register_enterprise(request(), "10.0.0.9")
     issued = await world.nodes["CN-GD"].login(login(), "10.0.0.1")
     world.clock.now_ms += 2000
     for kind, subject in (("party", USCC), ("user", f"{USCC}/alice")):
@@ -241,7 +116,7 @@ async def test_a_node_cannot_revoke_another_nodes_users(world: World) -> None:
 
 
 async def test_revocations_that_do_not_count(world: World) -> None:
-    await world.nodes["CN-GD"].register_enterprise(request())
+    await world.nodes["CN-GD"].register_enterprise(request(), "10.0.0.9")
     issued = await world.nodes["CN-GD"].login(login(), "10.0.0.1")
     claims = world.nodes["CN-SH"].verify(issued.access_token)
     foreign = ipb.TokenRevocation(
@@ -262,7 +137,7 @@ async def test_revocations_that_do_not_count(world: World) -> None:
 
 async def test_revocations_survive_a_reload_and_are_forgotten_after_expiry(world: World) -> None:
     gd = world.nodes["CN-GD"]
-    await gd.register_enterprise(request())
+    await gd.register_enterprise(request(), "10.0.0.9")
     issued = await gd.login(login(), "10.0.0.1")
     await gd.logout(gd.verify(issued.access_token))
     await gd.load_revocations()
@@ -310,7 +185,7 @@ async def refusal(accounts: Accounts, token: str) -> str:
 
 
 async def test_an_enterprises_token_from_its_home_is_good_everywhere(world: World) -> None:
-    await world.nodes["CN-GD"].register_enterprise(request())
+    await world.nodes["CN-GD"].register_enterprise(request(), "10.0.0.9")
     issued = await world.nodes["CN-GD"].login(login(), "10.0.0.1")
     for accounts in world.nodes.values():
         claims = await accounts.authenticate(issued.access_token)
@@ -318,7 +193,7 @@ async def test_an_enterprises_token_from_its_home_is_good_everywhere(world: Worl
 
 
 async def test_a_member_cannot_sign_for_another_nodes_enterprise(world: World) -> None:
-    await world.nodes["CN-GD"].register_enterprise(request())
+    await world.nodes["CN-GD"].register_enterprise(request(), "10.0.0.9")
     forged = signed_by(world, "CN-SH", USCC)
     # The signature is real and the key is a member's: verification alone accepts it ...
     assert world.nodes["CN-GD"].verify(forged).party == USCC
@@ -344,7 +219,7 @@ async def test_a_local_partys_token_acts_at_its_own_node_only(world: World) -> N
 
 
 async def test_homes_are_cached_and_fail_closed_when_the_registry_is_gone(world: World) -> None:
-    await world.nodes["CN-GD"].register_enterprise(request())
+    await world.nodes["CN-GD"].register_enterprise(request(), "10.0.0.9")
     issued = await world.nodes["CN-GD"].login(login(), "10.0.0.1")
     at_sh = world.nodes["CN-SH"]
     await at_sh.authenticate(issued.access_token)  # asks the registry once

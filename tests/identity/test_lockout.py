@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from identity.lockout import LockoutPolicy
+from identity.lockout import LockoutPolicy, RateLimit
 
 NOW = 1_800_000_000_000
 
@@ -70,3 +70,25 @@ def test_the_policy_is_a_value() -> None:
     assert LockoutPolicy() == LockoutPolicy()
     with pytest.raises(AttributeError):
         LockoutPolicy().lock_after = 1  # type: ignore[misc]
+
+
+def test_a_source_is_limited_in_a_sliding_window() -> None:
+    """Twenty failures an hour by default, however they are spread, and nothing but time
+    takes one back: the next is allowed once the oldest has left the window."""
+    window = LockoutPolicy().source
+    assert (window.limit, window.window_ms) == (20, 3600_000)
+    earlier = [NOW + n * 1000 for n in range(19)]
+    assert window.refused_until_ms(earlier, NOW + 19_000) is None
+    earlier.append(NOW + 19_000)
+    assert window.refused_until_ms(earlier, NOW + 20_000) == NOW + 3600_000
+    assert window.refused_until_ms(earlier, NOW + 3600_000) is None
+    # More than the limit (attempts made at once): allowed when enough have left.
+    assert window.refused_until_ms([*earlier, NOW + 20_000], NOW + 21_000) == NOW + 3601_000
+
+
+def test_a_rate_limit_ignores_what_has_left_the_window() -> None:
+    limit = RateLimit(limit=2, window_s=10)
+    assert limit.refused_until_ms([NOW - 10_000, NOW - 20_000, NOW - 1], NOW) is None
+    assert limit.refused_until_ms([NOW - 2, NOW - 1], NOW) == NOW - 2 + 10_000
+    assert limit.refused_until_ms([NOW - 1, NOW - 2], NOW) == NOW - 2 + 10_000
+    assert limit.in_window([NOW - 10_000, NOW - 9_999], NOW) == [NOW - 9_999]

@@ -157,6 +157,22 @@ def test_an_enterprise_registers_logs_in_elsewhere_and_manages_its_users(
 
     eventually(bob_refused, timeout_s=30, interval_s=0.5)
 
+    # The only administrator cannot disable itself: the party would be left unmanageable.
+    assert "without an administrator" in gd.refused(
+        "user", "disable", "--token", alice, "--user", "alice"
+    )
+    assert users()["alice"] == (["admin", "declarant", "exporter"], False)
+
+    # Enabled again: bob logs in again; his token from before stays refused.
+    enabled = gd.json("user", "enable", "--token", alice, "--user", "bob")
+    assert (enabled["user"], enabled.get("disabled", False)) == ("bob", False)
+    assert users()["bob"] == (["declarant"], False)
+    again = sh.json(
+        "login", "--user", f"{uscc}/bob", "--password-stdin", stdin=BOB_PASSWORD + "\n"
+    )["access_token"]
+    assert cn.json("whoami", "--token", again)["user"] == "bob"
+    bob_refused()
+
     # Logging out (here at another province) ends the session at every node.
     out = sh.run("logout", "--token", alice)
     assert out.returncode == 0, out.stderr

@@ -33,7 +33,8 @@ from tests.identity_client import (
 pytestmark = pytest.mark.network
 
 CN = ["CN-GD", "CN-SH", "CN"]
-# CN-GD's lockout policy: one free failure, then 0.5 s, 1 s, 1 s; locked for 5 s after 4.
+# CN-GD's lockout policy: one free failure, then 0.5 s, 1 s, 1 s; a user locked for 5 s after 4
+# in a row, a source after 4 in a window of 5 s.
 LOCK_AFTER = 4
 LOCK_S = 5.0
 POLL_S = 0.5
@@ -52,6 +53,8 @@ def network(module_network_factory: NetworkFactory) -> Network:
             lockout_max_delay_s=1.0,
             lockout_after=LOCK_AFTER,
             lockout_s=LOCK_S,
+            lockout_source_after=LOCK_AFTER,
+            lockout_window_s=LOCK_S,
         )
     )
     network.start("CN-GD")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import AlreadyExists
+from core.errors import AlreadyExists, FailedPrecondition
+from core.parties import check_administrators_remain
 from storage.database import Database
-from storage.parties import Party
+from storage.parties import Party, UserRecord
 
 NOW = 1_800_000_000_000
 USCC = "91440300MA5G1234XY"
@@ -111,14 +112,41 @@ async def test_users(db: Database) -> None:
     with pytest.raises(AlreadyExists) as info:
         await create_user(db, "alice")
     assert (info.value.reason, info.value.field) == ("user.exists", "user")
-    assert await db.parties.disable_user(USCC, "bob", NOW + 5)
+    changed = await db.parties.set_disabled(USCC, "bob", True, NOW + 5)
+    assert changed is not None and changed.disabled
     bob = await db.parties.user(USCC, "bob")
     assert bob is not None and bob.disabled
-    assert not await db.parties.disable_user(USCC, "carol", NOW + 5)
+    assert await db.parties.set_disabled(USCC, "carol", True, NOW + 5) is None
+    enabled = await db.parties.set_disabled(USCC, "bob", False, NOW + 6)
+    assert enabled is not None and not enabled.disabled
     assert await db.parties.user(USCC, "carol") is None
     await db.parties.set_password_hash(USCC, "alice", "$argon2id$v=19$new")
     alice = await db.parties.user(USCC, "alice")
     assert alice is not None and alice.password_hash == "$argon2id$v=19$new"
+
+
+async def test_the_last_administrator_stays(db: Database, other_db: Database) -> None:
+    """Two administrators disabling each other at once, on two replicas: the check sees the
+    users as the other change left them, so exactly one of the changes is made."""
+    await create(db, enterprise(), "alice", "bob")
+
+    def check(users: list[UserRecord]) -> None:
+        check_administrators_remain(USCC, [(u.roles, u.disabled) for u in users])
+
+    results = await asyncio.gather(
+        db.parties.set_disabled(USCC, "alice", True, NOW, check=check),
+        other_db.parties.set_disabled(USCC, "bob", True, NOW, check=check),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, FailedPrecondition)]
+    assert len(refused) == 1 and refused[0].reason == "user.last_admin", results
+    assert [u.disabled for u in await db.parties.users(USCC)].count(False) == 1
+    # Nor may the one left disable itself; enabling is always allowed.
+    [left] = [u.username for u in await db.parties.users(USCC) if not u.disabled]
+    with pytest.raises(FailedPrecondition):
+        await db.parties.set_disabled(USCC, left, True, NOW, check=check)
+    [gone] = [u.username for u in await db.parties.users(USCC) if u.disabled]
+    assert await db.parties.set_disabled(USCC, gone, False, NOW, check=check) is not None
 
 
 async def create_user(db: Database, name: str) -> None:
