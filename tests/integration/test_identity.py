@@ -672,6 +672,7 @@ def test_reflection_on_the_client_port_lists_identity(network: Network) -> None:
         "WhoAmI",
         "AddUser",
         "DisableUser",
+        "EnableUser",
         "ListUsers",
         "LookupEnterprise",
     }
