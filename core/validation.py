@@ -17,29 +17,34 @@ Two kinds of check, in this order:
    once: an export's port of loading written `CN-SZX` is a `unlocode_format` problem, not also an
    `export_from_chinese_port` one.
 
-Code lists and check digits come from kept libraries (python-stdnum, pycountry), never from lists
-kept here. The one table kept here is `AGREEMENT_PARTIES`, which no library holds.
+The checks of one value's format live in core/formats.py. Code lists and check digits come from
+kept libraries (python-stdnum, pycountry), never from lists kept here. The one table kept here is
+`AGREEMENT_PARTIES`, which no library holds.
 Money and quantities are `decimal.Decimal`, never float.
 """
 
 from __future__ import annotations
 
-import datetime
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-import pycountry
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from stdnum import imo as stdnum_imo
-from stdnum import iso6346 as stdnum_iso6346
-from stdnum.cn import uscc as stdnum_uscc
-from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from core.formats import (
+    FORMAT_MAX_LENGTH,
+    STRUCTURAL_FORMATS,
+    TAX_PERIOD,
+    as_date,
+    check_currency,
+    check_format,
+    check_imo,
+    check_unlocode,
+    country_known,
+    decimal_value,
+    show,
+)
 from swf.v1 import declarations_pb2, documents_pb2, options_pb2
 
 if TYPE_CHECKING:
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AGREEMENT_PARTIES",
     "RULES",
+    "STRUCTURAL_FORMATS",
     "Problem",
     "check_format",
     "decimal_value",
@@ -157,178 +163,6 @@ def to_proto(problems: Iterable[Problem]) -> declarations_pb2.ValidationReport:
 def element_of(field: AnyField) -> options_pb2.DataElement:
     """The data element a field carries (an empty one if the field has no option)."""
     return field.GetOptions().Extensions[options_pb2.element]
-
-
-# -- values of one format --------------------------------------------------------------------
-
-F = options_pb2.Format
-_HS_CODE = re.compile(r"[0-9]{6}|[0-9]{8,13}", re.ASCII)
-_CONTAINER = re.compile(r"[A-Z]{3}[UJZR][0-9]{7}", re.ASCII)
-_UNLOCODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}", re.ASCII)
-_COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
-_CURRENCY = re.compile(r"[A-Z]{3}", re.ASCII)
-_DECIMAL = re.compile(r"-?[0-9]+(?:\.([0-9]+))?", re.ASCII)
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-_IMO = re.compile(r"(?:IMO)?[0-9]{7}", re.ASCII)
-_TAX_PERIOD = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])", re.ASCII)
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"(?=.{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+", re.ASCII)
-MAX_DECIMAL_PLACES = 4
-
-# Where an element's max_length is 0, its format's own limit. The other formats are bounded by
-# their own shape (a USCC is 18 characters, a UN/LOCODE 5, ...).
-FORMAT_MAX_LENGTH: Mapping[int, int] = {
-    F.FORMAT_TEXT: 512,
-    F.FORMAT_IDENTIFIER: 35,  # UN/EDIFACT an..35, the usual length of a reference
-    F.FORMAT_EMAIL: 254,  # RFC 5321
-    F.FORMAT_DECIMAL: 32,
-}
-
-_Found = list[tuple[str, str]]
-
-
-def _show(value: str) -> str:
-    return repr(value if len(value) <= 40 else value[:37] + "...")
-
-
-def _date(value: str) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(value) if _DATE.fullmatch(value) else None
-    except ValueError:
-        return None
-
-
-def _country_known(code: str) -> bool:
-    return bool(_COUNTRY.fullmatch(code)) and pycountry.countries.get(alpha_2=code) is not None
-
-
-def _check_text(value: str) -> _Found:
-    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
-        return [("text_characters", "holds a control character")]
-    return []
-
-
-def _check_identifier(value: str) -> _Found:
-    if all(c.isalnum() or c in "-/._" for c in value):
-        return []
-    return [("identifier_format", f"{_show(value)} may hold only letters, digits and - / . _")]
-
-
-def _check_uscc(value: str) -> _Found:
-    try:
-        if value != stdnum_uscc.compact(value):
-            raise ValidationError
-        stdnum_uscc.validate(value)
-    except InvalidChecksum:
-        return [("uscc_check_character", f"{_show(value)} fails the USCC check character")]
-    except ValidationError:
-        return [
-            ("uscc_format", f"{_show(value)} is not a USCC: 18 characters (GB 32100), no spaces")
-        ]
-    return []
-
-
-def _check_hs_code(value: str) -> _Found:
-    if _HS_CODE.fullmatch(value):
-        return []
-    return [("hs_code_format", f"{_show(value)} is not 6 digits, or 8 to 13 digits (China)")]
-
-
-def _check_container(value: str) -> _Found:
-    if not _CONTAINER.fullmatch(value):
-        text = "owner code, U/J/Z/R, 6 digits, check digit, no spaces (MSKU1234565)"
-        return [("iso6346_format", f"{_show(value)} is not a container number: {text}")]
-    if not stdnum_iso6346.is_valid(value):
-        right = stdnum_iso6346.calc_check_digit(value[:10])
-        return [("iso6346_check_digit", f"{_show(value)} fails the check digit (would be {right})")]
-    return []
-
-
-def _check_unlocode(value: str) -> _Found:
-    if not _UNLOCODE.fullmatch(value):
-        text = "5 characters, a country code and 3 of A-Z or 2-9 (CNSHA)"
-        return [("unlocode_format", f"{_show(value)} is not a UN/LOCODE: {text}")]
-    if not _country_known(value[:2]):
-        return [("unlocode_country", f"{_show(value)}: {value[:2]} is not an ISO 3166-1 country")]
-    return []
-
-
-def _check_country(value: str) -> _Found:
-    if _country_known(value):
-        return []
-    return [("iso3166_country", f"{_show(value)} is not an ISO 3166-1 alpha-2 code (CN, SG)")]
-
-
-def _check_currency(value: str) -> _Found:
-    if _CURRENCY.fullmatch(value) and pycountry.currencies.get(alpha_3=value) is not None:
-        return []
-    return [("iso4217_currency", f"{_show(value)} is not an ISO 4217 currency code (CNY, USD)")]
-
-
-def _check_decimal(value: str) -> _Found:
-    match = _DECIMAL.fullmatch(value)
-    if match is None:
-        return [("decimal_format", f"{_show(value)} is not digits with at most one dot (1234.50)")]
-    found: _Found = []
-    if Decimal(value) <= 0:
-        found.append(("decimal_positive", f"{_show(value)} is not greater than zero"))
-    if len(match.group(1) or "") > MAX_DECIMAL_PLACES:
-        found.append(("decimal_places", f"{_show(value)} has more than 4 decimal places"))
-    return found
-
-
-def _check_date(value: str) -> _Found:
-    if _date(value) is not None:
-        return []
-    return [("iso_date", f"{_show(value)} is not a calendar date written YYYY-MM-DD")]
-
-
-def _check_email(value: str) -> _Found:
-    if _EMAIL.fullmatch(value):
-        return []
-    return [("email_format", f"{_show(value)} is not an e-mail address (name@example.cn)")]
-
-
-def _check_imo(
-    value: str, rule_format: str = "imo_format", rule_check: str = "imo_check_digit"
-) -> _Found:
-    if not _IMO.fullmatch(value):
-        return [
-            (rule_format, f"{_show(value)} is not an IMO number: IMO and 7 digits (IMO9795610)")
-        ]
-    if not stdnum_imo.is_valid(value):
-        return [(rule_check, f"{_show(value)} fails the IMO number check digit")]
-    return []
-
-
-_FORMAT_CHECKS: Mapping[int, Callable[[str], _Found]] = {
-    F.FORMAT_TEXT: _check_text,
-    F.FORMAT_IDENTIFIER: _check_identifier,
-    F.FORMAT_USCC: _check_uscc,
-    F.FORMAT_HS_CODE: _check_hs_code,
-    F.FORMAT_CONTAINER: _check_container,
-    F.FORMAT_UNLOCODE: _check_unlocode,
-    F.FORMAT_COUNTRY: _check_country,
-    F.FORMAT_CURRENCY: _check_currency,
-    F.FORMAT_DECIMAL: _check_decimal,
-    F.FORMAT_DATE: _check_date,
-    F.FORMAT_EMAIL: _check_email,
-    F.FORMAT_IMO: _check_imo,
-}
-# Checked by the field's type (an enum, a message), not by its text.
-STRUCTURAL_FORMATS = frozenset({F.FORMAT_CODE, F.FORMAT_GROUP})
-
-
-def check_format(fmt: options_pb2.Format.ValueType, value: str) -> list[tuple[str, str]]:
-    """(rule, message) for everything wrong with a non-empty `value` written in format `fmt`."""
-    check = _FORMAT_CHECKS.get(fmt)
-    return check(value) if check is not None else []
-
-
-def decimal_value(text: str) -> Decimal | None:
-    """The value of a valid FORMAT_DECIMAL text (positive, at most 4 places), else None."""
-    return None if _check_decimal(text) else Decimal(text)
 
 
 # -- the walk ----------------------------------------------------------------------------------
@@ -448,9 +282,9 @@ def _country_of(at: _At, name: str) -> str | None:
     """The country of a well-formed country or UN/LOCODE field, else None."""
     value = at.value(name)
     fmt = element_of(at.message.DESCRIPTOR.fields_by_name[name]).format
-    if fmt == F.FORMAT_UNLOCODE:
-        return None if _check_unlocode(value) else value[:2]
-    return value if _country_known(value) else None
+    if fmt == options_pb2.Format.FORMAT_UNLOCODE:
+        return None if check_unlocode(value) else value[:2]
+    return value if country_known(value) else None
 
 
 def _in_china(at: _At, name: str, rule: str, text: str) -> Iterator[Problem]:
@@ -466,7 +300,7 @@ def _ports_differ(at: _At, first: str, second: str) -> Iterator[Problem]:
 
 def _not_before(at: _At, first: str, second: str, rule: str) -> Iterator[Problem]:
     """Date `second` is not before date `first`; reported on `second`."""
-    a, b = _date(at.value(first)), _date(at.value(second))
+    a, b = as_date(at.value(first)), as_date(at.value(second))
     if a is not None and b is not None and b < a:
         yield at(second, rule, f"{b} is before {first} {a}")
 
@@ -519,7 +353,7 @@ def _goods_declaration(d: documents_pb2.GoodsDeclaration, at: _At) -> Iterator[P
     invoice = d.invoice_currency
     for i, item in enumerate(d.items):
         currency = item.value.currency
-        if not _check_currency(invoice) and not _check_currency(currency) and currency != invoice:
+        if not check_currency(invoice) and not check_currency(currency) and currency != invoice:
             text = f"valued in the invoice currency {invoice}, not {currency}"
             yield at.sub("items", i).sub("value")(
                 "currency", "item_currency_is_invoice_currency", text
@@ -534,7 +368,7 @@ def _conveyance(d: documents_pb2.ConveyanceDeclaration, at: _At) -> Iterator[Pro
     yield from _in_china(at, "port", "port_of_call_in_china", "the port of call is in China")
     yield from _ports_differ(at, "port", "previous_or_next_port")
     if d.conveyance_kind == documents_pb2.CONVEYANCE_KIND_VESSEL and d.conveyance_id:
-        for rule, text in _check_imo(d.conveyance_id, "vessel_imo_number", "vessel_imo_number"):
+        for rule, text in check_imo(d.conveyance_id, "vessel_imo_number", "vessel_imo_number"):
             yield at("conveyance_id", rule, f"a vessel: {text}")
     yield from _whole_number(at, "crew_count")
 
@@ -601,7 +435,7 @@ def _origin(d: documents_pb2.CertificateOfOriginApplication, at: _At) -> Iterato
         text = f"{importing} is not a party to {agreement}"
         yield at("importing_country", "agreement_party_country", text)
     yield from _from_chinese_port(at)
-    invoice, departure = _date(d.invoice_date), _date(d.departure_date)
+    invoice, departure = as_date(d.invoice_date), as_date(d.departure_date)
     if invoice is not None and departure is not None and invoice > departure:
         text = f"{invoice} is after departure_date {departure}"
         yield at("invoice_date", "invoice_not_after_departure", text)
@@ -616,10 +450,10 @@ def _phyto(d: documents_pb2.PhytosanitaryCertificateApplication, at: _At) -> Ite
 @_rules_for(documents_pb2.ExportTaxRebateApplication)
 def _tax_rebate(d: documents_pb2.ExportTaxRebateApplication, at: _At) -> Iterator[Problem]:
     currency = d.rebate_amount.currency
-    if not _check_currency(currency) and currency != CNY:
+    if not check_currency(currency) and currency != CNY:
         text = f"a rebate is claimed in renminbi (CNY), not {currency}"
         yield at.sub("rebate_amount")("currency", "rebate_in_cny", text)
-    if d.tax_period and not _TAX_PERIOD.fullmatch(d.tax_period):
-        text = f"{_show(d.tax_period)} is not a month written YYYY-MM (2025-03)"
+    if d.tax_period and not TAX_PERIOD.fullmatch(d.tax_period):
+        text = f"{show(d.tax_period)} is not a month written YYYY-MM (2025-03)"
         yield at("tax_period", "tax_period_format", text)
     yield from _unique(at, "declaration_ids", "duplicate_declaration_id")
