@@ -9,7 +9,7 @@
 - Tokens are checked at every node against the signed directory (identity/tokens.py).
 - Revocation (logout, a disabled user, a suspended party) is recorded at once where it is made
   and sent as an `identity.revocation` envelope to every other node of the federation, which
-  refuse the tokens from the moment it arrives.
+  refuse the tokens from the moment it arrives (identity/revocations.py holds them).
 """
 
 from __future__ import annotations
@@ -24,10 +24,8 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from google.protobuf.message import DecodeError
 
 from core import access
-from core.envelope import Draft
 from core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -56,6 +54,7 @@ from identity.homes import Homes
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.logins import Attempt, LoginGuard, RegistrationLimit, Sleep, user_key
 from identity.passwords import check_password, hash_password
+from identity.revocations import REVOCATION_TTL_MS, Revocations
 from identity.users import Users
 from storage.database import Database
 from storage.parties import Party
@@ -63,10 +62,7 @@ from swf.v1 import identity_pb2 as ipb
 
 log = logging.getLogger("swnode.identity")
 
-REVOCATION_TYPE = "identity.revocation"
 SESSION_LIFETIME_MS = 12 * 3600 * 1000
-# A revocation outlives every token it covers.
-REVOCATION_TTL_MS = (tokens.MAX_LIFETIME_S + 3600) * 1000
 
 STATUS = {
     "pending": ipb.REGISTRATION_STATUS_PENDING,
@@ -84,15 +80,6 @@ class AccountSettings:
     # Registrations per source address (`registration.rate_limited` beyond).
     registrations: RateLimit = field(default_factory=lambda: RateLimit(limit=10, window_s=3600))
     token_lifetime_s: int = tokens.MAX_LIFETIME_S
-
-
-def held_subject(kind: str, subject: str, issuer: str) -> str:
-    """How a revocation is held and matched. Session ids are unique, and any node may end a
-    session (a logout anywhere). A user or a party is revoked by its home node, for the tokens
-    that node issued: it is held as `<home>/<party>[/<user>]` (the party's address, design §2),
-    so that parties whose ids are unique per node only (agencies, operators) never collide, and
-    no node can revoke the users of another's parties."""
-    return subject if kind == "session" else f"{issuer}/{subject}"
 
 
 async def add_party(
@@ -123,19 +110,6 @@ async def add_party(
     return password
 
 
-def revocation_drafts(
-    trust: TrustView, self_id: str, revocation: ipb.TokenRevocation
-) -> list[Draft]:
-    """One `identity.revocation` message for every other live node of the federation."""
-    return [
-        Draft(n.id, REVOCATION_TYPE, revocation.SerializeToString())
-        for n in trust.nodes()
-        if federation_of(n.id) == federation_of(self_id)
-        and n.id != self_id
-        and trust.is_active(n.id)
-    ]
-
-
 class Accounts:
     def __init__(
         self,
@@ -163,9 +137,7 @@ class Accounts:
         self._guard = LoginGuard(db, self._settings.lockout, clock_ms, sleep)
         self._registrations = RegistrationLimit(db, self._settings.registrations, clock_ms)
         self.users = Users(node_id=node_id, db=db, clock_ms=clock_ms, revoke=self.revoke)
-        # (kind, held subject) -> not before (ms): loaded from storage, refreshed every second.
-        self._revoked: dict[tuple[str, str], int] = {}
-        self._applied = 0  # revocations applied by this process, to merge with a reload
+        self.revocations = Revocations(node_id=node_id, db=db, clock_ms=clock_ms)
         self.homes = Homes(node_id=node_id, db=db, lookup=self.lookup, clock_ms=clock_ms)
 
     @property
@@ -497,30 +469,8 @@ class Accounts:
             trust=self._trust(),
             self_id=self.node_id,
             now_ms=self._clock_ms(),
-            revoked=self._revoked_why,
+            revoked=self.revocations.why,
         )
-
-    def _revoked_why(self, claims: tokens.Claims) -> str | None:
-        for kind, subj, why in (
-            ("session", claims.session_id, "logged out"),
-            ("user", claims.subject, "the user was disabled"),
-            ("party", claims.party, f"{claims.party} was suspended"),
-        ):
-            not_before = self._revoked.get((kind, held_subject(kind, subj, claims.issuer)))
-            if not_before is not None and claims.issued_at_ms <= not_before:
-                return why
-        return None
-
-    async def load_revocations(self) -> None:
-        now_ms = self._clock_ms()
-        await self._db.parties.forget_revocations(now_ms)
-        applied = self._applied
-        rows = await self._db.parties.revocations(now_ms)
-        fresh = {(r["kind"], r["subject"]): r["not_before_unix_ms"] for r in rows}
-        if self._applied != applied:  # one was applied while reading: keep what memory holds
-            for key, not_before in self._revoked.items():
-                fresh[key] = max(fresh.get(key, not_before), not_before)
-        self._revoked = fresh
 
     async def revoke(self, kind: str, subj: str) -> None:
         """Refuse the tokens of `subj` issued until now, here at once and across the federation
@@ -532,38 +482,8 @@ class Accounts:
             not_before_unix_ms=now_ms,
             expires_at_unix_ms=now_ms + REVOCATION_TTL_MS,
         )
-        await self.apply_revocation(self.node_id, revocation)
+        await self.revocations.apply(self.node_id, revocation)
         await self._broadcast(revocation)
-
-    async def apply_revocation(self, origin: str, revocation: ipb.TokenRevocation) -> None:
-        """Hold a revocation made here or received from `origin`."""
-        if revocation.kind not in ("session", "user", "party"):
-            log.warning("ignoring a revocation of unknown kind %r", revocation.kind)
-            return
-        subj = held_subject(revocation.kind, revocation.subject, origin)
-        await self._db.parties.revoke(
-            revocation.kind,
-            subj,
-            revocation.not_before_unix_ms,
-            revocation.expires_at_unix_ms,
-        )
-        if revocation.kind == "session":
-            await self._db.parties.end_session(revocation.subject, revocation.not_before_unix_ms)
-        key = (revocation.kind, subj)
-        self._revoked[key] = max(self._revoked.get(key, 0), revocation.not_before_unix_ms)
-        self._applied += 1
-
-    async def handle_revocation(self, origin: str, payload: bytes) -> None:
-        """An `identity.revocation` envelope from another node of the federation."""
-        if federation_of(origin) != federation_of(self.node_id):
-            log.warning("ignoring a token revocation from %s, outside this federation", origin)
-            return
-        try:
-            revocation = ipb.TokenRevocation.FromString(payload)
-        except DecodeError:
-            log.warning("ignoring a token revocation from %s that does not parse", origin)
-            return
-        await self.apply_revocation(origin, revocation)
 
     async def logout(self, claims: tokens.Claims) -> ipb.LogoutResponse:
         await self.revoke("session", claims.session_id)

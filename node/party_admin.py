@@ -11,8 +11,9 @@ from core.parties import validate_kind
 from core.signing import PURPOSE_TOKEN, key_id, raw_public
 from federation.channels import PeerChannels
 from federation.registry_client import RegistryClient
-from identity.accounts import Accounts, revocation_drafts
+from identity.accounts import Accounts
 from identity.accounts import add_party as add_party_to
+from identity.revocations import revocation_drafts
 from node.admin import now_ms
 from node.messaging import node_context
 from swf.v1 import identity_pb2 as ipb

@@ -42,10 +42,11 @@ from federation.registry_client import RegistryClient
 from federation.sharing_client import SharingPeers
 from federation.tasks import Tasks
 from federation.tls import client_port_credentials, peer_port_credentials
-from identity.accounts import REVOCATION_TYPE, Accounts, AccountSettings, revocation_drafts
+from identity.accounts import Accounts, AccountSettings
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys
 from identity.lockout import LockoutPolicy, RateLimit
+from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.certificates_service import CertificatesService
 from node.client_service import EnrolmentService
 from node.config import NodeConfig
@@ -266,9 +267,9 @@ class Node:
             broadcast=self._broadcast_revocation,
             settings=account_settings(config),
         )
-        await self.accounts.load_revocations()
+        await self.accounts.revocations.load()
         self.dispatcher.register(
-            REVOCATION_TYPE, lambda m: self.accounts.handle_revocation(m.origin, m.payload)
+            REVOCATION_TYPE, lambda m: self.accounts.revocations.handle(m.origin, m.payload)
         )
         self.declarations = Declarations(
             node_id=config.id,
@@ -526,7 +527,7 @@ class Node:
         last_retry = 0.0
         while True:
             try:
-                await self.accounts.load_revocations()
+                await self.accounts.revocations.load()
                 now = asyncio.get_running_loop().time()
                 if now - last_retry >= self.config.poll_interval_s:
                     last_retry = now

@@ -10,7 +10,8 @@ import pytest
 
 from core.errors import AlreadyExists, SwnodeError, Unauthenticated
 from identity import tokens
-from identity.accounts import Accounts, held_subject
+from identity.accounts import Accounts
+from identity.revocations import held_subject
 from swf.v1 import identity_pb2 as ipb
 from tests.identity.world import USCC, World, deliver, login, request
 from tests.identity_client import token_key_id
@@ -100,7 +101,7 @@ async def test_a_node_cannot_revoke_another_nodes_users(world: World) -> None:
             not_before_unix_ms=world.clock.now_ms,
             expires_at_unix_ms=world.clock.now_ms + 3600_000,
         )
-        await world.nodes["CN"].handle_revocation("CN-SH", revocation.SerializeToString())
+        await world.nodes["CN"].revocations.handle("CN-SH", revocation.SerializeToString())
     assert world.nodes["CN"].verify(issued.access_token).user == "alice"
     # A session, though, may be ended from any node (a logout anywhere).
     claims = world.nodes["CN"].verify(issued.access_token)
@@ -110,7 +111,7 @@ async def test_a_node_cannot_revoke_another_nodes_users(world: World) -> None:
         not_before_unix_ms=world.clock.now_ms,
         expires_at_unix_ms=world.clock.now_ms + 3600_000,
     )
-    await world.nodes["CN"].handle_revocation("CN-SH", session.SerializeToString())
+    await world.nodes["CN"].revocations.handle("CN-SH", session.SerializeToString())
     with pytest.raises(Unauthenticated):
         world.nodes["CN"].verify(issued.access_token)
 
@@ -126,12 +127,12 @@ async def test_revocations_that_do_not_count(world: World) -> None:
         expires_at_unix_ms=world.clock.now_ms + 3600_000,
     )
     sh = world.nodes["CN-SH"]
-    await sh.handle_revocation("SG", foreign.SerializeToString())  # another federation
-    await sh.handle_revocation("CN-GD", b"\xff\xff not a revocation")  # does not parse
+    await sh.revocations.handle("SG", foreign.SerializeToString())  # another federation
+    await sh.revocations.handle("CN-GD", b"\xff\xff not a revocation")  # does not parse
     unknown = ipb.TokenRevocation(kind="everything", subject="*", not_before_unix_ms=1)
-    await sh.handle_revocation("CN-GD", unknown.SerializeToString())
+    await sh.revocations.handle("CN-GD", unknown.SerializeToString())
     assert sh.verify(issued.access_token).session_id == claims.session_id
-    await sh.load_revocations()
+    await sh.revocations.load()
     assert sh.verify(issued.access_token).session_id == claims.session_id
 
 
@@ -140,13 +141,13 @@ async def test_revocations_survive_a_reload_and_are_forgotten_after_expiry(world
     await gd.register_enterprise(request(), "10.0.0.9")
     issued = await gd.login(login(), "10.0.0.1")
     await gd.logout(gd.verify(issued.access_token))
-    await gd.load_revocations()
+    await gd.revocations.load()
     with pytest.raises(Unauthenticated) as info:
         gd.verify(issued.access_token)
     assert info.value.reason == "token.revoked"
     # Long after every token it covers has expired, the revocation is forgotten.
     world.clock.now_ms += 2 * 3600_000
-    await gd.load_revocations()
+    await gd.revocations.load()
     assert await world.databases["CN-GD"].parties.revocations(world.clock.now_ms) == []
 
 

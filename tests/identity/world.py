@@ -98,4 +98,4 @@ async def deliver(world: World) -> None:
     for origin, revocation in sent:
         for node_id, accounts in world.nodes.items():
             if node_id != origin:
-                await accounts.handle_revocation(origin, revocation.SerializeToString())
+                await accounts.revocations.handle(origin, revocation.SerializeToString())
