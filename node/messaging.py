@@ -5,7 +5,6 @@ within its poll interval."""
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
@@ -25,6 +24,7 @@ from identity.keys import NodeKeys, load_node_keys
 from node.admin import now_ms, open_db
 from node.config import NodeConfig, load_config
 from node.runtime import outbox_settings
+from node.status_document import iso
 from storage.database import Database
 from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
@@ -77,10 +77,6 @@ async def send(
     return message_id
 
 
-def _iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
-
-
 async def messages(
     node_dir: Path, *, direction: str | None, status: str | None, limit: int
 ) -> list[dict[str, Any]]:
@@ -95,8 +91,8 @@ async def messages(
         if direction and r.direction != direction:
             continue
         row = asdict(r)
-        row["created_at"] = _iso(r.created_at_unix_ms)
-        row["updated_at"] = _iso(r.updated_at_unix_ms)
+        row["created_at"] = iso(r.created_at_unix_ms)
+        row["updated_at"] = iso(r.updated_at_unix_ms)
         rows.append(row)
     rows.sort(key=lambda r: r["created_at_unix_ms"], reverse=True)
     return rows[:limit]

@@ -5,7 +5,6 @@ handler."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 import time
@@ -16,22 +15,18 @@ from typing import Any
 
 import grpc
 from cryptography.hazmat.primitives.serialization import Encoding
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
 import services
 from core import directory as dirs
 from core.backoff import Backoff
 from core.envelope import Limits
 from core.errors import ConfigError
-from core.grpc_status import from_rpc_error
-from core.ids import Role, federation_of, role_of
-from core.routing import is_direct_neighbour, next_hop
 from core.signing import PURPOSE_TOKEN, key_id, raw_public
 from core.tariff import Tariff, parse_tariff
 from core.trust import TrustView
-from federation.channels import SERVER_KEEPALIVE, PeerChannels, message_size_options
+from federation.channels import PeerChannels
 from federation.delivery import Answered, Delivery, DeliverySettings
 from federation.directory_sync import DirectorySync
 from federation.dispatch import Dispatcher
@@ -40,28 +35,22 @@ from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
 from federation.registry_client import RegistryClient
 from federation.sharing_client import SharingPeers
+from federation.statistics_client import StatisticsPeers
 from federation.tasks import Tasks
-from federation.tls import client_port_credentials, peer_port_credentials
 from identity.accounts import Accounts, AccountSettings
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
-from node.certificates_service import CertificatesService
-from node.client_service import EnrolmentService
 from node.config import NodeConfig
 from node.declarations_service import (
-    AgencyWorkService,
-    DeclarationsService,
-    StatisticsPeerService,
     statistics_for,
 )
-from node.identity_service import IdentityService, RegistryService
-from node.logistics_service import DataSharingService, LogisticsPeerService, LogisticsService
 from node.metrics import Metrics
 from node.ops import OpsServer
-from node.peer_service import PeerService
 from node.rpc import set_refusal_observer
+from node.servers import SERVICE_NAMES, client_server, peer_server
+from node.status_document import iso, jwk, node_status
 from services.certificates import KIND_TYPES, STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
@@ -70,43 +59,10 @@ from services.simulator import Simulator
 from services.statistics import node_statistics
 from storage.database import Database
 from storage.engine import redact
-from swf.v1 import (
-    certificates_pb2,
-    certificates_pb2_grpc,
-    declarations_pb2,
-    declarations_pb2_grpc,
-    enrolment_pb2,
-    enrolment_pb2_grpc,
-    identity_pb2,
-    identity_pb2_grpc,
-    peer_pb2,
-    peer_pb2_grpc,
-)
 from swf.v1 import declarations_pb2 as dpb
-from swf.v1 import directory_pb2 as pb
 from swf.v1 import identity_pb2 as ipb
-from swf.v1 import logistics_pb2 as lpb
-from swf.v1 import logistics_pb2_grpc as lgrpc
 
 log = logging.getLogger("swnode.node")
-
-PEER_SERVICES = (
-    peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
-    identity_pb2.DESCRIPTOR.services_by_name["Registry"].full_name,
-    declarations_pb2.DESCRIPTOR.services_by_name["StatisticsPeer"].full_name,
-    lpb.DESCRIPTOR.services_by_name["LogisticsPeer"].full_name,
-)
-CLIENT_SERVICES = (
-    enrolment_pb2.DESCRIPTOR.services_by_name["Enrolment"].full_name,
-    identity_pb2.DESCRIPTOR.services_by_name["Identity"].full_name,
-    declarations_pb2.DESCRIPTOR.services_by_name["Declarations"].full_name,
-    declarations_pb2.DESCRIPTOR.services_by_name["AgencyWork"].full_name,
-    certificates_pb2.DESCRIPTOR.services_by_name["Certificates"].full_name,
-    lpb.DESCRIPTOR.services_by_name["Logistics"].full_name,
-    lpb.DESCRIPTOR.services_by_name["DataSharing"].full_name,
-)
-SERVICE_NAMES = PEER_SERVICES + CLIENT_SERVICES
-
 
 SAMPLE_TARIFF = Path(services.__file__).parent / "tariff_sample.csv"
 
@@ -148,10 +104,6 @@ def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
-def iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
-
-
 class Node:
     def __init__(self, config: NodeConfig, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
         self.config = config
@@ -162,7 +114,7 @@ class Node:
         set_refusal_observer(lambda reason: self.metrics.rpc_errors.labels(reason).inc())
         self._tasks = Tasks(f"node {config.id}")
         self._servers: list[grpc.aio.Server] = []
-        self._health = HealthServicer()
+        self.health_servicer = HealthServicer()
         self._ops: OpsServer | None = None
         self._serving = False  # set once start() has finished
         self.storage_error: str | None = None
@@ -216,6 +168,9 @@ class Node:
         assert self.keys.ca_cert is not None
         self.channels = PeerChannels(
             self.keys.tls_identity(), max_message_bytes=config.max_message_bytes
+        )
+        self.statistics_peers = StatisticsPeers(
+            node_id=config.id, channels=self.channels, trust=lambda: self.trust
         )
         self.sync = DirectorySync(
             node_id=config.id,
@@ -360,106 +315,17 @@ class Node:
         self._serving = True
 
     async def _start_servers(self) -> None:
-        config = self.config
-        options = message_size_options(config.max_message_bytes) + SERVER_KEEPALIVE
-        peer = grpc.aio.server(options=options)
-        peer_pb2_grpc.add_PeerServicer_to_server(
-            PeerService(
-                node_id=config.id,
-                trust=lambda: self.trust,
-                clock_ms=self.clock_ms,
-                authority=self.authority,
-                inbound=self.inbound,
-            ),
-            peer,
-        )
-        identity_pb2_grpc.add_RegistryServicer_to_server(
-            RegistryService(self.accounts, lambda: self.trust, self.clock_ms), peer
-        )
-        declarations_pb2_grpc.add_StatisticsPeerServicer_to_server(
-            StatisticsPeerService(
-                config.id,
-                lambda: self.trust,
-                self.clock_ms,
-                lambda req: self.statistics(
-                    dpb.StatisticsRequest(from_date=req.from_date, to_date=req.to_date)
-                ),
-            ),
-            peer,
-        )
-        lgrpc.add_LogisticsPeerServicer_to_server(
-            LogisticsPeerService(
-                trust=lambda: self.trust,
-                clock_ms=self.clock_ms,
-                sharing=self.sharing,
-                logistics=self.logistics,
-            ),
-            peer,
-        )
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, peer)
-        self._bind(
-            peer,
-            config.peer_port,
-            peer_port_credentials(self.keys.tls_identity(), lambda: self.trust.ca_certificates()),
-            "peer",
-        )
-        client = grpc.aio.server(options=options)
-        identity_pb2_grpc.add_IdentityServicer_to_server(IdentityService(self.accounts), client)
-        declarations_pb2_grpc.add_DeclarationsServicer_to_server(
-            DeclarationsService(self.accounts, self.declarations, self.statistics), client
-        )
-        certificates_pb2_grpc.add_CertificatesServicer_to_server(
-            CertificatesService(self.accounts, self.certificates), client
-        )
-        declarations_pb2_grpc.add_AgencyWorkServicer_to_server(
-            AgencyWorkService(self.accounts, self.declarations), client
-        )
-        enrolment_pb2_grpc.add_EnrolmentServicer_to_server(
-            EnrolmentService(config.id, self.authority, self.sync.load), client
-        )
-        lgrpc.add_LogisticsServicer_to_server(
-            LogisticsService(self.accounts, self.logistics), client
-        )
-        lgrpc.add_DataSharingServicer_to_server(
-            DataSharingService(self.accounts, self.sharing), client
-        )
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, client)
-        reflection.enable_server_reflection(
-            (
-                *CLIENT_SERVICES,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ),
-            client,
-        )
-        self._bind(
-            client, config.client_port, client_port_credentials(self.keys.tls_identity()), "client"
-        )
-        for server in (peer, client):
+        servers = [peer_server(self), client_server(self)]  # both bound before either starts
+        for server in servers:
             await server.start()
             self._servers.append(server)
-
-    def _bind(
-        self, server: grpc.aio.Server, port: int, credentials: grpc.ServerCredentials, name: str
-    ) -> None:
-        address = f"{self.config.host}:{port}"
-        try:
-            bound = server.add_secure_port(address, credentials)
-        except RuntimeError as exc:
-            bound = 0
-            log.debug("bind %s failed: %s", address, exc)
-        if bound != port:
-            raise ConfigError(
-                f"[ports] {name}: cannot listen on {address}; is another process using it?",
-                field=f"ports.{name}",
-            )
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop whatever has started (also after a start that failed half-way)."""
         await self._tasks.close()
         if hasattr(self, "delivery"):
             await self.delivery.stop()
-        await self._health.enter_graceful_shutdown()
+        await self.health_servicer.enter_graceful_shutdown()
         await asyncio.gather(*(s.stop(grace_s) for s in self._servers))
         if self._ops is not None:
             self._ops.stop()
@@ -473,34 +339,12 @@ class Node:
 
     async def statistics(self, request: dpb.StatisticsRequest) -> dpb.Statistics:
         """This node's figures; at a central asked for the federation, every province's too."""
-        trust = self.trust
-
-        def provinces() -> list[str]:
-            return [
-                n.id
-                for n in trust.nodes()
-                if federation_of(n.id) == self.config.federation
-                and role_of(n.id) is Role.PROVINCE
-                and trust.is_active(n.id)
-            ]
-
-        async def ask(node: str, req: dpb.StatisticsRequest) -> dpb.Statistics:
-            stub = declarations_pb2_grpc.StatisticsPeerStub(
-                self.channels.channel(self.channels.route_to(trust, node))
-            )
-            try:
-                answer: dpb.Statistics = await stub.GetStatistics(req, timeout=10)
-            except grpc.aio.AioRpcError as exc:
-                mismatch = self.channels.mismatch(node, exc)
-                raise mismatch or from_rpc_error(exc, default_reason="peer.unreachable") from exc
-            return answer
-
         return await statistics_for(
             request,
             node_id=self.config.id,
             own=lambda f, t: node_statistics(self.db, self.config.id, f, t),
-            provinces=provinces,
-            ask=ask,
+            provinces=self.statistics_peers.provinces,
+            ask=self.statistics_peers.ask,
         )
 
     def _received(self, count: int) -> None:
@@ -597,7 +441,7 @@ class Node:
             else health_pb2.HealthCheckResponse.NOT_SERVING
         )
         for name in ("", *SERVICE_NAMES):
-            await self._health.set(name, status)
+            await self.health_servicer.set(name, status)
         own = self.trust.own
         self.metrics.healthy.set(1 if serving else 0)
         self.metrics.directory_version.set(self.trust.version)
@@ -655,73 +499,6 @@ class Node:
             foreign_errors=self.sync.foreign_errors,
             healthy=not self.health_reasons(),
         )
-
-
-def jwk(key: pb.PublicKey) -> dict[str, str]:
-    """An Ed25519 public key as a JWK (RFC 8037)."""
-    x = base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode()
-    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": key.key_id, "alg": "EdDSA", "use": "sig"}
-
-
-def node_status(
-    config: NodeConfig,
-    trust: TrustView,
-    now_ms: int,
-    *,
-    running: bool,
-    reachable: dict[str, bool],
-    replica: str | None = None,
-    pid: int | None = None,
-    last_error: str | None = None,
-    foreign_errors: dict[str, str] | None = None,
-    healthy: bool = False,
-) -> dict[str, Any]:
-    """The status document: `swnode status --json` and the ops port's /status."""
-    own = trust.own
-    peers = []
-    for node in sorted(trust.nodes(), key=lambda n: n.id):
-        if node.id == config.id:
-            continue
-        hop = next_hop(config.id, node.id)
-        peers.append(
-            {
-                "id": node.id,
-                "role": role_of(node.id).value,
-                "federation": federation_of(node.id),
-                "reachable": bool(reachable.get(hop, False)),
-                "revoked": node.status == pb.NODE_STATUS_REVOKED,
-                "route": "direct" if is_direct_neighbour(config.id, node.id) else f"via {hop}",
-            }
-        )
-    return {
-        "id": config.id,
-        "role": config.role.value,
-        "federation": config.federation,
-        "running": running,
-        "healthy": healthy and running,
-        "pid": pid,
-        "replica": replica,
-        "directory": {
-            "version": trust.version,
-            "issued_at": iso(own.issued_at_unix_ms) if own else None,
-            "expires_at": iso(own.expires_at_unix_ms) if own else None,
-            "valid": trust.valid(now_ms),
-            "last_error": last_error,
-            "foreign": {
-                fed: {
-                    "version": d.version,
-                    "expires_at": iso(d.expires_at_unix_ms),
-                    "valid": dirs.is_current(d, now_ms),
-                    "error": (foreign_errors or {}).get(fed),
-                }
-                for fed, d in sorted(trust.foreign.items())
-            },
-            "trusted_federations": sorted(a.federation for a in trust.trusted_anchors()),
-        },
-        "peers": peers,
-        **config.addresses(),
-        "storage": redact(config.storage_url),
-    }
 
 
 async def run_node(config: NodeConfig) -> None:
