@@ -21,6 +21,7 @@ from grpc_health.v1._async import HealthServicer
 import services
 from core import directory as dirs
 from core.backoff import Backoff
+from core.certificate_checks import KIND_TYPES
 from core.envelope import Limits
 from core.errors import ConfigError
 from core.signing import PURPOSE_TOKEN, key_id, raw_public
@@ -51,7 +52,7 @@ from node.ops import OpsServer
 from node.rpc import set_refusal_observer
 from node.servers import SERVICE_NAMES, client_server, peer_server
 from node.status_document import iso, jwk, node_status
-from services.certificates import KIND_TYPES, STATUS_TYPE, Certificates
+from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
 from services.sharing import Sharing

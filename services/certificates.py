@@ -13,27 +13,38 @@ offered to the window's agencies, which accept it, reject it with a reason, or r
 against an import declaration. Each answer travels back to the issuing node; a cancellation or a
 replacement travels the other way. Both ends follow the state machine of
 core/certificate_status.py, so both show the same status.
+
+The checks on what arrives are pure, in core/certificate_checks.py; records and reads are in
+services/certificate_records.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
 
-from core import access, batch
 from core import certificate_status as cs
 from core.access import Claims
-from core.envelope import ENVELOPE_DOMAIN, Draft, Sealed
+from core.certificate_checks import (
+    AGREEMENT_PREFIX,
+    APPLICATION_KINDS,
+    KIND_TYPES,
+    check_envelope,
+    kind_name,
+    not_senders,
+    refusals,
+)
+from core.envelope import Draft, Sealed
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from core.ids import federation_of
 from core.trust import TrustView
 from core.validation import validate
 from federation.dispatch import Received
 from federation.outbox import Outbox
+from services.certificate_records import ISSUED, RECEIVED, CertificateRecords
 from services.declarations import refused
 from storage.certificates import CertificateRow
 from storage.database import Database
@@ -41,30 +52,16 @@ from storage.declarations import DeclarationRow
 from storage.engine import Tx
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import declarations_pb2 as dpb
-from swf.v1 import documents_pb2 as docs
-from swf.v1 import envelope_pb2 as epb
 
 log = logging.getLogger("swnode.certificates")
 
-ISSUED, RECEIVED = "issued", "received"
 STATUS_TYPE = "certificate.status"
-KIND_TYPES = {
-    cpb.CERTIFICATE_KIND_ORIGIN: "certificate.origin",
-    cpb.CERTIFICATE_KIND_PHYTOSANITARY: "certificate.phytosanitary",
-}
-TYPE_KINDS = {v: k for k, v in KIND_TYPES.items()}
-APPLICATION_KINDS = {
-    "certificate_of_origin_application": cpb.CERTIFICATE_KIND_ORIGIN,
-    "phytosanitary_certificate_application": cpb.CERTIFICATE_KIND_PHYTOSANITARY,
-}
-AGREEMENT_PREFIX = {docs.AGREEMENT_RCEP: "RCEP", docs.AGREEMENT_CHINA_ASEAN: "FORME"}
 
 
-def _kind_name(kind: cpb.CertificateKind.ValueType) -> str:
-    return cpb.CertificateKind.Name(kind).removeprefix("CERTIFICATE_KIND_").lower()
+class Certificates(CertificateRecords):
+    """Issuing, cancelling and replacing at the exporting window; receiving, deciding and
+    verifying at the importing one; the status messages between them."""
 
-
-class Certificates:
     def __init__(
         self,
         *,
@@ -74,71 +71,10 @@ class Certificates:
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
     ) -> None:
-        self.node_id = node_id
-        self.federation = federation_of(node_id)
-        self._db = db
+        super().__init__(node_id=node_id, db=db)
         self._outbox = outbox
         self._trust = trust
         self._clock_ms = clock_ms
-
-    # -- records -----------------------------------------------------------------------------
-
-    async def record(self, row: CertificateRow) -> cpb.CertificateRecord:
-        events = await self._db.certificates.events(row.issuing_country, row.number, row.side)
-        return cpb.CertificateRecord(
-            certificate=cpb.Certificate.FromString(row.certificate),
-            status=row.status,
-            side=row.side,
-            replaced_by=row.replaced_by,
-            import_declaration=row.import_declaration,
-            history=[
-                cpb.CertificateEvent(
-                    status=e["status"],
-                    actor=e["actor"],
-                    node=e["node"],
-                    note=e["note"],
-                    at_unix_ms=e["at_unix_ms"],
-                )
-                for e in events
-            ],
-        )
-
-    async def _move_txn(
-        self,
-        tx: Tx,
-        row: CertificateRow,
-        transition: str,
-        *,
-        actor: str,
-        node: str,
-        note: str,
-        now_ms: int,
-        replaced_by: str | None = None,
-        import_declaration: str | None = None,
-    ) -> cs.Status:
-        status = cs.apply(cs.Status(row.status), transition)
-        await self._db.certificates.set_status_txn(
-            tx,
-            row.issuing_country,
-            row.number,
-            row.side,
-            status,
-            now_ms,
-            replaced_by=replaced_by,
-            import_declaration=import_declaration,
-        )
-        await self._db.certificates.add_event_txn(
-            tx,
-            row.issuing_country,
-            row.number,
-            row.side,
-            status=status,
-            actor=actor,
-            node=node,
-            note=note,
-            at_ms=now_ms,
-        )
-        return status
 
     def _seal(self, recipient: str, document_type: str, payload: bytes) -> Sealed:
         (sealed,) = self._outbox.seal([Draft(recipient, document_type, payload)], self._clock_ms())
@@ -207,7 +143,7 @@ class Certificates:
                 issuing_country=self.federation,
                 number=certificate.number,
                 side=ISSUED,
-                kind=_kind_name(kind),
+                kind=kind_name(kind),
                 status=status,
                 certificate=certificate.SerializeToString(),
                 envelope=None,
@@ -410,11 +346,11 @@ class Certificates:
                 "a %s from %s does not parse; dropped", message.document_type, message.origin
             )
             return
-        not_its_own = self._not_senders(certificate, message)
+        not_its_own = not_senders(certificate, message.origin, self.federation)
         if not_its_own:
             await self._refuse_unstored(certificate, message, "; ".join(not_its_own))
             return
-        problems = self._refusals(certificate, message)
+        problems = refusals(certificate, message.document_type)
         now_ms = self._clock_ms()
         async with self._db.transaction() as tx:
             stored = await self._db.certificates.insert_txn(
@@ -423,7 +359,7 @@ class Certificates:
                     issuing_country=certificate.issuing_country,
                     number=certificate.number,
                     side=RECEIVED,
-                    kind=_kind_name(certificate.kind),
+                    kind=kind_name(certificate.kind),
                     status=cs.Status.DELIVERED,
                     certificate=message.payload,
                     envelope=message.envelope,
@@ -481,27 +417,6 @@ class Certificates:
                     )
         self._outbox.wake(sealed)
 
-    def _not_senders(self, certificate: cpb.Certificate, message: Received) -> list[str]:
-        """Why the sender had no right to send a certificate under this number, or this window
-        none to hold it (empty if it may be stored). Such a certificate is not stored: held
-        under the number, it would block the real one its issuing node sends later."""
-        problems = []
-        if not certificate.number:
-            problems.append("the certificate has no number")
-        elif "-".join(certificate.number.split("-")[1:-2]) != certificate.issuing_node:
-            problems.append(
-                f"number {certificate.number} is not one of its issuing node "
-                f"{certificate.issuing_node}'s (PREFIX-NODE-YEAR-NNNNNN)"
-            )
-        if certificate.issuing_node != message.origin:
-            problems.append(f"issued by {certificate.issuing_node} but signed by {message.origin}")
-        if certificate.issuing_country != federation_of(message.origin):
-            country = federation_of(message.origin)
-            problems.append(f"issuing country {certificate.issuing_country} is not {country}")
-        if certificate.importing_country != self.federation:
-            problems.append(f"addressed to {certificate.importing_country}, not {self.federation}")
-        return problems
-
     async def _refuse_unstored(
         self, certificate: cpb.Certificate, message: Received, reason: str
     ) -> None:
@@ -517,18 +432,6 @@ class Certificates:
                 tx, message.origin, certificate, cs.Status.REJECTED, "node", reason
             )
         self._outbox.wake(sealed)
-
-    def _refusals(self, certificate: cpb.Certificate, message: Received) -> list[str]:
-        """Why a certificate its issuing node sent cannot stand (empty if it can): it is stored,
-        rejected, and the rejection goes back to the issuer."""
-        problems = []
-        if TYPE_KINDS.get(message.document_type) != certificate.kind:
-            problems.append("the document type does not match the certificate kind")
-        content = (
-            certificate.origin if certificate.HasField("origin") else certificate.phytosanitary
-        )
-        problems += [str(p) for p in validate(content)]
-        return problems
 
     async def on_status(self, message: Received) -> None:
         """A status change from the other end of a certificate."""
@@ -589,9 +492,6 @@ class Certificates:
                 row = refreshed
 
     # -- importing side ----------------------------------------------------------------------
-
-    def _is_agency(self, claims: Claims) -> bool:
-        return access.is_local(claims, access.AGENCIES, self.node_id)
 
     def _agency(self, claims: Claims) -> str:
         if not self._is_agency(claims):
@@ -664,7 +564,7 @@ class Certificates:
             )
         record = await self.record(row)
         certificate = record.certificate
-        why, key = self._check_envelope(row.envelope, row.certificate, certificate)
+        why, key = check_envelope(self._trust(), row.envelope, row.certificate, certificate)
         return cpb.Verification(
             authentic=why is None,
             reason=why or "the issuing node's signature verifies and the content is unchanged",
@@ -673,89 +573,3 @@ class Certificates:
             signed_by=certificate.issuing_node if why is None else "",
             key_id=key,
         )
-
-    def _check_envelope(
-        self, raw: bytes, stored: bytes, certificate: cpb.Certificate
-    ) -> tuple[str | None, str]:
-        envelope = epb.Envelope.FromString(raw)
-        trust = self._trust()
-        key = trust.signing_key(envelope.signature.key_id)
-        if key is None:
-            return "the signing key is in no directory this node trusts", envelope.signature.key_id
-        if (
-            key.node_id != certificate.issuing_node
-            or federation_of(key.node_id) != certificate.issuing_country
-        ):
-            return (
-                f"signed by {key.node_id}, not the issuing node {certificate.issuing_node}",
-                key.key_id,
-            )
-        if not trust.is_active(key.node_id):
-            return f"the issuing node {key.node_id} has been revoked", key.key_id
-        if not batch.verify_item(
-            key.public_key, ENVELOPE_DOMAIN, envelope.header, envelope.signature
-        ):
-            return "the signature does not verify", key.key_id
-        header = epb.Header.FromString(envelope.header)
-        if hashlib.sha256(envelope.payload).digest() != header.payload_sha256:
-            return "the content does not match what was signed", key.key_id
-        if envelope.payload != stored:
-            return "the stored certificate differs from the one signed", key.key_id
-        return None, key.key_id
-
-    # -- reading -----------------------------------------------------------------------------
-
-    async def _get(self, issuing_country: str, number: str, side: str) -> CertificateRow:
-        row = await self._db.certificates.get(issuing_country, number, side)
-        if row is None:
-            raise NotFound(
-                "certificate.unknown", f"number: no certificate {number}", field="number"
-            )
-        return row
-
-    async def get(self, claims: Claims, ref: cpb.CertificateRef) -> cpb.CertificateRecord:
-        country = ref.issuing_country or self.federation
-        for row in (
-            await self._db.certificates.get(country, ref.number, ISSUED),
-            await self._db.certificates.get(country, ref.number, RECEIVED),
-        ):
-            if row is not None and self._may_see(claims, row):
-                return await self.record(row)
-        raise NotFound(
-            "certificate.unknown",
-            f"number: no certificate {ref.number} from {country} visible to {claims.party}",
-            field="number",
-        )
-
-    def _may_see(self, claims: Claims, row: CertificateRow) -> bool:
-        if row.side == ISSUED:
-            return row.exporter_uscc == claims.party or (
-                self._is_agency(claims) and row.issuing_body == claims.party
-            )
-        return self._is_agency(claims)
-
-    async def list_certificates(
-        self, claims: Claims, req: cpb.ListCertificatesRequest
-    ) -> cpb.ListCertificatesResponse:
-        limit = req.limit or 100
-        rows: Sequence[CertificateRow]
-        if self._is_agency(claims):
-            rows = await self._db.certificates.listing(
-                side=ISSUED,
-                exporter_uscc=None,
-                issuing_body=claims.party,
-                status=req.status,
-                limit=limit,
-            )
-            rows = list(rows) + await self._db.certificates.listing(
-                side=RECEIVED, exporter_uscc=None, issuing_body=None, status=req.status, limit=limit
-            )
-        else:
-            rows = await self._db.certificates.listing(
-                side=ISSUED,
-                exporter_uscc=claims.party,
-                issuing_body=None,
-                status=req.status,
-                limit=limit,
-            )
-        return cpb.ListCertificatesResponse(certificates=[await self.record(r) for r in rows])
