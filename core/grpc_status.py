@@ -49,6 +49,8 @@ _CLASSES: dict[grpc.StatusCode, type[e.SwnodeError]] = {
 
 REASON_KEY = "swnode-reason"
 FIELD_KEY = "swnode-field"
+# Every validation problem of a refused document or report, as a ValidationReport.
+VALIDATION_KEY = "swnode-validation-bin"
 
 # Bytes on the wire (after gRPC's percent-encoding of the message) that a refusal may take; the
 # smallest metadata limit a gRPC client applies by default is 8 KiB for everything together.

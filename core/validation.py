@@ -25,13 +25,14 @@ Money and quantities are `decimal.Decimal`, never float.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from core.errors import InvalidArgument
 from core.formats import (
     FORMAT_MAX_LENGTH,
     STRUCTURAL_FORMATS,
@@ -45,6 +46,7 @@ from core.formats import (
     decimal_value,
     show,
 )
+from core.grpc_status import VALIDATION_KEY
 from swf.v1 import declarations_pb2, documents_pb2, options_pb2
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ __all__ = [
     "check_format",
     "decimal_value",
     "element_of",
+    "refused",
     "to_proto",
     "validate",
 ]
@@ -158,6 +161,18 @@ def to_proto(problems: Iterable[Problem]) -> declarations_pb2.ValidationReport:
             for p in problems
         ]
     )
+
+
+def refused(problems: Sequence[Problem], *, events: bool = False) -> InvalidArgument:
+    """Every problem of a document (or, with `events`, of a report of logistics events), in one
+    error: listed in the message for people, and as a ValidationReport in trailing metadata for
+    programs."""
+    lines = "; ".join(f"{p.field}: {p.message} [{p.rule}]" for p in problems)
+    text, field = f"{len(problems)} error(s): {lines}", problems[0].field
+    details = ((VALIDATION_KEY, to_proto(problems).SerializeToString()),)
+    if events:
+        return InvalidArgument("event.invalid", text, field=field, details=details)
+    return InvalidArgument("document.invalid", text, field=field, details=details)
 
 
 def element_of(field: AnyField) -> options_pb2.DataElement:

@@ -19,11 +19,11 @@ import grpc
 
 from core.documents import parse_value, wrap
 from core.errors import InvalidArgument
-from core.grpc_status import from_rpc_error
+from core.grpc_status import VALIDATION_KEY, from_rpc_error
 from node import client_certificates, client_logistics
 from node.client_io import bearer, print_message, read_file_bytes, read_json_file
 from node.config import load_config
-from services.declarations import VALIDATION_KEY, decision_note
+from services.declaration_records import decision_note
 from services.statistics import BUCKETS_S
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import declarations_pb2_grpc as dgrpc

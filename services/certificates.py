@@ -41,11 +41,10 @@ from core.envelope import Draft, Sealed
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from core.ids import federation_of
 from core.trust import TrustView
-from core.validation import validate
+from core.validation import refused, validate
 from federation.dispatch import Received
 from federation.outbox import Outbox
 from services.certificate_records import ISSUED, RECEIVED, CertificateRecords
-from services.declarations import refused
 from storage.certificates import CertificateRow
 from storage.database import Database
 from storage.declarations import DeclarationRow

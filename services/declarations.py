@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -37,8 +37,16 @@ from core.errors import (
 from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
 from core.tariff import to_proto as assessment_proto
-from core.validation import Problem, to_proto, validate
+from core.validation import Problem, refused, to_proto, validate
 from services.changes import Changes
+from services.declaration_records import (
+    assessment_json,
+    decision_note,
+    declaration_proto,
+    event_proto,
+    review_proto,
+    work_item_proto,
+)
 from services.routing import SUBMIT_ROLES, declaring_party
 from storage.database import Database
 from storage.declarations import DeclarationRow, Event, WorkRow
@@ -48,30 +56,10 @@ from swf.v1 import documents_pb2 as docs
 
 GOODS = "goods_declaration"
 PAYMENT = "duty_payment"
-VALIDATION_KEY = "swnode-validation-bin"
-
-
-def refused(problems: Sequence[Problem]) -> InvalidArgument:
-    """Every problem of a document, in one error: listed in the message for people, and as a
-    ValidationReport in trailing metadata for programs."""
-    lines = "; ".join(f"{p.field}: {p.message} [{p.rule}]" for p in problems)
-    first = problems[0]
-    return InvalidArgument(
-        "document.invalid",
-        f"{len(problems)} error(s): {lines}",
-        field=first.field,
-        details=((VALIDATION_KEY, to_proto(problems).SerializeToString()),),
-    )
 
 
 def _problem(field: str, rule: str, message: str) -> Problem:
     return Problem(field=field, rule=rule, message=message, element="")
-
-
-def decision_note(reason: str, note: str) -> str:
-    """What the history says of an agency's decision: its reason and its note, both kept
-    (a history event has one note field; the review keeps them apart)."""
-    return " — ".join(part for part in (reason.strip(), note.strip()) if part)
 
 
 @dataclass(frozen=True)
@@ -226,7 +214,7 @@ class Declarations:
             document=document.SerializeToString(deterministic=True),
             status=routed,
             revision=0,
-            assessment=_assessment_json(assessment),
+            assessment=assessment_json(assessment),
             payment_due=bool(assessment and assessment.payment_due),
             created_at_unix_ms=now_ms,
             updated_at_unix_ms=now_ms,
@@ -350,22 +338,12 @@ class Declarations:
     async def view(self, declaration_id: str, *, history: bool = True) -> dpb.Declaration:
         row = await self._db.declarations.get(declaration_id)
         assert row is not None
-        out = _declaration(row, self.node_id)
+        out = declaration_proto(row, self.node_id)
         for w in await self._db.declarations.work_for(declaration_id):
-            out.reviews.append(
-                dpb.AgencyReview(
-                    agency=w.agency,
-                    status=w.review,
-                    reason=w.reason,
-                    note=w.note,
-                    decided_by=w.decided_by,
-                    decided_at_unix_ms=w.decided_at_unix_ms or 0,
-                    round=w.round,
-                )
-            )
+            out.reviews.append(review_proto(w))
         if history:
             out.history.extend(
-                _event(e) for e in await self._db.declarations.events(declaration_id)
+                event_proto(e) for e in await self._db.declarations.events(declaration_id)
             )
         return out
 
@@ -396,7 +374,7 @@ class Declarations:
         more = len(rows) > size
         rows = rows[:size]
         out = dpb.ListDeclarationsResponse(
-            declarations=[_declaration(r, self.node_id) for r in rows]
+            declarations=[declaration_proto(r, self.node_id) for r in rows]
         )
         if more:
             out.next_page_token = f"{rows[-1].created_at_unix_ms}:{rows[-1].id}"
@@ -412,7 +390,7 @@ class Declarations:
         while True:
             for e in await self._db.declarations.events(declaration_id, last):
                 last = e["seq"]
-                yield _event(e)
+                yield event_proto(e)
                 if e["to_status"] in ds.FINAL:
                     return
             await self._changes.wait()
@@ -431,20 +409,7 @@ class Declarations:
     async def _item(self, w: WorkRow) -> dpb.WorkItem:
         row = await self._db.declarations.get(w.declaration_id)
         assert row is not None
-        return dpb.WorkItem(
-            id=w.id,
-            declaration_id=w.declaration_id,
-            agency=w.agency,
-            document_type=row.document_type,
-            document=dpb.Document.FromString(row.document),
-            status=w.status,
-            claimed_by=w.claimed_by,
-            round=w.round,
-            party=row.party_id,
-            assessment=_assessment(row.assessment),
-            created_at_unix_ms=w.created_at_unix_ms,
-            decision=w.review,
-        )
+        return work_item_proto(w, row)
 
     async def list_work(self, claims: Claims, status: str, limit: int) -> dpb.ListWorkResponse:
         agency = self._agency(claims)
@@ -626,55 +591,3 @@ class Declarations:
 def _refs(checked: Checked) -> list[tuple[str, str]]:
     """The containers and bills of lading a declaration names, for timelines by either."""
     return [(k.kind, k.value) for k in declaration_refs(checked.document_type, checked.message)]
-
-
-def _assessment_json(a: dpb.Assessment | None) -> str:
-    if a is None:
-        return ""
-    return json.dumps(
-        {
-            "customs_value": a.customs_value,
-            "duty": a.duty,
-            "vat": a.vat,
-            "total": a.total,
-            "currency": a.currency,
-            "payment_due": a.payment_due,
-        },
-        sort_keys=True,
-    )
-
-
-def _assessment(text: str) -> dpb.Assessment | None:
-    if not text:
-        return None
-    return dpb.Assessment(**json.loads(text))
-
-
-def _declaration(row: DeclarationRow, node: str) -> dpb.Declaration:
-    return dpb.Declaration(
-        id=row.id,
-        document_type=row.document_type,
-        document=dpb.Document.FromString(row.document),
-        status=row.status,
-        party=row.party_id,
-        submitted_by=row.submitted_by,
-        node=node,
-        assessment=_assessment(row.assessment),
-        revision=row.revision,
-        created_at_unix_ms=row.created_at_unix_ms,
-        updated_at_unix_ms=row.updated_at_unix_ms,
-    )
-
-
-def _event(e: Mapping[str, object]) -> dpb.DeclarationEvent:
-    return dpb.DeclarationEvent(
-        seq=int(e["seq"]),  # type: ignore[call-overload]
-        declaration_id=str(e["declaration_id"]),
-        transition=str(e["transition"]),
-        from_status=str(e["from_status"]),
-        to_status=str(e["to_status"]),
-        actor=str(e["actor"]),
-        agency=str(e["agency"]),
-        note=str(e["note"]),
-        at_unix_ms=int(e["at_unix_ms"]),  # type: ignore[call-overload]
-    )

@@ -36,7 +36,6 @@ from core import access
 from core.access import Claims
 from core.errors import (
     AlreadyExists,
-    InvalidArgument,
     NotFound,
     PermissionDenied,
     ResourceExhausted,
@@ -56,10 +55,9 @@ from core.logistics import (
     validate_events,
 )
 from core.sharing import Requester
-from core.validation import Problem, to_proto
+from core.validation import refused
 from federation.tasks import Tasks
 from services.changes import Changes
-from services.declarations import VALIDATION_KEY
 from services.sharing import Sharing, ask_all
 from storage.database import Database
 from storage.logistics import EventRow
@@ -71,17 +69,6 @@ log = logging.getLogger("swnode.logistics")
 
 # Entries one node gives per key in one answer: the newest.
 MAX_ENTRIES_PER_KEY = 5000
-
-
-def refused(problems: Sequence[Problem]) -> InvalidArgument:
-    """Every problem of a report, in one error (like a document's, services/declarations.py)."""
-    lines = "; ".join(f"{p.field}: {p.message} [{p.rule}]" for p in problems)
-    return InvalidArgument(
-        "event.invalid",
-        f"{len(problems)} error(s): {lines}",
-        field=problems[0].field,
-        details=((VALIDATION_KEY, to_proto(problems).SerializeToString()),),
-    )
 
 
 def _event_proto(row: EventRow, node: str) -> lpb.LogisticsEvent:
@@ -150,7 +137,7 @@ class Logistics:
             events, now_ms=now_ms, skew_ms=self._skew_ms, first_index=first_index
         )
         if problems:
-            raise refused(problems)
+            raise refused(problems, events=True)
         stored = duplicates = 0
         async with self._db.transaction() as tx:
             await self._db.sharing.ensure_dataset_txn(

@@ -15,8 +15,7 @@ from typing import Any, cast
 import grpc
 
 from core.documents import parse_json, wrap
-from core.grpc_status import REASON_KEY
-from services.declarations import VALIDATION_KEY
+from core.grpc_status import REASON_KEY, VALIDATION_KEY
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import declarations_pb2_grpc as dgrpc
 from tests.harness import Network

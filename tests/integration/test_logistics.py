@@ -14,10 +14,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from core.grpc_status import REASON_KEY
+from core.grpc_status import REASON_KEY, VALIDATION_KEY
 from core.sharing import sign_query
 from core.signing import PURPOSE_SIGNING, key_id, raw_public
-from services.declarations import VALIDATION_KEY
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import documents_pb2 as docs
 from swf.v1 import logistics_pb2 as lpb
