@@ -32,6 +32,8 @@ __all__ = [
     "document_types",
     "message_class",
     "parse_json",
+    "parse_value",
+    "refuse_duplicates",
     "to_json",
     "type_name_of",
     "unwrap",
@@ -106,11 +108,13 @@ def type_name_of(message: Message) -> str:
     return info.name
 
 
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict (json's `object_pairs_hook`); ValueError for a key that
+    appears twice, which json.loads would otherwise keep silently, the last one winning."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"duplicate key {key!r}")
+            raise ValueError(f"duplicate key {quote(key)}")
         result[key] = value
     return result
 
@@ -126,7 +130,7 @@ def parse_json(type_name: str, text: str | bytes) -> Message:
     """
     message_class(type_name)
     try:
-        value = json.loads(text, object_pairs_hook=_refuse_duplicates)
+        value = json.loads(text, object_pairs_hook=refuse_duplicates)
     except RecursionError as exc:
         raise InvalidArgument(
             "document.bad_json",

@@ -1,6 +1,6 @@
 """Which node is an enterprise's home: the answer `core.access.admit` needs for every token.
 
-An enterprise registered here is at home here (the party table says so, no round trip). Any
+An enterprise registered here is at home here (the party table says so, read once). Any
 other enterprise's home comes from the national registry at the central node, cached: a USCC's
 home never changes once the registry has recorded it (one home per USCC), so the cache only
 saves round trips. An answer is fresh for `ttl_s`; when the central cannot be reached, an
@@ -49,11 +49,17 @@ class Homes:
         self._ttl_ms = int(ttl_s * 1000)
         self._stale_ms = int(stale_s * 1000)
         self._answers: dict[str, _Answer] = {}
+        # This node's own enterprises, once registered (a pending one may still be rejected).
+        self._local: set[str] = set()
 
     async def home_of(self, party_id: str) -> str | None:
         """The home node of enterprise `party_id`, or None if the registry does not know it."""
+        if party_id in self._local:
+            return self._node_id
         party = await self._db.parties.get(party_id)
         if party is not None and party.kind == "enterprise" and party.status != "rejected":
+            if party.status != "pending":  # registered here for good: no need to read it again
+                self._local.add(party_id)
             return self._node_id
         try:
             uscc = validate_uscc(party_id, field="party")

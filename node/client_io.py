@@ -18,6 +18,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from core.documents import refuse_duplicates
 from core.errors import InvalidArgument, quote
 
 # Larger than any document or batch of events a person or script hands the client.
@@ -72,21 +73,12 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {quote(key)}")
-        result[key] = value
-    return result
-
-
 def read_json_file(path: Path, *, expect: tuple[type, ...] = (dict,)) -> Any:
     """The JSON value in a file: one of the types in `expect` (dict for an object, list for an
     array), nested at most MAX_JSON_DEPTH deep, without duplicate keys."""
     text = read_file_text(path)
     try:
-        value = json.loads(text, object_pairs_hook=_refuse_duplicates)
+        value = json.loads(text, object_pairs_hook=refuse_duplicates)
     except RecursionError as exc:
         raise _bad_file(path, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from exc
     except ValueError as exc:

@@ -29,6 +29,9 @@ from tests.messages import (
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 
+UNSEEN = "Task exception was never retrieved"
+
+
 @pytest.fixture(scope="module")
 def net(module_network_factory: NetworkFactory) -> Network:
     return module_network_factory(NetworkSpec(provinces=3, foreign=0))
@@ -69,6 +72,14 @@ def test_receiver_killed_mid_stream_gets_every_message_exactly_once(
     stored = [r["message_id"] for r in inbox(receiver)]
     assert len(stored) == len(set(stored)) == 2000
     assert set(stored) == set(ids)
+    # The sender's tasks ended with their errors seen and handled: asyncio never reports
+    # "Task exception was never retrieved" (federation/tasks.py).
+    net.stop("CN-GD")  # a clean stop: every task ended, every log line written
+    for name in ("node.log", "console.log"):
+        path = sender / name
+        text = path.read_text() if path.exists() else ""
+        assert UNSEEN not in text, text[text.find(UNSEEN) - 200 :][:3000]
+    assert "delivery interrupted" in (sender / "node.log").read_text()
 
 
 def test_a_peer_down_for_a_while_gets_its_messages_when_back(net: Network) -> None:
