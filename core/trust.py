@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from core.directory import is_current
 from core.errors import PermissionDenied, Unauthenticated, Unavailable, quote
-from core.ids import federation_of
+from core.ids import Role, federation_of, role_of
 from swf.v1 import directory_pb2 as pb
 
 
@@ -161,6 +161,20 @@ class TrustView:
             raise Unavailable(
                 "directory.expired",
                 f"no current directory for federation {federation_of(node_id)}",
+            )
+        return node
+
+    def authenticate_neighbour(self, certificate_der: bytes, now_ms: int) -> pb.NodeEntry:
+        """A peer allowed to talk to this node directly (`Ping`, `Exchange`): an authenticated
+        member of this node's federation, or, between federations, only central to central
+        (PROTOCOL.md §2.6 step 7, §5.5)."""
+        node = self.authenticate_peer(certificate_der, now_ms)
+        same = federation_of(node.id) == federation_of(self.self_id)
+        if not same and not (role_of(node.id) == role_of(self.self_id) == Role.CENTRAL):
+            raise PermissionDenied(
+                "peer.cross_border",
+                f"{node.id} and {self.self_id} are of different federations; across the border "
+                "only central nodes talk to each other",
             )
         return node
 

@@ -102,7 +102,9 @@ def issue_certificate(
             "csr: its signature does not verify; the node must sign it",
             field="csr",
         )
-    if not isinstance(csr.public_key(), ec.EllipticCurvePublicKey):
+    key = csr.public_key()
+    # PROTOCOL.md §1.4: the one TLS key type every node's TLS stack must handle is P-256.
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise InvalidArgument("enrol.bad_csr", "csr: the TLS key must be ECDSA P-256", field="csr")
     cns = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not cns or cns[0].value != node_id:

@@ -46,7 +46,7 @@ class PeerService(peer_pb2_grpc.PeerServicer):
         self._inbound = inbound
 
     def authenticate(self, context: Context) -> pb.NodeEntry:
-        return self._trust().authenticate_peer(peer_certificate(context), self._clock_ms())
+        return self._trust().authenticate_neighbour(peer_certificate(context), self._clock_ms())
 
     @unary
     async def GetDirectory(

@@ -181,3 +181,19 @@ def test_directory_reader_refuses_foreign_provinces_and_untrusted_federations(
         with pytest.raises(Unauthenticated) as refused:
             central.authenticate_directory_reader(stranger.certificate, NOW_MS)
         assert refused.value.reason == "peer.unknown"
+
+
+def test_across_the_border_only_centrals_are_neighbours(cn: Federation) -> None:
+    """PROTOCOL.md §2.6 step 7: a province of another federation is authenticated (its
+    federation's directory lists it) but may not call Ping or Exchange here."""
+    sg = Federation("SG", ["SG-01"])
+    central = TrustView.build("CN", cn.directory(trusts=[sg]), {"SG": sg.directory(trusts=[cn])})
+    assert central.authenticate_neighbour(sg.members["SG"].certificate, NOW_MS).id == "SG"
+    assert central.authenticate_neighbour(cn.members["CN-GD"].certificate, NOW_MS).id == "CN-GD"
+    with pytest.raises(PermissionDenied) as refused:
+        central.authenticate_neighbour(sg.members["SG-01"].certificate, NOW_MS)
+    assert refused.value.reason == "peer.cross_border"
+    province = view(cn, sg)
+    with pytest.raises(PermissionDenied) as refused:
+        province.authenticate_neighbour(sg.members["SG"].certificate, NOW_MS)
+    assert refused.value.reason == "peer.cross_border"

@@ -230,6 +230,23 @@ async def test_the_csr_must_be_a_valid_request_for_this_node_only(central: Centr
     assert san.get_values_for_type(x509.DNSName) == ["cn-gd.swnode", "gd.window.example"]
 
 
+async def test_the_tls_key_of_the_csr_must_be_p256(central: Central) -> None:
+    """PROTOCOL.md §1.4: P-256 only; another curve or another algorithm is `enrol.bad_csr`."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    invitation = await central.authority.invite("CN-GD", 3600)
+    p384 = make_csr("CN-GD", ec.generate_private_key(ec.SECP384R1()), ["127.0.0.1"])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CN-GD")])
+    ed25519 = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    ed25519_csr = ed25519.sign(Ed25519PrivateKey.generate(), None)
+    for csr in (p384, ed25519_csr):
+        der = csr.public_bytes(Encoding.DER)
+        refused = await refusal(central, enrol_request(invitation, fresh_keys(), csr=der))
+        assert (refused.reason, refused.field) == ("enrol.bad_csr", "csr")
+    assert await central.member_ids() == ["CN"]
+
+
 async def test_endpoints_must_be_host_and_port(central: Central) -> None:
     invitation = await central.authority.invite("CN-GD", 3600)
     request = enrol_request(invitation, fresh_keys(), peer_endpoint="127.0.0.1")
