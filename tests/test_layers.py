@@ -1,5 +1,5 @@
 """Dependencies point one way (design §3): core ← storage ← federation ← identity ← services ←
-node. A module may import from its own layer and the layers before it, never after."""
+conformance ← node. A module may import from its own layer and the layers before it, never after."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["core", "storage", "federation", "identity", "services", "node"]
+ORDER = ["core", "storage", "federation", "identity", "services", "conformance", "node"]
 
 
 def imported_layers(path: Path) -> set[str]:
