@@ -473,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     catalog_arguments(p)
 
+    from conformance.runner import add_arguments as conformance_arguments
+
+    conformance_arguments(command("conformance", lambda a: 2, "check a node against PROTOCOL.md"))
+
     p = command("devnet", cmd_devnet, "a local test network of nodes, one process each")
     from node.devnet import add_arguments
 

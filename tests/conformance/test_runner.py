@@ -1,0 +1,155 @@
+"""`swnode conformance` against real nodes (every clause passes) and against a deliberately faulty
+double of a node (exactly the clause that names its fault fails)."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from typing import Any, cast
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from conformance import runner
+from core.grpc_status import REASON_KEY
+from core.ids import tls_name
+from federation.tls import peer_channel_credentials
+from identity.keys import cert_pem, private_pem
+from swf.v1 import envelope_pb2 as pb
+from swf.v1 import peer_pb2, peer_pb2_grpc
+from tests.harness import Network, NetworkFactory, NetworkSpec, swnode
+
+pytestmark = [pytest.mark.network, pytest.mark.slow]
+
+Fault = Callable[[pb.AckFrame], pb.AckFrame]
+
+
+@pytest.fixture(scope="module")
+def network(module_network_factory: NetworkFactory) -> Network:
+    return module_network_factory(NetworkSpec(provinces=2, foreign=0))
+
+
+def failing(results: list[runner.Result]) -> list[str]:
+    return [r.section for r in results if not r.passed]
+
+
+def test_every_clause_passes_against_swnode(network: Network) -> None:
+    for node_id in ("CN-GD", "CN"):
+        target = network.config(node_id).peer_endpoint
+        results = runner.run(runner.connect(target, network.root))
+        assert failing(results) == [], runner.render(results, as_json=False)
+    done = swnode(
+        "conformance", "--target", network.config("CN-GD").peer_endpoint,
+        "--dir", str(network.root), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert all(r["passed"] for r in json.loads(done.stdout))
+
+
+class Double(peer_pb2_grpc.PeerServicer):
+    """CN-GD as the runner sees it (its listed certificate), passing every call on to the real
+    CN-GD as CN-SH, and changing each AckFrame with `fault` on the way back."""
+
+    def __init__(self, network: Network, fault: Fault) -> None:
+        self.fault = fault
+        self.caller = network.keys("CN-SH").tls_cert
+        gd = network.keys("CN-GD")
+        assert gd.tls_cert is not None
+        self.channel = grpc.secure_channel(
+            network.config("CN-GD").peer_endpoint,
+            peer_channel_credentials(
+                network.keys("CN-SH").tls_identity(), [gd.tls_cert.public_bytes(Encoding.DER)]
+            ),
+            options=[("grpc.ssl_target_name_override", tls_name("CN-GD"))],
+        )
+        self.stub = peer_pb2_grpc.PeerStub(self.channel)
+
+    def _check_caller(self, context: grpc.ServicerContext) -> None:
+        assert self.caller is not None
+        pem = cast(bytes, next(iter(context.auth_context().get("x509_pem_cert", [b""]))))
+        if ssl.PEM_cert_to_DER_cert(pem.decode()) != self.caller.public_bytes(Encoding.DER):
+            context.set_trailing_metadata(((REASON_KEY, "peer.certificate_mismatch"),))
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "not the listed certificate")
+
+    def _forward(self, call: Callable[[], Any], context: grpc.ServicerContext) -> Any:
+        try:
+            return call()
+        except grpc.RpcError as exc:
+            failed = cast(grpc.Call, exc)
+            context.set_trailing_metadata(failed.trailing_metadata() or ())
+            context.abort(failed.code(), failed.details() or "")
+
+    def Ping(self, request: peer_pb2.PingRequest, context: grpc.ServicerContext) -> Any:
+        self._check_caller(context)
+        return self._forward(lambda: self.stub.Ping(request, timeout=5), context)
+
+    def GetDirectory(
+        self, request: peer_pb2.GetDirectoryRequest, context: grpc.ServicerContext
+    ) -> Any:
+        self._check_caller(context)
+        return self._forward(lambda: self.stub.GetDirectory(request, timeout=5), context)
+
+    def Exchange(
+        self, request_iterator: Iterator[pb.EnvelopeFrame], context: grpc.ServicerContext
+    ) -> Iterator[pb.AckFrame]:
+        self._check_caller(context)
+        for frame in self.stub.Exchange(request_iterator, timeout=10):
+            yield self.fault(frame)
+
+
+@contextmanager
+def double(network: Network, fault: Fault) -> Iterator[str]:
+    gd = network.keys("CN-GD")
+    assert gd.tls_cert is not None and gd.ca_cert is not None
+    server = grpc.server(futures.ThreadPoolExecutor(4))
+    service = Double(network, fault)
+    peer_pb2_grpc.add_PeerServicer_to_server(service, server)
+    credentials = grpc.ssl_server_credentials(
+        [(private_pem(gd.tls_key), cert_pem(gd.tls_cert) + cert_pem(gd.ca_cert))],
+        root_certificates=cert_pem(gd.ca_cert),
+        require_client_auth=True,
+    )
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(0)
+        service.channel.close()
+
+
+def reversed_acks(frame: pb.AckFrame) -> pb.AckFrame:
+    return pb.AckFrame(acks=list(reversed(frame.acks)))
+
+
+def wrong_receipt_signatures(frame: pb.AckFrame) -> pb.AckFrame:
+    out = pb.AckFrame()
+    out.CopyFrom(frame)
+    for ack in out.acks:
+        if ack.HasField("receipt"):
+            sig = ack.receipt.signature.signature
+            ack.receipt.signature.signature = bytes([sig[0] ^ 1]) + sig[1:]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("fault", "clause"),
+    [
+        (lambda frame: frame, None),
+        (reversed_acks, runner.CLAUSES[4][0]),
+        (wrong_receipt_signatures, runner.CLAUSES[5][0]),
+    ],
+    ids=["faithful", "acks-reversed", "receipts-signed-wrong"],
+)  # fmt: skip
+def test_a_faulty_node_fails_exactly_the_clause_of_its_fault(
+    network: Network, fault: Fault, clause: str | None
+) -> None:
+    with double(network, fault) as target:
+        results = runner.run(runner.connect(target, network.root, "CN-GD"))
+    assert clause is None or clause in {r.clause for r in results}
+    wrong = [r.clause for r in results if not r.passed]
+    assert wrong == ([clause] if clause else []), runner.render(results, as_json=False)
