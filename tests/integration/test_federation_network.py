@@ -1,6 +1,7 @@
 """Four nodes in two federations (CN with CN-GD and CN-SH; SG): every node knows every other
 from its directories, the foreign federation's directory arrives verified through the pinned
-anchor, and every node accepts every other on its peer port."""
+anchor, and every node accepts its direct neighbours on its peer port (across the border,
+centrals only)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from functools import partial
 from typing import Any
 
+import grpc
 import pytest
 
 from tests.harness import Network, eventually, swnode
@@ -54,10 +56,20 @@ def test_routes_cross_the_border_through_the_centrals(shared_network: Network) -
     assert routes == {"CN": "direct", "CN-GD": "via CN", "CN-SH": "via CN"}
 
 
-def test_every_node_accepts_every_other_on_its_peer_port(shared_network: Network) -> None:
+def test_every_node_accepts_its_direct_neighbours_on_its_peer_port(shared_network: Network) -> None:
+    """PROTOCOL.md §2.6 step 7: within a federation everyone, across the border centrals only."""
     for target in ROLES:
         version = shared_network.status(target)["directory"]["version"]
         for caller in set(ROLES) - {target}:
+            neighbours = caller[:2] == target[:2] or ROLES[caller] == ROLES[target] == "central"
+            if not neighbours:
+                refused = shared_network.ping_outcome(target, as_node=caller)
+                assert refused is not None, (caller, target)
+                assert (refused.code, refused.reason) == (
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    "peer.cross_border",
+                ), (caller, target)
+                continue
             answer = shared_network.ping(target, as_node=caller)
             assert answer.node_id == target, (caller, target)
             assert answer.directory_version == version
