@@ -10,7 +10,7 @@ from typing import Any
 from core import envelope, receipts
 from core.directory import verify_directory
 from core.envelope import Limits
-from core.errors import SwnodeError
+from core.errors import InvalidArgument, SwnodeError
 from core.grpc_status import TABLE
 from core.invitation import Invitation
 from core.trust import TrustView
@@ -103,6 +103,40 @@ def run_invitation(text: str) -> Json:
     }
 
 
+def run_peer(given: Json, directories: dict[str, str]) -> Json:
+    trust = trust_view(given["receiver"], given["directories"], directories)
+    try:
+        node = trust.authenticate_neighbour(
+            bytes.fromhex(given["client_certificate"]), given["now_unix_ms"]
+        )
+    except SwnodeError as exc:
+        return refusal(exc)
+    return {"accepted": True, "node_id": node.id}
+
+
+def run_csr(node_id: str, der: bytes) -> Json:
+    """The central's checks of a CSR (§1.5 steps 3 and 7), with a throwaway CA: only the
+    refusal, or that a certificate was issued, is compared."""
+    from cryptography import x509
+
+    from conformance.certificates import ca, tls_key
+    from identity.ca import issue_certificate
+
+    try:
+        try:
+            request = x509.load_der_x509_csr(der)
+        except ValueError as exc:
+            raise InvalidArgument(
+                "enrol.bad_csr", "csr: not a DER PKCS#10 request", field="csr"
+            ) from exc
+        issue_certificate(
+            ca_key=tls_key("CN/ca"), ca_cert=ca("CN"), csr=request, node_id=node_id, now_ms=0
+        )
+    except SwnodeError as exc:
+        return refusal(exc)
+    return {"accepted": True}
+
+
 def mismatches(name: str, data: Json) -> list[str]:
     """Cases of a refusal vector file whose expected output the core does not reproduce, or
     whose name does not begin with the reason it expects."""
@@ -115,6 +149,10 @@ def mismatches(name: str, data: Json) -> list[str]:
             got = run_receipt(given, data["directories"])
         elif name == "directory_refusals.json":
             got = run_directory(given)
+        elif name == "peer_refusals.json":
+            got = run_peer(given, data["directories"])
+        elif name == "csr_refusals.json":
+            got = run_csr(given["node_id"], bytes.fromhex(given["csr"]))
         elif name == "invitation_refusals.json":
             got = run_invitation(given["invitation"])
         else:

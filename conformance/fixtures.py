@@ -30,6 +30,7 @@ SEEDS = {
     "CN-ZJ": 0x07,  # revoked
     "CN-HB": 0x08,  # lists one document type only
     "CN-BJ": 0x09,  # in no directory
+    "SG-01": 0x0A,  # a province of SG (peer vectors only)
 }
 CN_NODES = ("CN", "CN-GD", "CN-HB", "CN-SH", "CN-ZJ")
 PLACEHOLDER_CA = bytes.fromhex("3003020100")  # not a certificate: stands for one

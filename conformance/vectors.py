@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import fixtures as f
+from conformance import tls_vectors
 from core import merkle, receipts, signing
 from core.anchor import anchor_fingerprint
 from core.envelope import ENVELOPE_DOMAIN, Draft
@@ -439,6 +440,8 @@ def build() -> dict[str, Json]:
         "receipt_refusals.json": receipt_refusals(),
         "directory_refusals.json": directory_refusals(),
         "invitation_refusals.json": invitation_refusals(),
+        "peer_refusals.json": tls_vectors.peer_refusals(),
+        "csr_refusals.json": tls_vectors.csr_refusals(),
     }
 
 

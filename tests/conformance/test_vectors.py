@@ -27,6 +27,8 @@ def test_the_files_are_up_to_date() -> None:
         "receipt_refusals.json",
         "directory_refusals.json",
         "invitation_refusals.json",
+        "peer_refusals.json",
+        "csr_refusals.json",
     ],
 )
 def test_the_core_reproduces_every_refusal(name: str) -> None:
