@@ -78,6 +78,7 @@ class Peer:
     central_keys: NodeKeys
     # A trusted foreign central of the devnet, with its keys: to call across the border.
     foreign_central: NodeKeys | None = None
+    foreign_province: NodeKeys | None = None
 
     @property
     def entry(self) -> dpb.NodeEntry:
@@ -214,12 +215,15 @@ def ping_from_a_stranger(peer: Peer) -> str:
 
 
 def ping_across_the_border(peer: Peer) -> str:
-    """A trusted foreign central calling a province: §2.6 step 7."""
-    if peer.entry.role != dpb.ROLE_PROVINCE:
-        raise Skipped("needs a province of a foreign federation, which a devnet does not make")
-    if peer.foreign_central is None:
-        raise Skipped("the devnet holds no foreign central that the target's federation trusts")
-    identity = peer.foreign_central.tls_identity()
+    """A trusted foreign central calling a province, or a foreign province calling a central:
+    §2.6 step 7."""
+    caller = peer.foreign_central if peer.entry.role == dpb.ROLE_PROVINCE else peer.foreign_province
+    if caller is None:
+        raise Skipped(
+            "the devnet holds no foreign node to call with (swnode devnet up --foreign 1 "
+            "--foreign-provinces)"
+        )
+    identity = caller.tls_identity()
     return _ping_refused(peer, identity, grpc.StatusCode.PERMISSION_DENIED, "peer.cross_border")
 
 
@@ -444,7 +448,12 @@ def connect(target: str, netdir: Path, node_id: str | None = None) -> Peer:
     if trust.node(node_id) is None:
         raise SystemExit(f"{node_id} is not in the directory of {federation}")
     trusted = {a.federation for a in trust.trusted_anchors()}
-    foreign = next((m for m in members if "-" not in m and m in trusted), None)
+    foreign = [m for m in members if federation_of(m) in trusted]
+
+    def keys_of(role: str) -> NodeKeys | None:
+        found = next((m for m in foreign if ("-" in m) == (role == "province")), None)
+        return load_node_keys(netdir / found) if found else None
+
     return Peer(
         target,
         node_id,
@@ -452,7 +461,8 @@ def connect(target: str, netdir: Path, node_id: str | None = None) -> Peer:
         load_node_keys(netdir / me),
         trust,
         load_node_keys(netdir / federation),
-        load_node_keys(netdir / foreign) if foreign else None,
+        keys_of("central"),
+        keys_of("province"),
     )
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import psutil
 
 from core.errors import FailedPrecondition, InvalidArgument, Unavailable
-from core.ids import Role, role_of
+from core.ids import Role, federation_of, role_of
 from node import admin, party_admin
 from node.config import load_config, write_config
 from services.routing import AGENCIES
@@ -35,6 +35,15 @@ MANIFEST = "devnet.json"
 AGENCY_CREDENTIALS = "agency-credentials.json"  # test network only: the agencies' passwords
 PROVINCES = ("CN-GD", "CN-SH", "CN-ZJ", "CN-JS", "CN-BJ", "CN-FJ", "CN-SD", "CN-TJ", "CN-SC")
 FOREIGN = ("SG", "TH", "MY", "VN", "ID", "PH")
+# The province each foreign federation gets with `--foreign-provinces` (PROTOCOL.md §5.5).
+FOREIGN_PROVINCE = {
+    "SG": "SG-01",
+    "TH": "TH-10",
+    "MY": "MY-14",
+    "VN": "VN-HN",
+    "ID": "ID-JK",
+    "PH": "PH-00",
+}
 # Every client of a test network is 127.0.0.1: registrations and failed logins from one source
 # address are allowed far more often than a real node allows them (docs/OPERATIONS.md).
 TEST_NETWORK_REGISTRATIONS = 100_000
@@ -49,6 +58,8 @@ class Settings:
     storage: Mapping[str, str] = field(default_factory=dict)
     # Agencies' work decided by the rule-based simulator (services/simulator.py).
     simulator: bool = True
+    # Each foreign federation also gets one province, enrolled with its own central.
+    foreign_provinces: bool = False
 
 
 class Devnet:
@@ -94,6 +105,8 @@ class Devnet:
                 field="provinces",
             )
         ids = ["CN", *PROVINCES[:provinces], *FOREIGN[:foreign]]
+        if settings.foreign_provinces:
+            ids += [FOREIGN_PROVINCE[f] for f in FOREIGN[:foreign]]
         self.root.mkdir(parents=True, exist_ok=True)
         # Every port of the network at once, so that no two nodes are given the same one.
         ports = iter(admin.free_ports("127.0.0.1", 3 * len(ids)))
@@ -122,14 +135,18 @@ class Devnet:
         tmp = self.manifest_path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"nodes": ids}, indent=2))
         tmp.replace(self.manifest_path)
-        # Enrol every province with CN, which must be running to answer.
+        # Enrol every province with its central, which must be running to answer.
         self.start("CN")
         self.wait_healthy(["CN"])
-        cn_client = load_config(self.node_dir("CN")).client_endpoint
         for node_id in ids:
             if role_of(node_id) is Role.PROVINCE:
-                invitation = await admin.invite(self.node_dir("CN"), node_id, "10m")
-                await admin.enroll_node(self.node_dir(node_id), cn_client, invitation.encode())
+                federation = federation_of(node_id)
+                central = self.node_dir(federation)
+                if self.start(federation):
+                    self.wait_healthy([federation])
+                invitation = await admin.invite(central, node_id, "10m")
+                client = load_config(central).client_endpoint
+                await admin.enroll_node(self.node_dir(node_id), client, invitation.encode())
         # Foreign federations: both operators pin each other's anchor.
         for node_id in ids:
             if node_id != "CN" and role_of(node_id) is Role.CENTRAL:
@@ -335,6 +352,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--provinces", type=int, default=2)
     p.add_argument("--foreign", type=int, default=1)
+    p.add_argument(
+        "--foreign-provinces", action="store_true", help="give each foreign federation a province"
+    )
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("status", help="every node of the network: pid, health, ports")
     p.add_argument("--dir", type=Path, required=True)
@@ -368,7 +388,8 @@ def main(args: argparse.Namespace) -> int:
                 f"{args.foreign} foreign",
                 file=sys.stderr,
             )
-            asyncio.run(net.create(args.provinces, args.foreign))
+            settings = Settings(foreign_provinces=args.foreign_provinces)
+            asyncio.run(net.create(args.provinces, args.foreign, settings))
             net.start()
         net.wait_healthy()
         rows = net.status()

@@ -46,6 +46,8 @@ class NetworkSpec:
     directory_validity_s: float = 3600.0
     # Agencies' work decided by the rule-based simulator, or left to the test.
     simulator: bool = True
+    # One province in each foreign federation too (SG-01, ...).
+    foreign_provinces: bool = False
 
     @property
     def settings(self) -> Settings:
@@ -53,6 +55,7 @@ class NetworkSpec:
             poll_interval_s=self.poll_interval_s,
             directory_validity_s=self.directory_validity_s,
             simulator=self.simulator,
+            foreign_provinces=self.foreign_provinces,
         )
 
 

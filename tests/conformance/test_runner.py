@@ -25,6 +25,7 @@ from identity.keys import cert_pem, private_pem
 from swf.v1 import envelope_pb2 as pb
 from swf.v1 import peer_pb2, peer_pb2_grpc
 from tests.harness import Network, NetworkFactory, NetworkSpec, swnode
+from tests.messages import received_from, submit, wait_statuses
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -33,7 +34,7 @@ Fault = Callable[[pb.AckFrame], pb.AckFrame]
 
 @pytest.fixture(scope="module")
 def network(module_network_factory: NetworkFactory) -> Network:
-    return module_network_factory(NetworkSpec(provinces=2, foreign=1))
+    return module_network_factory(NetworkSpec(provinces=2, foreign=1, foreign_provinces=True))
 
 
 def failing(results: list[runner.Result]) -> list[str]:
@@ -45,9 +46,8 @@ def test_every_clause_passes_against_swnode(network: Network) -> None:
         target = network.config(node_id).peer_endpoint
         results = runner.run(runner.connect(target, network.root))
         assert failing(results) == [], runner.render(results, as_json=False)
-        skipped = [r.section for r in results if r.skipped]
-        # A devnet has no foreign province to call a central with; SG calls CN-GD.
-        assert skipped == ([] if node_id == "CN-GD" else ["2.6 step 7"])
+        # SG calls CN-GD, SG-01 calls CN: nothing is left out.
+        assert [r.section for r in results if r.skipped] == []
     done = swnode(
         "conformance", "--target", network.config("CN-GD").peer_endpoint,
         "--dir", str(network.root), "--json",
@@ -168,3 +168,11 @@ def test_a_faulty_node_fails_exactly_the_clause_of_its_fault(
     assert clause is None or clause in {r.clause for r in results}
     wrong = [r.clause for r in results if not r.passed]
     assert wrong == ([clause] if clause else []), runner.render(results, as_json=False)
+
+
+def test_a_message_reaches_a_foreign_province_through_both_centrals(network: Network) -> None:
+    """PROTOCOL.md §5.5, now that a devnet can have one: CN-GD → CN → SG → SG-01, and the
+    end-to-end receipt comes back (§5.6)."""
+    (mid,) = submit(network.dir("CN-GD"), "SG-01", 1)
+    wait_statuses(network.dir("CN-GD"), [mid], "delivered", timeout_s=20)
+    assert mid in received_from(network.dir("SG-01"), "CN-GD")
