@@ -25,9 +25,9 @@ import grpc
 
 from core import batch, receipts
 from core.backoff import Backoff
-from core.delivery import Event
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
+from core.outbox_status import Event
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route
 from federation.tasks import Tasks

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core import batch, receipts
-from core.delivery import Event
 from core.envelope import (
     DELIVERY_RECEIPT_TYPE,
     Accepted,
@@ -32,6 +31,7 @@ from core.envelope import (
 )
 from core.errors import AlreadyExists, SwnodeError, Unavailable
 from core.grpc_status import status_of
+from core.outbox_status import Event
 from core.trust import TrustView
 from federation.outbox import Outbox
 from storage.database import Database

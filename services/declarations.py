@@ -413,20 +413,17 @@ class Declarations:
 
     async def list_work(self, claims: Claims, status: str, limit: int) -> dpb.ListWorkResponse:
         agency = self._agency(claims)
-        statuses = {
-            "": ["open"],
-            "open": ["open"],
-            "claimed": ["claimed"],
-            "decided": ["decided"],
-        }.get(status, ["open", "claimed", "decided"])
-        rows = await self._db.declarations.agency_work(agency, statuses, limit or 100)
+        W = ds.WorkStatus
+        statuses = {"": [W.OPEN], W.OPEN: [W.OPEN], W.CLAIMED: [W.CLAIMED], W.DECIDED: [W.DECIDED]}
+        chosen = statuses.get(status, list(W))
+        rows = await self._db.declarations.agency_work(agency, chosen, limit or 100)
         return dpb.ListWorkResponse(items=[await self._item(w) for w in rows])
 
     async def watch_work(self, claims: Claims) -> AsyncIterator[dpb.WorkItem]:
         agency = self._agency(claims)
         sent: set[str] = set()
         while True:
-            for w in await self._db.declarations.agency_work(agency, ["open"], 500):
+            for w in await self._db.declarations.agency_work(agency, [ds.WorkStatus.OPEN], 500):
                 if w.id not in sent:
                     sent.add(w.id)
                     yield await self._item(w)
@@ -446,14 +443,15 @@ class Declarations:
                     f"work_id: no work item {quote(work_id)} for {agency}",
                     field="work_id",
                 )
-            if w.status != "open":
+            status = ds.WORK.next(ds.WorkStatus(w.status), "claim")
+            if status is None:
                 raise FailedPrecondition(
                     "work.claimed", f"work item {work_id} is {w.status} (by {w.claimed_by})"
                 )
             await self._db.declarations.update_work_txn(
                 tx,
                 work_id,
-                status="claimed",
+                status=status,
                 review=ds.Review.CLAIMED,
                 now_ms=now_ms,
                 claimed_by=actor,
@@ -496,7 +494,7 @@ class Declarations:
             declaration = await self._db.declarations.lock_txn(tx, w.declaration_id)
             assert declaration is not None
             review = ds.review_after(ds.Review(w.review), decision)
-            status = "claimed" if review is ds.Review.INSPECTION else "decided"
+            status = ds.work_after(ds.WorkStatus(w.status), review)
             await self._db.declarations.update_work_txn(
                 tx,
                 w.id,

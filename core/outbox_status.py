@@ -1,4 +1,5 @@
-"""The life of an outgoing message, as a table of named transitions (docs/PROTOCOL.md §5).
+"""The outbox status machine: the life of an outgoing message, as a table of named
+transitions (docs/PROTOCOL.md §5).
 
     queued ──claim──▶ sent ──hop receipt──▶ acknowledged ──delivery receipt──▶ delivered
                        │  └──────────────delivery receipt──────────────────────▲
@@ -9,12 +10,17 @@
     a delivery receipt also moves failed or dead to delivered (it arrived after all).
 
 Storage applies an event to a message only if its current status is one the event leaves from,
-so a late or repeated event never moves a message backwards.
+so a late or repeated event never moves a message backwards; its SQL spells the statuses from
+`Status` (storage/outbox.py).
 """
 
 from __future__ import annotations
 
 import enum
+
+from core.states import StateTable
+
+__all__ = ["TABLE", "TRANSITIONS", "Event", "Status", "apply", "from_states", "target"]
 
 
 class Status(enum.StrEnum):
@@ -48,15 +54,22 @@ TRANSITIONS: dict[Event, tuple[frozenset[Status], Status]] = {
 }
 
 
+def _refusal(status: Status, event: Event, _: Status) -> tuple[str, str]:
+    return "outbox.bad_transition", f"a message that is {status} cannot take {event}"
+
+
+TABLE = StateTable("outbox", TRANSITIONS, frozenset({S.DELIVERED}), _refusal)
+
+
 def from_states(event: Event) -> tuple[str, ...]:
-    return tuple(sorted(s.value for s in TRANSITIONS[event][0]))
+    """The statuses `event` leaves from, as storage binds them in SQL."""
+    return tuple(sorted(s.value for s in TABLE.sources(event)))
 
 
 def target(event: Event) -> Status:
-    return TRANSITIONS[event][1]
+    return TABLE.target(event)
 
 
 def apply(status: Status, event: Event) -> Status | None:
     """The status after `event`, or None if the event does not apply in `status`."""
-    sources, result = TRANSITIONS[event]
-    return result if status in sources else None
+    return TABLE.next(status, event)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.delivery import TRANSITIONS, Event, Status, apply
+from core.outbox_status import TRANSITIONS, Event, Status, apply
 
 ORDER = [Status.QUEUED, Status.SENT, Status.ACKNOWLEDGED, Status.DELIVERED]
 
