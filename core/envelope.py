@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
-from core import batch
+from core import batch_signatures
 from core.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -26,8 +26,8 @@ from core.errors import (
     Unavailable,
     quote,
 )
+from core.hops import path
 from core.ids import federation_of
-from core.routing import path
 from core.trust import TrustView
 from swf.v1 import envelope_pb2 as pb
 
@@ -118,7 +118,7 @@ def seal(
             )
         )
     header_bytes = [h.SerializeToString(deterministic=True) for h in headers]
-    signatures = batch.seal(key, key_id, ENVELOPE_DOMAIN, header_bytes)
+    signatures = batch_signatures.seal(key, key_id, ENVELOPE_DOMAIN, header_bytes)
     return [
         Sealed(
             message_id=h.message_id,
@@ -172,7 +172,7 @@ def verify(
     previous_hop: str,
     now_ms: int,
     limits: Limits,
-    cache: batch.RootCache | None = None,
+    cache: batch_signatures.RootCache | None = None,
 ) -> Accepted:
     """Accept an envelope that arrived from `previous_hop`, or raise the refusal (§6)."""
     # 1. Size: header and payload together within the limit.
@@ -202,7 +202,9 @@ def verify(
     if not trust.is_active(key.node_id):
         raise PermissionDenied("envelope.revoked_sender", f"node {key.node_id} has been revoked")
     # 4. The signature covers these exact header bytes.
-    if not batch.verify_item(key.public_key, ENVELOPE_DOMAIN, envelope.header, sig, cache):
+    if not batch_signatures.verify_item(
+        key.public_key, ENVELOPE_DOMAIN, envelope.header, sig, cache
+    ):
         raise Unauthenticated(
             "envelope.bad_signature",
             f"the header's signature does not verify with {key.key_id}",

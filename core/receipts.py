@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
-from core import batch
+from core import batch_signatures
 from core.errors import InvalidArgument, Unauthenticated, quote
 from core.trust import KeyRef
 from swf.v1 import envelope_pb2 as pb
@@ -22,14 +22,14 @@ RECEIPT_DOMAIN = b"swnode/receipt/v1"
 
 def seal(bodies: Sequence[pb.ReceiptBody], key: Ed25519PrivateKey, key_id: str) -> list[pb.Receipt]:
     raw = [b.SerializeToString(deterministic=True) for b in bodies]
-    signatures = batch.seal(key, key_id, RECEIPT_DOMAIN, raw)
+    signatures = batch_signatures.seal(key, key_id, RECEIPT_DOMAIN, raw)
     return [pb.Receipt(body=r, signature=s) for r, s in zip(raw, signatures, strict=True)]
 
 
 def verify(
     receipt: pb.Receipt,
     key_of: Callable[[str], KeyRef | None],
-    cache: batch.RootCache | None = None,
+    cache: batch_signatures.RootCache | None = None,
 ) -> pb.ReceiptBody:
     """The body of an authentic receipt, or Unauthenticated."""
     # 1. The issuer's key is known.
@@ -40,7 +40,7 @@ def verify(
             "receipt.unknown_key", f"receipt key {quote(sig.key_id)} is not known"
         )
     # 2. The signature covers these exact body bytes.
-    if not batch.verify_item(key.public_key, RECEIPT_DOMAIN, receipt.body, sig, cache):
+    if not batch_signatures.verify_item(key.public_key, RECEIPT_DOMAIN, receipt.body, sig, cache):
         raise Unauthenticated("receipt.bad_signature", "the receipt's signature does not verify")
     # 3. Parse, and the body names the key and the issuer that signed it.
     try:

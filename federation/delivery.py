@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from core import batch, receipts
+from core import batch_signatures as batch
+from core import receipts
 from core.backoff import Backoff
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error

@@ -19,7 +19,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core import batch, receipts
+from core import batch_signatures as batch
+from core import receipts
 from core.envelope import (
     DELIVERY_RECEIPT_TYPE,
     Accepted,

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from core import envelope
 from core.envelope import Draft, Sealed
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
-from core.routing import next_hop
+from core.hops import next_hop
 from core.signing import PURPOSE_SIGNING, key_id, raw_public
 from core.trust import TrustView
 from storage.database import Database

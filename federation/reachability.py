@@ -11,7 +11,7 @@ import grpc
 
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
-from core.routing import is_direct_neighbour
+from core.hops import is_direct_neighbour
 from core.trust import TrustView
 from federation.channels import PeerChannels
 from swf.v1 import directory_pb2 as pb

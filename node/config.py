@@ -16,7 +16,7 @@ from typing import Any
 
 from core.errors import ConfigError, InvalidArgument
 from core.ids import Role, federation_of, validate_node_id
-from services.routing import DEFAULT_ROUTES
+from services.agencies import DEFAULT_ROUTES
 
 CONFIG_FILE = "node.toml"
 ROUTING = "routing"  # the settings of [routing] fill one mapping, document type -> agencies

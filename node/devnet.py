@@ -29,7 +29,7 @@ from core.errors import FailedPrecondition, InvalidArgument, Unavailable
 from core.ids import Role, role_of
 from node import admin, party_admin
 from node.config import load_config, write_config
-from services.routing import AGENCIES
+from services.agencies import AGENCIES
 
 MANIFEST = "devnet.json"
 AGENCY_CREDENTIALS = "agency-credentials.json"  # test network only: the agencies' passwords

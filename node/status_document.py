@@ -9,8 +9,8 @@ import time
 from typing import Any
 
 from core import directory as dirs
+from core.hops import is_direct_neighbour, next_hop
 from core.ids import federation_of, role_of
-from core.routing import is_direct_neighbour, next_hop
 from core.trust import TrustView
 from node.config import NodeConfig
 from storage.engine import redact

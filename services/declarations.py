@@ -38,7 +38,7 @@ from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
 from core.tariff import to_proto as assessment_proto
 from core.validation import Problem, refused, to_proto, validate
-from services.changes import Changes
+from services.agencies import SUBMIT_ROLES, declaring_party
 from services.declaration_records import (
     assessment_json,
     decision_note,
@@ -47,7 +47,7 @@ from services.declaration_records import (
     review_proto,
     work_item_proto,
 )
-from services.routing import SUBMIT_ROLES, declaring_party
+from services.watch_signal import WatchSignal
 from storage.database import Database
 from storage.declarations import DeclarationRow, Event, WorkRow
 from storage.engine import Tx
@@ -85,7 +85,7 @@ class Declarations:
         self._clock_ms = clock_ms
         self._routing = routing
         self._tariff = tariff
-        self._changes = Changes()
+        self._changes = WatchSignal()
         # Called inside the transaction that approves a declaration (e.g. to issue the
         # certificate an approved application asks for, all or nothing with the approval).
         self.approval_hooks: list[Callable[[Tx, DeclarationRow, str, str], Awaitable[None]]] = []

@@ -57,8 +57,8 @@ from core.logistics import (
 from core.sharing import Requester
 from core.validation import refused
 from federation.tasks import Tasks
-from services.changes import Changes
 from services.sharing import Sharing, ask_all
+from services.watch_signal import WatchSignal
 from storage.database import Database
 from storage.logistics import EventRow
 from storage.sharing import AccessRow, DatasetRow
@@ -108,7 +108,7 @@ class Logistics:
         self._sharing = sharing
         self._clock_ms = clock_ms
         self._skew_ms = skew_ms
-        self._changes = Changes()
+        self._changes = WatchSignal()
 
     # -- reporting ---------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.routing import is_direct_neighbour, may_relay, next_hop, path
+from core.hops import is_direct_neighbour, may_relay, next_hop, path
 
 
 @pytest.mark.parametrize(

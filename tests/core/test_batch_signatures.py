@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from core import batch
+from core import batch_signatures as batch
 from core.signing import raw_public
 
 DOMAIN = b"swnode/test/v1"

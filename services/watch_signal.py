@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 
 
-class Changes:
+class WatchSignal:
     def __init__(self) -> None:
         self._condition = asyncio.Condition()
 
