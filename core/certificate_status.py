@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 
-from core.states import StateTable
+from core.states import ForbiddenTransition, StateTable
 
 __all__ = ["BY_STATUS", "TABLE", "TRANSITIONS", "Status", "apply", "catch_up"]
 
@@ -49,15 +49,19 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
 BY_STATUS = {target: name for name, (_, target) in TRANSITIONS.items() if name != "retry"}
 
 
-def _refusal(status: Status, _: str, target: Status) -> tuple[str, str]:
+def _refusal(status: Status, transition: str, target: Status) -> ForbiddenTransition:
     if status in (S.REPLACED, S.CANCELLED):
-        return (
+        return ForbiddenTransition(
             "certificate.not_usable",
             f"the certificate was {status}; it cannot be {target.replace('_', ' ')}",
+            state=status,
+            transition=transition,
         )
-    return (
+    return ForbiddenTransition(
         "certificate.bad_transition",
         f"a certificate that is {status.replace('_', ' ')} cannot be {target.replace('_', ' ')}",
+        state=status,
+        transition=transition,
     )
 
 

@@ -26,7 +26,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.states import StateTable
+from core.states import ForbiddenTransition, StateTable
 
 __all__ = [
     "DECISIONS",
@@ -93,10 +93,12 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
 }
 
 
-def _refusal(status: Status, transition: str, _: Status) -> tuple[str, str]:
-    return (
+def _refusal(status: Status, transition: str, _: Status) -> ForbiddenTransition:
+    return ForbiddenTransition(
         "declaration.bad_transition",
         f"a declaration that is {status} cannot {transition.replace('_', ' ')}",
+        state=status,
+        transition=transition,
     )
 
 
@@ -161,12 +163,27 @@ _DECISIONS: dict[str, tuple[frozenset[Review], Review]] = {
 }
 
 
-def _review_refusal(current: Review, _: str, target: Review) -> tuple[str, str]:
+def _review_refusal(current: Review, decision: str, target: Review) -> ForbiddenTransition:
     if current in REVIEWS.terminal:
-        return "work.already_decided", f"this work item was already decided ({current})"
+        return ForbiddenTransition(
+            "work.already_decided",
+            f"this work item was already decided ({current})",
+            state=current,
+            transition=decision,
+        )
     if target is R.RELEASED:
-        return "work.release_without_inspection", "only goods held for inspection can be released"
-    return "work.already_inspecting", "inspection was already required"
+        return ForbiddenTransition(
+            "work.release_without_inspection",
+            "only goods held for inspection can be released",
+            state=current,
+            transition=decision,
+        )
+    return ForbiddenTransition(
+        "work.already_inspecting",
+        "inspection was already required",
+        state=current,
+        transition=decision,
+    )
 
 
 REVIEWS = StateTable(
@@ -195,8 +212,14 @@ class WorkStatus(enum.StrEnum):
 W = WorkStatus
 
 
-def _work_refusal(current: WorkStatus, transition: str, _: WorkStatus) -> tuple[str, str]:
-    return "work.bad_transition", f"a work item that is {current} cannot {transition}"
+def _work_refusal(current: WorkStatus, transition: str, _: WorkStatus) -> ForbiddenTransition:
+    # Only a decided item is left by nothing, and its review already refuses a second decision.
+    return ForbiddenTransition(
+        "work.already_decided",
+        f"this work item was already decided ({current})",
+        state=current,
+        transition=transition,
+    )
 
 
 WORK = StateTable(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 
-from core.states import StateTable
+from core.states import ForbiddenTransition, StateTable
 
 __all__ = ["TABLE", "TRANSITIONS", "Event", "Status", "apply", "from_states", "target"]
 
@@ -54,8 +54,13 @@ TRANSITIONS: dict[Event, tuple[frozenset[Status], Status]] = {
 }
 
 
-def _refusal(status: Status, event: Event, _: Status) -> tuple[str, str]:
-    return "outbox.bad_transition", f"a message that is {status} cannot take {event}"
+def _refusal(status: Status, event: Event, _: Status) -> ForbiddenTransition:
+    return ForbiddenTransition(
+        "outbox.bad_transition",
+        f"a message that is {status} cannot take {event}",
+        state=status,
+        transition=event,
+    )
 
 
 TABLE = StateTable("outbox", TRANSITIONS, frozenset({S.DELIVERED}), _refusal)

@@ -33,7 +33,7 @@ from core.errors import (
 from core.ids import federation_of
 from core.parties import PARTY_KINDS
 from core.signing import sign, verifies
-from core.states import StateTable
+from core.states import ForbiddenTransition, StateTable
 from core.trust import TrustView
 from swf.v1 import logistics_pb2 as lpb
 
@@ -135,8 +135,13 @@ def status_at(record: GrantRecord, now_ms: int) -> GrantStatus:
     return GrantStatus(record.status)
 
 
-def _refusal(status: GrantStatus, _: str, target: GrantStatus) -> tuple[str, str]:
-    return "sharing.bad_state", f"request_id: a request that is {status} cannot be {target}"
+def _refusal(status: GrantStatus, action: str, target: GrantStatus) -> ForbiddenTransition:
+    return ForbiddenTransition(
+        "sharing.bad_state",
+        f"request_id: a request that is {status} cannot be {target}",
+        state=status,
+        transition=action,
+    )
 
 
 G = GrantStatus

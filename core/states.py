@@ -40,8 +40,9 @@ class ForbiddenTransition(FailedPrecondition):
         self.transition = transition
 
 
-# (current status, transition, where it would lead) -> (reason code, message)
-Refusal = Callable[[S, T, S], tuple[str, str]]
+# (current status, transition, where it would lead) -> the machine's refusal, its reason code a
+# literal there (tests/test_protocol_reasons.py reads them).
+Refusal = Callable[[S, T, S], ForbiddenTransition]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,5 @@ class StateTable(Generic[S, T]):
         """The status after `transition`, or a ForbiddenTransition saying why not."""
         sources, target = self.edges[transition]
         if state not in sources:
-            reason, message = self.refusal(state, transition, target)
-            raise ForbiddenTransition(reason, message, state=state, transition=transition)
+            raise self.refusal(state, transition, target)
         return target

@@ -29,8 +29,10 @@ class Light(enum.StrEnum):
     OFF = "off"
 
 
-def _refusal(state: Light, transition: str, target: Light) -> tuple[str, str]:
-    return "light.bad", f"{state} cannot {transition} to {target}"
+def _refusal(state: Light, transition: str, target: Light) -> ForbiddenTransition:
+    return ForbiddenTransition(
+        "light.bad", f"{state} cannot {transition} to {target}", state=state, transition=transition
+    )
 
 
 LIGHTS = StateTable(
