@@ -104,7 +104,7 @@ async def add_party(
             ),
             now_ms,
         )
-        await db.parties.add_user_txn(
+        await db.users.add_txn(
             tx, party_id, validate_username(username), password_hash, (ADMIN, *roles), now_ms
         )
     return password
@@ -182,9 +182,7 @@ class Accounts:
             if known is not None:  # a rejected attempt may be made again
                 await self._db.parties.forget_party_txn(tx, uscc)
             await self._db.parties.create_txn(tx, party, now_ms)
-            await self._db.parties.add_user_txn(
-                tx, uscc, admin, password_hash, (ADMIN, *roles), now_ms
-            )
+            await self._db.users.add_txn(tx, uscc, admin, password_hash, (ADMIN, *roles), now_ms)
         return await self._settle(party, wait_s=self._settings.registry_wait_s)
 
     async def _settle(self, party: Party, *, wait_s: float) -> ipb.Registration:
@@ -253,7 +251,7 @@ class Accounts:
 
     async def registry_register(self, entry: ipb.RegistryEntry) -> ipb.RegistryDecision:
         uscc = validate_uscc(entry.uscc)
-        record = await self._db.parties.register_national(
+        record = await self._db.national_registry.register(
             uscc, entry.name, entry.home_node, list(entry.roles), self._clock_ms()
         )
         if record.home_node == entry.home_node:
@@ -277,7 +275,7 @@ class Accounts:
             raise InvalidArgument(
                 "registry.bad_status", "status: active or suspended", field="status"
             )
-        if not await self._db.parties.set_national_status(
+        if not await self._db.national_registry.set_status(
             entry.uscc, caller, status, self._clock_ms()
         ):
             raise NotFound("registry.unknown", f"uscc: {entry.uscc} is not registered by {caller}")
@@ -287,7 +285,7 @@ class Accounts:
         uscc = validate_uscc(uscc)
         if not self.is_central:
             return await self._registry.lookup(uscc)
-        record = await self._db.parties.national(uscc)
+        record = await self._db.national_registry.get(uscc)
         if record is None:
             raise NotFound("registry.unknown", f"uscc: {uscc} is not in the national registry")
         return ipb.EnterpriseProfile(
@@ -366,7 +364,7 @@ class Accounts:
         now_ms = self._clock_ms()
         key = user_key(party.party_id, req.user)
         failures = await self._guard.admit_user(key)
-        user = await self._db.parties.user(party.party_id, req.user)
+        user = await self._db.users.get(party.party_id, req.user)
         ok = await check_password(user.password_hash if user else None, req.password)
         if not ok or user is None:
             await self._guard.failed(attempt, failures)
@@ -381,7 +379,7 @@ class Accounts:
             )
         session_id = secrets.token_urlsafe(12)
         refresh_secret = secrets.token_urlsafe(32)
-        await self._db.parties.open_session(
+        await self._db.sessions.open(
             session_id,
             party.party_id,
             user.username,
@@ -427,7 +425,7 @@ class Accounts:
 
     async def refresh(self, refresh_token: str) -> ipb.Tokens:
         session_id, _, secret = refresh_token.partition(".")
-        row = await self._db.parties.session(session_id) if secret else None
+        row = await self._db.sessions.get(session_id) if secret else None
         if row is None:
             raise Unauthenticated(
                 "refresh.unknown",
@@ -437,11 +435,11 @@ class Accounts:
         if row["revoked_at_unix_ms"] is not None or now_ms >= row["expires_at_unix_ms"]:
             raise Unauthenticated("refresh.ended", "the session has ended; log in again")
         party = await self._db.parties.get(row["party_id"])
-        user = await self._db.parties.user(row["party_id"], row["username"])
+        user = await self._db.users.get(row["party_id"], row["username"])
         if party is None or user is None or user.disabled or party.status != "active":
             raise Unauthenticated("refresh.ended", "the account can no longer log in")
         new_secret = secrets.token_urlsafe(32)
-        if not await self._db.parties.rotate_refresh(
+        if not await self._db.sessions.rotate_refresh(
             session_id,
             hashlib.sha256(secret.encode()).digest(),
             hashlib.sha256(new_secret.encode()).digest(),

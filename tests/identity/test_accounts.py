@@ -148,7 +148,7 @@ async def test_revocations_survive_a_reload_and_are_forgotten_after_expiry(world
     # Long after every token it covers has expired, the revocation is forgotten.
     world.clock.now_ms += 2 * 3600_000
     await gd.revocations.load()
-    assert await world.databases["CN-GD"].parties.revocations(world.clock.now_ms) == []
+    assert await world.databases["CN-GD"].revocations.held(world.clock.now_ms) == []
 
 
 def test_held_subjects() -> None:
