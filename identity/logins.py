@@ -87,12 +87,14 @@ class LoginGuard:
         reaches the limit sets the lock and is still checked; others at the limit while the
         lock is in force are refused unchecked (one guess per lock period)."""
         now_ms = self._clock_ms()
-        _, locked_until = await self._db.parties.failures(key)
+        _, locked_until = await self._db.login_failures.failures(key)
         if locked_until is not None and locked_until > now_ms:
             raise locked(locked_until, now_ms)
-        count = await self._db.parties.count_failure(key, now_ms)
+        count = await self._db.login_failures.count(key, now_ms)
         locked_until = self.policy.locked_until_ms(count, now_ms)
-        if locked_until is not None and not await self._db.parties.lock(key, locked_until, now_ms):
+        if locked_until is not None and not await self._db.login_failures.lock(
+            key, locked_until, now_ms
+        ):
             raise locked(locked_until, now_ms)
         return count
 
@@ -102,7 +104,7 @@ class LoginGuard:
 
     async def succeeded(self, key: str) -> None:
         """The user's password was right: its failures in a row start again from none."""
-        await self._db.parties.clear_failures(key)
+        await self._db.login_failures.clear(key)
 
     def delay_s(self, attempt: Attempt | None, user_failures: int) -> float:
         source_failures = attempt.source_failures if attempt else 0

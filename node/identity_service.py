@@ -44,24 +44,24 @@ class IdentityService(igrpc.IdentityServicer):
     async def RegisterEnterprise(
         self, request: ipb.RegisterEnterpriseRequest, context: Context
     ) -> ipb.Registration:
-        return await self._a.register_enterprise(request, source_address(context))
+        return await self._a.registrations.register_enterprise(request, source_address(context))
 
     @unary
     async def GetRegistration(
         self, request: ipb.GetRegistrationRequest, context: Context
     ) -> ipb.Registration:
-        return await self._a.registration(request.uscc)
+        return await self._a.registrations.registration(request.uscc)
 
     @unary
     async def Login(self, request: ipb.LoginRequest, context: Context) -> ipb.Tokens:
         forwarded = ipb.LoginRequest(
             party=request.party, user=request.user, password=request.password
         )
-        return await self._a.login(forwarded, source_address(context))
+        return await self._a.sessions.login(forwarded, source_address(context))
 
     @unary
     async def Refresh(self, request: ipb.RefreshRequest, context: Context) -> ipb.Tokens:
-        return await self._a.refresh(request.refresh_token)
+        return await self._a.sessions.refresh(request.refresh_token)
 
     @unary
     async def Logout(self, request: ipb.LogoutRequest, context: Context) -> ipb.LogoutResponse:
@@ -93,7 +93,7 @@ class IdentityService(igrpc.IdentityServicer):
     async def LookupEnterprise(
         self, request: ipb.LookupEnterpriseRequest, context: Context
     ) -> ipb.EnterpriseProfile:
-        return await self._a.lookup(request.uscc)
+        return await self._a.national_registry.lookup(request.uscc)
 
 
 class RegistryService(igrpc.RegistryServicer):
@@ -121,20 +121,20 @@ class RegistryService(igrpc.RegistryServicer):
             raise PermissionDenied(
                 "registry.not_home", "a node registers enterprises for itself only"
             )
-        return await self._a.registry_register(request)
+        return await self._a.national_registry.register(request)
 
     @unary
     async def UpdateStatus(
         self, request: ipb.RegistryEntry, context: Context
     ) -> ipb.RegistryDecision:
-        return await self._a.registry_update(self._member(context), request)
+        return await self._a.national_registry.update(self._member(context), request)
 
     @unary
     async def Lookup(
         self, request: ipb.LookupEnterpriseRequest, context: Context
     ) -> ipb.EnterpriseProfile:
         self._member(context)
-        return await self._a.lookup(request.uscc)
+        return await self._a.national_registry.lookup(request.uscc)
 
     @unary
     async def Login(self, request: ipb.LoginRequest, context: Context) -> ipb.Tokens:
@@ -146,4 +146,4 @@ class RegistryService(igrpc.RegistryServicer):
             via_node=via,
             source=f"{via}:{request.source}",
         )
-        return await self._a.login(forwarded, forwarded.source)
+        return await self._a.sessions.login(forwarded, forwarded.source)

@@ -12,7 +12,7 @@ from core.signing import PURPOSE_TOKEN, key_id, raw_public
 from federation.channels import PeerChannels
 from federation.registry_client import RegistryClient
 from identity.accounts import Accounts
-from identity.accounts import add_party as add_party_to
+from identity.registration import add_party as add_party_to
 from identity.revocations import revocation_drafts
 from node.admin import now_ms
 from node.messaging import node_context
@@ -60,4 +60,4 @@ async def add_party(
 
 async def suspend(node_dir: Path, party_id: str, *, resume: bool = False) -> None:
     async with accounts_at(node_dir) as accounts:
-        await accounts.suspend(party_id, resume=resume)
+        await accounts.registrations.suspend(party_id, resume=resume)

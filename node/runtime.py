@@ -376,7 +376,7 @@ class Node:
                 now = asyncio.get_running_loop().time()
                 if now - last_retry >= self.config.poll_interval_s:
                     last_retry = now
-                    await self.accounts.retry_pending()
+                    await self.accounts.registrations.retry_pending()
                     await self.accounts.forget_old_attempts()
             except Exception:
                 log.exception("identity upkeep failed")

@@ -57,7 +57,7 @@ class Central:
     clock: Clock
 
     async def member_ids(self) -> list[str]:
-        return [m.node_id for m in await self.db.registry.members()]
+        return [m.node_id for m in await self.db.membership.members()]
 
     async def version(self) -> int:
         latest = await self.authority.latest()
@@ -302,7 +302,7 @@ async def test_trust_add_checks_the_fingerprint_and_publishes_the_anchor(central
         )
     assert refused.value.reason == "anchor.fingerprint_mismatch"
     assert await central.version() == before
-    assert await central.db.registry.anchors() == []
+    assert await central.db.membership.anchors() == []
 
     version = await central.authority.trust_add(sg.anchor(), anchor_fingerprint(sg.anchor()))
     assert version == before + 1

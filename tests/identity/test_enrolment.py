@@ -47,7 +47,7 @@ async def new_province(parent: Path, node_id: str) -> Path:
 async def members(network: Network) -> list[str]:
     db = await admin.open_db(network.config("CN"))
     try:
-        return [m.node_id for m in await db.registry.members()]
+        return [m.node_id for m in await db.membership.members()]
     finally:
         await db.close()
 

@@ -1,4 +1,5 @@
-"""The central's registry on both backends: members, single-use invitations, trusted anchors."""
+"""Federation membership (storage/membership.py) on both backends: members, single-use
+invitations, trusted anchors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from core.errors import AlreadyExists, NotFound, PermissionDenied
 from storage.database import Database
-from storage.registry import Member
+from storage.membership import Member
 
 NOW = 1_800_000_000_000
 
@@ -33,27 +34,27 @@ def member(node_id: str, *, role: str = "province", endpoint: str = "10.0.0.1:71
 
 async def put(db: Database, m: Member) -> None:
     async with db.transaction() as tx:
-        await db.registry.put_member_txn(tx, m)
+        await db.membership.put_member_txn(tx, m)
 
 
 async def test_members_upsert(db: Database) -> None:
     await put(db, member("CN-SH"))
     await put(db, member("CN-GD"))
-    assert [m.node_id for m in await db.registry.members()] == ["CN-GD", "CN-SH"]
-    assert await db.registry.member("CN-GD") == member("CN-GD")
+    assert [m.node_id for m in await db.membership.members()] == ["CN-GD", "CN-SH"]
+    assert await db.membership.member("CN-GD") == member("CN-GD")
     await put(db, member("CN-GD", endpoint="10.0.0.9:7101"))
-    stored = await db.registry.member("CN-GD")
+    stored = await db.membership.member("CN-GD")
     assert stored is not None and stored.peer_endpoint == "10.0.0.9:7101"
-    assert len(await db.registry.members()) == 2
-    assert await db.registry.member("CN-ZJ") is None
+    assert len(await db.membership.members()) == 2
+    assert await db.membership.member("CN-ZJ") is None
 
 
 async def test_revoke_and_re_enrol(db: Database) -> None:
     await put(db, member("CN"))
     await put(db, member("CN-GD"))
     async with db.transaction() as tx:
-        await db.registry.revoke_member_txn(tx, "CN-GD", "key lost", NOW + 5)
-    revoked = await db.registry.member("CN-GD")
+        await db.membership.revoke_member_txn(tx, "CN-GD", "key lost", NOW + 5)
+    revoked = await db.membership.member("CN-GD")
     assert revoked is not None
     assert (revoked.status, revoked.revoked_at_unix_ms, revoked.revoke_reason) == (
         "revoked",
@@ -62,7 +63,7 @@ async def test_revoke_and_re_enrol(db: Database) -> None:
     )
     # Enrolling again (a new invitation) makes it an active member with no revocation.
     await put(db, member("CN-GD"))
-    back = await db.registry.member("CN-GD")
+    back = await db.membership.member("CN-GD")
     assert back is not None and back.status == "active" and back.revoked_at_unix_ms is None
 
 
@@ -70,13 +71,13 @@ async def test_revoke_refuses_unknown_nodes_and_the_central(db: Database) -> Non
     await put(db, member("CN", role="central"))
     with pytest.raises(NotFound) as unknown:
         async with db.transaction() as tx:
-            await db.registry.revoke_member_txn(tx, "CN-GD", "x", NOW)
+            await db.membership.revoke_member_txn(tx, "CN-GD", "x", NOW)
     assert unknown.value.reason == "member.unknown"
     with pytest.raises(PermissionDenied) as central:
         async with db.transaction() as tx:
-            await db.registry.revoke_member_txn(tx, "CN", "x", NOW)
+            await db.membership.revoke_member_txn(tx, "CN", "x", NOW)
     assert central.value.reason == "member.central"
-    stored = await db.registry.member("CN")
+    stored = await db.membership.member("CN")
     assert stored is not None and stored.status == "active"
 
 
@@ -85,7 +86,7 @@ SECRET = hashlib.sha256(b"secret").digest()
 
 async def use(db: Database, node_id: str, now_ms: int, *, hold_s: float = 0.0) -> None:
     async with db.transaction() as tx:
-        await db.registry.use_invitation_txn(tx, SECRET, node_id, now_ms)
+        await db.membership.use_invitation_txn(tx, SECRET, node_id, now_ms)
         await asyncio.sleep(hold_s)  # keep the transaction open while the other one runs
 
 
@@ -97,25 +98,25 @@ async def reason(db: Database, node_id: str, now_ms: int) -> str:
 
 
 async def test_an_invitation_is_used_once(db: Database) -> None:
-    await db.registry.add_invitation(SECRET, "CN-GD", NOW, NOW + 60_000)
+    await db.membership.add_invitation(SECRET, "CN-GD", NOW, NOW + 60_000)
     await use(db, "CN-GD", NOW + 1)
     assert await reason(db, "CN-GD", NOW + 2) == "invitation.used"
 
 
 async def test_an_invitation_refuses_expiry_another_node_and_strangers(db: Database) -> None:
-    await db.registry.add_invitation(SECRET, "CN-GD", NOW, NOW + 60_000)
+    await db.membership.add_invitation(SECRET, "CN-GD", NOW, NOW + 60_000)
     assert await reason(db, "CN-GD", NOW + 60_000) == "invitation.expired"
     assert await reason(db, "CN-SH", NOW + 1) == "invitation.wrong_node"
     async with db.transaction() as tx:
         with pytest.raises(PermissionDenied) as unknown:
-            await db.registry.use_invitation_txn(tx, b"\0" * 32, "CN-GD", NOW)
+            await db.membership.use_invitation_txn(tx, b"\0" * 32, "CN-GD", NOW)
     assert unknown.value.reason == "invitation.unknown"
     # None of these refusals used it up.
     await use(db, "CN-GD", NOW + 1)
 
 
 async def test_two_concurrent_uses_of_one_invitation_exactly_one_wins(db: Database) -> None:
-    await db.registry.add_invitation(SECRET, "CN-GD", NOW, NOW + 60_000)
+    await db.membership.add_invitation(SECRET, "CN-GD", NOW, NOW + 60_000)
     results = await asyncio.gather(
         use(db, "CN-GD", NOW + 1, hold_s=0.2),
         use(db, "CN-GD", NOW + 1, hold_s=0.2),
@@ -129,16 +130,16 @@ async def test_two_concurrent_uses_of_one_invitation_exactly_one_wins(db: Databa
 
 async def test_anchors_keep_their_fingerprint(db: Database) -> None:
     async with db.transaction() as tx:
-        await db.registry.put_anchor_txn(tx, "SG", b"anchor-1", "fp-1", NOW)
+        await db.membership.put_anchor_txn(tx, "SG", b"anchor-1", "fp-1", NOW)
     async with db.transaction() as tx:
-        await db.registry.put_anchor_txn(tx, "SG", b"anchor-1b", "fp-1", NOW + 1)
-    [anchor] = await db.registry.anchors()
+        await db.membership.put_anchor_txn(tx, "SG", b"anchor-1b", "fp-1", NOW + 1)
+    [anchor] = await db.membership.anchors()
     assert (anchor.federation, anchor.anchor, anchor.fingerprint) == ("SG", b"anchor-1b", "fp-1")
     with pytest.raises(AlreadyExists) as conflict:
         async with db.transaction() as tx:
-            await db.registry.put_anchor_txn(tx, "SG", b"anchor-2", "fp-2", NOW)
+            await db.membership.put_anchor_txn(tx, "SG", b"anchor-2", "fp-2", NOW)
     assert conflict.value.reason == "anchor.conflict"
     async with db.transaction() as tx:
-        assert await db.registry.remove_anchor_txn(tx, "SG")
-        assert not await db.registry.remove_anchor_txn(tx, "SG")
-    assert await db.registry.anchors() == []
+        assert await db.membership.remove_anchor_txn(tx, "SG")
+        assert not await db.membership.remove_anchor_txn(tx, "SG")
+    assert await db.membership.anchors() == []

@@ -1,11 +1,15 @@
-"""The central node's registry of its federation: members, invitations and trusted anchors."""
+"""Federation membership, as the central node keeps it: members, invitations and trusted
+anchors of other federations."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from core.errors import AlreadyExists, NotFound, PermissionDenied
+from storage.columns import join_names, split_names
 from storage.engine import Engine, Row, Tx
+
+__all__ = ["Member", "MembershipStore", "TrustedAnchor"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Member:
             tls_certificate=bytes(row["tls_certificate"]),
             signing_key=bytes(row["signing_key"]),
             token_key=bytes(row["token_key"]),
-            document_types=tuple(t for t in row["document_types"].split(",") if t),
+            document_types=split_names(row["document_types"]),
             enrolled_at_unix_ms=row["enrolled_at_unix_ms"],
             revoked_at_unix_ms=row["revoked_at_unix_ms"],
             revoke_reason=row["revoke_reason"],
@@ -49,7 +53,7 @@ class TrustedAnchor:
     added_at_unix_ms: int
 
 
-class RegistryStore:
+class MembershipStore:
     def __init__(self, engine: Engine) -> None:
         self._db = engine
 
@@ -83,7 +87,7 @@ class RegistryStore:
             member.tls_certificate,
             member.signing_key,
             member.token_key,
-            ",".join(member.document_types),
+            join_names(member.document_types),
             member.enrolled_at_unix_ms,
         )
 
