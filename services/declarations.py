@@ -38,7 +38,7 @@ from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
 from core.tariff import to_proto as assessment_proto
 from core.validation import Problem, refused, to_proto, validate
-from services.agencies import SUBMIT_ROLES, declaring_party
+from services.agencies import GOODS, PAYMENT, declaring_party, submit_roles
 from services.declaration_records import (
     assessment_json,
     decision_note,
@@ -53,9 +53,6 @@ from storage.declarations import DeclarationRow, Event, WorkRow
 from storage.engine import Tx
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import documents_pb2 as docs
-
-GOODS = "goods_declaration"
-PAYMENT = "duty_payment"
 
 
 def _problem(field: str, rule: str, message: str) -> Problem:
@@ -100,7 +97,7 @@ class Declarations:
             raise PermissionDenied(
                 "declaration.not_enterprise", "only enterprises submit documents"
             )
-        roles = SUBMIT_ROLES[document_type]
+        roles = submit_roles(document_type)
         if not claims.has_any(roles):
             raise PermissionDenied(
                 "auth.missing_role",
