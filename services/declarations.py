@@ -51,6 +51,8 @@ from storage.declarations import DeclarationRow, Event, WorkRow
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import documents_pb2 as docs
 
+__all__ = ["Checked", "Declarations"]
+
 
 def _problem(field: str, rule: str, message: str) -> Problem:
     return Problem(field=field, rule=rule, message=message, element="")
