@@ -14,6 +14,7 @@ import logging
 from datetime import UTC, datetime
 
 from core import certificate_status as cs
+from core import outbox_status
 from core.access import Claims
 from core.certificate_checks import AGREEMENT_PREFIX, APPLICATION_KINDS, KIND_TYPES, kind_name
 from core.errors import InvalidArgument, NotFound
@@ -140,7 +141,8 @@ class CertificateIssuing(CertificateMessages):
         the outbox gave up on them."""
         for settled in await self._db.certificates.settled():
             row = settled.row
-            transition = "deliver" if settled.outcome == "delivered" else "fail_delivery"
+            delivered = settled.outcome == outbox_status.Status.DELIVERED
+            transition = "deliver" if delivered else "fail_delivery"
             note = "" if transition == "deliver" else settled.error
             async with self._db.transaction() as tx:
                 current = await self._db.certificates.lock_txn(
@@ -193,7 +195,7 @@ class CertificateIssuing(CertificateMessages):
                 now_ms=now_ms,
             )
             sealed = await self._tell_txn(
-                tx, row.importing_country, row, "cancelled", claims.actor, req.reason
+                tx, row.importing_country, row, cs.Status.CANCELLED, claims.actor, req.reason
             )
         self._outbox.wake(sealed)
         return await self.record(await self._get(self.federation, req.number, ISSUED))

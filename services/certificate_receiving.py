@@ -88,7 +88,9 @@ class CertificateReceiving(CertificateMessages):
                 await self._move_txn(
                     tx, row, "reject", actor="node", node=self.node_id, note=reason, now_ms=now_ms
                 )
-                sealed = await self._tell_txn(tx, message.origin, row, "rejected", "node", reason)
+                sealed = await self._tell_txn(
+                    tx, message.origin, row, cs.Status.REJECTED, "node", reason
+                )
             if certificate.supersedes:
                 old = await self._db.certificates.lock_txn(
                     tx, certificate.issuing_country, certificate.supersedes, RECEIVED
