@@ -24,6 +24,18 @@ from core.errors import ResourceExhausted, Unauthenticated
 from identity.lockout import LockoutPolicy, RateLimit
 from storage.database import Database
 
+__all__ = [
+    "Attempt",
+    "LoginGuard",
+    "RegistrationLimit",
+    "Sleep",
+    "locked",
+    "login_failed",
+    "minutes_until",
+    "source_key",
+    "user_key",
+]
+
 Sleep = Callable[[float], Awaitable[None]]
 
 

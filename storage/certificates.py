@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from storage.engine import Engine, Row, Tx
 
+__all__ = ["CertificateRow", "CertificateStore", "Settled"]
+
 
 @dataclass(frozen=True)
 class CertificateRow:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from storage.engine import Engine, Row, Tx
 
+__all__ = ["DeclarationRow", "DeclarationStore", "Event", "WorkRow"]
+
 
 @dataclass(frozen=True)
 class DeclarationRow:

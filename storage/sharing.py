@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from storage.engine import Engine, Row, Tx
 
+__all__ = ["AccessRow", "DatasetRow", "GrantRow", "SharingStore"]
+
 
 @dataclass(frozen=True)
 class DatasetRow:
