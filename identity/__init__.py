@@ -4,9 +4,9 @@
   federation and its signed directory (`authority`), and a province joining it (`enrolment`).
 - Parties and users: `accounts` wires them together; enterprises register and the operator adds
   or suspends parties (`registration`) against the national registry (`national_registry`);
-  users log in and refresh (`login_sessions`), with failed logins counted (`logins`, pure
-  policy in `lockout`) and passwords hashed (`passwords`); administrators manage their users
-  (`users`).
+  users log in and refresh (`login_sessions`), with passwords hashed (`passwords`);
+  administrators manage their users (`users`). Failed logins and registrations are counted per
+  source and user (`guards`), and what the counts decide is the pure policy in `lockout`.
 - Tokens: signed by the home node and checked at every node (`tokens`), by a node that may
   speak for the party (`homes`), until revoked across the federation (`revocations`).
 """

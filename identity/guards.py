@@ -1,5 +1,6 @@
-"""Counting failed logins, and what the counts decide: how long a failure waits for its answer,
-and which logins are refused unchecked (docs/IDENTITY.md, "Failed logins").
+"""Counting failed logins and registrations, and what the counts decide: how long a failed login
+waits for its answer, which logins are refused unchecked (docs/IDENTITY.md, "Failed logins"),
+and when a source may register again.
 
 - Per source address: every failed login is an attempt in a sliding window
   (`lockout_window_s`); nothing but time takes one back. A login is recorded before its
