@@ -18,6 +18,8 @@ from core import merkle
 from core.signing import BATCH_DOMAIN, sign, verifies
 from swf.v1 import envelope_pb2 as pb
 
+__all__ = ["RootCache", "seal", "signed_root", "verify_item"]
+
 
 def signed_root(count: int, root: bytes) -> bytes:
     """What the batch signature covers: the tree size (8 bytes, big-endian) and its root."""

@@ -31,6 +31,22 @@ from core.ids import federation_of
 from core.trust import TrustView
 from swf.v1 import envelope_pb2 as pb
 
+__all__ = [
+    "DELIVERY_RECEIPT_TYPE",
+    "ENVELOPE_DOMAIN",
+    "Accepted",
+    "Draft",
+    "Limits",
+    "Sealed",
+    "check_document_type",
+    "is_message_id",
+    "new_message_id",
+    "parse_envelope",
+    "peek_message_id",
+    "seal",
+    "verify",
+]
+
 ENVELOPE_DOMAIN = b"swnode/envelope/v1"
 DELIVERY_RECEIPT_TYPE = "swnode.delivery-receipt"
 _DOCUMENT_TYPE = re.compile(r"^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)+$")

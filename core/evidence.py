@@ -29,6 +29,8 @@ from core.trust import KeyRef
 from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
 
+__all__ = ["ReceiptFact", "Verified", "build", "verify"]
+
 
 @dataclass(frozen=True)
 class ReceiptFact:

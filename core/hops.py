@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from core.ids import Role, federation_of, role_of
 
+__all__ = ["is_direct_neighbour", "may_relay", "next_hop", "path"]
+
 
 def next_hop(self_id: str, recipient: str) -> str:
     """The node `self_id` hands a message for `recipient` to."""

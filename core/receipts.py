@@ -17,6 +17,8 @@ from core.errors import InvalidArgument, Unauthenticated, quote
 from core.trust import KeyRef
 from swf.v1 import envelope_pb2 as pb
 
+__all__ = ["RECEIPT_DOMAIN", "check_for", "seal", "verify"]
+
 RECEIPT_DOMAIN = b"swnode/receipt/v1"
 
 

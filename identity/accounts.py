@@ -3,7 +3,7 @@
 `Accounts` wires a node's identity together, one job to a module:
 - registration, the operator's parties and suspension (identity/registration.py), against the
   national registry (identity/national_registry.py);
-- login and refresh (identity/login_sessions.py), failed logins counted (identity/logins.py);
+- login and refresh (identity/login_sessions.py), failed logins counted (identity/guards.py);
 - a party's users, managed by its administrators (identity/users.py);
 - tokens checked at every node against the signed directory (identity/tokens.py), by a node
   that may speak for the party (identity/homes.py, core/access.py);
@@ -24,10 +24,10 @@ from core import access
 from core.trust import TrustView
 from federation.registry_client import RegistryClient
 from identity import tokens
+from identity.guards import LoginGuard, RegistrationLimit, Sleep
 from identity.homes import Homes
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.login_sessions import LoginSessions
-from identity.logins import LoginGuard, RegistrationLimit, Sleep
 from identity.national_registry import NationalRegistry
 from identity.registration import Registrations
 from identity.revocations import REVOCATION_TTL_MS, Revocations

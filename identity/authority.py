@@ -39,6 +39,8 @@ from storage.membership import Member
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import enrolment_pb2 as epb
 
+__all__ = ["MAX_INVITATION_TTL_S", "Authority", "CentralSettings"]
+
 MAX_INVITATION_TTL_S = 7 * 24 * 3600
 
 

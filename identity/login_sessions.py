@@ -3,7 +3,7 @@
 Only the home node holds a party's password hashes. A login at another node is forwarded to the
 home node over the peer port (at most once); the tokens are always signed by the home node's
 token key. Every login opens a session whose refresh secret is single use: a refresh token used
-twice ends the session. Failed logins are counted and answered as identity/logins.py says.
+twice ends the session. Failed logins are counted and answered as identity/guards.py says.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from core.ids import federation_of
 from core.parties import subject, validate_uscc
 from federation.registry_client import RegistryClient
 from identity import tokens
-from identity.logins import Attempt, LoginGuard, user_key
+from identity.guards import Attempt, LoginGuard, user_key
 from identity.national_registry import NationalRegistry
 from identity.passwords import check_password
 from storage.database import Database

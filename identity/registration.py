@@ -25,7 +25,7 @@ from core.parties import (
     validate_uscc,
     validate_username,
 )
-from identity.logins import RegistrationLimit
+from identity.guards import RegistrationLimit
 from identity.national_registry import STATUS, NationalRegistry
 from identity.passwords import hash_password
 from storage.database import Database

@@ -25,6 +25,8 @@ from storage.database import Database
 from storage.users import UserRecord
 from swf.v1 import identity_pb2 as ipb
 
+__all__ = ["Users", "user_message"]
+
 
 def user_message(u: UserRecord) -> ipb.User:
     return ipb.User(

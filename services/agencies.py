@@ -1,5 +1,10 @@
-"""Who acts on each document type, who may submit it, and which field names the party whose
-document it is. Routing can be changed per node in node.toml ([routing]); the rest is policy."""
+"""Who acts on each document type, who may submit it, and whose document it is.
+
+All of it is read from the document's own `(swf.v1.document)` option in documents.proto
+(core/documents.py `policy`), the one place a type's policy is declared. The agencies can be
+changed per node in node.toml ([routing]); the rest is policy. A type that declares none is
+refused as `document.no_policy`, not looked up into a KeyError.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,20 @@ from collections.abc import Mapping
 
 from google.protobuf.message import Message
 
+from core.documents import DocumentKind, document_types, policy
+
+__all__ = [
+    "AGENCIES",
+    "DEFAULT_ROUTES",
+    "GOODS",
+    "PAYMENT",
+    "declaring_party",
+    "submit_roles",
+]
+
 # Agencies (party ids of kind "agency" at the node) that must act on each document type.
 DEFAULT_ROUTES: Mapping[str, tuple[str, ...]] = {
-    "goods_declaration": ("customs", "inspection"),
-    "conveyance_declaration": ("maritime", "customs", "inspection"),
-    "cargo_manifest": ("customs",),
-    "licence_application": ("commerce",),
-    "certificate_of_origin_application": ("ccpit",),
-    "qualification_filing": ("customs",),
-    "duty_payment": ("tax",),
-    "export_tax_rebate_application": ("tax",),
-    "phytosanitary_certificate_application": ("inspection",),
+    t.name: t.default_agencies for t in document_types()
 }
 
 # The agencies a test network creates at each province, with their names.
@@ -30,36 +38,26 @@ AGENCIES: Mapping[str, str] = {
     "ccpit": "Certificate of origin issuing body (CCPIT)",
 }
 
-# A user needs one of these roles to submit the document type.
-SUBMIT_ROLES: Mapping[str, tuple[str, ...]] = {
-    "goods_declaration": ("declarant", "customs_broker"),
-    "conveyance_declaration": ("carrier",),
-    "cargo_manifest": ("carrier", "forwarder"),
-    "licence_application": ("importer", "exporter", "declarant"),
-    "certificate_of_origin_application": ("exporter",),
-    "qualification_filing": ("admin",),
-    "duty_payment": ("declarant", "customs_broker", "importer", "exporter"),
-    "export_tax_rebate_application": ("exporter",),
-    "phytosanitary_certificate_application": ("exporter",),
-}
 
-# The field (path) holding the USCC of the party that submits the document.
-PARTY_FIELD: Mapping[str, str] = {
-    "goods_declaration": "declarant_uscc",
-    "conveyance_declaration": "carrier_uscc",
-    "cargo_manifest": "carrier_uscc",
-    "licence_application": "applicant_uscc",
-    "certificate_of_origin_application": "exporter.uscc",
-    "qualification_filing": "enterprise_uscc",
-    "duty_payment": "payer_uscc",
-    "export_tax_rebate_application": "exporter_uscc",
-    "phytosanitary_certificate_application": "exporter.uscc",
-}
+def _the_type(kind: DocumentKind.ValueType) -> str:
+    named = [t.name for t in document_types() if t.kind == kind]
+    assert len(named) == 1, f"one document type is {DocumentKind.Name(kind)}, not {named}"
+    return named[0]
+
+
+# The goods declaration (assessed for duty and tax) and the payment that clears one.
+GOODS = _the_type(DocumentKind.DOCUMENT_KIND_GOODS_DECLARATION)
+PAYMENT = _the_type(DocumentKind.DOCUMENT_KIND_PAYMENT)
+
+
+def submit_roles(document_type: str) -> tuple[str, ...]:
+    """The roles a user needs one of to submit the document type."""
+    return policy(document_type).submit_roles
 
 
 def declaring_party(document_type: str, message: Message) -> tuple[str, str]:
     """(field path, value) of the USCC the document is declared for."""
-    path = PARTY_FIELD[document_type]
+    path = policy(document_type).party_field
     value: object = message
     for part in path.split("."):
         value = getattr(value, part)

@@ -65,6 +65,8 @@ from storage.sharing import AccessRow, DatasetRow
 from swf.v1 import documents_pb2 as docs
 from swf.v1 import logistics_pb2 as lpb
 
+__all__ = ["MAX_ENTRIES_PER_KEY", "Logistics"]
+
 log = logging.getLogger("swnode.logistics")
 
 # Entries one node gives per key in one answer: the newest.

@@ -61,6 +61,8 @@ from storage.database import Database
 from storage.sharing import AccessRow, DatasetRow, GrantRow
 from swf.v1 import logistics_pb2 as lpb
 
+__all__ = ["EVENTS_DESCRIPTION", "POLICY", "STATUS", "Sharing", "ask_all"]
+
 log = logging.getLogger("swnode.sharing")
 
 T = TypeVar("T")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+__all__ = ["WatchSignal"]
+
 
 class WatchSignal:
     def __init__(self) -> None:

@@ -15,6 +15,8 @@ _PENDING_DELIVERY = literal(certificate_status.Status.PENDING_DELIVERY)
 # Messages the outbox is done with: delivered, or given up on.
 _SETTLED = listed(outbox_status.Status.DELIVERED, outbox_status.Status.DEAD)
 
+__all__ = ["CertificateRow", "CertificateStore", "Settled"]
+
 
 @dataclass(frozen=True)
 class CertificateRow:

@@ -19,6 +19,8 @@ _UNDECIDED = listed(WorkStatus.OPEN, WorkStatus.CLAIMED)
 # The final statuses that grant what was asked: cleared goods, approved documents.
 _GRANTED = listed(Status.CLEARED, Status.APPROVED)
 
+__all__ = ["DeclarationRow", "DeclarationStore", "Event", "WorkRow"]
+
 
 @dataclass(frozen=True)
 class DeclarationRow:

@@ -1,8 +1,9 @@
-"""Accounts (identity/accounts.py) without a network: a node's identity logic on a real SQLite
-database, with the national registry played by another node's Accounts in the same process and
-a clock the test moves. What the end-to-end tests cannot reach precisely: revocations held per
-home node, revocations that do not parse or come from another federation, registrations that
-wait for the registry, and logins given the USCC as people type it."""
+"""Accounts (identity/accounts.py, with registration.py, national_registry.py and
+login_sessions.py) without a network: a node's identity logic on a real SQLite database, with
+the national registry played by another node's Accounts in the same process and a clock the
+test moves. What the end-to-end tests cannot reach precisely: revocations held per home node,
+revocations that do not parse or come from another federation, registrations that wait for the
+registry, and logins given the USCC as people type it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Failed logins and registrations counted per source (identity/logins.py), the way an attacker
+"""Failed logins and registrations counted per source (identity/guards.py), the way an attacker
 would try to get around them: a good login of its own between guesses, parties that do not
 exist to learn which do, and many registrations from one address. Delays are asserted as the
 decisions recorded (tests/identity/world.py), never as wall-clock time."""
@@ -9,8 +9,8 @@ import pytest
 
 from core.errors import ResourceExhausted, SwnodeError, Unauthenticated
 from identity.accounts import AccountSettings
+from identity.guards import source_key
 from identity.lockout import LockoutPolicy, RateLimit
-from identity.logins import source_key
 from swf.v1 import identity_pb2 as ipb
 from tests.identity.world import World, request
 from tests.identity_client import PASSWORD, new_uscc

@@ -1,5 +1,6 @@
-"""Counting failed logins, and what the counts decide: how long a failure waits for its answer,
-and which logins are refused unchecked (docs/IDENTITY.md, "Failed logins").
+"""Counting failed logins and registrations, and what the counts decide: how long a failed login
+waits for its answer, which logins are refused unchecked (docs/IDENTITY.md, "Failed logins"),
+and when a source may register again.
 
 - Per source address: every failed login is an attempt in a sliding window
   (`lockout_window_s`); nothing but time takes one back. A login is recorded before its
@@ -23,6 +24,18 @@ from typing import NoReturn
 from core.errors import ResourceExhausted, Unauthenticated
 from identity.lockout import LockoutPolicy, RateLimit
 from storage.database import Database
+
+__all__ = [
+    "Attempt",
+    "LoginGuard",
+    "RegistrationLimit",
+    "Sleep",
+    "locked",
+    "login_failed",
+    "minutes_until",
+    "source_key",
+    "user_key",
+]
 
 Sleep = Callable[[float], Awaitable[None]]
 
