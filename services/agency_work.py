@@ -37,7 +37,7 @@ class AgencyWork:
     approval_hooks: list[ApprovalHook]
     _db: Database
     _clock_ms: Callable[[], int]
-    _changes: WatchSignal
+    _watch_signal: WatchSignal
 
     def _agency(self, claims: Claims) -> str:
         if not access.is_local(claims, access.AGENCIES, self.node_id):
@@ -69,7 +69,7 @@ class AgencyWork:
                 if w.id not in sent:
                     sent.add(w.id)
                     yield await self._item(w)
-            await self._changes.wait()
+            await self._watch_signal.wait()
 
     async def claim(self, claims: Claims, work_id: str) -> dpb.WorkItem:
         agency = self._agency(claims)
@@ -98,7 +98,7 @@ class AgencyWork:
                 now_ms=now_ms,
                 claimed_by=actor,
             )
-        await self._changes.notify()
+        await self._watch_signal.notify()
         got = await self._db.declarations.work(work_id)
         assert got is not None
         return await self._item(got)
@@ -189,7 +189,7 @@ class AgencyWork:
                 payment = dpb.Document.FromString(declaration.document).duty_payment
                 paid = payment.declaration_id
                 await self._pay_txn(tx, paid, actor, now_ms)
-        await self._changes.notify()
+        await self._watch_signal.notify()
         got = await self._db.declarations.work(req.work_id)
         assert got is not None
         return await self._item(got)

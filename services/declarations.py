@@ -84,7 +84,7 @@ class Declarations(AgencyWork):
         self._clock_ms = clock_ms
         self._routing = routing
         self._tariff = tariff
-        self._changes = WatchSignal()
+        self._watch_signal = WatchSignal()
         # Called inside the transaction that approves a declaration (e.g. to issue the
         # certificate an approved application asks for, all or nothing with the approval).
         self.approval_hooks: list[ApprovalHook] = []
@@ -241,7 +241,7 @@ class Declarations(AgencyWork):
             await self._db.declarations.add_work_txn(
                 tx, [self._work(row.id, a, 1) for a in agencies], now_ms
             )
-        await self._changes.notify()
+        await self._watch_signal.notify()
         return await self.view(row.id)
 
     def _work(self, declaration_id: str, agency: str, round_: int) -> WorkRow:
@@ -315,7 +315,7 @@ class Declarations(AgencyWork):
             await self._db.declarations.add_work_txn(
                 tx, [self._work(declaration_id, a, revision + 1) for a in asked], now_ms
             )
-        await self._changes.notify()
+        await self._watch_signal.notify()
         return await self.view(declaration_id)
 
     # -- reading -----------------------------------------------------------------------------
@@ -392,7 +392,7 @@ class Declarations(AgencyWork):
                 yield event_proto(e)
                 if e["to_status"] in ds.FINAL:
                     return
-            await self._changes.wait()
+            await self._watch_signal.wait()
 
 
 def _refs(checked: Checked) -> list[tuple[str, str]]:

@@ -110,7 +110,7 @@ class Logistics:
         self._sharing = sharing
         self._clock_ms = clock_ms
         self._skew_ms = skew_ms
-        self._changes = WatchSignal()
+        self._watch_signal = WatchSignal()
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -174,7 +174,7 @@ class Logistics:
                         field=path,
                     )
         if stored:
-            await self._changes.notify()
+            await self._watch_signal.notify()
         return stored, duplicates
 
     async def report_stream(
@@ -347,7 +347,7 @@ class Logistics:
             current.after_declaration_seq = max(
                 current.after_declaration_seq, answer.declaration_seq
             )
-            await self._changes.wait()
+            await self._watch_signal.wait()
 
     # -- the timeline, for a party logged in here --------------------------------------------
 
