@@ -28,6 +28,7 @@ from core.envelope import (
     Accepted,
     Draft,
     Limits,
+    Sealed,
     parse_envelope,
     peek_message_id,
     verify,
@@ -37,6 +38,7 @@ from core.grpc_status import status_of
 from core.signer import Signer
 from core.trust import TrustView
 from federation.inbound_plan import (
+    Decision,
     Duplicate,
     Facts,
     Key,
@@ -49,6 +51,7 @@ from federation.inbound_plan import (
 )
 from federation.outbox import Outbox
 from storage.database import Database
+from storage.engine import Tx
 from storage.inbox import InboxRow
 from storage.outbox import Change
 from swf.v1 import envelope_pb2 as pb
@@ -155,23 +158,7 @@ class Inbound:
     ) -> dict[Key, pb.Receipt | pb.Refusal]:
         """§5.2 steps 3–4: seal the end-to-end receipts, look up what storage knows, and do in
         one transaction what the plan (inbound_plan.py) decides."""
-        e2e_drafts = [
-            (
-                key,
-                Draft(
-                    recipient=item.accepted.header.sender,
-                    document_type=DELIVERY_RECEIPT_TYPE,
-                    payload=item.receipt.SerializeToString(),
-                    conversation_id=item.accepted.header.conversation_id,
-                ),
-            )
-            for key, item in items.items()
-            if wants_end_to_end(
-                item.accepted.header, node_id=self.node_id, previous_hop=previous_hop
-            )
-        ]
-        e2e = self._outbox.seal([d for _, d in e2e_drafts], now_ms) if e2e_drafts else []
-        e2e_for = {key: s for (key, _), s in zip(e2e_drafts, e2e, strict=True)}
+        e2e_for = self._seal_end_to_end(previous_hop, items, now_ms)
         headers = {key: item.accepted.header for key, item in items.items()}
         async with self._db.transaction() as tx:
             seen = await self._db.inbox.receipts_for_txn(tx, list(items))
@@ -188,34 +175,15 @@ class Inbound:
                 for key, d in stores.items()
                 if d.relay
             ]
-            found: list[tuple[bytes, pb.ReceiptBody]] = []
-            for key, d in stores.items():
-                if d.apply_receipt:
-                    payload = items[key].accepted.envelope.payload
-                    body = end_to_end_receipt(payload, key[0], trust.signing_key, self._cache)
-                    if isinstance(body, str):
-                        log.warning("%s", body)
-                    else:
-                        found.append((payload, body))
+            found = self._end_to_end_receipts(stores, items, trust)
             await self._db.inbox.insert_txn(tx, rows, now_ms)
             if relays:
                 await self._db.outbox.insert_txn(tx, relays, now_ms)
             fresh_e2e = [e2e_for[key] for key, d in stores.items() if d.end_to_end]
             if fresh_e2e:
                 await self._outbox.queue_txn(tx, fresh_e2e, now_ms)
-            delivered: list[tuple[bytes, pb.ReceiptBody]] = []
             if found:
-                sent = await self._db.outbox.sent_txn(
-                    tx, self.node_id, [b.message_id for _, b in found]
-                )
-                delivered = confirmed_deliveries(found, sent)
-            if delivered:
-                await self._db.outbox.add_receipts_txn(
-                    tx, [(b.message_id, "delivery", b.issuer, raw) for raw, b in delivered], now_ms
-                )
-                await self._db.outbox.transition_txn(
-                    tx, Event.DELIVERY_RECEIPT, [Change(b.message_id) for _, b in delivered], now_ms
-                )
+                await self._apply_deliveries_txn(tx, found, now_ms)
         for row in relays:
             self._outbox.notify_hop(row.next_hop)
         if fresh_e2e:
@@ -223,15 +191,60 @@ class Inbound:
         received = sum(1 for r in rows if r.status == "received")
         if received:
             self._on_received(received)
-        result: dict[Key, pb.Receipt | pb.Refusal] = {}
-        for key, decision in decisions.items():
-            if isinstance(decision, Store):
-                result[key] = items[key].receipt
-            elif isinstance(decision, Duplicate):
-                result[key] = pb.Receipt.FromString(decision.receipt)
-            else:
-                result[key] = refusal(decision.error)
-        return result
+        return {key: _answer(decision, items[key]) for key, decision in decisions.items()}
+
+    def _seal_end_to_end(
+        self, previous_hop: str, items: dict[Key, _Item], now_ms: int
+    ) -> dict[Key, Sealed]:
+        """The end-to-end receipt for each message that earns one if new (§5.6): sealed before
+        the transaction, queued in it only for messages the plan finds new."""
+        drafts = {
+            key: Draft(
+                recipient=item.accepted.header.sender,
+                document_type=DELIVERY_RECEIPT_TYPE,
+                payload=item.receipt.SerializeToString(),
+                conversation_id=item.accepted.header.conversation_id,
+            )
+            for key, item in items.items()
+            if wants_end_to_end(
+                item.accepted.header, node_id=self.node_id, previous_hop=previous_hop
+            )
+        }
+        if not drafts:
+            return {}
+        sealed = self._outbox.seal(list(drafts.values()), now_ms)
+        return dict(zip(drafts, sealed, strict=True))
+
+    def _end_to_end_receipts(
+        self, stores: dict[Key, Store], items: dict[Key, _Item], trust: TrustView
+    ) -> list[tuple[bytes, pb.ReceiptBody]]:
+        """The delivery receipts inside the new end-to-end receipt messages for this node that
+        count (§5.6 steps 1–2); the others are logged and ignored."""
+        found: list[tuple[bytes, pb.ReceiptBody]] = []
+        for key, d in stores.items():
+            if d.apply_receipt:
+                payload = items[key].accepted.envelope.payload
+                body = end_to_end_receipt(payload, key[0], trust.signing_key, self._cache)
+                if isinstance(body, str):
+                    log.warning("%s", body)
+                else:
+                    found.append((payload, body))
+        return found
+
+    async def _apply_deliveries_txn(
+        self, tx: Tx, found: list[tuple[bytes, pb.ReceiptBody]], now_ms: int
+    ) -> None:
+        """§5.6 steps 3–4: keep the receipts that confirm a message in the outbox, and mark it
+        delivered."""
+        sent = await self._db.outbox.sent_txn(tx, self.node_id, [b.message_id for _, b in found])
+        delivered = confirmed_deliveries(found, sent)
+        if delivered:
+            await self._db.outbox.add_receipts_txn(
+                tx, [(b.message_id, "delivery", b.issuer, raw) for raw, b in delivered], now_ms
+            )
+            await self._db.outbox.transition_txn(
+                tx, Event.DELIVERY_RECEIPT, [Change(b.message_id) for _, b in delivered], now_ms
+            )
 
     def _row(self, item: _Item, status: str, previous_hop: str) -> InboxRow:
         h = item.accepted.header
@@ -248,3 +261,12 @@ class Inbound:
             receipt=item.receipt.SerializeToString(),
             status=status,
         )
+
+
+def _answer(decision: Decision, item: _Item) -> pb.Receipt | pb.Refusal:
+    """The ack's content: the receipt just sealed, the first one (§5.7), or the refusal."""
+    if isinstance(decision, Store):
+        return item.receipt
+    if isinstance(decision, Duplicate):
+        return pb.Receipt.FromString(decision.receipt)
+    return refusal(decision.error)
