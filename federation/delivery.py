@@ -9,6 +9,10 @@ recipient); a refusal to failed (retry later) or dead (refused for good). When t
 everything in flight goes back to failed, and the peer's failure count and retry time are stored
 (core.backoff), so a restarted node, or another replica, waits as long as this one would have.
 A peer that is down only stalls its own queue.
+
+What is in flight, how acks match frames and what each ack does are decided by the pure
+`window.Window` and `window.judge` (docs/PROTOCOL.md §5.2, §5.3); a queue does the I/O around
+them: claims, writes, reads, storage, timers and backoff.
 """
 
 from __future__ import annotations
