@@ -23,6 +23,7 @@ RECEIPT_DOMAIN = b"swnode/receipt/v1"
 
 
 def seal(bodies: Sequence[pb.ReceiptBody], key: Ed25519PrivateKey, key_id: str) -> list[pb.Receipt]:
+    """Receipts for `bodies`, under one batch signature (§4.3)."""
     raw = [b.SerializeToString(deterministic=True) for b in bodies]
     signatures = batch_signatures.seal(key, key_id, RECEIPT_DOMAIN, raw)
     return [pb.Receipt(body=r, signature=s) for r, s in zip(raw, signatures, strict=True)]
@@ -33,7 +34,7 @@ def verify(
     key_of: Callable[[str], KeyRef | None],
     cache: batch_signatures.RootCache | None = None,
 ) -> pb.ReceiptBody:
-    """The body of an authentic receipt, or Unauthenticated."""
+    """The body of an authentic receipt, or Unauthenticated: §4.4 steps 1–4, in order."""
     # 1. The issuer's key is known.
     sig = receipt.signature
     key = key_of(sig.key_id)
@@ -44,7 +45,7 @@ def verify(
     # 2. The signature covers these exact body bytes.
     if not batch_signatures.verify_item(key.public_key, RECEIPT_DOMAIN, receipt.body, sig, cache):
         raise Unauthenticated("receipt.bad_signature", "the receipt's signature does not verify")
-    # 3. Parse, and the body names the key and the issuer that signed it.
+    # 3. Only now parse; 4. the body names the key and the issuer that signed it.
     try:
         body = pb.ReceiptBody.FromString(receipt.body)
     except DecodeError as exc:
@@ -60,7 +61,8 @@ def verify(
 
 
 def check_for(body: pb.ReceiptBody, *, message_id: str, header_sha256: bytes, issuer: str) -> None:
-    """The receipt is for this exact message and from the node expected to give it."""
+    """The receipt is for this exact message (§4.4 step 5) and from the node expected to give
+    it (step 6)."""
     if body.message_id != message_id or body.header_sha256 != header_sha256:
         raise Unauthenticated(
             "receipt.wrong_message", f"the receipt is not for message {message_id} as sent"

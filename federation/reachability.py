@@ -17,6 +17,8 @@ from federation.channels import PeerChannels
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2
 
+__all__ = ["PeerState", "Reachability"]
+
 log = logging.getLogger("swnode.reachability")
 
 

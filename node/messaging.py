@@ -17,6 +17,7 @@ from core import evidence
 from core.anchor import decode_anchor
 from core.envelope import Draft
 from core.errors import InvalidArgument, NotFound, quote
+from core.signer import Signer
 from core.trust import TrustView
 from federation.directory_sync import load_trust
 from federation.outbox import Outbox
@@ -44,7 +45,7 @@ class Context:
         return Outbox(
             node_id=self.config.id,
             db=self.db,
-            signing_key=self.keys.signing_key,
+            signer=Signer.of(self.config.id, self.keys.signing_key),
             trust=lambda: self.trust,
             clock_ms=now_ms,
             settings=settings,

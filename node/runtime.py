@@ -24,6 +24,7 @@ from core.backoff import Backoff
 from core.certificate_checks import KIND_TYPES
 from core.envelope import Limits
 from core.errors import ConfigError
+from core.signer import Signer
 from core.signing import PURPOSE_TOKEN, key_id, raw_public
 from core.tariff import Tariff, parse_tariff
 from core.trust import TrustView
@@ -202,10 +203,12 @@ class Node:
             ),
         )
         self.delivery.listeners.append(self._answered)
+        # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
+        signer = Signer.of(config.id, self.keys.signing_key)
         self.outbox = Outbox(
             node_id=config.id,
             db=self.db,
-            signing_key=self.keys.signing_key,
+            signer=signer,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             settings=outbox_settings(config),
@@ -275,6 +278,7 @@ class Node:
             node_id=config.id,
             db=self.db,
             outbox=self.outbox,
+            signer=signer,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             limits=Limits(
