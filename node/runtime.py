@@ -44,14 +44,12 @@ from identity.keys import NodeKeys, load_node_keys
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.config import NodeConfig
-from node.declarations_service import (
-    statistics_for,
-)
-from node.metrics import Metrics
-from node.ops import OpsServer
-from node.rpc import set_refusal_observer
-from node.servers import SERVICE_NAMES, client_server, peer_server
-from node.status_document import iso, jwk, node_status
+from node.servers.metrics import Metrics
+from node.servers.ops import OpsServer
+from node.servers.ports import SERVICE_NAMES, client_server, peer_server
+from node.servers.rpc import set_refusal_observer
+from node.servers.status_document import iso, jwk, node_status
+from node.statistics import statistics_for
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics

@@ -14,17 +14,15 @@ from grpc_reflection.v1alpha import reflection
 from core.errors import ConfigError
 from federation.channels import SERVER_KEEPALIVE, message_size_options
 from federation.tls import client_port_credentials, peer_port_credentials
-from node.certificates_service import CertificatesService
-from node.client_service import EnrolmentService
 from node.config import NodeConfig
-from node.declarations_service import (
-    AgencyWorkService,
-    DeclarationsService,
-    StatisticsPeerService,
-)
-from node.identity_service import IdentityService, RegistryService
-from node.logistics_service import DataSharingService, LogisticsPeerService, LogisticsService
-from node.peer_service import PeerService
+from node.servers.certificates import CertificatesService
+from node.servers.declarations import AgencyWorkService, DeclarationsService
+from node.servers.enrolment import EnrolmentService
+from node.servers.identity import IdentityService, RegistryService
+from node.servers.logistics import LogisticsPeerService, LogisticsService
+from node.servers.peer import PeerService
+from node.servers.sharing import DataSharingService
+from node.servers.statistics import StatisticsPeerService
 from swf.v1 import (
     certificates_pb2,
     certificates_pb2_grpc,

@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from node.client_io import bearer, print_message
+from node.client.common import bearer, print_message
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 

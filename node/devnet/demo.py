@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 import grpc
 
 from core.documents import parse_json, wrap
-from node.client_io import bearer
+from node.client.common import bearer
 from node.config import load_config
-from node.devnet import Devnet
+from node.devnet.network import Devnet
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 from swf.v1 import declarations_pb2 as dpb
