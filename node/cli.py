@@ -16,6 +16,8 @@ from typing import Any
 from core.errors import SwnodeError
 from core.ids import Role
 
+__all__ = ["build_parser", "main"]
+
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=False))

@@ -61,6 +61,15 @@ from storage.engine import redact
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import identity_pb2 as ipb
 
+__all__ = [
+    "Node",
+    "account_settings",
+    "load_tariff",
+    "outbox_settings",
+    "run_node",
+    "wall_clock_ms",
+]
+
 log = logging.getLogger("swnode.node")
 
 SAMPLE_TARIFF = Path(services.__file__).parent / "tariff_sample.csv"

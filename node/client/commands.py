@@ -31,6 +31,8 @@ from swf.v1 import declarations_pb2_grpc as dgrpc
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
 
+__all__ = ["DECISIONS", "DOCUMENT_COMMANDS", "STATUS", "add_arguments", "channel", "main"]
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("which node")

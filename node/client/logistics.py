@@ -34,6 +34,21 @@ from node.operator.admin import parse_duration
 from swf.v1 import logistics_pb2 as lpb
 from swf.v1 import logistics_pb2_grpc as lgrpc
 
+__all__ = [
+    "COMMANDS",
+    "POLICIES",
+    "add_subcommands",
+    "dataset_line",
+    "entry_line",
+    "log_line",
+    "parse_when",
+    "read_events",
+    "request_line",
+    "run",
+    "timeline_text",
+    "update_text",
+]
+
 COMMANDS = frozenset({"event", "timeline", "dataset"})
 POLICIES = {
     "open_to_agencies": lpb.SHARING_POLICY_OPEN_TO_AGENCIES,

@@ -35,6 +35,20 @@ from node.operator import admin
 from node.runtime import Node
 from storage.engine import create_schema
 
+__all__ = [
+    "ECHO_METHOD",
+    "Result",
+    "bench",
+    "echo_server",
+    "main_cli",
+    "peak_rss_mb",
+    "percentile",
+    "render",
+    "run_echo",
+    "run_nodes",
+    "stop",
+]
+
 ECHO_METHOD = "/swnode.bench.Echo/Stream"
 
 

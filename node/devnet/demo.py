@@ -31,6 +31,8 @@ from swf.v1 import declarations_pb2_grpc as dgrpc
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
 
+__all__ = ["ENTERPRISE", "EXAMPLES", "Demo", "Step", "main"]
+
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ENTERPRISE = "91440300MA5G1234XY"  # the exporter of examples/

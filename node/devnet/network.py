@@ -30,6 +30,17 @@ from node.config import load_config, write_config
 from node.operator import admin, parties
 from services.routing import AGENCIES
 
+__all__ = [
+    "AGENCY_CREDENTIALS",
+    "FOREIGN",
+    "MANIFEST",
+    "PROVINCES",
+    "TEST_NETWORK_REGISTRATIONS",
+    "TEST_NETWORK_SOURCE_FAILURES",
+    "Devnet",
+    "Settings",
+]
+
 MANIFEST = "devnet.json"
 AGENCY_CREDENTIALS = "agency-credentials.json"  # test network only: the agencies' passwords
 PROVINCES = ("CN-GD", "CN-SH", "CN-ZJ", "CN-JS", "CN-BJ", "CN-FJ", "CN-SD", "CN-TJ", "CN-SC")

@@ -29,6 +29,17 @@ from storage.database import Database
 from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
 
+__all__ = [
+    "Context",
+    "evidence_json",
+    "export_evidence",
+    "messages",
+    "node_context",
+    "redrive",
+    "send",
+    "verify_evidence_file",
+]
+
 
 @dataclass
 class Context:

@@ -18,6 +18,8 @@ from node.operator.admin import now_ms
 from node.operator.messaging import node_context
 from swf.v1 import identity_pb2 as ipb
 
+__all__ = ["accounts_at", "add_party", "suspend"]
+
 
 @asynccontextmanager
 async def accounts_at(node_dir: Path) -> AsyncIterator[Accounts]:

@@ -15,6 +15,8 @@ from node.config import NodeConfig, load_config
 from node.operator.admin import now_ms, open_db
 from node.servers.status_document import node_status
 
+__all__ = ["fetch_json", "live_status", "offline_status", "render", "status"]
+
 
 def fetch_json(url: str, timeout_s: float = 2.0) -> Any:
     with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 (http only, ours)

@@ -13,6 +13,8 @@ from services.certificates import Certificates
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 
+__all__ = ["CertificatesService"]
+
 Context = grpc.aio.ServicerContext[Any, Any]
 
 

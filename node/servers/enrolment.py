@@ -13,6 +13,8 @@ from node.servers.rpc import unary
 from swf.v1 import enrolment_pb2 as epb
 from swf.v1 import enrolment_pb2_grpc as egrpc
 
+__all__ = ["EnrolmentService"]
+
 Context = grpc.aio.ServicerContext[Any, Any]
 
 

@@ -18,6 +18,8 @@ from node.servers.rpc import unary
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
 
+__all__ = ["IdentityService", "RegistryService", "principal"]
+
 Context = grpc.aio.ServicerContext[Any, Any]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info
 
+__all__ = ["Metrics"]
+
 
 class Metrics:
     def __init__(self) -> None:

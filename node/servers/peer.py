@@ -18,6 +18,8 @@ from swf.v1 import directory_pb2 as pb
 from swf.v1 import envelope_pb2 as epb
 from swf.v1 import peer_pb2, peer_pb2_grpc
 
+__all__ = ["PeerService", "peer_certificate"]
+
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
