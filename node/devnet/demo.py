@@ -34,7 +34,7 @@ from swf.v1 import identity_pb2_grpc as igrpc
 __all__ = ["ENTERPRISE", "EXAMPLES", "Demo", "Step", "main"]
 
 T = TypeVar("T")
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ENTERPRISE = "91440300MA5G1234XY"  # the exporter of examples/
 USER, PASSWORD = "alice", "demo passphrase 2026"
 
