@@ -32,7 +32,7 @@ from core.signing import raw_public
 from identity.authority import Authority, CentralSettings
 from identity.ca import make_csr
 from identity.keys import load_node_keys
-from node import admin
+from node.operator import admin
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import enrolment_pb2 as epb

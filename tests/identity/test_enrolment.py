@@ -16,9 +16,9 @@ from core.ids import Role
 from core.invitation import Invitation
 from core.signing import fingerprint
 from identity.keys import load_node_keys
-from node import admin
 from node.config import load_config
-from node.status import offline_status
+from node.operator import admin
+from node.operator.status import offline_status
 from swf.v1 import enrolment_pb2_grpc as egrpc
 from tests.factories import enrol_request, fresh_keys
 from tests.harness import Network, NetworkFactory, NetworkSpec, eventually, refusal_of, swnode

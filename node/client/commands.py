@@ -20,8 +20,9 @@ import grpc
 from core.documents import parse_value, wrap
 from core.errors import InvalidArgument
 from core.grpc_status import VALIDATION_KEY, from_rpc_error
-from node import client_certificates, client_logistics
-from node.client_io import bearer, print_message, read_file_bytes, read_json_file
+from node.client import certificates as client_certificates
+from node.client import logistics as client_logistics
+from node.client.common import bearer, print_message, read_file_bytes, read_json_file
 from node.config import load_config
 from services.declaration_records import decision_note
 from services.statistics import BUCKETS_S
@@ -29,6 +30,8 @@ from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import declarations_pb2_grpc as dgrpc
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
+
+__all__ = ["DECISIONS", "DOCUMENT_COMMANDS", "STATUS", "add_arguments", "channel", "main"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

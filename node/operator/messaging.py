@@ -22,13 +22,24 @@ from core.trust import TrustView
 from federation.directory_sync import load_trust
 from federation.outbox import Outbox
 from identity.keys import NodeKeys, load_node_keys
-from node.admin import now_ms, open_db
 from node.config import NodeConfig, load_config
+from node.operator.admin import now_ms, open_db
 from node.runtime import outbox_settings
-from node.status_document import iso
+from node.servers.status_document import iso
 from storage.database import Database
 from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
+
+__all__ = [
+    "Context",
+    "evidence_json",
+    "export_evidence",
+    "messages",
+    "node_context",
+    "redrive",
+    "send",
+    "verify_evidence_file",
+]
 
 
 @dataclass

@@ -9,9 +9,11 @@ import grpc
 
 from core.errors import FailedPrecondition
 from identity.authority import Authority
-from node.rpc import unary
+from node.servers.rpc import unary
 from swf.v1 import enrolment_pb2 as epb
 from swf.v1 import enrolment_pb2_grpc as egrpc
+
+__all__ = ["EnrolmentService"]
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

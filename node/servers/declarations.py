@@ -1,5 +1,5 @@
-"""gRPC servicers for declarations: Declarations and AgencyWork on the client port,
-StatisticsPeer on the peer port. Each method authenticates and hands over to services."""
+"""gRPC servicers for declarations: Declarations and AgencyWork on the client port. Each method
+authenticates and hands over to services."""
 
 from __future__ import annotations
 
@@ -8,24 +8,14 @@ from typing import Any
 
 import grpc
 
-from core.arguments import day_range_ms
-from core.errors import PermissionDenied
-from core.ids import Role, federation_of, role_of
-from core.trust import TrustView
 from identity.accounts import Accounts
-from node.auth import caller
-from node.peer_service import peer_certificate
-from node.rpc import stream, unary
+from node.servers.auth import caller
+from node.servers.rpc import stream, unary
 from services.declarations import Declarations
-from services.statistics import federation_statistics, node_statistics
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import declarations_pb2_grpc as dgrpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-def _range_ms(req: dpb.StatisticsRequest) -> tuple[int, int]:
-    return day_range_ms(req.from_date, req.to_date)
 
 
 class DeclarationsService(dgrpc.DeclarationsServicer):
@@ -109,49 +99,4 @@ class AgencyWorkService(dgrpc.AgencyWorkServicer):
         return await self._d.decide(await caller(self._a, context), request)
 
 
-class StatisticsPeerService(dgrpc.StatisticsPeerServicer):
-    """Peer port: a province gives its figures to its own central node."""
-
-    def __init__(
-        self,
-        node_id: str,
-        trust: Callable[[], TrustView],
-        clock_ms: Callable[[], int],
-        own: Callable[[dpb.StatisticsRequest], Awaitable[dpb.Statistics]],
-    ) -> None:
-        self._node_id = node_id
-        self._trust = trust
-        self._clock_ms = clock_ms
-        self._own = own
-
-    @unary
-    async def GetStatistics(
-        self, request: dpb.StatisticsRequest, context: Context
-    ) -> dpb.Statistics:
-        node = self._trust().authenticate_peer(peer_certificate(context), self._clock_ms())
-        if node.id != federation_of(self._node_id):
-            raise PermissionDenied(
-                "statistics.not_central", "only this federation's central node asks for figures"
-            )
-        return await self._own(
-            dpb.StatisticsRequest(from_date=request.from_date, to_date=request.to_date)
-        )
-
-
-async def statistics_for(
-    request: dpb.StatisticsRequest,
-    *,
-    node_id: str,
-    own: Callable[[int, int], Awaitable[dpb.Statistics]],
-    provinces: Callable[[], list[str]],
-    ask: Callable[[str, dpb.StatisticsRequest], Awaitable[dpb.Statistics]],
-) -> dpb.Statistics:
-    from_ms, to_ms = _range_ms(request)
-    mine = await own(from_ms, to_ms)
-    if not request.federation or role_of(node_id) is not Role.CENTRAL:
-        return mine
-    local = dpb.StatisticsRequest(from_date=request.from_date, to_date=request.to_date)
-    return await federation_statistics(mine, provinces(), lambda n: ask(n, local))
-
-
-__all__ = ["AgencyWorkService", "DeclarationsService", "StatisticsPeerService", "node_statistics"]
+__all__ = ["AgencyWorkService", "DeclarationsService"]

@@ -30,10 +30,24 @@ from core.envelope import Draft
 from core.ids import Role
 from federation.delivery import Answered
 from federation.tasks import Tasks
-from node import admin
 from node.config import load_config
+from node.operator import admin
 from node.runtime import Node
 from storage.engine import create_schema
+
+__all__ = [
+    "ECHO_METHOD",
+    "Result",
+    "bench",
+    "echo_server",
+    "main_cli",
+    "peak_rss_mb",
+    "percentile",
+    "render",
+    "run_echo",
+    "run_nodes",
+    "stop",
+]
 
 ECHO_METHOD = "/swnode.bench.Echo/Stream"
 
@@ -207,7 +221,7 @@ async def run_echo(messages: int, payload_bytes: int, window: int = 4096) -> flo
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         server = subprocess.Popen(
-            [sys.executable, "-m", "node.bench", "echo-server", str(port_file)],
+            [sys.executable, "-m", "node.devnet.bench", "echo-server", str(port_file)],
             start_new_session=True,
         )
         try:

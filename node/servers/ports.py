@@ -5,26 +5,36 @@ operators and enrolment, over TLS). The servicers only translate; the parts do t
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from core.errors import ConfigError
+from core.trust import TrustView
 from federation.channels import SERVER_KEEPALIVE, message_size_options
+from federation.directory_sync import DirectorySync
+from federation.inbound import Inbound
 from federation.tls import client_port_credentials, peer_port_credentials
-from node.certificates_service import CertificatesService
-from node.client_service import EnrolmentService
+from identity.accounts import Accounts
+from identity.authority import Authority
+from identity.keys import NodeKeys
 from node.config import NodeConfig
-from node.declarations_service import (
-    AgencyWorkService,
-    DeclarationsService,
-    StatisticsPeerService,
-)
-from node.identity_service import IdentityService, RegistryService
-from node.logistics_service import DataSharingService, LogisticsPeerService, LogisticsService
-from node.peer_service import PeerService
+from node.servers.certificates import CertificatesService
+from node.servers.declarations import AgencyWorkService, DeclarationsService
+from node.servers.enrolment import EnrolmentService
+from node.servers.identity import IdentityService, RegistryService
+from node.servers.logistics import LogisticsPeerService, LogisticsService
+from node.servers.peer import PeerService
+from node.servers.sharing import DataSharingService
+from node.servers.statistics import StatisticsPeerService
+from services.certificates import Certificates
+from services.declarations import Declarations
+from services.logistics import Logistics
+from services.sharing import Sharing
 from swf.v1 import (
     certificates_pb2,
     certificates_pb2_grpc,
@@ -41,10 +51,38 @@ from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import logistics_pb2 as lpb
 from swf.v1 import logistics_pb2_grpc as lgrpc
 
-if TYPE_CHECKING:
-    from node.runtime import Node
 
-__all__ = ["CLIENT_SERVICES", "PEER_SERVICES", "SERVICE_NAMES", "client_server", "peer_server"]
+class Parts(Protocol):
+    """What the servicers are built from: the parts of a running node (node/runtime.py), named
+    here so that the servers need not know the runtime that assembles them."""
+
+    config: NodeConfig
+    clock_ms: Callable[[], int]
+    keys: NodeKeys
+    authority: Authority | None
+    sync: DirectorySync
+    inbound: Inbound
+    accounts: Accounts
+    declarations: Declarations
+    certificates: Certificates
+    sharing: Sharing
+    logistics: Logistics
+    health_servicer: HealthServicer
+
+    @property
+    def trust(self) -> TrustView: ...
+
+    async def statistics(self, request: dpb.StatisticsRequest) -> dpb.Statistics: ...
+
+
+__all__ = [
+    "CLIENT_SERVICES",
+    "PEER_SERVICES",
+    "SERVICE_NAMES",
+    "Parts",
+    "client_server",
+    "peer_server",
+]
 
 log = logging.getLogger("swnode.node")
 
@@ -66,7 +104,7 @@ CLIENT_SERVICES = (
 SERVICE_NAMES = PEER_SERVICES + CLIENT_SERVICES
 
 
-def peer_server(node: Node) -> grpc.aio.Server:
+def peer_server(node: Parts) -> grpc.aio.Server:
     """The peer port: other nodes only, mutual TLS with the directory's certificates."""
     config = node.config
     options = message_size_options(config.max_message_bytes) + SERVER_KEEPALIVE
@@ -115,7 +153,7 @@ def peer_server(node: Node) -> grpc.aio.Server:
     return peer
 
 
-def client_server(node: Node) -> grpc.aio.Server:
+def client_server(node: Parts) -> grpc.aio.Server:
     """The client port: enterprises, agencies, operators and enrolment, over TLS."""
     config = node.config
     options = message_size_options(config.max_message_bytes) + SERVER_KEEPALIVE

@@ -14,9 +14,11 @@ from federation.registry_client import RegistryClient
 from identity.accounts import Accounts
 from identity.registration import add_party as add_party_to
 from identity.revocations import revocation_drafts
-from node.admin import now_ms
-from node.messaging import node_context
+from node.operator.admin import now_ms
+from node.operator.messaging import node_context
 from swf.v1 import identity_pb2 as ipb
+
+__all__ = ["accounts_at", "add_party", "suspend"]
 
 
 @asynccontextmanager

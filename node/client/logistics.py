@@ -29,10 +29,25 @@ from google.protobuf import json_format
 
 from core.errors import InvalidArgument, quote
 from core.logistics import MAX_EVENTS_PER_MESSAGE, kind_name, mode_name
-from node.admin import parse_duration
-from node.client_io import bearer, print_message, read_json_file
+from node.client.common import bearer, print_message, read_json_file
+from node.operator.admin import parse_duration
 from swf.v1 import logistics_pb2 as lpb
 from swf.v1 import logistics_pb2_grpc as lgrpc
+
+__all__ = [
+    "COMMANDS",
+    "POLICIES",
+    "add_subcommands",
+    "dataset_line",
+    "entry_line",
+    "log_line",
+    "parse_when",
+    "read_events",
+    "request_line",
+    "run",
+    "timeline_text",
+    "update_text",
+]
 
 COMMANDS = frozenset({"event", "timeline", "dataset"})
 POLICIES = {

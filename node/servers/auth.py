@@ -10,6 +10,8 @@ from core.access import Claims
 from core.errors import Unauthenticated
 from identity.accounts import Accounts
 
+__all__ = ["bearer", "caller", "source_address"]
+
 Context = grpc.aio.ServicerContext[Any, Any]
 
 

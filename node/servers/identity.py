@@ -12,11 +12,13 @@ from core.ids import federation_of
 from core.trust import TrustView
 from identity.accounts import Accounts
 from identity.tokens import Claims
-from node.auth import caller, source_address
-from node.peer_service import peer_certificate
-from node.rpc import unary
+from node.servers.auth import caller, source_address
+from node.servers.peer import peer_certificate
+from node.servers.rpc import unary
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
+
+__all__ = ["IdentityService", "RegistryService", "principal"]
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

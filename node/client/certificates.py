@@ -17,9 +17,11 @@ from typing import Any
 
 import grpc
 
-from node.client_io import bearer, print_message
+from node.client.common import bearer, print_message
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
+
+__all__ = ["DECISIONS", "add_subcommands", "describe", "run"]
 
 DECISIONS = {
     "accept": cpb.CERTIFICATE_DECISION_ACCEPT,

@@ -18,6 +18,8 @@ import grpc
 from core.errors import SwnodeError
 from core.grpc_status import public_message, status_of, trailers
 
+__all__ = ["abort", "set_refusal_observer", "stream", "unary"]
+
 log = logging.getLogger("swnode.rpc")
 
 _observe: Callable[[str], None] = lambda _reason: None  # noqa: E731

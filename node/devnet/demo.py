@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 import grpc
 
 from core.documents import parse_json, wrap
-from node.client_io import bearer
+from node.client.common import bearer
 from node.config import load_config
-from node.devnet import Devnet
+from node.devnet.network import Devnet
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 from swf.v1 import declarations_pb2 as dpb
@@ -31,8 +31,10 @@ from swf.v1 import declarations_pb2_grpc as dgrpc
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
 
+__all__ = ["ENTERPRISE", "EXAMPLES", "Demo", "Step", "main"]
+
 T = TypeVar("T")
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ENTERPRISE = "91440300MA5G1234XY"  # the exporter of examples/
 USER, PASSWORD = "alice", "demo passphrase 2026"
 

@@ -11,9 +11,11 @@ from typing import Any
 from core.errors import SwnodeError
 from federation.directory_sync import load_trust
 from identity.keys import load_node_keys
-from node.admin import now_ms, open_db
 from node.config import NodeConfig, load_config
-from node.status_document import node_status
+from node.operator.admin import now_ms, open_db
+from node.servers.status_document import node_status
+
+__all__ = ["fetch_json", "live_status", "offline_status", "render", "status"]
 
 
 def fetch_json(url: str, timeout_s: float = 2.0) -> Any:

@@ -18,6 +18,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+__all__ = ["OpsServer"]
+
 
 class _Snapshot:
     def __init__(self) -> None:

@@ -29,6 +29,23 @@ from node.config import CONFIG_FILE, NodeConfig, load_config, with_central, writ
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 
+__all__ = [
+    "InitOptions",
+    "central",
+    "certificate_fingerprint",
+    "enroll_node",
+    "export_anchor",
+    "free_ports",
+    "init_node",
+    "invite",
+    "now_ms",
+    "open_db",
+    "parse_duration",
+    "revoke",
+    "trust_add",
+    "trust_remove",
+]
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)

@@ -13,10 +13,12 @@ from core.ids import federation_of
 from core.trust import TrustView
 from federation.inbound import Inbound
 from identity.authority import Authority
-from node.rpc import stream, unary
+from node.servers.rpc import stream, unary
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import envelope_pb2 as epb
 from swf.v1 import peer_pb2, peer_pb2_grpc
+
+__all__ = ["PeerService", "peer_certificate"]
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

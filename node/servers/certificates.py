@@ -7,11 +7,13 @@ from typing import Any
 import grpc
 
 from identity.accounts import Accounts
-from node.auth import caller
-from node.rpc import unary
+from node.servers.auth import caller
+from node.servers.rpc import unary
 from services.certificates import Certificates
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
+
+__all__ = ["CertificatesService"]
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

@@ -1,5 +1,5 @@
-"""gRPC servicers for logistics status and the sharing pool: Logistics and DataSharing on the
-client port, LogisticsPeer on the peer port. Each method authenticates and hands over to
+"""gRPC servicers for logistics status: Logistics on the client port, LogisticsPeer on the peer
+port (timelines read across the federation). Each method authenticates and hands over to
 services (a peer's query is first verified as signed, services/sharing.py)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import grpc
 from core.errors import PermissionDenied
 from core.trust import TrustView
 from identity.accounts import Accounts
-from node.auth import caller
-from node.peer_service import peer_certificate
-from node.rpc import stream, unary
+from node.servers.auth import caller
+from node.servers.peer import peer_certificate
+from node.servers.rpc import stream, unary
 from services.logistics import Logistics
 from services.sharing import Sharing
 from swf.v1 import logistics_pb2 as lpb
@@ -44,65 +44,6 @@ class LogisticsService(lgrpc.LogisticsServicer):
     ) -> AsyncIterator[lpb.TimelineUpdate]:
         async for update in self._l.watch(await caller(self._a, context), request):
             yield update
-
-
-class DataSharingService(lgrpc.DataSharingServicer):
-    def __init__(self, accounts: Accounts, sharing: Sharing) -> None:
-        self._a = accounts
-        self._s = sharing
-
-    @unary
-    async def ListDatasets(
-        self, request: lpb.ListDatasetsRequest, context: Context
-    ) -> lpb.ListDatasetsResponse:
-        return await self._s.list_datasets(await caller(self._a, context), request)
-
-    @unary
-    async def PublishDataset(
-        self, request: lpb.PublishDatasetRequest, context: Context
-    ) -> lpb.Dataset:
-        return await self._s.publish(await caller(self._a, context), request)
-
-    @unary
-    async def RequestAccess(
-        self, request: lpb.RequestAccessRequest, context: Context
-    ) -> lpb.AccessRequest:
-        return await self._s.request_access(await caller(self._a, context), request)
-
-    @unary
-    async def ListRequests(
-        self, request: lpb.ListRequestsRequest, context: Context
-    ) -> lpb.ListRequestsResponse:
-        return await self._s.list_requests(await caller(self._a, context), request)
-
-    @unary
-    async def Grant(self, request: lpb.GrantRequest, context: Context) -> lpb.AccessRequest:
-        return await self._s.decide_request(
-            await caller(self._a, context),
-            request.request_id,
-            "grant",
-            valid_until_ms=request.valid_until_unix_ms,
-        )
-
-    @unary
-    async def Refuse(self, request: lpb.RefuseRequest, context: Context) -> lpb.AccessRequest:
-        return await self._s.decide_request(
-            await caller(self._a, context), request.request_id, "refuse", reason=request.reason
-        )
-
-    @unary
-    async def RevokeGrant(
-        self, request: lpb.RevokeGrantRequest, context: Context
-    ) -> lpb.AccessRequest:
-        return await self._s.decide_request(
-            await caller(self._a, context), request.request_id, "revoke", reason=request.reason
-        )
-
-    @unary
-    async def AccessLog(
-        self, request: lpb.AccessLogRequest, context: Context
-    ) -> lpb.AccessLogResponse:
-        return await self._s.access_log(await caller(self._a, context), request)
 
 
 class LogisticsPeerService(lgrpc.LogisticsPeerServicer):
@@ -169,4 +110,4 @@ class LogisticsPeerService(lgrpc.LogisticsPeerServicer):
         return await self._s.requests_of(query)
 
 
-__all__ = ["DataSharingService", "LogisticsPeerService", "LogisticsService"]
+__all__ = ["LogisticsPeerService", "LogisticsService"]

@@ -21,6 +21,16 @@ from google.protobuf.message import Message
 from core.documents import refuse_duplicates
 from core.errors import InvalidArgument, quote
 
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_JSON_DEPTH",
+    "bearer",
+    "print_message",
+    "read_file_bytes",
+    "read_file_text",
+    "read_json_file",
+]
+
 # Larger than any document or batch of events a person or script hands the client.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 # JSON nested deeper than this is no document of ours (the deepest is under 10 levels).
