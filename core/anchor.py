@@ -19,6 +19,14 @@ from core.ids import Role, validate_node_id
 from core.signing import normalize_fingerprint
 from swf.v1 import directory_pb2 as pb
 
+__all__ = [
+    "DOMAIN",
+    "anchor_fingerprint",
+    "check_anchor_fingerprint",
+    "decode_anchor",
+    "encode_anchor",
+]
+
 DOMAIN = b"swnode/anchor/v1"
 
 

@@ -2,6 +2,7 @@
 
 One parser for each, used by every service that takes one, so that a bad argument is always an
 InvalidArgument naming its field and the rule it breaks, never a ValueError that becomes INTERNAL.
+A day is read by core/formats.py `as_date`, the same reader that checks a document's dates.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import re
 from datetime import UTC, date, datetime
 
 from core.errors import InvalidArgument, quote
+from core.formats import as_date
 
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+__all__ = ["day_range_ms", "day_start_ms", "page_number", "parse_day"]
+
 _MS_PER_DAY = 86_400_000
 # Positions and times in page tokens are stored as signed 64-bit integers.
 _INT64 = re.compile(r"[0-9]{1,18}")
@@ -20,11 +23,9 @@ _INT64 = re.compile(r"[0-9]{1,18}")
 def parse_day(text: str, *, field: str) -> date:
     """A calendar day written YYYY-MM-DD (2025-12-31); InvalidArgument `list.bad_date` otherwise,
     e.g. for 2025-13-45, 20251231 or 2025-12-31T10:00."""
-    if _DAY.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
+    day = as_date(text)
+    if day is not None:
+        return day
     raise InvalidArgument(
         "list.bad_date",
         f"{field}: expected a calendar day written YYYY-MM-DD (2025-12-31), got {quote(text)}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from core import batch
+from core import batch_signatures
 from core.envelope import ENVELOPE_DOMAIN
 from core.ids import federation_of
 from core.trust import TrustView
@@ -98,7 +98,9 @@ def check_envelope(
         )
     if not trust.is_active(key.node_id):
         return f"the issuing node {key.node_id} has been revoked", key.key_id
-    if not batch.verify_item(key.public_key, ENVELOPE_DOMAIN, envelope.header, envelope.signature):
+    if not batch_signatures.verify_item(
+        key.public_key, ENVELOPE_DOMAIN, envelope.header, envelope.signature
+    ):
         return "the signature does not verify", key.key_id
     header = epb.Header.FromString(envelope.header)
     if hashlib.sha256(envelope.payload).digest() != header.payload_sha256:

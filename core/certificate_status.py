@@ -9,14 +9,17 @@ The issuing node records `pending_delivery` when it issues; the end-to-end deliv
 it `delivered` (or the outbox giving up makes it `delivery_failed`). The importing window records
 `delivered` when the certificate arrives. Decisions at the importing window (accept, reject, use)
 and at the issuer (replace, cancel) travel to the other end, which applies the same transition.
-A certificate that is replaced or cancelled cannot be accepted or used.
+A certificate that is replaced or cancelled cannot be accepted or used. `TABLE` is the machine
+in core/states.py's shape; used, replaced and cancelled are terminal.
 """
 
 from __future__ import annotations
 
 import enum
 
-from core.errors import FailedPrecondition
+from core.states import ForbiddenTransition, StateTable
+
+__all__ = ["BY_STATUS", "TABLE", "TRANSITIONS", "Status", "apply", "catch_up"]
 
 
 class Status(enum.StrEnum):
@@ -46,21 +49,30 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
 BY_STATUS = {target: name for name, (_, target) in TRANSITIONS.items() if name != "retry"}
 
 
+def _refusal(status: Status, transition: str, target: Status) -> ForbiddenTransition:
+    if status in (S.REPLACED, S.CANCELLED):
+        return ForbiddenTransition(
+            "certificate.not_usable",
+            f"the certificate was {status}; it cannot be {target.replace('_', ' ')}",
+            state=status,
+            transition=transition,
+        )
+    return ForbiddenTransition(
+        "certificate.bad_transition",
+        f"a certificate that is {status.replace('_', ' ')} cannot be {target.replace('_', ' ')}",
+        state=status,
+        transition=transition,
+    )
+
+
+TABLE = StateTable(
+    "certificate", TRANSITIONS, frozenset({S.USED, S.REPLACED, S.CANCELLED}), _refusal
+)
+
+
 def apply(status: Status, transition: str) -> Status:
     """The status after `transition`, or a refusal that says why not."""
-    sources, target = TRANSITIONS[transition]
-    if status not in sources:
-        if status in (S.REPLACED, S.CANCELLED):
-            raise FailedPrecondition(
-                "certificate.not_usable",
-                f"the certificate was {status}; it cannot be {target.replace('_', ' ')}",
-            )
-        raise FailedPrecondition(
-            "certificate.bad_transition",
-            f"a certificate that is {status.replace('_', ' ')} cannot be "
-            f"{target.replace('_', ' ')}",
-        )
-    return target
+    return TABLE.check(status, transition)
 
 
 def catch_up(status: Status, reported: Status) -> list[str]:

@@ -8,13 +8,16 @@
     under_review / inspection ──await_payment──▶ awaiting_payment ──pay──▶ cleared (goods)
     under_review / inspection ──approve──▶ approved (every other document)
 
-`TRANSITIONS` is that diagram as data; `check` says where a named transition leads from a status,
-or refuses it. `submit` creates a declaration and leads from no status, so it is not in the table.
+`TABLE` (core/states.py) is that diagram as data; `check` says where a named transition leads
+from a status, or refuses it. `submit` creates a declaration and leads from no status, so it is
+not in the table.
 
 Each agency's review of one round has its own status; the declaration's status follows from
 all of them (`next_status`): any rejection rejects it, any request for information waits for the
 declarant, any inspection not yet released holds it, and only when every agency has accepted (or
-released) does it go on.
+released) does it go on. `REVIEWS` is what one agency's decision does to its review
+(`review_after`), and `WORK` what a claim or a decision does to its work item (open → claimed →
+decided); storage spells both in SQL from these enums.
 """
 
 from __future__ import annotations
@@ -23,7 +26,26 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.errors import FailedPrecondition
+from core.states import ForbiddenTransition, StateTable
+
+__all__ = [
+    "DECISIONS",
+    "DONE_REVIEWS",
+    "FINAL",
+    "PENDING_REVIEWS",
+    "REVIEWS",
+    "TABLE",
+    "TRANSITIONS",
+    "WORK",
+    "Outcome",
+    "Review",
+    "Status",
+    "WorkStatus",
+    "check",
+    "next_status",
+    "review_after",
+    "work_after",
+]
 
 
 class Status(enum.StrEnum):
@@ -71,15 +93,21 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
 }
 
 
+def _refusal(status: Status, transition: str, _: Status) -> ForbiddenTransition:
+    return ForbiddenTransition(
+        "declaration.bad_transition",
+        f"a declaration that is {status} cannot {transition.replace('_', ' ')}",
+        state=status,
+        transition=transition,
+    )
+
+
+TABLE = StateTable("declaration", TRANSITIONS, FINAL, _refusal)
+
+
 def check(transition: str, status: Status) -> Status:
     """The status `transition` leads to from `status`, or a refusal naming both."""
-    sources, target = TRANSITIONS[transition]
-    if status not in sources:
-        raise FailedPrecondition(
-            "declaration.bad_transition",
-            f"a declaration that is {status} cannot {transition.replace('_', ' ')}",
-        )
-    return target
+    return TABLE.check(status, transition)
 
 
 @dataclass(frozen=True)
@@ -122,27 +150,91 @@ def _transition(
     return None
 
 
-DECISIONS = {
-    "accept": Review.ACCEPTED,
-    "reject": Review.REJECTED,
-    "request_information": Review.NEEDS_INFORMATION,
-    "require_inspection": Review.INSPECTION,
-    "release": Review.RELEASED,
+R = Review
+_UNDECIDED = frozenset({R.OPEN, R.CLAIMED, R.INSPECTION})
+# An agency's decision: (the reviews it may follow, the review it leaves). Release only follows
+# an inspection; a decided review other than an inspection is final for this round.
+_DECISIONS: dict[str, tuple[frozenset[Review], Review]] = {
+    "accept": (_UNDECIDED, R.ACCEPTED),
+    "reject": (_UNDECIDED, R.REJECTED),
+    "request_information": (_UNDECIDED, R.NEEDS_INFORMATION),
+    "require_inspection": (frozenset({R.OPEN, R.CLAIMED}), R.INSPECTION),
+    "release": (frozenset({R.INSPECTION}), R.RELEASED),
 }
 
 
+def _review_refusal(current: Review, decision: str, target: Review) -> ForbiddenTransition:
+    if current in REVIEWS.terminal:
+        return ForbiddenTransition(
+            "work.already_decided",
+            f"this work item was already decided ({current})",
+            state=current,
+            transition=decision,
+        )
+    if target is R.RELEASED:
+        return ForbiddenTransition(
+            "work.release_without_inspection",
+            "only goods held for inspection can be released",
+            state=current,
+            transition=decision,
+        )
+    return ForbiddenTransition(
+        "work.already_inspecting",
+        "inspection was already required",
+        state=current,
+        transition=decision,
+    )
+
+
+REVIEWS = StateTable(
+    "review",
+    _DECISIONS,
+    frozenset({R.ACCEPTED, R.REJECTED, R.RELEASED, R.NEEDS_INFORMATION}),
+    _review_refusal,
+)
+DECISIONS = {decision: REVIEWS.target(decision) for decision in REVIEWS}
+
+
 def review_after(current: Review, decision: str) -> Review:
-    """An agency's review after its decision: release only follows an inspection; a decided
-    review other than an inspection is final for this round."""
-    target = DECISIONS[decision]
-    if current in (Review.ACCEPTED, Review.REJECTED, Review.RELEASED, Review.NEEDS_INFORMATION):
-        raise FailedPrecondition(
-            "work.already_decided", f"this work item was already decided ({current})"
-        )
-    if target is Review.RELEASED and current is not Review.INSPECTION:
-        raise FailedPrecondition(
-            "work.release_without_inspection", "only goods held for inspection can be released"
-        )
-    if target is Review.INSPECTION and current is Review.INSPECTION:
-        raise FailedPrecondition("work.already_inspecting", "inspection was already required")
-    return target
+    """An agency's review after its decision, or a refusal that says why not."""
+    return REVIEWS.check(current, decision)
+
+
+class WorkStatus(enum.StrEnum):
+    """Where an agency's work item is: waiting, held by a user (also while its goods are
+    inspected), or decided."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DECIDED = "decided"
+
+
+W = WorkStatus
+
+
+def _work_refusal(current: WorkStatus, transition: str, _: WorkStatus) -> ForbiddenTransition:
+    # Only a decided item is left by nothing, and its review already refuses a second decision.
+    return ForbiddenTransition(
+        "work.already_decided",
+        f"this work item was already decided ({current})",
+        state=current,
+        transition=transition,
+    )
+
+
+WORK = StateTable(
+    "work item",
+    {
+        "claim": (frozenset({W.OPEN}), W.CLAIMED),
+        "hold": (frozenset({W.OPEN, W.CLAIMED}), W.CLAIMED),
+        "decide": (frozenset({W.OPEN, W.CLAIMED}), W.DECIDED),
+    },
+    frozenset({W.DECIDED}),
+    _work_refusal,
+)
+
+
+def work_after(current: WorkStatus, review: Review) -> WorkStatus:
+    """A work item's status once its review is `review`: an inspection holds it, any other
+    decision decides it."""
+    return WORK.check(current, "hold" if review is R.INSPECTION else "decide")

@@ -19,6 +19,8 @@ from core.errors import (
 from core.signing import DIRECTORY_DOMAIN, sign, verifies
 from swf.v1 import directory_pb2 as pb
 
+__all__ = ["is_current", "needs_refresh", "same_content", "sign_directory", "verify_directory"]
+
 
 def sign_directory(directory: pb.Directory, key: Ed25519PrivateKey) -> pb.SignedDirectory:
     body = directory.SerializeToString(deterministic=True)

@@ -4,7 +4,9 @@ A document type is a message in protos/swf/v1/documents.proto that carries a `(s
 option and is one arm of the `Document` oneof in declarations.proto; the arm's field name is the
 type name (`goods_declaration`). Nothing here keeps a second list: adding a document means adding
 the message and its oneof arm, and every function below (and core/validation.py, core/catalog.py)
-picks it up.
+picks it up. The option also carries the type's policy: the roles that may submit it, the
+agencies that act on it by default, the field naming its party, and whether it is a goods
+declaration or a payment (`policy`; services/agencies.py reads it for submission and routing).
 
 Clients send documents as protobuf messages, or as JSON in protobuf's JSON mapping
 (`parse_json`); either way a malformed input is an `InvalidArgument` naming the field at fault.
@@ -21,18 +23,20 @@ from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
-from core.errors import InvalidArgument, quote
+from core.errors import FailedPrecondition, InvalidArgument, quote
 from swf.v1 import declarations_pb2, options_pb2
 
 if TYPE_CHECKING:
     from google._upb._message import Descriptor as _UpbDescriptor
 
 __all__ = [
+    "DocumentKind",
     "DocumentTypeInfo",
     "document_types",
     "message_class",
     "parse_json",
     "parse_value",
+    "policy",
     "refuse_duplicates",
     "to_json",
     "type_name_of",
@@ -41,15 +45,21 @@ __all__ = [
 ]
 
 _ONEOF = "body"
+DocumentKind = options_pb2.DocumentKind
 
 
 @dataclass(frozen=True, kw_only=True)
 class DocumentTypeInfo:
-    """One document type: its name (the `Document` oneof arm), title and message class."""
+    """One document type: its name (the `Document` oneof arm), title and message class, and the
+    policy its option declares."""
 
     name: str
     title: str
     message_class: type[Message]
+    submit_roles: tuple[str, ...] = ()
+    default_agencies: tuple[str, ...] = ()
+    party_field: str = ""
+    kind: options_pb2.DocumentKind.ValueType = options_pb2.DOCUMENT_KIND_UNSPECIFIED
 
     @property
     def descriptor(self) -> Descriptor | _UpbDescriptor:
@@ -69,6 +79,10 @@ def _registry() -> dict[str, DocumentTypeInfo]:
             name=arm.name,
             title=option.title or descriptor.name,
             message_class=message_factory.GetMessageClass(descriptor),
+            submit_roles=tuple(option.submit_roles),
+            default_agencies=tuple(option.default_agencies),
+            party_field=option.party_field,
+            kind=option.kind,
         )
     return types
 
@@ -81,6 +95,20 @@ def _by_full_name() -> dict[str, DocumentTypeInfo]:
 def document_types() -> list[DocumentTypeInfo]:
     """Every document type, in the order of the `Document` oneof."""
     return list(_registry().values())
+
+
+def policy(type_name: str) -> DocumentTypeInfo:
+    """A document type with its policy; `document.no_policy` (FAILED_PRECONDITION) for a type
+    this node does not know, or whose option declares no roles that may submit it or no field
+    that names its party: the node cannot decide who may submit it or whose it is."""
+    info = _registry().get(type_name)
+    if info is None or not info.submit_roles or not info.party_field:
+        raise FailedPrecondition(
+            "document.no_policy",
+            f"{quote(type_name)} declares no submission policy (roles, party field) in its "
+            "(swf.v1.document) option",
+        )
+    return info
 
 
 def _unknown_type(type_name: str, *, field: str = "type") -> InvalidArgument:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
-from core import batch
+from core import batch_signatures
 from core.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -26,10 +26,26 @@ from core.errors import (
     Unavailable,
     quote,
 )
+from core.hops import path
 from core.ids import federation_of
-from core.routing import path
 from core.trust import TrustView
 from swf.v1 import envelope_pb2 as pb
+
+__all__ = [
+    "DELIVERY_RECEIPT_TYPE",
+    "ENVELOPE_DOMAIN",
+    "Accepted",
+    "Draft",
+    "Limits",
+    "Sealed",
+    "check_document_type",
+    "is_message_id",
+    "new_message_id",
+    "parse_envelope",
+    "peek_message_id",
+    "seal",
+    "verify",
+]
 
 ENVELOPE_DOMAIN = b"swnode/envelope/v1"
 DELIVERY_RECEIPT_TYPE = "swnode.delivery-receipt"
@@ -37,7 +53,8 @@ _DOCUMENT_TYPE = re.compile(r"^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)+$")
 
 
 def new_message_id(now_ms: int, random_bytes: bytes) -> str:
-    """A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then random bits."""
+    """A UUIDv7 (RFC 9562 §5.7; docs/PROTOCOL.md §3.3): 48 bits of Unix milliseconds, then
+    random bits."""
     if len(random_bytes) < 10:
         raise ValueError("a UUIDv7 needs 10 random bytes")
     value = (now_ms & ((1 << 48) - 1)) << 80
@@ -48,6 +65,7 @@ def new_message_id(now_ms: int, random_bytes: bytes) -> str:
 
 
 def is_message_id(text: str) -> bool:
+    """A canonical UUIDv7 (§3.3), as §3.6 step 5c requires."""
     try:
         parsed = uuid.UUID(text)
     except ValueError:
@@ -97,7 +115,7 @@ def seal(
     ttl_ms: int,
     new_id: Callable[[], str],
 ) -> list[Sealed]:
-    """Envelopes for `drafts`, all signed with one batch signature."""
+    """Envelopes for `drafts`, all signed with one batch signature (§3.4, §3.5)."""
     headers = []
     for d in drafts:
         message_id = d.message_id or new_id()
@@ -118,7 +136,7 @@ def seal(
             )
         )
     header_bytes = [h.SerializeToString(deterministic=True) for h in headers]
-    signatures = batch.seal(key, key_id, ENVELOPE_DOMAIN, header_bytes)
+    signatures = batch_signatures.seal(key, key_id, ENVELOPE_DOMAIN, header_bytes)
     return [
         Sealed(
             message_id=h.message_id,
@@ -148,7 +166,8 @@ class Accepted:
 
 
 def parse_envelope(raw: bytes) -> pb.Envelope:
-    """The outer envelope only: header bytes, payload bytes and signature, none trusted yet."""
+    """The outer envelope only: header bytes, payload bytes and signature, none trusted yet
+    (§3.6 step 0)."""
     try:
         return pb.Envelope.FromString(raw)
     except DecodeError as exc:
@@ -172,9 +191,10 @@ def verify(
     previous_hop: str,
     now_ms: int,
     limits: Limits,
-    cache: batch.RootCache | None = None,
+    cache: batch_signatures.RootCache | None = None,
 ) -> Accepted:
-    """Accept an envelope that arrived from `previous_hop`, or raise the refusal (§6)."""
+    """Accept an envelope that arrived from `previous_hop`, or raise the refusal (§6): the
+    checks of §3.6, in its order; the first that fails decides. Step numbers are §3.6's."""
     # 1. Size: header and payload together within the limit.
     size = len(envelope.header) + len(envelope.payload)
     if size > limits.max_message_bytes:
@@ -182,7 +202,7 @@ def verify(
             "envelope.too_large",
             f"the message is {size} bytes; this node accepts at most {limits.max_message_bytes}",
         )
-    # 2. The key named by the signature is in a directory this node trusts, and current.
+    # 2a. The key named by the signature is in a directory this node trusts, and current.
     sig = envelope.signature
     key = trust.signing_key(sig.key_id)
     if key is None:
@@ -190,6 +210,7 @@ def verify(
             "envelope.unknown_key",
             f"signing key {quote(sig.key_id)} is in no directory this node trusts",
         )
+    # 2b. Its federation's directory is held and current.
     directory = trust.directory_of(federation_of(key.node_id))
     if directory is None or not (
         directory.issued_at_unix_ms - limits.clock_skew_ms <= now_ms < directory.expires_at_unix_ms
@@ -202,12 +223,14 @@ def verify(
     if not trust.is_active(key.node_id):
         raise PermissionDenied("envelope.revoked_sender", f"node {key.node_id} has been revoked")
     # 4. The signature covers these exact header bytes.
-    if not batch.verify_item(key.public_key, ENVELOPE_DOMAIN, envelope.header, sig, cache):
+    if not batch_signatures.verify_item(
+        key.public_key, ENVELOPE_DOMAIN, envelope.header, sig, cache
+    ):
         raise Unauthenticated(
             "envelope.bad_signature",
             f"the header's signature does not verify with {key.key_id}",
         )
-    # 5. Only now parse the header, and check it names the key and sender that signed it.
+    # 5a. Only now parse the header; 5b. it names the key and sender that signed it.
     try:
         header = pb.Header.FromString(envelope.header)
     except DecodeError as exc:
@@ -218,9 +241,11 @@ def verify(
             f"the header says sender {quote(header.sender)} key {quote(header.key_id)}, "
             f"but it was signed by {key.node_id}'s key {sig.key_id}",
         )
+    # 5c. Its message id is a canonical UUIDv7 (§3.3).
     if not is_message_id(header.message_id):
         raise InvalidArgument("envelope.bad_message_id", "message_id: must be a UUIDv7")
-    # 6. This node is the recipient, or on the route to it; and it came from the previous hop.
+    # 6a–c. The recipient is known, active, and takes this type; 6d–e. this node is on the
+    #    route to it (§5.5), and the envelope came from the hop just before this one.
     recipient = header.recipient
     entry = trust.node(recipient)
     if entry is None:
@@ -250,7 +275,7 @@ def verify(
             f"a message from {header.sender} to {recipient} reaches {self_id} from "
             f"{expected_hop}, not from {previous_hop}",
         )
-    # 7. Time: not created in the future (beyond the clock skew allowed), and not expired. A
+    # 7a–c. Time: not created in the future (beyond the clock skew allowed), and not expired. A
     #    message may be old: retries and relays carry the same sealed bytes until it expires.
     if header.created_at_unix_ms - now_ms > limits.clock_skew_ms:
         raise InvalidArgument(

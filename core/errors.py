@@ -11,6 +11,22 @@ from __future__ import annotations
 import enum
 from typing import ClassVar
 
+__all__ = [
+    "QUOTE_LIMIT",
+    "AlreadyExists",
+    "ConfigError",
+    "FailedPrecondition",
+    "InvalidArgument",
+    "Kind",
+    "NotFound",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "SwnodeError",
+    "Unauthenticated",
+    "Unavailable",
+    "quote",
+]
+
 QUOTE_LIMIT = 64
 
 

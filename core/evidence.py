@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
-from core import batch, receipts
+from core import batch_signatures, receipts
 from core.directory import verify_directory
 from core.envelope import ENVELOPE_DOMAIN
 from core.errors import InvalidArgument, SwnodeError, Unauthenticated
@@ -28,6 +28,8 @@ from core.ids import federation_of
 from core.trust import KeyRef
 from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
+
+__all__ = ["ReceiptFact", "Verified", "build", "verify"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
                 keys[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
     sig = evidence.header_signature
     origin = keys.get(sig.key_id)
-    if origin is None or not batch.verify_item(
+    if origin is None or not batch_signatures.verify_item(
         origin.public_key, ENVELOPE_DOMAIN, evidence.header, sig
     ):
         raise Unauthenticated(

@@ -19,6 +19,20 @@ import grpc
 
 from core import errors as e
 
+__all__ = [
+    "FIELD_KEY",
+    "MAX_CODE_CHARS",
+    "MAX_DETAILS_BYTES",
+    "MAX_MESSAGE_BYTES",
+    "REASON_KEY",
+    "TABLE",
+    "VALIDATION_KEY",
+    "from_rpc_error",
+    "public_message",
+    "status_of",
+    "trailers",
+]
+
 TABLE: dict[e.Kind, grpc.StatusCode] = {
     e.Kind.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
     e.Kind.NOT_FOUND: grpc.StatusCode.NOT_FOUND,

@@ -13,6 +13,8 @@ import pycountry
 
 from core.errors import InvalidArgument, quote
 
+__all__ = ["Role", "federation_of", "role_of", "tls_name", "validate_node_id"]
+
 _SHAPE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 

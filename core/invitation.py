@@ -16,6 +16,8 @@ from core.errors import InvalidArgument
 from core.ids import Role, validate_node_id
 from core.signing import normalize_fingerprint
 
+__all__ = ["PREFIX", "Invitation", "proof_message"]
+
 PREFIX = "swn1"
 
 

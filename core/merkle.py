@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+__all__ = ["build", "leaf_hash", "root_from_path"]
+
 
 def leaf_hash(domain: bytes, data: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + domain + b"\x00" + data).digest()

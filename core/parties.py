@@ -11,6 +11,23 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from core.errors import FailedPrecondition, InvalidArgument, quote
 
+__all__ = [
+    "ADMIN",
+    "ENTERPRISE_ROLES",
+    "MIN_PASSWORD",
+    "PARTY_KINDS",
+    "check_administrators_remain",
+    "subject",
+    "validate_enterprise_roles",
+    "validate_kind",
+    "validate_name",
+    "validate_party_id",
+    "validate_password",
+    "validate_uscc",
+    "validate_user_roles",
+    "validate_username",
+]
+
 ENTERPRISE_ROLES = frozenset(
     {"declarant", "customs_broker", "carrier", "forwarder", "exporter", "importer"}
 )

@@ -12,26 +12,29 @@ from collections.abc import Callable, Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
-from core import batch
+from core import batch_signatures
 from core.errors import InvalidArgument, Unauthenticated, quote
 from core.trust import KeyRef
 from swf.v1 import envelope_pb2 as pb
+
+__all__ = ["RECEIPT_DOMAIN", "check_for", "seal", "verify"]
 
 RECEIPT_DOMAIN = b"swnode/receipt/v1"
 
 
 def seal(bodies: Sequence[pb.ReceiptBody], key: Ed25519PrivateKey, key_id: str) -> list[pb.Receipt]:
+    """Receipts for `bodies`, under one batch signature (§4.3)."""
     raw = [b.SerializeToString(deterministic=True) for b in bodies]
-    signatures = batch.seal(key, key_id, RECEIPT_DOMAIN, raw)
+    signatures = batch_signatures.seal(key, key_id, RECEIPT_DOMAIN, raw)
     return [pb.Receipt(body=r, signature=s) for r, s in zip(raw, signatures, strict=True)]
 
 
 def verify(
     receipt: pb.Receipt,
     key_of: Callable[[str], KeyRef | None],
-    cache: batch.RootCache | None = None,
+    cache: batch_signatures.RootCache | None = None,
 ) -> pb.ReceiptBody:
-    """The body of an authentic receipt, or Unauthenticated."""
+    """The body of an authentic receipt, or Unauthenticated: §4.4 steps 1–4, in order."""
     # 1. The issuer's key is known.
     sig = receipt.signature
     key = key_of(sig.key_id)
@@ -40,9 +43,9 @@ def verify(
             "receipt.unknown_key", f"receipt key {quote(sig.key_id)} is not known"
         )
     # 2. The signature covers these exact body bytes.
-    if not batch.verify_item(key.public_key, RECEIPT_DOMAIN, receipt.body, sig, cache):
+    if not batch_signatures.verify_item(key.public_key, RECEIPT_DOMAIN, receipt.body, sig, cache):
         raise Unauthenticated("receipt.bad_signature", "the receipt's signature does not verify")
-    # 3. Parse, and the body names the key and the issuer that signed it.
+    # 3. Only now parse; 4. the body names the key and the issuer that signed it.
     try:
         body = pb.ReceiptBody.FromString(receipt.body)
     except DecodeError as exc:
@@ -58,7 +61,8 @@ def verify(
 
 
 def check_for(body: pb.ReceiptBody, *, message_id: str, header_sha256: bytes, issuer: str) -> None:
-    """The receipt is for this exact message and from the node expected to give it."""
+    """The receipt is for this exact message (§4.4 step 5) and from the node expected to give
+    it (step 6)."""
     if body.message_id != message_id or body.header_sha256 != header_sha256:
         raise Unauthenticated(
             "receipt.wrong_message", f"the receipt is not for message {message_id} as sent"

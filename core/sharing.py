@@ -5,7 +5,8 @@
   declared cargo, and a clock. It never does I/O: the caller loads the grants and logs the
   decision, allowed or refused.
 - A request for access lives on as its grant: pending → granted or refused; granted → revoked.
-  `after` is that state machine; `status_at` adds expiry, which is a matter of the clock.
+  `GRANTS` is that state machine (core/states.py), `after` applies it; `status_at` adds expiry,
+  which is a matter of the clock.
 - `sign_query` and `verify_query` are the signed peer query (docs/LOGISTICS.md section 6): the
   node where the party is logged in signs what it asks on the party's behalf, and the node asked
   verifies it against the directory before it answers, in the numbered steps of that section.
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,15 +33,18 @@ from core.errors import (
 from core.ids import federation_of
 from core.parties import PARTY_KINDS
 from core.signing import sign, verifies
+from core.states import ForbiddenTransition, StateTable
 from core.trust import TrustView
 from swf.v1 import logistics_pb2 as lpb
 
 __all__ = [
     "ACTIONS",
+    "GRANTS",
     "NONCE_BYTES",
     "QUERY_DOMAIN",
     "Decision",
     "GrantRecord",
+    "GrantStatus",
     "Requester",
     "after",
     "check_dataset",
@@ -108,36 +113,53 @@ class GrantRecord:
     """What `evaluate` needs of one access request of the party for the dataset."""
 
     id: str
-    status: str  # pending | granted | refused | revoked
+    status: str  # a GrantStatus, as stored (never expired)
     valid_from_ms: int
     valid_until_ms: int
     decided_at_ms: int = 0
     revoked_at_ms: int = 0
 
 
-def status_at(record: GrantRecord, now_ms: int) -> str:
+class GrantStatus(enum.StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    REFUSED = "refused"
+    REVOKED = "revoked"
+    EXPIRED = "expired"  # a grant whose period ended, as its requester sees it; never stored
+
+
+def status_at(record: GrantRecord, now_ms: int) -> GrantStatus:
     """The request's status as its requester sees it: a grant whose period ended is expired."""
-    if record.status == "granted" and now_ms >= record.valid_until_ms:
-        return "expired"
-    return record.status
+    if record.status == GrantStatus.GRANTED and now_ms >= record.valid_until_ms:
+        return GrantStatus.EXPIRED
+    return GrantStatus(record.status)
 
 
-# name: (from, to)
-TRANSITIONS: Final = {
-    "grant": (frozenset({"pending"}), "granted"),
-    "refuse": (frozenset({"pending"}), "refused"),
-    "revoke": (frozenset({"granted"}), "revoked"),
-}
+def _refusal(status: GrantStatus, action: str, target: GrantStatus) -> ForbiddenTransition:
+    return ForbiddenTransition(
+        "sharing.bad_state",
+        f"request_id: a request that is {status} cannot be {target}",
+        state=status,
+        transition=action,
+    )
 
 
-def after(status: str, action: str) -> str:
+G = GrantStatus
+GRANTS: Final = StateTable(
+    "access request",
+    {
+        "grant": (frozenset({G.PENDING}), G.GRANTED),
+        "refuse": (frozenset({G.PENDING}), G.REFUSED),
+        "revoke": (frozenset({G.GRANTED}), G.REVOKED),
+    },
+    frozenset({G.REFUSED, G.REVOKED, G.EXPIRED}),
+    _refusal,
+)
+
+
+def after(status: str, action: str) -> GrantStatus:
     """The status a request has after the owner's `action`, or a refusal naming both."""
-    sources, target = TRANSITIONS[action]
-    if status not in sources:
-        raise FailedPrecondition(
-            "sharing.bad_state", f"request_id: a request that is {status} cannot be {target}"
-        )
-    return target
+    return GRANTS.check(GrantStatus(status), action)
 
 
 @dataclass(frozen=True)
@@ -175,13 +197,13 @@ def evaluate(
         return Decision(True, "policy", detail=policy)
     if declared:
         return Decision(True, "declaration", detail=declared)
-    decided = [g for g in grants if g.status in ("granted", "revoked")]
+    decided = [g for g in grants if g.status in (GrantStatus.GRANTED, GrantStatus.REVOKED)]
     for g in decided:
-        if g.status == "granted" and g.valid_from_ms <= now_ms < g.valid_until_ms:
+        if g.status == GrantStatus.GRANTED and g.valid_from_ms <= now_ms < g.valid_until_ms:
             return Decision(True, "grant", detail=g.id)
     if decided:
         last = max(decided, key=lambda g: max(g.revoked_at_ms, g.decided_at_ms))
-        if last.status == "revoked":
+        if last.status == GrantStatus.REVOKED:
             return Decision(
                 False,
                 "sharing.grant_revoked",

@@ -16,6 +16,22 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from core.errors import InvalidArgument
 
+__all__ = [
+    "BATCH_DOMAIN",
+    "DIRECTORY_DOMAIN",
+    "ENROL_DOMAIN",
+    "PURPOSE_DIRECTORY",
+    "PURPOSE_SIGNING",
+    "PURPOSE_TOKEN",
+    "fingerprint",
+    "key_id",
+    "normalize_fingerprint",
+    "raw_public",
+    "sign",
+    "signing_input",
+    "verifies",
+]
+
 DIRECTORY_DOMAIN: Final = b"swnode/directory/v1"
 BATCH_DOMAIN: Final = b"swnode/batch/v1"
 ENROL_DOMAIN: Final = b"swnode/enrol/v1"

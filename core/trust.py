@@ -20,6 +20,8 @@ from core.errors import PermissionDenied, Unauthenticated, Unavailable, quote
 from core.ids import Role, federation_of, role_of
 from swf.v1 import directory_pb2 as pb
 
+__all__ = ["KeyRef", "TrustView", "listed_certificates"]
+
 
 @dataclass(frozen=True)
 class KeyRef:

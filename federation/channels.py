@@ -24,6 +24,15 @@ from core.trust import TrustView, listed_certificates
 from federation.tls import TlsIdentity, peer_channel_credentials
 from swf.v1 import peer_pb2_grpc
 
+__all__ = [
+    "SERVER_KEEPALIVE",
+    "PeerChannels",
+    "Route",
+    "certificate_mismatch",
+    "is_certificate_refused",
+    "message_size_options",
+]
+
 KEEPALIVE = [
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),

@@ -9,6 +9,10 @@ recipient); a refusal to failed (retry later) or dead (refused for good). When t
 everything in flight goes back to failed, and the peer's failure count and retry time are stored
 (core.backoff), so a restarted node, or another replica, waits as long as this one would have.
 A peer that is down only stalls its own queue.
+
+What is in flight, how acks match frames and what each ack does are decided by the pure
+`window.Window` and `window.judge` (docs/PROTOCOL.md §5.2, §5.3); a queue does the I/O around
+them: claims, writes, reads, storage, timers and backoff.
 """
 
 from __future__ import annotations
@@ -17,25 +21,28 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
 
-from core import batch, receipts
+from core import batch_signatures as batch
+from core import receipts
 from core.backoff import Backoff
-from core.delivery import Event
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
+from core.outbox_status import Event
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route
 from federation.tasks import Tasks
+from federation.window import AckMismatch, Outcome, Window, judge
 from storage.database import Database
 from storage.outbox import Change, Claimed
 from swf.v1 import envelope_pb2 as pb
 
 log = logging.getLogger("swnode.delivery")
+
+__all__ = ["Answered", "Delivery", "DeliverySettings", "PeerQueue", "StreamBroken"]
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,11 @@ class PeerQueue:
         self.peer = peer
         self.wake = asyncio.Event()
         self.wake.set()
-        self.in_flight: dict[str, Claimed] = {}
-        # Message ids of each frame written and not yet answered: the peer answers each frame
-        # with one AckFrame, acks in the same order.
-        self.frames: deque[list[str]] = deque()
+        # What is in flight and which frames await their acks: pure logic (window.py); this
+        # class does the I/O around it.
+        self.window: Window[Claimed] = Window(
+            delivery.settings.window, delivery.settings.frame_bytes
+        )
         self.had_failures = True  # until a first success clears the stored state
         self.connected = False
 
@@ -138,7 +146,7 @@ class PeerQueue:
                 # A stream outlives the directory it was opened under: once the peer's
                 # address or listed certificate changes, nothing more goes down it.
                 raise StreamBroken(f"the directory changed {self.peer}'s address or certificate")
-            space = d.settings.window - len(self.in_flight)
+            space = self.window.room
             claimed = []
             if space > 0:
                 claimed = await d.db.outbox.claim(
@@ -150,15 +158,13 @@ class PeerQueue:
                 )
             if claimed:
                 self.connected = True
-                for c in claimed:
-                    self.in_flight[c.message_id] = c
-                for ids, frame in self._frames(claimed):
-                    self.frames.append(ids)
-                    await self._write(call, frame, reader, session)
+                for frame in self.window.send(claimed):
+                    envelopes = pb.EnvelopeFrame(envelopes=frame.envelopes())
+                    await self._write(call, envelopes, reader, session)
                 log.debug("%s: wrote %d", self.peer, len(claimed))
                 idle_since = asyncio.get_running_loop().time()
                 continue
-            if not self.in_flight:
+            if not self.window.in_flight:
                 if asyncio.get_running_loop().time() - idle_since > d.settings.idle_close_s:
                     await call.done_writing()
                     return
@@ -181,7 +187,7 @@ class PeerQueue:
         every_s = d.settings.lease_ms / 3000
         while True:
             await asyncio.sleep(every_s)
-            if self.in_flight:
+            if self.window.in_flight:
                 try:
                     await d.db.outbox.renew_claims(
                         self.peer, d.replica, d.clock_ms(), d.settings.lease_ms
@@ -214,33 +220,22 @@ class PeerQueue:
             await reader  # the RPC ended: the reader holds the reason
             raise StreamBroken("the stream ended") from None
 
-    def _frames(self, claimed: list[Claimed]) -> list[tuple[list[str], pb.EnvelopeFrame]]:
-        frames: list[tuple[list[str], pb.EnvelopeFrame]] = []
-        ids: list[str] = []
-        frame, size = pb.EnvelopeFrame(), 0
-        for c in claimed:
-            if size and size + len(c.envelope) > self.d.settings.frame_bytes:
-                frames.append((ids, frame))
-                ids, frame, size = [], pb.EnvelopeFrame(), 0
-            frame.envelopes.append(c.envelope)
-            ids.append(c.message_id)
-            size += len(c.envelope)
-        if size:
-            frames.append((ids, frame))
-        return frames
-
     async def _read(
         self, call: grpc.aio.StreamStreamCall[pb.EnvelopeFrame, pb.AckFrame], room: asyncio.Event
     ) -> None:
         try:
             async for ack_frame in call:
                 log.debug("%s: %d acks", self.peer, len(ack_frame.acks))
-                if not self.frames or len(self.frames[0]) != len(ack_frame.acks):
-                    raise StreamBroken(f"{self.peer} answered with acks that match no frame sent")
-                await self._apply(self.frames.popleft(), list(ack_frame.acks))
+                try:
+                    ids = self.window.acked(len(ack_frame.acks))
+                except AckMismatch:
+                    raise StreamBroken(
+                        f"{self.peer} answered with acks that match no frame sent"
+                    ) from None
+                await self._apply(ids, list(ack_frame.acks))
                 room.set()
             log.debug("%s: stream ended by the peer", self.peer)
-            if self.in_flight:
+            if self.window.in_flight:
                 raise StreamBroken("the peer ended the stream with messages unanswered")
         finally:
             room.set()  # wake the writer: it finds the stream over and why
@@ -255,29 +250,32 @@ class PeerQueue:
         permanent: list[Change] = []
         kept: list[tuple[str, str, str, bytes]] = []
         for message_id, ack in zip(ids, acks, strict=True):
-            claimed = self.in_flight.pop(message_id, None)
+            claimed = self.window.settle(message_id)
             if claimed is None:
                 continue  # already given up on (the stream broke and was reopened)
             retry_at = now_ms + int(d.settings.backoff.delay_s(claimed.attempts, d.rand()) * 1000)
-            if ack.HasField("refusal"):
-                r = ack.refusal
-                error = f"{self.peer} refused: {r.message} [{r.reason}]"
-                if r.retryable:
-                    transient.append(Change(message_id, error, retry_at))
-                else:
-                    permanent.append(Change(message_id, error))
-                continue
-            try:
-                body = await self._check_receipt(ack, claimed, trust)
-            except SwnodeError as exc:
-                transient.append(
-                    Change(message_id, f"bad receipt from {self.peer}: {exc}", retry_at)
-                )
-                continue
-            final = body.kind == pb.RECEIPT_KIND_DELIVERY and claimed.recipient == self.peer
-            kind = "delivery" if final else "hop"
-            kept.append((claimed.message_id, kind, self.peer, ack.receipt.SerializeToString()))
-            (delivered if final else hop).append(Change(claimed.message_id))
+            refused = ack.refusal if ack.HasField("refusal") else None
+            body: pb.ReceiptBody | None = None
+            error = ""
+            if refused is not None:
+                error = f"{self.peer} refused: {refused.message} [{refused.reason}]"
+            else:
+                try:
+                    body = await self._check_receipt(ack, claimed, trust)
+                except SwnodeError as exc:
+                    error = f"bad receipt from {self.peer}: {exc}"
+            outcome = judge(
+                refusal=refused, receipt=body, recipient=claimed.recipient, peer=self.peer
+            )
+            if outcome is Outcome.FAILED:
+                transient.append(Change(message_id, error, retry_at))
+            elif outcome is Outcome.DEAD:
+                permanent.append(Change(message_id, error))
+            else:
+                final = outcome is Outcome.DELIVERED
+                kind = "delivery" if final else "hop"
+                kept.append((message_id, kind, self.peer, ack.receipt.SerializeToString()))
+                (delivered if final else hop).append(Change(message_id))
         async with d.db.transaction() as tx:
             await d.db.outbox.add_receipts_txn(tx, kept, now_ms)
             await d.db.outbox.transition_txn(tx, Event.HOP_RECEIPT, hop, now_ms)
@@ -329,9 +327,7 @@ class PeerQueue:
         failures = (await d.db.outbox.peer_state(self.peer)).failures + 1
         delay_s = d.settings.backoff.delay_s(failures, d.rand())
         retry_at = now_ms + int(delay_s * 1000)
-        changes = [Change(mid, error, retry_at) for mid in self.in_flight]
-        self.in_flight.clear()
-        self.frames.clear()
+        changes = [Change(c.message_id, error, retry_at) for c in self.window.reset()]
         await d.db.outbox.transition(Event.TRANSIENT_FAILURE, changes, now_ms, claimed_by=d.replica)
         await d.db.outbox.set_peer_backoff(self.peer, failures, retry_at, error)
         self.had_failures = True

@@ -27,6 +27,8 @@ from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2
 
+__all__ = ["DirectorySync", "load_trust"]
+
 log = logging.getLogger("swnode.directory")
 
 

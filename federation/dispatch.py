@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from storage.database import Database
 from swf.v1 import envelope_pb2 as pb
 
+__all__ = ["Dispatcher", "Received"]
+
 log = logging.getLogger("swnode.dispatch")
 
 

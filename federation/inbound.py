@@ -1,16 +1,18 @@
 """Receiving envelopes from a peer: verify, store durably, and only then give signed receipts.
 
-For each frame of envelopes that arrives on an Exchange stream:
+For each frame of envelopes that arrives on an Exchange stream (docs/PROTOCOL.md §5.2):
 
-1. Each envelope is verified (core.envelope.verify); a refused one gets a Refusal and nothing
-   of it is stored.
-2. Receipts are signed for the accepted ones, as one batch: DELIVERY when this node is the
-   recipient, HOP when it passes the message on.
-3. In one transaction: messages seen before keep their first receipt and are not processed
-   again; new ones go to the inbox; those passing through are queued for their next hop; for a
-   message that reached this node through relays, an end-to-end delivery receipt is queued back
-   to its origin; an end-to-end receipt arriving for a message this node sent marks it delivered.
-4. After the commit, the acks go back: the receipt, or the refusal.
+1. Each envelope is verified (core.envelope.verify, §3.6); a refused one gets a Refusal and
+   nothing of it is stored.
+2. Receipts are signed for the accepted ones, as one batch by the node's signer (§4.1, §4.3):
+   DELIVERY when this node is the recipient, HOP when it passes the message on.
+3. End-to-end receipts are sealed for messages that reached this node through a relay (§5.6).
+4. In one transaction, what `inbound_plan.plan` decides from what storage knows: messages seen
+   before keep their first receipt and are not processed again (§5.7); new ones go to the inbox;
+   those passing through are queued for their next hop (§5.5); the end-to-end receipts of new
+   messages are queued back to their origins; an end-to-end receipt arriving for a message this
+   node sent marks it delivered (§5.6).
+5. After the commit, the acks go back: the receipt, or the refusal.
 """
 
 from __future__ import annotations
@@ -19,30 +21,44 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core import batch, receipts
-from core.delivery import Event
+from core import batch_signatures as batch
 from core.envelope import (
     DELIVERY_RECEIPT_TYPE,
     Accepted,
     Draft,
     Limits,
+    Sealed,
     parse_envelope,
     peek_message_id,
     verify,
 )
-from core.errors import AlreadyExists, SwnodeError, Unavailable
+from core.errors import SwnodeError, Unavailable
 from core.grpc_status import status_of
+from core.outbox_status import Event
+from core.signer import Signer
 from core.trust import TrustView
+from federation.inbound_plan import (
+    Decision,
+    Duplicate,
+    Facts,
+    Key,
+    Store,
+    confirmed_deliveries,
+    end_to_end_receipt,
+    plan,
+    receipt_body,
+    wants_end_to_end,
+)
 from federation.outbox import Outbox
 from storage.database import Database
+from storage.engine import Tx
 from storage.inbox import InboxRow
 from storage.outbox import Change
 from swf.v1 import envelope_pb2 as pb
 
 log = logging.getLogger("swnode.inbound")
 
-
-Key = tuple[str, str]  # (origin, message id): a message id is unique per origin
+__all__ = ["Inbound", "refusal"]
 
 
 @dataclass
@@ -67,6 +83,7 @@ class Inbound:
         node_id: str,
         db: Database,
         outbox: Outbox,
+        signer: Signer,
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
         limits: Limits,
@@ -75,6 +92,7 @@ class Inbound:
         self.node_id = node_id
         self._db = db
         self._outbox = outbox
+        self._signer = signer
         self._trust = trust
         self._clock_ms = clock_ms
         self._limits = limits
@@ -88,7 +106,7 @@ class Inbound:
         acks: dict[int, pb.Ack] = {}
         items: dict[Key, _Item] = {}
         order: list[tuple[int, Key]] = []
-        # 1. Verify each envelope on its own.
+        # 1. Verify each envelope on its own (§3.6).
         for i, raw in enumerate(envelopes):
             try:
                 env = parse_envelope(raw)
@@ -108,30 +126,24 @@ class Inbound:
             order.append((i, key))
             if key not in items:
                 items[key] = _Item(accepted, pb.Receipt())
-        # 2. One batch of receipts for everything accepted.
+        # 2. One batch of receipts for everything accepted (§4.1, §4.3).
         if items:
-            bodies = []
-            for item in items.values():
-                h = item.accepted.header
-                final = h.recipient == self.node_id
-                bodies.append(
-                    pb.ReceiptBody(
-                        message_id=h.message_id,
-                        header_sha256=item.accepted.header_sha256,
-                        issuer=self.node_id,
-                        from_node=h.sender if final else previous_hop,
-                        kind=pb.RECEIPT_KIND_DELIVERY if final else pb.RECEIPT_KIND_HOP,
-                        received_at_unix_ms=now_ms,
-                        key_id=self._outbox.key_id,
-                    )
+            bodies = [
+                receipt_body(
+                    item.accepted.header,
+                    item.accepted.header_sha256,
+                    node_id=self.node_id,
+                    previous_hop=previous_hop,
+                    now_ms=now_ms,
+                    key_id=self._signer.key_id,
                 )
+                for item in items.values()
+            ]
             for item, receipt in zip(
-                items.values(),
-                receipts.seal(bodies, self._outbox.signing_key, self._outbox.key_id),
-                strict=True,
+                items.values(), self._signer.seal_receipts(bodies), strict=True
             ):
                 item.receipt = receipt
-            # 3. Store, then 4. answer.
+            # 3.–4. Store, then 5. answer, one ack per envelope in order (§5.2).
             given = await self._store(previous_hop, items, trust, now_ms)
             for i, key in order:
                 answer = given[key]
@@ -144,89 +156,34 @@ class Inbound:
     async def _store(
         self, previous_hop: str, items: dict[Key, _Item], trust: TrustView, now_ms: int
     ) -> dict[Key, pb.Receipt | pb.Refusal]:
-        e2e_drafts: list[tuple[Key, Draft]] = []
-        for key, item in items.items():
-            h = item.accepted.header
-            relayed_to_me = h.recipient == self.node_id and previous_hop != h.sender
-            # Receipts are not themselves receipted: that would never end.
-            if relayed_to_me and h.document_type != DELIVERY_RECEIPT_TYPE:
-                e2e_drafts.append(
-                    (
-                        key,
-                        Draft(
-                            recipient=h.sender,
-                            document_type=DELIVERY_RECEIPT_TYPE,
-                            payload=item.receipt.SerializeToString(),
-                            conversation_id=h.conversation_id,
-                        ),
-                    )
-                )
-        e2e = self._outbox.seal([d for _, d in e2e_drafts], now_ms) if e2e_drafts else []
-        e2e_for = {key: s for (key, _), s in zip(e2e_drafts, e2e, strict=True)}
+        """§5.2 steps 3–4: seal the end-to-end receipts, look up what storage knows, and do in
+        one transaction what the plan (inbound_plan.py) decides."""
+        e2e_for = self._seal_end_to_end(previous_hop, items, now_ms)
+        headers = {key: item.accepted.header for key, item in items.items()}
         async with self._db.transaction() as tx:
             seen = await self._db.inbox.receipts_for_txn(tx, list(items))
-            new = {key: item for key, item in items.items() if key not in seen}
-            # A message id another origin already used here cannot be queued beside it.
-            taken = await self._db.outbox.origins_txn(tx, [mid for _, mid in new])
-            clashes = {key for key in new if taken.get(key[1], key[0]) != key[0]}
-            new = {key: item for key, item in new.items() if key not in clashes}
-            rows = []
-            relays = []
-            delivered: list[tuple[bytes, pb.ReceiptBody]] = []
-            for item in new.values():
-                h = item.accepted.header
-                env = item.accepted.envelope
-                status = "relayed"
-                if h.recipient == self.node_id:
-                    status = "received"
-                    if h.document_type == DELIVERY_RECEIPT_TYPE:
-                        body = self._end_to_end(env.payload, h.sender, trust)
-                        if body is not None:
-                            delivered.append((env.payload, body))
-                        status = "processed"
-                else:
-                    relays.append(self._outbox.row(h, env))
-                rows.append(
-                    InboxRow(
-                        message_id=h.message_id,
-                        conversation_id=h.conversation_id,
-                        origin=h.sender,
-                        previous_hop=previous_hop,
-                        recipient=h.recipient,
-                        document_type=h.document_type,
-                        envelope=env.SerializeToString(),
-                        header_sha256=item.accepted.header_sha256,
-                        payload_size=h.payload_size,
-                        receipt=item.receipt.SerializeToString(),
-                        status=status,
-                    )
-                )
+            taken = await self._db.outbox.origins_txn(
+                tx, [mid for key in items if key not in seen for mid in key[1:]]
+            )
+            decisions = plan(
+                headers, Facts(seen, taken), node_id=self.node_id, previous_hop=previous_hop
+            )
+            stores = {k: d for k, d in decisions.items() if isinstance(d, Store)}
+            rows = [self._row(items[key], d.status, previous_hop) for key, d in stores.items()]
+            relays = [
+                self._outbox.row(items[key].accepted.header, items[key].accepted.envelope)
+                for key, d in stores.items()
+                if d.relay
+            ]
+            found = self._end_to_end_receipts(stores, items, trust)
             await self._db.inbox.insert_txn(tx, rows, now_ms)
             if relays:
                 await self._db.outbox.insert_txn(tx, relays, now_ms)
-            fresh_e2e = [s for key, s in e2e_for.items() if key in new]
+            fresh_e2e = [e2e_for[key] for key, d in stores.items() if d.end_to_end]
             if fresh_e2e:
                 await self._outbox.queue_txn(tx, fresh_e2e, now_ms)
-            if delivered:
-                # Only the message's own recipient can say it was delivered, for a header this
-                # node really sealed.
-                sent = await self._db.outbox.sent_txn(
-                    tx, self.node_id, [b.message_id for _, b in delivered]
-                )
-                delivered = [
-                    (raw, b)
-                    for raw, b in delivered
-                    if b.message_id in sent
-                    and sent[b.message_id][0] == b.issuer
-                    and b.header_sha256 in sent[b.message_id][1]
-                ]
-            if delivered:
-                await self._db.outbox.add_receipts_txn(
-                    tx, [(b.message_id, "delivery", b.issuer, raw) for raw, b in delivered], now_ms
-                )
-                await self._db.outbox.transition_txn(
-                    tx, Event.DELIVERY_RECEIPT, [Change(b.message_id) for _, b in delivered], now_ms
-                )
+            if found:
+                await self._apply_deliveries_txn(tx, found, now_ms)
         for row in relays:
             self._outbox.notify_hop(row.next_hop)
         if fresh_e2e:
@@ -234,30 +191,82 @@ class Inbound:
         received = sum(1 for r in rows if r.status == "received")
         if received:
             self._on_received(received)
-        result: dict[Key, pb.Receipt | pb.Refusal] = {
-            key: item.receipt for key, item in new.items()
-        }
-        for key, raw in seen.items():
-            result[key] = pb.Receipt.FromString(raw)
-        for key in clashes:
-            result[key] = refusal(
-                AlreadyExists(
-                    "envelope.duplicate_id",
-                    f"message id {key[1]} is already in use here by another origin",
-                )
-            )
-        return result
+        return {key: _answer(decision, items[key]) for key, decision in decisions.items()}
 
-    def _end_to_end(self, payload: bytes, issuer: str, trust: TrustView) -> pb.ReceiptBody | None:
-        """The delivery receipt inside an end-to-end receipt message, if it is one for a message
-        this node sent and was signed by the recipient that sent it back."""
-        try:
-            receipt = pb.Receipt.FromString(payload)
-            body = receipts.verify(receipt, trust.signing_key, self._cache)
-        except (SwnodeError, ValueError) as exc:
-            log.warning("ignoring an end-to-end receipt from %s: %s", issuer, exc)
-            return None
-        if body.issuer != issuer or body.kind != pb.RECEIPT_KIND_DELIVERY:
-            log.warning("ignoring an end-to-end receipt from %s that it did not issue", issuer)
-            return None
-        return body
+    def _seal_end_to_end(
+        self, previous_hop: str, items: dict[Key, _Item], now_ms: int
+    ) -> dict[Key, Sealed]:
+        """The end-to-end receipt for each message that earns one if new (§5.6): sealed before
+        the transaction, queued in it only for messages the plan finds new."""
+        drafts = {
+            key: Draft(
+                recipient=item.accepted.header.sender,
+                document_type=DELIVERY_RECEIPT_TYPE,
+                payload=item.receipt.SerializeToString(),
+                conversation_id=item.accepted.header.conversation_id,
+            )
+            for key, item in items.items()
+            if wants_end_to_end(
+                item.accepted.header, node_id=self.node_id, previous_hop=previous_hop
+            )
+        }
+        if not drafts:
+            return {}
+        sealed = self._outbox.seal(list(drafts.values()), now_ms)
+        return dict(zip(drafts, sealed, strict=True))
+
+    def _end_to_end_receipts(
+        self, stores: dict[Key, Store], items: dict[Key, _Item], trust: TrustView
+    ) -> list[tuple[bytes, pb.ReceiptBody]]:
+        """The delivery receipts inside the new end-to-end receipt messages for this node that
+        count (§5.6 steps 1–2); the others are logged and ignored."""
+        found: list[tuple[bytes, pb.ReceiptBody]] = []
+        for key, d in stores.items():
+            if d.apply_receipt:
+                payload = items[key].accepted.envelope.payload
+                body = end_to_end_receipt(payload, key[0], trust.signing_key, self._cache)
+                if isinstance(body, str):
+                    log.warning("%s", body)
+                else:
+                    found.append((payload, body))
+        return found
+
+    async def _apply_deliveries_txn(
+        self, tx: Tx, found: list[tuple[bytes, pb.ReceiptBody]], now_ms: int
+    ) -> None:
+        """§5.6 steps 3–4: keep the receipts that confirm a message in the outbox, and mark it
+        delivered."""
+        sent = await self._db.outbox.sent_txn(tx, self.node_id, [b.message_id for _, b in found])
+        delivered = confirmed_deliveries(found, sent)
+        if delivered:
+            await self._db.outbox.add_receipts_txn(
+                tx, [(b.message_id, "delivery", b.issuer, raw) for raw, b in delivered], now_ms
+            )
+            await self._db.outbox.transition_txn(
+                tx, Event.DELIVERY_RECEIPT, [Change(b.message_id) for _, b in delivered], now_ms
+            )
+
+    def _row(self, item: _Item, status: str, previous_hop: str) -> InboxRow:
+        h = item.accepted.header
+        return InboxRow(
+            message_id=h.message_id,
+            conversation_id=h.conversation_id,
+            origin=h.sender,
+            previous_hop=previous_hop,
+            recipient=h.recipient,
+            document_type=h.document_type,
+            envelope=item.accepted.envelope.SerializeToString(),
+            header_sha256=item.accepted.header_sha256,
+            payload_size=h.payload_size,
+            receipt=item.receipt.SerializeToString(),
+            status=status,
+        )
+
+
+def _answer(decision: Decision, item: _Item) -> pb.Receipt | pb.Refusal:
+    """The ack's content: the receipt just sealed, the first one (§5.7), or the refusal."""
+    if isinstance(decision, Store):
+        return item.receipt
+    if isinstance(decision, Duplicate):
+        return pb.Receipt.FromString(decision.receipt)
+    return refusal(decision.error)

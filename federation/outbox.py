@@ -2,7 +2,8 @@
 
 `Outbox.submit` returns the message ids only after the sealed envelopes are committed to the
 outbox, so a crash after that point loses nothing; the per-peer delivery loops (delivery.py) take
-it from there.
+it from there. Envelopes are sealed by the node's `Signer` (core.signer), the one that signs its
+receipts too.
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from core import envelope
 from core.envelope import Draft, Sealed
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
-from core.routing import next_hop
-from core.signing import PURPOSE_SIGNING, key_id, raw_public
+from core.hops import next_hop
+from core.signer import Signer
 from core.trust import TrustView
 from storage.database import Database
 from storage.engine import Tx
 from storage.outbox import OutboxRow
 from swf.v1 import envelope_pb2 as pb
+
+__all__ = ["Outbox", "OutboxSettings"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Outbox:
         *,
         node_id: str,
         db: Database,
-        signing_key: Ed25519PrivateKey,
+        signer: Signer,
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
         settings: OutboxSettings,
@@ -46,8 +47,7 @@ class Outbox:
     ) -> None:
         self.node_id = node_id
         self._db = db
-        self.signing_key = signing_key
-        self.key_id = key_id(node_id, PURPOSE_SIGNING, raw_public(signing_key))
+        self.signer = signer
         self._trust = trust
         self._clock_ms = clock_ms
         self._settings = settings
@@ -95,14 +95,8 @@ class Outbox:
             )
 
     def seal(self, drafts: Sequence[Draft], now_ms: int) -> list[Sealed]:
-        return envelope.seal(
-            drafts,
-            sender=self.node_id,
-            key=self.signing_key,
-            key_id=self.key_id,
-            now_ms=now_ms,
-            ttl_ms=self._settings.ttl_ms,
-            new_id=self._new_id,
+        return self.signer.seal_envelopes(
+            drafts, now_ms=now_ms, ttl_ms=self._settings.ttl_ms, new_id=self._new_id
         )
 
     async def submit(self, drafts: Sequence[Draft]) -> list[str]:

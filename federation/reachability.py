@@ -11,11 +11,13 @@ import grpc
 
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
-from core.routing import is_direct_neighbour
+from core.hops import is_direct_neighbour
 from core.trust import TrustView
 from federation.channels import PeerChannels
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2
+
+__all__ = ["PeerState", "Reachability"]
 
 log = logging.getLogger("swnode.reachability")
 

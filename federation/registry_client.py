@@ -15,6 +15,8 @@ from federation.channels import PeerChannels
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
 
+__all__ = ["RegistryClient"]
+
 
 class RegistryClient:
     def __init__(

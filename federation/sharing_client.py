@@ -25,6 +25,8 @@ from federation.channels import PeerChannels
 from swf.v1 import logistics_pb2 as lpb
 from swf.v1 import logistics_pb2_grpc as lgrpc
 
+__all__ = ["SharingPeers"]
+
 T = TypeVar("T")
 
 

@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 from core.backoff import Backoff
 
+__all__ = ["RESTART_BACKOFF", "Tasks"]
+
 T = TypeVar("T")
 
 log = logging.getLogger("swnode.tasks")

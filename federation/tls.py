@@ -10,6 +10,13 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+__all__ = [
+    "TlsIdentity",
+    "client_port_credentials",
+    "peer_channel_credentials",
+    "peer_port_credentials",
+]
+
 
 @dataclass(frozen=True)
 class TlsIdentity:

@@ -35,9 +35,11 @@ from identity.ca import issue_certificate
 from identity.keys import NodeKeys
 from storage.database import Database
 from storage.engine import Tx
-from storage.registry import Member
+from storage.membership import Member
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import enrolment_pb2 as epb
+
+__all__ = ["MAX_INVITATION_TTL_S", "Authority", "CentralSettings"]
 
 MAX_INVITATION_TTL_S = 7 * 24 * 3600
 
@@ -116,8 +118,8 @@ class Authority:
     # -- the directory -----------------------------------------------------------------------
 
     async def _build_txn(self, tx: Tx, version: int, now_ms: int) -> pb.Directory:
-        members = await self._db.registry.members(tx)
-        anchors = await self._db.registry.anchors(tx)
+        members = await self._db.membership.members(tx)
+        anchors = await self._db.membership.anchors(tx)
         revocations = [
             pb.Revocation(
                 node_id=m.node_id,
@@ -210,7 +212,7 @@ class Authority:
             revoke_reason=None,
         )
         async with self._db.transaction() as tx:
-            await self._db.registry.put_member_txn(tx, member)
+            await self._db.membership.put_member_txn(tx, member)
             await self.publish_txn(tx)
 
     async def invite(self, node_id: str, ttl_s: float) -> Invitation:
@@ -232,7 +234,7 @@ class Authority:
             pin=fingerprint(self._keys.tls_cert.public_bytes(Encoding.DER)),
         )
         now_ms = self._clock_ms()
-        await self._db.registry.add_invitation(
+        await self._db.membership.add_invitation(
             invitation.secret_sha256, node_id, now_ms, now_ms + int(ttl_s * 1000)
         )
         return invitation
@@ -290,10 +292,10 @@ class Authority:
         )
         # 3. Spend the invitation, record the member and publish, all or nothing.
         async with self._db.transaction() as tx:
-            await self._db.registry.use_invitation_txn(
+            await self._db.membership.use_invitation_txn(
                 tx, invitation.secret_sha256, request.node_id, now_ms
             )
-            await self._db.registry.put_member_txn(tx, member)
+            await self._db.membership.put_member_txn(tx, member)
             await self.publish_txn(tx)
         return epb.EnrolResponse(
             tls_certificate=cert.public_bytes(Encoding.DER),
@@ -306,7 +308,7 @@ class Authority:
         """Revoke a member; return the directory version that publishes it."""
         validate_node_id(node_id, field="id")
         async with self._db.transaction() as tx:
-            await self._db.registry.revoke_member_txn(tx, node_id, reason, self._clock_ms())
+            await self._db.membership.revoke_member_txn(tx, node_id, reason, self._clock_ms())
             signed = await self.publish_txn(tx)
         return pb.Directory.FromString(signed.directory).version
 
@@ -327,7 +329,7 @@ class Authority:
                 "anchor.own", "anchor: this is this federation's own anchor", field="anchor"
             )
         async with self._db.transaction() as tx:
-            await self._db.registry.put_anchor_txn(
+            await self._db.membership.put_anchor_txn(
                 tx,
                 anchor.federation,
                 anchor.SerializeToString(deterministic=True),
@@ -339,7 +341,7 @@ class Authority:
 
     async def trust_remove(self, federation: str) -> int:
         async with self._db.transaction() as tx:
-            if not await self._db.registry.remove_anchor_txn(tx, federation):
+            if not await self._db.membership.remove_anchor_txn(tx, federation):
                 raise InvalidArgument(
                     "anchor.unknown", f"federation: {federation} is not trusted", field="federation"
                 )

@@ -17,6 +17,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from core.errors import InvalidArgument, PermissionDenied
 from core.ids import tls_name
 
+__all__ = ["CA_VALIDITY", "NODE_VALIDITY", "create_ca", "issue_certificate", "make_csr"]
+
 CA_VALIDITY = dt.timedelta(days=3650)
 NODE_VALIDITY = dt.timedelta(days=397)
 

@@ -31,6 +31,8 @@ from swf.v1 import directory_pb2 as pb
 from swf.v1 import enrolment_pb2 as epb
 from swf.v1 import enrolment_pb2_grpc as egrpc
 
+__all__ = ["Enrolled", "enrol", "fetch_pinned_certificate"]
+
 
 @dataclass(frozen=True)
 class Enrolled:

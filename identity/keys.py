@@ -19,6 +19,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from core.errors import ConfigError
 from federation.tls import TlsIdentity
 
+__all__ = [
+    "KEY_DIR",
+    "NodeKeys",
+    "cert_pem",
+    "generate_node_keys",
+    "load_node_keys",
+    "paths",
+    "private_pem",
+    "save_enrolment",
+    "write_private",
+    "write_public",
+]
+
 KEY_DIR = "keys"
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+__all__ = ["LockoutPolicy", "RateLimit"]
+
 
 @dataclass(frozen=True)
 class RateLimit:

@@ -7,6 +7,8 @@ import asyncio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+__all__ = ["check_password", "hash_password"]
+
 # OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Checked when the user does not exist, so that the answer takes as long either way.

@@ -77,9 +77,9 @@ class Revocations:
     async def load(self) -> None:
         """Re-read what storage holds (other replicas apply revocations too); forget old ones."""
         now_ms = self._clock_ms()
-        await self._db.parties.forget_revocations(now_ms)
+        await self._db.revocations.forget_expired(now_ms)
         applied = self._applied
-        rows = await self._db.parties.revocations(now_ms)
+        rows = await self._db.revocations.held(now_ms)
         fresh = {(r["kind"], r["subject"]): r["not_before_unix_ms"] for r in rows}
         if self._applied != applied:  # one was applied while reading: keep what memory holds
             for key, not_before in self._revoked.items():
@@ -92,14 +92,14 @@ class Revocations:
             log.warning("ignoring a revocation of unknown kind %r", revocation.kind)
             return
         subj = held_subject(revocation.kind, revocation.subject, origin)
-        await self._db.parties.revoke(
+        await self._db.revocations.revoke(
             revocation.kind,
             subj,
             revocation.not_before_unix_ms,
             revocation.expires_at_unix_ms,
         )
         if revocation.kind == "session":
-            await self._db.parties.end_session(revocation.subject, revocation.not_before_unix_ms)
+            await self._db.sessions.end(revocation.subject, revocation.not_before_unix_ms)
         key = (revocation.kind, subj)
         self._revoked[key] = max(self._revoked.get(key, 0), revocation.not_before_unix_ms)
         self._applied += 1

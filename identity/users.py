@@ -22,8 +22,10 @@ from core.parties import (
 from identity import tokens
 from identity.passwords import hash_password
 from storage.database import Database
-from storage.parties import UserRecord
+from storage.users import UserRecord
 from swf.v1 import identity_pb2 as ipb
+
+__all__ = ["Users", "user_message"]
 
 
 def user_message(u: UserRecord) -> ipb.User:
@@ -66,7 +68,7 @@ class Users:
         roles = validate_user_roles(req.roles, party.roles)
         password_hash = await hash_password(validate_password(req.password))
         async with self._db.transaction() as tx:
-            await self._db.parties.add_user_txn(
+            await self._db.users.add_txn(
                 tx, party.party_id, username, password_hash, roles, self._clock_ms()
             )
         return await self._user(party.party_id, username)
@@ -77,7 +79,7 @@ class Users:
         def check(users: list[UserRecord]) -> None:
             check_administrators_remain(claims.party, [(u.roles, u.disabled) for u in users])
 
-        changed = await self._db.parties.set_disabled(
+        changed = await self._db.users.set_disabled(
             claims.party, user, disabled, self._clock_ms(), check=check
         )
         if changed is None:
@@ -97,10 +99,10 @@ class Users:
     async def list_users(self, claims: tokens.Claims) -> ipb.ListUsersResponse:
         self._own_admin(claims)
         return ipb.ListUsersResponse(
-            users=[user_message(u) for u in await self._db.parties.users(claims.party)]
+            users=[user_message(u) for u in await self._db.users.of_party(claims.party)]
         )
 
     async def _user(self, party_id: str, username: str) -> ipb.User:
-        u = await self._db.parties.user(party_id, username)
+        u = await self._db.users.get(party_id, username)
         assert u is not None
         return user_message(u)

@@ -16,13 +16,15 @@ from typing import Any
 from core.errors import SwnodeError
 from core.ids import Role
 
+__all__ = ["build_parser", "main"]
+
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=False))
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from node.admin import InitOptions, init_node
+    from node.operator.admin import InitOptions, init_node
 
     config = asyncio.run(
         init_node(
@@ -53,7 +55,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
-    from node.admin import invite
+    from node.operator.admin import invite
 
     invitation = asyncio.run(invite(args.dir, args.id, args.ttl))
     print(invitation.encode())
@@ -61,7 +63,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from node.admin import enroll_node
+    from node.operator.admin import enroll_node
 
     directory = asyncio.run(enroll_node(args.dir, args.central, args.token))
     print(
@@ -88,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from node.status import render, status
+    from node.operator.status import render, status
 
     data = asyncio.run(status(args.dir))
     if args.json:
@@ -99,7 +101,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from node.admin import revoke
+    from node.operator.admin import revoke
 
     version = asyncio.run(revoke(args.dir, args.id, args.reason))
     print(
@@ -110,7 +112,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_anchor_export(args: argparse.Namespace) -> int:
-    from node.admin import export_anchor
+    from node.operator.admin import export_anchor
 
     fp = asyncio.run(export_anchor(args.dir, args.out))
     print(f"wrote {args.out}")
@@ -120,7 +122,7 @@ def cmd_anchor_export(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_add(args: argparse.Namespace) -> int:
-    from node.admin import trust_add
+    from node.operator.admin import trust_add
 
     federation, version = asyncio.run(trust_add(args.dir, args.anchor, args.fingerprint))
     print(
@@ -131,7 +133,7 @@ def cmd_trust_add(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_remove(args: argparse.Namespace) -> int:
-    from node.admin import trust_remove
+    from node.operator.admin import trust_remove
 
     version = asyncio.run(trust_remove(args.dir, args.federation))
     print(f"no longer trusting {args.federation}: directory v{version} published")
@@ -139,8 +141,8 @@ def cmd_trust_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from node.admin import open_db
     from node.config import load_config
+    from node.operator.admin import open_db
     from storage.migrations import current_version
 
     async def go() -> int:
@@ -155,9 +157,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from node.admin import parse_duration
-    from node.client_io import read_file_bytes
-    from node.messaging import send
+    from node.client.common import read_file_bytes
+    from node.operator.admin import parse_duration
+    from node.operator.messaging import send
 
     payload = read_file_bytes(args.file)
     ttl_s = parse_duration(args.ttl, field="ttl") if args.ttl else None
@@ -170,7 +172,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_messages(args: argparse.Namespace) -> int:
-    from node.messaging import messages
+    from node.operator.messaging import messages
 
     rows = asyncio.run(
         messages(args.dir, direction=args.direction, status=args.status, limit=args.limit)
@@ -189,7 +191,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
-    from node.messaging import redrive
+    from node.operator.messaging import redrive
 
     was = asyncio.run(redrive(args.dir, args.message_id))
     print(f"{args.message_id}: was {was}, queued again with fresh times")
@@ -197,7 +199,7 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 
 
 def cmd_receipt(args: argparse.Namespace) -> int:
-    from node.messaging import evidence_json, export_evidence
+    from node.operator.messaging import evidence_json, export_evidence
 
     text = evidence_json(asyncio.run(export_evidence(args.dir, args.message_id)))
     if args.out:
@@ -209,7 +211,7 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
-    from node.messaging import verify_evidence_file
+    from node.operator.messaging import verify_evidence_file
 
     result = verify_evidence_file(args.anchor, args.receipt_file)
     if args.json:
@@ -245,19 +247,19 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from node.bench import main_cli
+    from node.devnet.bench import main_cli
 
     return main_cli(args.messages, args.payload_bytes, args.storage)
 
 
 def cmd_client(args: argparse.Namespace) -> int:
-    from node import client
+    from node.client import commands
 
-    return client.main(args)
+    return commands.main(args)
 
 
 def cmd_party_add(args: argparse.Namespace) -> int:
-    from node.party_admin import add_party
+    from node.operator.parties import add_party
 
     user, password = asyncio.run(
         add_party(args.dir, args.id, args.kind, args.name, _csv(args.roles), args.user)
@@ -273,7 +275,7 @@ def cmd_party_add(args: argparse.Namespace) -> int:
 
 
 def cmd_party_suspend(args: argparse.Namespace) -> int:
-    from node.party_admin import suspend
+    from node.operator.parties import suspend
 
     asyncio.run(suspend(args.dir, args.id, resume=args.party_command == "resume"))
     print(f"{args.id}: {'active again' if args.party_command == 'resume' else 'suspended'}")
@@ -285,15 +287,15 @@ def _csv(text: str) -> tuple[str, ...]:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    from node import catalog_cli
+    from node.operator import catalog
 
-    return catalog_cli.main(args)
+    return catalog.main(args)
 
 
 def cmd_devnet(args: argparse.Namespace) -> int:
-    from node import devnet
+    from node.devnet import cli
 
-    return devnet.main(args)
+    return cli.main(args)
 
 
 def _setup_logging(level: str, path: Path | None = None) -> None:
@@ -432,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command("client", cmd_client, "call a node's client API (identity, documents, ...)")
-    from node.client import add_arguments as client_arguments
+    from node.client.commands import add_arguments as client_arguments
 
     client_arguments(p)
 
@@ -469,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--id", required=True)
 
     p = command("catalog", cmd_catalog, "the data element catalog, generated from the protos")
-    from node.catalog_cli import add_arguments as catalog_arguments
+    from node.operator.catalog import add_arguments as catalog_arguments
 
     catalog_arguments(p)
 
@@ -478,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     conformance_arguments(command("conformance", lambda a: 2, "check a node against PROTOCOL.md"))
 
     p = command("devnet", cmd_devnet, "a local test network of nodes, one process each")
-    from node.devnet import add_arguments
+    from node.devnet.cli import add_arguments
 
     add_arguments(p)
     return parser

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info
 
+from federation.delivery import Answered
+
+__all__ = ["Metrics"]
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -62,3 +66,14 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+
+    def answered(self, a: Answered) -> None:
+        """Count the peers' answers to messages sent, by peer and result."""
+        for result, ids in (
+            ("delivered", a.delivered),
+            ("acknowledged", a.acknowledged),
+            ("failed", a.failed),
+            ("dead", a.dead),
+        ):
+            if ids:
+                self.messages_acked.labels(a.peer, result).inc(len(ids))

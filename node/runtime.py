@@ -15,20 +15,19 @@ from typing import Any
 
 import grpc
 from cryptography.hazmat.primitives.serialization import Encoding
-from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
 import services
-from core import directory as dirs
 from core.backoff import Backoff
 from core.certificate_checks import KIND_TYPES
 from core.envelope import Limits
 from core.errors import ConfigError
+from core.signer import Signer
 from core.signing import PURPOSE_TOKEN, key_id, raw_public
 from core.tariff import Tariff, parse_tariff
 from core.trust import TrustView
 from federation.channels import PeerChannels
-from federation.delivery import Answered, Delivery, DeliverySettings
+from federation.delivery import Delivery, DeliverySettings
 from federation.directory_sync import DirectorySync
 from federation.dispatch import Dispatcher
 from federation.inbound import Inbound
@@ -44,14 +43,14 @@ from identity.keys import NodeKeys, load_node_keys
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.config import NodeConfig
-from node.declarations_service import (
-    statistics_for,
-)
+from node.health import Health
 from node.metrics import Metrics
-from node.ops import OpsServer
-from node.rpc import set_refusal_observer
-from node.servers import SERVICE_NAMES, client_server, peer_server
-from node.status_document import iso, jwk, node_status
+from node.servers.ops import OpsServer
+from node.servers.ports import client_server, peer_server
+from node.servers.rpc import set_refusal_observer
+from node.servers.status_document import jwk, node_status
+from node.statistics import statistics_for
+from node.upkeep import certificates_loop, identity_loop
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
@@ -62,6 +61,15 @@ from storage.database import Database
 from storage.engine import redact
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import identity_pb2 as ipb
+
+__all__ = [
+    "Node",
+    "account_settings",
+    "load_tariff",
+    "outbox_settings",
+    "run_node",
+    "wall_clock_ms",
+]
 
 log = logging.getLogger("swnode.node")
 
@@ -106,25 +114,27 @@ def wall_clock_ms() -> int:
 
 
 class Node:
+    """The parts of a running node, built in order by start(): storage, the federation (channels,
+    directory, delivery), the services, then the servers and the loops."""
+
     def __init__(self, config: NodeConfig, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
         self.config = config
         self.clock_ms = clock_ms
         self.replica = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.metrics = Metrics()
-        self._outbox_labels: set[tuple[str, str]] = set()
         set_refusal_observer(lambda reason: self.metrics.rpc_errors.labels(reason).inc())
         self._tasks = Tasks(f"node {config.id}")
         self._servers: list[grpc.aio.Server] = []
         self.health_servicer = HealthServicer()
         self._ops: OpsServer | None = None
         self._serving = False  # set once start() has finished
-        self.storage_error: str | None = None
         self.keys: NodeKeys
         self.db: Database
         self.authority: Authority | None = None
         self.sync: DirectorySync
         self.reachability: Reachability
         self.channels: PeerChannels
+        self.statistics_peers: StatisticsPeers
         self.delivery: Delivery
         self.outbox: Outbox
         self.inbound: Inbound
@@ -134,6 +144,7 @@ class Node:
         self.certificates: Certificates
         self.sharing: Sharing
         self.logistics: Logistics
+        self.health: Health
 
     @property
     def trust(self) -> TrustView:
@@ -142,6 +153,23 @@ class Node:
     # -- start and stop ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self._open_storage()
+        await self._join_federation()
+        await self._start_services()
+        await self._serve()
+        config = self.config
+        log.info(
+            "node %s (%s) serving: peer %s, client %s, ops %s",
+            config.id,
+            config.role.value,
+            config.peer_endpoint,
+            config.client_endpoint,
+            config.ops_url,
+        )
+        self._serving = True
+
+    async def _open_storage(self) -> None:
+        """The node's keys and database; at a central, its directory authority too."""
         config = self.config
         self.keys = load_node_keys(config.dir)
         if not self.keys.enrolled or self.keys.directory_public is None:
@@ -166,7 +194,11 @@ class Node:
                 self.clock_ms,
             )
             await self.authority.refresh_if_due()
-        assert self.keys.ca_cert is not None
+
+    async def _join_federation(self) -> None:
+        """Channels to the peers, the directory, and the outbox with its delivery."""
+        config = self.config
+        assert self.keys.ca_cert is not None and self.keys.directory_public is not None
         self.channels = PeerChannels(
             self.keys.tls_identity(), max_message_bytes=config.max_message_bytes
         )
@@ -201,17 +233,24 @@ class Node:
                 backoff=Backoff(base_s=config.backoff_base_s, cap_s=config.backoff_cap_s),
             ),
         )
-        self.delivery.listeners.append(self._answered)
+        self.delivery.listeners.append(self.metrics.answered)
+        # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
+        self.signer = Signer.of(config.id, self.keys.signing_key)
         self.outbox = Outbox(
             node_id=config.id,
             db=self.db,
-            signing_key=self.keys.signing_key,
+            signer=self.signer,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             settings=outbox_settings(config),
             notify=self.delivery.notify,
         )
         self.dispatcher = Dispatcher(self.db)
+
+    async def _start_services(self) -> None:
+        """Identity, declarations, certificates, logistics and sharing, each told which
+        messages from other nodes are its to handle."""
+        config = self.config
         self.accounts = Accounts(
             node_id=config.id,
             db=self.db,
@@ -271,10 +310,15 @@ class Node:
             skew_ms=int(config.clock_skew_s * 1000),
         )
         await self.sharing.publish_operator_datasets()
+
+    async def _serve(self) -> None:
+        """What arrives from peers, the two gRPC ports, the ops port, and the loops."""
+        config = self.config
         self.inbound = Inbound(
             node_id=config.id,
             db=self.db,
             outbox=self.outbox,
+            signer=self.signer,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             limits=Limits(
@@ -289,31 +333,33 @@ class Node:
         self.metrics.info.info(
             {"id": config.id, "role": config.role.value, "replica": self.replica}
         )
-        await self._refresh_health()
+        self.health = Health(
+            db=self.db,
+            trust=lambda: self.trust,
+            reachability=self.reachability,
+            clock_ms=self.clock_ms,
+            metrics=self.metrics,
+            servicer=self.health_servicer,
+            ops=self._ops,
+            jwks=self.jwks,
+            status=self.status,
+        )
+        await self.health.refresh()
         interval = config.poll_interval_s
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "directory-sync": lambda: self.sync.run(interval),
             "reachability": lambda: self.reachability.run(interval),
-            "health": self._health_loop,
+            "health": self.health.run,
             "delivery": self.delivery.run,
             "dispatch": self.dispatcher.run,
-            "identity": self._identity_loop,
-            "certificates": self._certificates_loop,
+            "identity": lambda: identity_loop(self.accounts, interval),
+            "certificates": lambda: certificates_loop(self.certificates),
         }
         if config.simulator_enabled:
             log.warning("the agency simulator is on: agencies' work is decided by rules")
             loops["simulator"] = Simulator(self.declarations).run
         for name, loop in loops.items():
             self._tasks.supervise(name, loop)
-        log.info(
-            "node %s (%s) serving: peer %s, client %s, ops %s",
-            config.id,
-            config.role.value,
-            config.peer_endpoint,
-            config.client_endpoint,
-            config.ops_url,
-        )
-        self._serving = True
 
     async def _start_servers(self) -> None:
         servers = [peer_server(self), client_server(self)]  # both bound before either starts
@@ -358,41 +404,6 @@ class Node:
         if drafts:
             await self.outbox.submit(drafts)
 
-    async def _certificates_loop(self) -> None:
-        while True:
-            try:
-                await self.certificates.reconcile()
-            except Exception:
-                log.exception("certificate upkeep failed")
-            await asyncio.sleep(1.0)
-
-    async def _identity_loop(self) -> None:
-        """Keep revocations current (other replicas record some) and settle pending
-        registrations once the central node answers; forget attempts out of every window."""
-        last_retry = 0.0
-        while True:
-            try:
-                await self.accounts.revocations.load()
-                now = asyncio.get_running_loop().time()
-                if now - last_retry >= self.config.poll_interval_s:
-                    last_retry = now
-                    await self.accounts.retry_pending()
-                    await self.accounts.forget_old_attempts()
-            except Exception:
-                log.exception("identity upkeep failed")
-            await asyncio.sleep(1.0)
-
-    def _answered(self, a: Answered) -> None:
-        m = self.metrics.messages_acked
-        for result, ids in (
-            ("delivered", a.delivered),
-            ("acknowledged", a.acknowledged),
-            ("failed", a.failed),
-            ("dead", a.dead),
-        ):
-            if ids:
-                m.labels(a.peer, result).inc(len(ids))
-
     # -- reacting to the directory -----------------------------------------------------------
 
     def _trust_changed(self, trust: TrustView) -> None:
@@ -403,83 +414,7 @@ class Node:
             "".join(f", {f} v{d.version}" for f, d in sorted(trust.foreign.items())),
         )
 
-    # -- health and status -------------------------------------------------------------------
-
-    def health_reasons(self) -> list[str]:
-        reasons = []
-        if self.storage_error is not None:
-            reasons.append(f"storage unreachable: {self.storage_error}")
-        now = self.clock_ms()
-        own = self.trust.own
-        if own is None:
-            reasons.append("no directory held")
-        elif not dirs.is_current(own, now):
-            reasons.append(
-                f"directory v{own.version} expired at {iso(own.expires_at_unix_ms)}; "
-                "peer traffic refused until a fresh one arrives"
-            )
-        return reasons
-
-    async def _check_storage(self) -> None:
-        try:
-            await asyncio.wait_for(self.db.ping(), timeout=2.0)
-        except Exception as exc:  # any failure to answer means the node cannot serve
-            if self.storage_error is None:
-                log.error("storage unreachable: %s", exc)
-            self.storage_error = str(exc) or type(exc).__name__
-            return
-        if self.storage_error is not None:
-            log.info("storage reachable again")
-        self.storage_error = None
-
-    async def _refresh_health(self) -> None:
-        await self._check_storage()
-        reasons = self.health_reasons()
-        serving = not reasons
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for name in ("", *SERVICE_NAMES):
-            await self.health_servicer.set(name, status)
-        own = self.trust.own
-        self.metrics.healthy.set(1 if serving else 0)
-        self.metrics.directory_version.set(self.trust.version)
-        self.metrics.directory_valid.set(1 if self.trust.valid(self.clock_ms()) else 0)
-        self.metrics.directory_expires.set((own.expires_at_unix_ms if own else 0) / 1000)
-        for fed, d in self.trust.foreign.items():
-            self.metrics.foreign_directory_version.labels(fed).set(d.version)
-        for peer, state in self.reachability.peers.items():
-            self.metrics.peer_reachable.labels(peer).set(1 if state.reachable else 0)
-        if self._ops is not None:
-            snap = self._ops.snapshot
-            snap.jwks = self.jwks()
-            snap.status = self.status()
-            snap.reasons = reasons
-            snap.healthy = serving
-
-    async def _health_loop(self) -> None:
-        beat = 0
-        while True:
-            try:
-                await self._refresh_health()
-                if beat % 5 == 0 and self.storage_error is None:
-                    await self._refresh_outbox_metrics()
-            except Exception:
-                log.exception("health refresh failed")
-            beat += 1
-            await asyncio.sleep(1.0)
-
-    async def _refresh_outbox_metrics(self) -> None:
-        """The backlog by peer and status; a pair that emptied reads 0 rather than vanishing,
-        so that an alert on it resolves."""
-        backlog = await self.db.outbox.backlog()
-        for peer, status in self._outbox_labels - backlog.keys():
-            self.metrics.outbox.labels(peer, status).set(0)
-        for (peer, status), n in backlog.items():
-            self.metrics.outbox.labels(peer, status).set(n)
-        self._outbox_labels |= backlog.keys()
+    # -- status ------------------------------------------------------------------------------
 
     def jwks(self) -> dict[str, Any]:
         """This node's token keys as a JWKS, taken from its entry in the signed directory, so
@@ -498,7 +433,7 @@ class Node:
             pid=os.getpid(),
             last_error=self.sync.last_error,
             foreign_errors=self.sync.foreign_errors,
-            healthy=not self.health_reasons(),
+            healthy=not self.health.reasons(),
         )
 
 

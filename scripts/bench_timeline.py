@@ -11,7 +11,8 @@ statement every timeline runs per key (storage/logistics.py TIMELINE_SQL) and re
   `LogisticsStore.for_key`, as the service calls it), as percentiles in milliseconds.
 
 The last line printed is JSON. Run it with `scripts/bench-timeline [--events N] [--storage URL]`.
-This is a measuring tool, not part of the node: it reads the database's diagnostics directly.
+This is a measuring tool, not part of the node; the diagnostics it reads are queries in
+storage/diagnostics.py.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from typing import Any
 from stdnum import iso6346
 
 from storage.database import Database
-from storage.engine import create_schema
-from storage.logistics import TIMELINE_SQL, EventRow
+from storage.diagnostics import analyze, postgres_timeline_plan, sqlite_timeline_reads
+from storage.engine import Engine, create_schema
+from storage.logistics import EventRow
 
 KINDS = ("gate_in", "loaded", "departed", "arrived", "discharged", "gate_out")
 PLACES = ("CNYIW", "CNNGB", "CNSHA", "CNYTN", "SGSIN")
@@ -81,42 +83,8 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
-async def sqlite_reads(db: Database, column: str, value: str) -> dict[str, Any]:
-    """Plan and statement counters of one timeline read, and of an unindexed read to compare."""
-    engine = db.engine
-    sql = TIMELINE_SQL.format(column=column)
-    plan = [r["detail"] for r in await engine.fetch("EXPLAIN QUERY PLAN " + sql, value, 0, 5000)]
-    rows = await engine.fetch(sql, value, 0, 5000)
-    unindexed = "SELECT * FROM logistics_events WHERE conveyance = $1"
-    scanned = await engine.fetch(unindexed, "X1")
-    counters = {
-        r["sql"]: r
-        for r in await engine.fetch("SELECT sql, nscan, nsort, naidx, nstep, run FROM sqlite_stmt")
-    }
-
-    def of(text: str) -> dict[str, int]:
-        found = next(v for k, v in counters.items() if k.replace("?", "$") == text)
-        runs = max(1, int(found["run"]))
-        return {
-            "vm_steps": int(found["nstep"]) // runs,
-            "full_scan_steps": int(found["nscan"]) // runs,
-            "sorts": int(found["nsort"]) // runs,
-        }
-
-    return {
-        "plan": plan,
-        "rows_returned": len(rows),
-        "statement": of(sql),
-        "unindexed_for_contrast": {"rows_returned": len(scanned), **of(unindexed)},
-    }
-
-
-async def postgres_reads(db: Database, column: str, value: str) -> dict[str, Any]:
-    sql = TIMELINE_SQL.format(column=column)
-    found = await db.engine.fetchval(
-        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, value, 0, 5000
-    )
-    plan = (json.loads(found) if isinstance(found, str) else found)[0]["Plan"]
+async def postgres_reads(engine: Engine, column: str, value: str) -> dict[str, Any]:
+    plan = await postgres_timeline_plan(engine, column, value)
 
     def walk(node: dict[str, Any]) -> list[dict[str, Any]]:
         return [node, *(n for child in node.get("Plans", []) for n in walk(child))]
@@ -155,19 +123,17 @@ async def measure(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         print(f"loaded {start + count:,} events", file=sys.stderr, end="\r")
     load_s = time.monotonic() - started
     print(file=sys.stderr)
-    await db.engine.execute(
-        "ANALYZE" if db.engine.dialect == "sqlite" else "ANALYZE logistics_events"
-    )
+    await analyze(db.engine)
     stored = await db.logistics.last_seq()
     rng = random.Random(7)  # which keys to read, not a secret
     probe = container(rng.randrange(containers))
-    reads = sqlite_reads if db.engine.dialect == "sqlite" else postgres_reads
+    reads = sqlite_timeline_reads if db.engine.dialect == "sqlite" else postgres_reads
     result: dict[str, Any] = {
         "backend": db.engine.dialect,
         "events": stored,
         "containers": containers,
         "load_s": round(load_s, 1),
-        "by_container": {"key": probe, **await reads(db, "container", probe)},
+        "by_container": {"key": probe, **await reads(db.engine, "container", probe)},
     }
     for kind, key in (("container", container), ("bill_of_lading", None)):
         samples, returned = [], []

@@ -3,9 +3,9 @@
 A declarant submits a document once at its node. It is validated (core/validation.py) and, for
 goods, assessed for duty and tax (core/tariff.py); then it is stored with one work item for each
 agency the routing rules name, in one transaction. Agencies claim and decide their own work
-items; after each decision the declaration's status follows from every agency's review
-(core/declaration_status.py), and every transition is recorded with who, what and when. The
-declarant reads it all, or watches it happen, through the same node.
+items (services/agency_work.py); after each decision the declaration's status follows from every
+agency's review (core/declaration_status.py), and every transition is recorded with who, what
+and when. The declarant reads it all, or watches it happen, through the same node.
 
 Watchers and agency work streams are woken in-process and also re-read storage every second, so
 that a change made by another replica reaches them too.
@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from google.protobuf.message import Message
 
-from core import access
 from core import declaration_status as ds
 from core.access import Claims
 from core.arguments import day_range_ms, page_number
@@ -38,24 +37,21 @@ from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
 from core.tariff import to_proto as assessment_proto
 from core.validation import Problem, refused, to_proto, validate
-from services.changes import Changes
+from services.agencies import GOODS, PAYMENT, declaring_party, submit_roles
+from services.agency_work import AgencyWork, ApprovalHook
 from services.declaration_records import (
     assessment_json,
-    decision_note,
     declaration_proto,
     event_proto,
     review_proto,
-    work_item_proto,
 )
-from services.routing import SUBMIT_ROLES, declaring_party
+from services.watch_signal import WatchSignal
 from storage.database import Database
 from storage.declarations import DeclarationRow, Event, WorkRow
-from storage.engine import Tx
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import documents_pb2 as docs
 
-GOODS = "goods_declaration"
-PAYMENT = "duty_payment"
+__all__ = ["Checked", "Declarations"]
 
 
 def _problem(field: str, rule: str, message: str) -> Problem:
@@ -70,7 +66,10 @@ class Checked:
     assessment: dpb.Assessment | None
 
 
-class Declarations:
+class Declarations(AgencyWork):
+    """Submission, amendment and reading for declarants; the agencies' side is AgencyWork's
+    (services/agency_work.py)."""
+
     def __init__(
         self,
         *,
@@ -85,10 +84,10 @@ class Declarations:
         self._clock_ms = clock_ms
         self._routing = routing
         self._tariff = tariff
-        self._changes = Changes()
+        self._watch_signal = WatchSignal()
         # Called inside the transaction that approves a declaration (e.g. to issue the
         # certificate an approved application asks for, all or nothing with the approval).
-        self.approval_hooks: list[Callable[[Tx, DeclarationRow, str, str], Awaitable[None]]] = []
+        self.approval_hooks: list[ApprovalHook] = []
 
     def _new_id(self) -> str:
         return new_message_id(self._clock_ms(), os.urandom(10))
@@ -100,7 +99,7 @@ class Declarations:
             raise PermissionDenied(
                 "declaration.not_enterprise", "only enterprises submit documents"
             )
-        roles = SUBMIT_ROLES[document_type]
+        roles = submit_roles(document_type)
         if not claims.has_any(roles):
             raise PermissionDenied(
                 "auth.missing_role",
@@ -242,7 +241,7 @@ class Declarations:
             await self._db.declarations.add_work_txn(
                 tx, [self._work(row.id, a, 1) for a in agencies], now_ms
             )
-        await self._changes.notify()
+        await self._watch_signal.notify()
         return await self.view(row.id)
 
     def _work(self, declaration_id: str, agency: str, round_: int) -> WorkRow:
@@ -316,7 +315,7 @@ class Declarations:
             await self._db.declarations.add_work_txn(
                 tx, [self._work(declaration_id, a, revision + 1) for a in asked], now_ms
             )
-        await self._changes.notify()
+        await self._watch_signal.notify()
         return await self.view(declaration_id)
 
     # -- reading -----------------------------------------------------------------------------
@@ -393,199 +392,7 @@ class Declarations:
                 yield event_proto(e)
                 if e["to_status"] in ds.FINAL:
                     return
-            await self._changes.wait()
-
-    # -- agencies ----------------------------------------------------------------------------
-
-    def _agency(self, claims: Claims) -> str:
-        if not access.is_local(claims, access.AGENCIES, self.node_id):
-            raise PermissionDenied(
-                "work.not_agency",
-                f"{claims.actor} is not a user of an agency of {self.node_id}; "
-                "only this node's agencies see and decide its work items",
-            )
-        return claims.party
-
-    async def _item(self, w: WorkRow) -> dpb.WorkItem:
-        row = await self._db.declarations.get(w.declaration_id)
-        assert row is not None
-        return work_item_proto(w, row)
-
-    async def list_work(self, claims: Claims, status: str, limit: int) -> dpb.ListWorkResponse:
-        agency = self._agency(claims)
-        statuses = {
-            "": ["open"],
-            "open": ["open"],
-            "claimed": ["claimed"],
-            "decided": ["decided"],
-        }.get(status, ["open", "claimed", "decided"])
-        rows = await self._db.declarations.agency_work(agency, statuses, limit or 100)
-        return dpb.ListWorkResponse(items=[await self._item(w) for w in rows])
-
-    async def watch_work(self, claims: Claims) -> AsyncIterator[dpb.WorkItem]:
-        agency = self._agency(claims)
-        sent: set[str] = set()
-        while True:
-            for w in await self._db.declarations.agency_work(agency, ["open"], 500):
-                if w.id not in sent:
-                    sent.add(w.id)
-                    yield await self._item(w)
-            await self._changes.wait()
-
-    async def claim(self, claims: Claims, work_id: str) -> dpb.WorkItem:
-        agency = self._agency(claims)
-        return await self.claim_as(agency, claims.actor, work_id)
-
-    async def claim_as(self, agency: str, actor: str, work_id: str) -> dpb.WorkItem:
-        now_ms = self._clock_ms()
-        async with self._db.transaction() as tx:
-            w = await self._db.declarations.work_txn(tx, work_id)
-            if w is None or w.agency != agency:
-                raise NotFound(
-                    "work.unknown",
-                    f"work_id: no work item {quote(work_id)} for {agency}",
-                    field="work_id",
-                )
-            if w.status != "open":
-                raise FailedPrecondition(
-                    "work.claimed", f"work item {work_id} is {w.status} (by {w.claimed_by})"
-                )
-            await self._db.declarations.update_work_txn(
-                tx,
-                work_id,
-                status="claimed",
-                review=ds.Review.CLAIMED,
-                now_ms=now_ms,
-                claimed_by=actor,
-            )
-        await self._changes.notify()
-        got = await self._db.declarations.work(work_id)
-        assert got is not None
-        return await self._item(got)
-
-    async def decide(self, claims: Claims, req: dpb.DecideRequest) -> dpb.WorkItem:
-        agency = self._agency(claims)
-        return await self.decide_as(agency, claims.actor, req)
-
-    async def decide_as(self, agency: str, actor: str, req: dpb.DecideRequest) -> dpb.WorkItem:
-        decision = {
-            dpb.DECISION_ACCEPT: "accept",
-            dpb.DECISION_REJECT: "reject",
-            dpb.DECISION_REQUEST_INFORMATION: "request_information",
-            dpb.DECISION_REQUIRE_INSPECTION: "require_inspection",
-            dpb.DECISION_RELEASE: "release",
-        }.get(req.decision)
-        if decision is None:
-            raise InvalidArgument("work.bad_decision", "decision: required", field="decision")
-        if decision in ("reject", "request_information") and not req.reason.strip():
-            raise InvalidArgument(
-                "work.reason_required",
-                f"reason: required to {decision.replace('_', ' ')}",
-                field="reason",
-            )
-        now_ms = self._clock_ms()
-        paid: str | None = None
-        async with self._db.transaction() as tx:
-            w = await self._db.declarations.work_txn(tx, req.work_id)
-            if w is None or w.agency != agency:
-                raise NotFound(
-                    "work.unknown",
-                    f"work_id: no work item {quote(req.work_id)} for {agency}",
-                    field="work_id",
-                )
-            declaration = await self._db.declarations.lock_txn(tx, w.declaration_id)
-            assert declaration is not None
-            review = ds.review_after(ds.Review(w.review), decision)
-            status = "claimed" if review is ds.Review.INSPECTION else "decided"
-            await self._db.declarations.update_work_txn(
-                tx,
-                w.id,
-                status=status,
-                review=review,
-                now_ms=now_ms,
-                claimed_by=w.claimed_by or actor,
-                decided_by=actor,
-                reason=req.reason,
-                note=req.note,
-            )
-            reviews = await self._db.declarations.round_txn(
-                tx, w.declaration_id, declaration.revision + 1
-            )
-            current = ds.Status(declaration.status)
-            outcome = ds.next_status(
-                current,
-                [ds.Review(r.review) for r in reviews],
-                goods=declaration.document_type == GOODS,
-                payment_due=declaration.payment_due,
-            )
-            events = [
-                Event(
-                    f"agency_{decision}",
-                    current,
-                    current,
-                    actor,
-                    agency,
-                    decision_note(req.reason, req.note),
-                )
-            ]
-            if outcome.transition is not None:
-                events.append(Event(outcome.transition, current, outcome.status, "node"))
-                await self._db.declarations.update_txn(
-                    tx,
-                    w.declaration_id,
-                    status=outcome.status,
-                    now_ms=now_ms,
-                    decided=outcome.status in ds.FINAL,
-                )
-            await self._db.declarations.add_events_txn(tx, w.declaration_id, events, now_ms)
-            if outcome.status is ds.Status.APPROVED and outcome.transition is not None:
-                for hook in self.approval_hooks:
-                    await hook(tx, declaration, agency, actor)
-            if (
-                declaration.document_type == PAYMENT
-                and outcome.status is ds.Status.APPROVED
-                and outcome.transition is not None
-            ):
-                payment = dpb.Document.FromString(declaration.document).duty_payment
-                paid = payment.declaration_id
-                await self._pay_txn(tx, paid, actor, now_ms)
-        await self._changes.notify()
-        got = await self._db.declarations.work(req.work_id)
-        assert got is not None
-        return await self._item(got)
-
-    async def _pay_txn(self, tx: Tx, goods_id: str, actor: str, now_ms: int) -> None:
-        """A confirmed payment clears the goods declaration it pays for; confirming a payment
-        of one no longer awaiting payment is refused (the tax agency rejects it instead)."""
-        target = await self._db.declarations.lock_txn(tx, goods_id)
-        assert target is not None, "a payment is checked against its declaration at submission"
-        cleared = ds.check("pay", ds.Status(target.status))
-        await self._db.declarations.update_txn(
-            tx, goods_id, status=cleared, now_ms=now_ms, decided=True
-        )
-        await self._db.declarations.add_events_txn(
-            tx,
-            goods_id,
-            [
-                Event(
-                    "pay",
-                    target.status,
-                    cleared,
-                    actor,
-                    "tax",
-                    "payment confirmed",
-                )
-            ],
-            now_ms,
-        )
-
-    async def open_work(self, limit: int = 200) -> list[WorkRow]:
-        return await self._db.declarations.open_work(limit)
-
-    async def document_of(self, w: WorkRow) -> tuple[str, dpb.Document]:
-        row = await self._db.declarations.get(w.declaration_id)
-        assert row is not None
-        return row.document_type, dpb.Document.FromString(row.document)
+            await self._watch_signal.wait()
 
 
 def _refs(checked: Checked) -> list[tuple[str, str]]:

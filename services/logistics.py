@@ -57,13 +57,15 @@ from core.logistics import (
 from core.sharing import Requester
 from core.validation import refused
 from federation.tasks import Tasks
-from services.changes import Changes
 from services.sharing import Sharing, ask_all
+from services.watch_signal import WatchSignal
 from storage.database import Database
 from storage.logistics import EventRow
 from storage.sharing import AccessRow, DatasetRow
 from swf.v1 import documents_pb2 as docs
 from swf.v1 import logistics_pb2 as lpb
+
+__all__ = ["MAX_ENTRIES_PER_KEY", "Logistics"]
 
 log = logging.getLogger("swnode.logistics")
 
@@ -108,7 +110,7 @@ class Logistics:
         self._sharing = sharing
         self._clock_ms = clock_ms
         self._skew_ms = skew_ms
-        self._changes = Changes()
+        self._watch_signal = WatchSignal()
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -172,7 +174,7 @@ class Logistics:
                         field=path,
                     )
         if stored:
-            await self._changes.notify()
+            await self._watch_signal.notify()
         return stored, duplicates
 
     async def report_stream(
@@ -345,7 +347,7 @@ class Logistics:
             current.after_declaration_seq = max(
                 current.after_declaration_seq, answer.declaration_seq
             )
-            await self._changes.wait()
+            await self._watch_signal.wait()
 
     # -- the timeline, for a party logged in here --------------------------------------------
 

@@ -46,6 +46,7 @@ from core.sharing import (
     POLICIES,
     Decision,
     GrantRecord,
+    GrantStatus,
     Requester,
     after,
     check_dataset,
@@ -60,16 +61,18 @@ from storage.database import Database
 from storage.sharing import AccessRow, DatasetRow, GrantRow
 from swf.v1 import logistics_pb2 as lpb
 
+__all__ = ["EVENTS_DESCRIPTION", "POLICY", "STATUS", "Sharing", "ask_all"]
+
 log = logging.getLogger("swnode.sharing")
 
 T = TypeVar("T")
 
 STATUS = {
-    "pending": lpb.ACCESS_STATUS_PENDING,
-    "granted": lpb.ACCESS_STATUS_GRANTED,
-    "refused": lpb.ACCESS_STATUS_REFUSED,
-    "revoked": lpb.ACCESS_STATUS_REVOKED,
-    "expired": lpb.ACCESS_STATUS_EXPIRED,
+    GrantStatus.PENDING: lpb.ACCESS_STATUS_PENDING,
+    GrantStatus.GRANTED: lpb.ACCESS_STATUS_GRANTED,
+    GrantStatus.REFUSED: lpb.ACCESS_STATUS_REFUSED,
+    GrantStatus.REVOKED: lpb.ACCESS_STATUS_REVOKED,
+    GrantStatus.EXPIRED: lpb.ACCESS_STATUS_EXPIRED,
 }
 POLICY = {name: number for number, name in POLICIES.items()}
 EVENTS_DESCRIPTION = (
@@ -434,7 +437,7 @@ class Sharing:
             purpose=purpose,
             valid_from_unix_ms=start,
             valid_until_unix_ms=until,
-            status="pending",
+            status=GrantStatus.PENDING,
             created_at_unix_ms=now_ms,
         )
         await self._db.sharing.add_request(row)

@@ -26,6 +26,8 @@ from storage.declarations import WorkRow
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import documents_pb2 as docs
 
+__all__ = ["AGRI_FOOD_CHAPTERS", "Simulator", "actor", "acts_on", "decide"]
+
 log = logging.getLogger("swnode.simulator")
 
 AGRI_FOOD_CHAPTERS = range(1, 25)

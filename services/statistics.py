@@ -20,6 +20,18 @@ from datetime import UTC, datetime
 from storage.database import Database
 from swf.v1 import declarations_pb2 as dpb
 
+__all__ = [
+    "BUCKETS_S",
+    "bucket_of",
+    "clearance",
+    "federation_statistics",
+    "histogram",
+    "merge",
+    "node_statistics",
+    "percentile",
+    "rebucket",
+]
+
 log = logging.getLogger("swnode.statistics")
 
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from storage.engine import Engine
 
+__all__ = ["AttemptStore", "Recorded"]
+
 
 @dataclass(frozen=True)
 class Recorded:

@@ -1,10 +1,21 @@
-"""Certificates issued and received, their history, and certificate numbers."""
+"""Certificates issued and received, their history, and certificate numbers.
+
+The statuses in the SQL are spelt from core/certificate_status.py and core/outbox_status.py.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import certificate_status, outbox_status
 from storage.engine import Engine, Row, Tx
+from storage.status_sql import listed, literal
+
+_PENDING_DELIVERY = literal(certificate_status.Status.PENDING_DELIVERY)
+# Messages the outbox is done with: delivered, or given up on.
+_SETTLED = listed(outbox_status.Status.DELIVERED, outbox_status.Status.DEAD)
+
+__all__ = ["CertificateRow", "CertificateStore", "Settled"]
 
 
 @dataclass(frozen=True)
@@ -177,8 +188,8 @@ class CertificateStore:
         rows = await self._db.fetch(
             "SELECT c.*, o.status AS message_status, o.last_error AS message_error"
             " FROM certificates c JOIN outbox o ON o.message_id = c.message_id"
-            " WHERE c.status = 'pending_delivery' AND c.side = 'issued'"
-            " AND o.status IN ('delivered', 'dead')"
+            f" WHERE c.status = {_PENDING_DELIVERY} AND c.side = 'issued'"
+            f" AND o.status IN {_SETTLED}"
             " ORDER BY c.created_at_unix_ms, c.number LIMIT $1",
             limit,
         )

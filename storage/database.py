@@ -11,22 +11,34 @@ from storage.declarations import DeclarationStore
 from storage.directories import DirectoryStore
 from storage.engine import Engine, Tx, open_engine
 from storage.inbox import InboxStore
+from storage.login_failures import LoginFailureStore
 from storage.logistics import LogisticsStore
+from storage.membership import MembershipStore
 from storage.migrations import migrate
+from storage.national_registry import NationalRegistryStore
 from storage.outbox import OutboxStore
 from storage.parties import PartyStore
-from storage.registry import RegistryStore
+from storage.revocations import RevocationStore
+from storage.sessions import SessionStore
 from storage.sharing import SharingStore
+from storage.users import UserStore
+
+__all__ = ["Database"]
 
 
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.registry = RegistryStore(engine)
+        self.membership = MembershipStore(engine)
         self.directories = DirectoryStore(engine)
         self.outbox = OutboxStore(engine)
         self.inbox = InboxStore(engine)
         self.parties = PartyStore(engine)
+        self.users = UserStore(engine)
+        self.sessions = SessionStore(engine)
+        self.national_registry = NationalRegistryStore(engine)
+        self.revocations = RevocationStore(engine)
+        self.login_failures = LoginFailureStore(engine)
         self.attempts = AttemptStore(engine)
         self.declarations = DeclarationStore(engine)
         self.certificates = CertificateStore(engine)

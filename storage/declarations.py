@@ -1,11 +1,25 @@
-"""Declarations, their history of transitions, and the agencies' work items."""
+"""Declarations, their history of transitions, and the agencies' work items.
+
+The statuses in the SQL are spelt from core/declaration_status.py's enums.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.declaration_status import Review, Status, WorkStatus
 from storage.engine import Engine, Row, Tx
+from storage.status_sql import listed, literal
+
+_OPEN = literal(WorkStatus.OPEN)
+_OPEN_REVIEW = literal(Review.OPEN)
+_DECIDED = literal(WorkStatus.DECIDED)
+_UNDECIDED = listed(WorkStatus.OPEN, WorkStatus.CLAIMED)
+# The final statuses that grant what was asked: cleared goods, approved documents.
+_GRANTED = listed(Status.CLEARED, Status.APPROVED)
+
+__all__ = ["DeclarationRow", "DeclarationStore", "Event", "WorkRow"]
 
 
 @dataclass(frozen=True)
@@ -74,8 +88,8 @@ class WorkRow:
             declaration_id=declaration_id,
             agency=agency,
             round=round_,
-            status="open",
-            review="open",
+            status=WorkStatus.OPEN,
+            review=Review.OPEN,
             claimed_by="",
             decided_by="",
             reason="",
@@ -229,7 +243,7 @@ class DeclarationStore:
         await tx.executemany(
             "INSERT INTO work_items (id, declaration_id, agency, round, status, review,"
             " created_at_unix_ms, updated_at_unix_ms)"
-            " VALUES ($1, $2, $3, $4, 'open', 'open', $5, $5)",
+            f" VALUES ($1, $2, $3, $4, {_OPEN}, {_OPEN_REVIEW}, $5, $5)",
             [(w.id, w.declaration_id, w.agency, w.round, now_ms) for w in items],
         )
 
@@ -275,7 +289,7 @@ class DeclarationStore:
 
     async def open_work(self, limit: int) -> list[WorkRow]:
         rows = await self._db.fetch(
-            "SELECT * FROM work_items WHERE status IN ('open', 'claimed')"
+            f"SELECT * FROM work_items WHERE status IN {_UNDECIDED}"
             " ORDER BY created_at_unix_ms, id LIMIT $1",
             limit,
         )
@@ -298,7 +312,7 @@ class DeclarationStore:
             "UPDATE work_items SET status = $2, review = $3, updated_at_unix_ms = $4,"
             " claimed_by = COALESCE($5, claimed_by), decided_by = COALESCE($6, decided_by),"
             " reason = COALESCE($7, reason), note = COALESCE($8, note),"
-            " decided_at_unix_ms = CASE WHEN $2 = 'decided' THEN $4 ELSE decided_at_unix_ms END"
+            f" decided_at_unix_ms = CASE WHEN $2 = {_DECIDED} THEN $4 ELSE decided_at_unix_ms END"
             " WHERE id = $1",
             work_id,
             status,
@@ -325,7 +339,7 @@ class DeclarationStore:
         return await self._db.fetch(
             "SELECT document_type, decided_at_unix_ms - created_at_unix_ms AS took_ms"
             " FROM declarations WHERE created_at_unix_ms >= $1 AND created_at_unix_ms < $2"
-            " AND decided_at_unix_ms IS NOT NULL AND status IN ('cleared', 'approved')",
+            f" AND decided_at_unix_ms IS NOT NULL AND status IN {_GRANTED}",
             from_ms,
             to_ms,
         )

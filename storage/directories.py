@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from storage.engine import Engine, Tx
 
+__all__ = ["DirectoryStore", "HeldDirectory"]
+
 
 @dataclass(frozen=True)
 class HeldDirectory:

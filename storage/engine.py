@@ -21,6 +21,20 @@ import asyncpg
 
 from core.errors import ConfigError, Unavailable
 
+__all__ = [
+    "Dialect",
+    "Engine",
+    "PostgresEngine",
+    "Row",
+    "SqliteEngine",
+    "Tx",
+    "create_schema",
+    "open_engine",
+    "redact",
+    "render_schema",
+    "with_schema",
+]
+
 Dialect = Literal["sqlite", "postgresql"]
 Row = Mapping[str, Any]
 

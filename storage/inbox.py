@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from storage.engine import Engine, Row, Tx
 from storage.outbox import MessageRecord
 
+__all__ = ["WAITING_SQL", "InboxRow", "InboxStore"]
+
 
 @dataclass(frozen=True)
 class InboxRow:

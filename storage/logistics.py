@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from storage.engine import Engine, Row, Tx
 
+__all__ = ["KEY_COLUMNS", "TIMELINE_SQL", "EventRow", "LogisticsStore"]
+
 # The column a timeline key searches, by key kind.
 KEY_COLUMNS = {"container": "container", "bill_of_lading": "bill_of_lading"}
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from core.errors import FailedPrecondition
 from storage.engine import Engine, render_schema
 
+__all__ = ["SCHEMA_DIR", "Migration", "current_version", "known_migrations", "migrate"]
+
 SCHEMA_DIR = Path(__file__).parent / "schema"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

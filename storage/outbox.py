@@ -1,7 +1,8 @@
 """Outgoing messages: one queue per next hop, receipts, and each peer's persisted backoff.
 
-Status changes go through `transition`, which applies an event of core.delivery only to messages
-whose current status the event leaves from.
+Status changes go through `transition`, which applies an event of core/outbox_status.py only to
+messages whose current status the event leaves from; every status in the SQL is spelt from its
+`Status`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.delivery import Event, from_states, target
+from core.outbox_status import TABLE, Event, Status, from_states, target
 from storage.engine import Engine, Row, Tx
+from storage.status_sql import listed, literal
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,15 @@ class MessageRecord:
     payload_size: int
 
 
-_PENDING = "('queued', 'failed')"
+# Waiting to be claimed (what a claim leaves from, besides a lapsed claim's sent).
+_PENDING = listed(*sorted(TABLE.sources(Event.CLAIM)))
+_QUEUED = literal(Status.QUEUED)
+_SENT = literal(Status.SENT)
+_DEAD = literal(Status.DEAD)
+# What expiry leaves from.
+_EXPIRING = listed(*sorted(TABLE.sources(Event.EXPIRE)))
+# The backlog: every status but delivered, read through the status index.
+_UNDELIVERED = listed(*(s for s in Status if s is not Status.DELIVERED))
 
 
 def _placeholders(n: int, start: int = 1) -> str:
@@ -91,7 +101,7 @@ class OutboxStore:
             "INSERT INTO outbox (message_id, conversation_id, origin, recipient, next_hop,"
             " document_type, envelope, header_sha256, payload_size, status, created_at_unix_ms,"
             " expires_at_unix_ms, updated_at_unix_ms, next_attempt_at_unix_ms)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, 0)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {_QUEUED}, $10, $11, $12, 0)"
             " ON CONFLICT (message_id) DO NOTHING",
             [
                 (
@@ -126,7 +136,7 @@ class OutboxStore:
             lock = self._db.skip_locked()
             rows = await tx.fetch(
                 "SELECT seq, message_id, envelope, header_sha256, recipient, attempts"
-                " FROM outbox WHERE next_hop = $1 AND status = 'sent'"
+                f" FROM outbox WHERE next_hop = $1 AND status = {_SENT}"
                 " AND claim_expires_at_unix_ms < $2 AND expires_at_unix_ms > $2"
                 f" ORDER BY seq LIMIT $3{lock}",
                 next_hop,
@@ -147,7 +157,7 @@ class OutboxStore:
                 return []
             rows.sort(key=lambda r: r["seq"])
             await tx.executemany(
-                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, claimed_by = $2,"
+                f"UPDATE outbox SET status = {_SENT}, attempts = attempts + 1, claimed_by = $2,"
                 " sent_by = $2, claim_expires_at_unix_ms = $3, updated_at_unix_ms = $4"
                 " WHERE seq = $1",
                 [(r["seq"], replica, now_ms + lease_ms, now_ms) for r in rows],
@@ -169,7 +179,7 @@ class OutboxStore:
         waiting in a long window is not taken for a dead replica's. The count renewed."""
         return await self._db.execute(
             "UPDATE outbox SET claim_expires_at_unix_ms = $3"
-            " WHERE next_hop = $1 AND claimed_by = $2 AND status = 'sent'",
+            f" WHERE next_hop = $1 AND claimed_by = $2 AND status = {_SENT}",
             next_hop,
             replica,
             now_ms + lease_ms,
@@ -223,9 +233,9 @@ class OutboxStore:
     async def expire(self, now_ms: int) -> int:
         """Move every message whose expiry passed before delivery to dead."""
         return await self._db.execute(
-            "UPDATE outbox SET status = 'dead', claimed_by = NULL, updated_at_unix_ms = $1,"
+            f"UPDATE outbox SET status = {_DEAD}, claimed_by = NULL, updated_at_unix_ms = $1,"
             " last_error = 'expired before delivery' || COALESCE(': ' || last_error, '')"
-            " WHERE status IN ('queued', 'failed', 'sent') AND expires_at_unix_ms <= $1",
+            f" WHERE status IN {_EXPIRING} AND expires_at_unix_ms <= $1",
             now_ms,
         )
 
@@ -233,7 +243,7 @@ class OutboxStore:
         rows = await self._db.fetch(
             f"SELECT DISTINCT next_hop FROM outbox WHERE status IN {_PENDING}"
             " UNION SELECT DISTINCT next_hop FROM outbox"
-            " WHERE status = 'sent' AND claim_expires_at_unix_ms < $1",
+            f" WHERE status = {_SENT} AND claim_expires_at_unix_ms < $1",
             now_ms,
         )
         return [r["next_hop"] for r in rows]
@@ -264,7 +274,7 @@ class OutboxStore:
         )
         changed = await tx.execute(
             "UPDATE outbox SET envelope = $2, header_sha256 = $3, expires_at_unix_ms = $4,"
-            " status = 'queued', next_attempt_at_unix_ms = 0, updated_at_unix_ms = $5,"
+            f" status = {_QUEUED}, next_attempt_at_unix_ms = 0, updated_at_unix_ms = $5,"
             " last_error = NULL, claimed_by = NULL"
             f" WHERE message_id = $1 AND status IN ({_placeholders(len(sources), 6)})",
             message_id,
@@ -421,7 +431,7 @@ class OutboxStore:
         so its cost follows the backlog, not the delivered history kept as evidence."""
         rows = await self._db.fetch(
             "SELECT next_hop, status, COUNT(*) AS n FROM outbox"
-            " WHERE status IN ('queued', 'sent', 'failed', 'acknowledged', 'dead')"
+            f" WHERE status IN {_UNDELIVERED}"
             " GROUP BY next_hop, status"
         )
         return {(r["next_hop"], r["status"]): int(r["n"]) for r in rows}

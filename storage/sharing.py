@@ -7,7 +7,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.sharing import GrantStatus
 from storage.engine import Engine, Row, Tx
+
+__all__ = ["AccessRow", "DatasetRow", "GrantRow", "SharingStore"]
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ class SharingStore:
         valid_until_ms: int | None = None,
     ) -> None:
         """Record the owner's decision: granted or refused (decided_at), revoked (revoked_at)."""
-        revoked = status == "revoked"
+        revoked = status == GrantStatus.REVOKED
         await tx.execute(
             "UPDATE sharing_grants SET status = $2, decided_by = $3, reason = $4,"
             " decided_at_unix_ms = CASE WHEN $5 = 1 THEN decided_at_unix_ms ELSE $6 END,"

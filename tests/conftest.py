@@ -1,8 +1,8 @@
 """Fixtures for the whole suite.
 
-Networks: real node processes on 127.0.0.1, built by node.devnet.Devnet with the same operator
-actions a deployment uses (init, invite, enroll, anchor exchange), each in a folder under the
-test's temporary directory, and always stopped afterwards, whether the test passed or not.
+Networks: real node processes on 127.0.0.1, built by node.devnet.network.Devnet with the same
+operator actions a deployment uses (init, invite, enroll, anchor exchange), each in a folder under
+the test's temporary directory, and always stopped afterwards, whether the test passed or not.
 
 - `shared_network`: CN, CN-GD, CN-SH and SG, polling every 0.5 s, built once per session. For
   tests that only look: never stop, revoke, re-trust or otherwise change it.
@@ -37,7 +37,7 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, settings
 
-from node.devnet import Devnet
+from node.devnet.network import Devnet
 from tests.harness import Network, NetworkFactory, NetworkSpec
 
 T = TypeVar("T")

@@ -29,7 +29,7 @@ from federation.tls import peer_channel_credentials
 from identity.ca import issue_certificate, make_csr
 from identity.keys import NodeKeys, load_node_keys, private_pem
 from node.config import NodeConfig, load_config
-from node.devnet import Devnet, Settings
+from node.devnet.network import Devnet, Settings
 from swf.v1 import peer_pb2, peer_pb2_grpc
 
 T = TypeVar("T")
@@ -142,7 +142,7 @@ def parse_metrics(text: str) -> Metrics:
 
 
 class Network:
-    """A running test network built by node.devnet.Devnet."""
+    """A running test network built by node.devnet.network.Devnet."""
 
     def __init__(self, devnet: Devnet, spec: NetworkSpec) -> None:
         self.devnet = devnet

@@ -16,7 +16,7 @@ import grpc
 
 from core.envelope import Draft, new_message_id, seal
 from core.signing import PURPOSE_SIGNING, key_id, raw_public
-from node.messaging import node_context
+from node.operator.messaging import node_context
 from swf.v1 import envelope_pb2 as pb
 from swf.v1 import peer_pb2_grpc
 from tests.conftest import run_coroutine

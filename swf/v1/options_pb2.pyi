@@ -6,9 +6,11 @@ document names the data element it carries, and every document message names its
 `swnode catalog` is generated from these; validation reads the formats and required flags.
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pb2 as _descriptor_pb2
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf.internal import extension_dict as _extension_dict
 import builtins as _builtins
@@ -90,6 +92,30 @@ FORMAT_IMO: Format.ValueType  # 14
 """IMO ship identification number, 7 digits with check digit"""
 Global___Format: _TypeAlias = Format  # noqa: Y015
 
+class _DocumentKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DocumentKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DocumentKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DOCUMENT_KIND_UNSPECIFIED: _DocumentKind.ValueType  # 0
+    """reviewed, then approved or rejected"""
+    DOCUMENT_KIND_GOODS_DECLARATION: _DocumentKind.ValueType  # 1
+    """assessed for duty and tax; cleared, or awaits payment"""
+    DOCUMENT_KIND_PAYMENT: _DocumentKind.ValueType  # 2
+    """pays a goods declaration; its approval clears that one"""
+
+class DocumentKind(_DocumentKind, metaclass=_DocumentKindEnumTypeWrapper):
+    """What a document is to the single window, beyond being reviewed by its agencies."""
+
+DOCUMENT_KIND_UNSPECIFIED: DocumentKind.ValueType  # 0
+"""reviewed, then approved or rejected"""
+DOCUMENT_KIND_GOODS_DECLARATION: DocumentKind.ValueType  # 1
+"""assessed for duty and tax; cleared, or awaits payment"""
+DOCUMENT_KIND_PAYMENT: DocumentKind.ValueType  # 2
+"""pays a goods declaration; its approval clears that one"""
+Global___DocumentKind: _TypeAlias = DocumentKind  # noqa: Y015
+
 @_typing.final
 class DataElement(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -132,22 +158,47 @@ Global___DataElement: _TypeAlias = DataElement  # noqa: Y015
 
 @_typing.final
 class DocumentType(_message.Message):
+    """A document type and its policy, declared once here and read by submission and routing
+    (core/documents.py, services/agencies.py).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
+    SUBMIT_ROLES_FIELD_NUMBER: _builtins.int
+    DEFAULT_AGENCIES_FIELD_NUMBER: _builtins.int
+    PARTY_FIELD_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The type name used by clients and routing rules, e.g. "goods_declaration"."""
     title: _builtins.str
+    party_field: _builtins.str
+    """The field (a dotted path) holding the USCC of the party the document is declared for."""
+    kind: Global___DocumentKind.ValueType
+    @_builtins.property
+    def submit_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A user needs one of these roles to submit the document."""
+
+    @_builtins.property
+    def default_agencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The agencies (party ids of kind agency) that act on it unless node.toml [routing] says
+        otherwise.
+        """
+
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         title: _builtins.str = ...,
+        submit_roles: _abc.Iterable[_builtins.str] | None = ...,
+        default_agencies: _abc.Iterable[_builtins.str] | None = ...,
+        party_field: _builtins.str = ...,
+        kind: Global___DocumentKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_agencies", b"default_agencies", "kind", b"kind", "name", b"name", "party_field", b"party_field", "submit_roles", b"submit_roles", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

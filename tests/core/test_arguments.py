@@ -9,6 +9,7 @@ import pytest
 
 from core.arguments import day_range_ms, page_number, parse_day
 from core.errors import InvalidArgument
+from core.formats import as_date
 
 
 def test_a_calendar_day_is_read() -> None:
@@ -33,3 +34,13 @@ def test_a_page_token_is_digits_that_fit(text: str) -> None:
         page_number(text)
     assert caught.value.reason == "list.page_token"
     assert page_number("123") == 123
+
+
+@pytest.mark.parametrize("text", ["2024-02-29", "2025-02-29", "2025-1-01", "٢٠٢٥-٠١-٠١", ""])
+def test_a_day_argument_is_read_as_a_document_date_is(text: str) -> None:
+    """One reader of days: an argument is a day exactly when a document's date field is."""
+    try:
+        got: date | None = parse_day(text, field="from_date")
+    except InvalidArgument:
+        got = None
+    assert got == as_date(text)

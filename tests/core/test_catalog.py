@@ -1,5 +1,5 @@
 """The data element catalog (core/catalog.py), generated from the protos, and `swnode catalog`
-(node/catalog_cli.py). The protos must agree with themselves: one id, one meaning."""
+(node/operator/catalog.py). The protos must agree with themselves: one id, one meaning."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from google.protobuf import descriptor_pool
 
 from core.catalog import FieldUse, build_catalog, catalog_to_dict, merge_uses
 from core.documents import document_types
-from node import catalog_cli
+from node.operator import catalog as catalog_cli
 from swf.v1 import documents_pb2, options_pb2
 
 F = options_pb2.Format

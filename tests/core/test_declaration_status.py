@@ -45,7 +45,8 @@ ALLOWED: dict[str, dict[Status, Status]] = {
     "approve": {S.UNDER_REVIEW: S.APPROVED, S.INSPECTION: S.APPROVED},
 }
 
-# The transitions services/declarations.py records besides those of `next_status`.
+# The transitions services/declarations.py and services/agency_work.py record besides those of
+# `next_status`.
 RECORDED_BY_THE_SERVICE = {"validate", "route", "amend", "pay"}
 
 

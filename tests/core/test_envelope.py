@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from core import batch
+from core import batch_signatures as batch
 from core.envelope import (
     Draft,
     Limits,

@@ -16,7 +16,7 @@ from federation.channels import PeerChannels
 from federation.directory_sync import DirectorySync
 from federation.tls import TlsIdentity
 from identity.keys import load_node_keys
-from node import admin
+from node.operator import admin
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 from tests.factories import HOUR_MS, NOW_MS, Federation

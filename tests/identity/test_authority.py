@@ -32,7 +32,7 @@ from core.signing import raw_public
 from identity.authority import Authority, CentralSettings
 from identity.ca import make_csr
 from identity.keys import load_node_keys
-from node import admin
+from node.operator import admin
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import enrolment_pb2 as epb
@@ -57,7 +57,7 @@ class Central:
     clock: Clock
 
     async def member_ids(self) -> list[str]:
-        return [m.node_id for m in await self.db.registry.members()]
+        return [m.node_id for m in await self.db.membership.members()]
 
     async def version(self) -> int:
         latest = await self.authority.latest()
@@ -319,7 +319,7 @@ async def test_trust_add_checks_the_fingerprint_and_publishes_the_anchor(central
         )
     assert refused.value.reason == "anchor.fingerprint_mismatch"
     assert await central.version() == before
-    assert await central.db.registry.anchors() == []
+    assert await central.db.membership.anchors() == []
 
     version = await central.authority.trust_add(sg.anchor(), anchor_fingerprint(sg.anchor()))
     assert version == before + 1

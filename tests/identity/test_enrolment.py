@@ -16,9 +16,9 @@ from core.ids import Role
 from core.invitation import Invitation
 from core.signing import fingerprint
 from identity.keys import load_node_keys
-from node import admin
 from node.config import load_config
-from node.status import offline_status
+from node.operator import admin
+from node.operator.status import offline_status
 from swf.v1 import enrolment_pb2_grpc as egrpc
 from tests.factories import enrol_request, fresh_keys
 from tests.harness import Network, NetworkFactory, NetworkSpec, eventually, refusal_of, swnode
@@ -47,7 +47,7 @@ async def new_province(parent: Path, node_id: str) -> Path:
 async def members(network: Network) -> list[str]:
     db = await admin.open_db(network.config("CN"))
     try:
-        return [m.node_id for m in await db.registry.members()]
+        return [m.node_id for m in await db.membership.members()]
     finally:
         await db.close()
 

@@ -1,4 +1,4 @@
-"""Failed logins and registrations counted per source (identity/logins.py), the way an attacker
+"""Failed logins and registrations counted per source (identity/guards.py), the way an attacker
 would try to get around them: a good login of its own between guesses, parties that do not
 exist to learn which do, and many registrations from one address. Delays are asserted as the
 decisions recorded (tests/identity/world.py), never as wall-clock time."""
@@ -9,8 +9,8 @@ import pytest
 
 from core.errors import ResourceExhausted, SwnodeError, Unauthenticated
 from identity.accounts import AccountSettings
+from identity.guards import source_key
 from identity.lockout import LockoutPolicy, RateLimit
-from identity.logins import source_key
 from swf.v1 import identity_pb2 as ipb
 from tests.identity.world import World, request
 from tests.identity_client import PASSWORD, new_uscc
@@ -39,7 +39,7 @@ def settings() -> AccountSettings:
 async def outcome(world: World, at: str, party: str, user: str, password: str, src: str) -> str:
     """The reason a login was refused, or "ok"."""
     try:
-        await world.nodes[at].login(
+        await world.nodes[at].sessions.login(
             ipb.LoginRequest(party=party, user=user, password=password), src
         )
     except SwnodeError as exc:
@@ -49,7 +49,9 @@ async def outcome(world: World, at: str, party: str, user: str, password: str, s
 
 async def enterprise(world: World, at: str, *users: str, source: str = "10.0.0.9") -> str:
     uscc = new_uscc()
-    await world.nodes[at].register_enterprise(request(uscc, admin_user=users[0]), source)
+    await world.nodes[at].registrations.register_enterprise(
+        request(uscc, admin_user=users[0]), source
+    )
     return uscc
 
 
@@ -142,24 +144,26 @@ async def test_an_unknown_party_is_refused_like_a_known_one(world: World, at: st
 async def test_registrations_are_limited_per_source(world: World) -> None:
     gd = world.nodes["CN-GD"]
     for _ in range(10):
-        await gd.register_enterprise(request(new_uscc()), ATTACKER)
+        await gd.registrations.register_enterprise(request(new_uscc()), ATTACKER)
     with pytest.raises(ResourceExhausted) as info:
-        await gd.register_enterprise(request(new_uscc()), ATTACKER)
+        await gd.registrations.register_enterprise(request(new_uscc()), ATTACKER)
     assert info.value.reason == "registration.rate_limited"
     assert "try again in 60 min" in info.value.message
     # Asking whether a USCC is taken counts the same: refused before it is looked up.
     with pytest.raises(ResourceExhausted):
-        await gd.register_enterprise(request(new_uscc()), ATTACKER)
-    await gd.register_enterprise(request(new_uscc()), ELSEWHERE)
+        await gd.registrations.register_enterprise(request(new_uscc()), ATTACKER)
+    await gd.registrations.register_enterprise(request(new_uscc()), ELSEWHERE)
     world.clock.now_ms += int(WINDOW_S * 1000) + 1
-    await gd.register_enterprise(request(new_uscc()), ATTACKER)
+    await gd.registrations.register_enterprise(request(new_uscc()), ATTACKER)
 
 
 async def test_old_attempts_are_forgotten(world: World) -> None:
     gd, db = world.nodes["CN-GD"], world.databases["CN-GD"]
-    await gd.register_enterprise(request(new_uscc()), ATTACKER)
+    await gd.registrations.register_enterprise(request(new_uscc()), ATTACKER)
     with pytest.raises(Unauthenticated):
-        await gd.login(ipb.LoginRequest(party=new_uscc(), user="x", password="y"), ATTACKER)
+        await gd.sessions.login(
+            ipb.LoginRequest(party=new_uscc(), user="x", password="y"), ATTACKER
+        )
     world.clock.now_ms += int(WINDOW_S * 1000) + 1
     await gd.forget_old_attempts()
     assert await db.attempts.recent(source_key(ATTACKER), world.clock.now_ms, 10**12) == []

@@ -40,13 +40,13 @@ class Registry(RegistryClient):
         return self.at_central
 
     async def register(self, entry: ipb.RegistryEntry, timeout_s: float) -> ipb.RegistryDecision:
-        return await self._up().registry_register(entry)
+        return await self._up().national_registry.register(entry)
 
     async def update_status(self, entry: ipb.RegistryEntry, timeout_s: float) -> None:
-        await self._up().registry_update(entry.home_node, entry)
+        await self._up().national_registry.update(entry.home_node, entry)
 
     async def lookup(self, uscc: str, timeout_s: float = 5) -> ipb.EnterpriseProfile:
-        return await self._up().lookup(uscc)
+        return await self._up().national_registry.lookup(uscc)
 
     async def login(
         self, home: str, request: ipb.LoginRequest, timeout_s: float = 15
@@ -59,7 +59,7 @@ class Registry(RegistryClient):
             via_node=via,
             source=f"{via}:{request.source}",
         )
-        return await self.homes[home].login(forwarded, forwarded.source)
+        return await self.homes[home].sessions.login(forwarded, forwarded.source)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pytest
 
 from core.envelope import Draft, Sealed
 from core.ids import federation_of
-from node.messaging import node_context
+from node.operator.messaging import node_context
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 from swf.v1 import documents_pb2 as docs

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from node.devnet import Devnet
+from node.devnet.network import Devnet
 from tests.harness import swnode
 
 pytestmark = [pytest.mark.network, pytest.mark.slow, pytest.mark.timeout(900)]

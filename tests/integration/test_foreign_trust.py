@@ -13,7 +13,7 @@ import pytest
 
 from core.anchor import anchor_fingerprint, encode_anchor
 from core.errors import PermissionDenied
-from node import admin
+from node.operator import admin
 from tests.factories import Federation
 from tests.harness import Network, NetworkFactory, NetworkSpec, eventually, swnode
 

@@ -33,7 +33,7 @@ from joserfc.jwk import KeySet
 from core.directory import verify_directory
 from core.signing import raw_public
 from identity.accounts import PROPAGATION_BOUND, PROPAGATION_BOUND_S
-from node.party_admin import add_party
+from node.operator.parties import add_party
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import peer_pb2, peer_pb2_grpc
 from tests.conftest import run_coroutine

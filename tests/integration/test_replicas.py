@@ -16,8 +16,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from node.admin import free_ports
-from node.devnet import Devnet, Settings
+from node.devnet.network import Devnet, Settings
+from node.operator.admin import free_ports
 from storage.engine import create_schema
 from tests.conftest import run_coroutine
 from tests.harness import Network, NetworkSpec, http_get

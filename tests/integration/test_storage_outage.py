@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from grpc_health.v1 import health_pb2
 
-from node.admin import free_ports
 from node.config import load_config, write_config
-from node.devnet import Devnet, Settings
+from node.devnet.network import Devnet, Settings
+from node.operator.admin import free_ports
 from tests.conftest import run_coroutine
 from tests.harness import Network, NetworkSpec, eventually
 

@@ -10,8 +10,8 @@ import pytest
 
 from core.errors import FailedPrecondition, InvalidArgument
 from core.ids import Role
-from node import admin
 from node.config import load_config
+from node.operator import admin
 from tests.harness import swnode
 
 

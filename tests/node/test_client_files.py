@@ -13,7 +13,7 @@ from subprocess import CompletedProcess
 
 import pytest
 
-from node.client_io import MAX_FILE_BYTES
+from node.client.common import MAX_FILE_BYTES
 from tests.harness import swnode
 
 EVENT = {"eventId": "ZJR-1", "kind": "EVENT_KIND_GATE_IN", "occurredAtUnixMs": "1800000000000"}

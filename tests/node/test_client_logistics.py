@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidArgument
-from node import client
-from node.client_logistics import entry_line, parse_when, read_events
+from node.client import commands as client
+from node.client.logistics import entry_line, parse_when, read_events
 from swf.v1 import documents_pb2 as docs
 from swf.v1 import logistics_pb2 as lpb
 

@@ -14,7 +14,6 @@ import pytest
 from core.errors import ConfigError
 from core.ids import Role
 from node.config import (
-    SETTINGS,
     NodeConfig,
     load_config,
     parse_config,
@@ -22,6 +21,7 @@ from node.config import (
     with_central,
     write_config,
 )
+from node.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 

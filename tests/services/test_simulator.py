@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.declaration_status import Review
-from services.routing import AGENCIES, DEFAULT_ROUTES
+from services.agencies import AGENCIES, DEFAULT_ROUTES
 from services.simulator import actor, acts_on, decide
 from storage.declarations import WorkRow
 from swf.v1 import declarations_pb2 as dpb

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.delivery import Event
+from core.outbox_status import Event
 from storage.certificates import CertificateRow
 from storage.database import Database
 from storage.engine import Tx

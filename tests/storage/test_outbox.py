@@ -1,7 +1,7 @@
 """The outbox on both backends: what delivery (federation/delivery.py), inbound relaying and
 redrive rely on. Messages are queued once per id; each is claimed by one replica at a time, oldest
 first, when due; a dead replica's claim is taken over once its lease has passed; status changes
-follow the table in core/delivery.py and never move a message backwards; a peer's backoff is
+follow the table in core/outbox_status.py and never move a message backwards; a peer's backoff is
 shared through the database."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from core.delivery import TRANSITIONS, Event, Status, apply
+from core.outbox_status import TRANSITIONS, Event, Status, apply
 from storage.database import Database
 from storage.outbox import Change, Claimed, OutboxRow, PeerState
 

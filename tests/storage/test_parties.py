@@ -1,20 +1,18 @@
-"""Identity storage (storage/parties.py) on both backends: parties and users, the national
-registry (one winner however many register at once), sessions whose refresh secret is single
-use, token revocations that only move forward, and failed-login counters that count every
-attempt, however many run at once."""
+"""Parties and their users (storage/parties.py, storage/users.py) on both backends: a party id is
+taken once, statuses change as asked, and a party always keeps an administrator, however many
+changes run at once."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from pathlib import Path
 
 import pytest
 
 from core.errors import AlreadyExists, FailedPrecondition
 from core.parties import check_administrators_remain
 from storage.database import Database
-from storage.parties import Party, UserRecord
+from storage.parties import Party
+from storage.users import UserRecord
 
 NOW = 1_800_000_000_000
 USCC = "91440300MA5G1234XY"
@@ -36,17 +34,7 @@ async def create(db: Database, party: Party, *users: str) -> None:
     async with db.transaction() as tx:
         await db.parties.create_txn(tx, party, NOW)
         for user in users:
-            await db.parties.add_user_txn(
-                tx, party.party_id, user, "$argon2id$v=19$stub", ("admin",), NOW
-            )
-
-
-async def second(db: Database, engine_url: str, tmp_path: Path) -> Database:
-    """Another connection to the same database (a replica; on SQLite, another process)."""
-    return await Database.open(engine_url, base_dir=tmp_path)
-
-
-# -- parties and users -----------------------------------------------------------------------
+            await db.users.add_txn(tx, party.party_id, user, "$argon2id$v=19$stub", ("admin",), NOW)
 
 
 async def test_a_party_round_trips(db: Database) -> None:
@@ -98,30 +86,30 @@ async def test_a_rejected_party_is_forgotten_with_its_users(db: Database) -> Non
     async with db.transaction() as tx:
         await db.parties.forget_party_txn(tx, USCC)
     assert await db.parties.get(USCC) is None
-    assert await db.parties.users(USCC) == []
+    assert await db.users.of_party(USCC) == []
     await create(db, enterprise(), "alice")  # and may be registered again
-    assert [u.username for u in await db.parties.users(USCC)] == ["alice"]
+    assert [u.username for u in await db.users.of_party(USCC)] == ["alice"]
 
 
 async def test_users(db: Database) -> None:
     await create(db, enterprise(), "bob", "alice")
-    users = await db.parties.users(USCC)
+    users = await db.users.of_party(USCC)
     assert [u.username for u in users] == ["alice", "bob"]
     assert users[0].roles == ("admin",) and not users[0].disabled
     assert users[0].password_hash.startswith("$argon2id$")
     with pytest.raises(AlreadyExists) as info:
         await create_user(db, "alice")
     assert (info.value.reason, info.value.field) == ("user.exists", "user")
-    changed = await db.parties.set_disabled(USCC, "bob", True, NOW + 5)
+    changed = await db.users.set_disabled(USCC, "bob", True, NOW + 5)
     assert changed is not None and changed.disabled
-    bob = await db.parties.user(USCC, "bob")
+    bob = await db.users.get(USCC, "bob")
     assert bob is not None and bob.disabled
-    assert await db.parties.set_disabled(USCC, "carol", True, NOW + 5) is None
-    enabled = await db.parties.set_disabled(USCC, "bob", False, NOW + 6)
+    assert await db.users.set_disabled(USCC, "carol", True, NOW + 5) is None
+    enabled = await db.users.set_disabled(USCC, "bob", False, NOW + 6)
     assert enabled is not None and not enabled.disabled
-    assert await db.parties.user(USCC, "carol") is None
-    await db.parties.set_password_hash(USCC, "alice", "$argon2id$v=19$new")
-    alice = await db.parties.user(USCC, "alice")
+    assert await db.users.get(USCC, "carol") is None
+    await db.users.set_password_hash(USCC, "alice", "$argon2id$v=19$new")
+    alice = await db.users.get(USCC, "alice")
     assert alice is not None and alice.password_hash == "$argon2id$v=19$new"
 
 
@@ -134,210 +122,21 @@ async def test_the_last_administrator_stays(db: Database, other_db: Database) ->
         check_administrators_remain(USCC, [(u.roles, u.disabled) for u in users])
 
     results = await asyncio.gather(
-        db.parties.set_disabled(USCC, "alice", True, NOW, check=check),
-        other_db.parties.set_disabled(USCC, "bob", True, NOW, check=check),
+        db.users.set_disabled(USCC, "alice", True, NOW, check=check),
+        other_db.users.set_disabled(USCC, "bob", True, NOW, check=check),
         return_exceptions=True,
     )
     refused = [r for r in results if isinstance(r, FailedPrecondition)]
     assert len(refused) == 1 and refused[0].reason == "user.last_admin", results
-    assert [u.disabled for u in await db.parties.users(USCC)].count(False) == 1
+    assert [u.disabled for u in await db.users.of_party(USCC)].count(False) == 1
     # Nor may the one left disable itself; enabling is always allowed.
-    [left] = [u.username for u in await db.parties.users(USCC) if not u.disabled]
+    [left] = [u.username for u in await db.users.of_party(USCC) if not u.disabled]
     with pytest.raises(FailedPrecondition):
-        await db.parties.set_disabled(USCC, left, True, NOW, check=check)
-    [gone] = [u.username for u in await db.parties.users(USCC) if u.disabled]
-    assert await db.parties.set_disabled(USCC, gone, False, NOW, check=check) is not None
+        await db.users.set_disabled(USCC, left, True, NOW, check=check)
+    [gone] = [u.username for u in await db.users.of_party(USCC) if u.disabled]
+    assert await db.users.set_disabled(USCC, gone, False, NOW, check=check) is not None
 
 
 async def create_user(db: Database, name: str) -> None:
     async with db.transaction() as tx:
-        await db.parties.add_user_txn(tx, USCC, name, "$argon2id$x", ("admin",), NOW)
-
-
-# -- the national registry -------------------------------------------------------------------
-
-
-async def test_the_first_home_node_is_kept(db: Database) -> None:
-    first = await db.parties.register_national(USCC, "Example", "CN-GD", ["declarant"], NOW)
-    assert (first.uscc, first.home_node, first.status) == (USCC, "CN-GD", "active")
-    assert first.registered_at_unix_ms == NOW and first.roles == ("declarant",)
-    again = await db.parties.register_national(USCC, "Other", "CN-SH", ["carrier"], NOW + 9)
-    assert again == first
-    # The same home node asking again (its answer was lost) gets the same record.
-    assert await db.parties.register_national(USCC, "Example", "CN-GD", [], NOW + 10) == first
-
-
-async def test_one_winner_when_many_register_at_once(
-    db: Database, engine_url: str, tmp_path: Path
-) -> None:
-    """Two replicas of the central, each asked by several provinces at the same moment."""
-    other = await second(db, engine_url, tmp_path)
-    homes = ["CN-GD", "CN-SH", "CN-ZJ", "CN-JS", "CN-BJ", "CN-FJ", "CN-SD", "CN-TJ"]
-    try:
-        for n in range(3):
-            uscc = f"{USCC[:-2]}{n}X"
-            records = await asyncio.gather(
-                *(
-                    (db if i % 2 else other).parties.register_national(
-                        uscc, f"Example {home}", home, ["declarant"], NOW + i
-                    )
-                    for i, home in enumerate(homes)
-                )
-            )
-            winners = {r.home_node for r in records}
-            assert len(winners) == 1, winners
-            assert {r.name for r in records} == {f"Example {winners.pop()}"}
-            assert len(set(records)) == 1
-    finally:
-        await other.close()
-
-
-async def test_only_the_home_node_changes_the_national_status(db: Database) -> None:
-    await db.parties.register_national(USCC, "Example", "CN-GD", ["declarant"], NOW)
-    assert not await db.parties.set_national_status(USCC, "CN-SH", "suspended", NOW + 1)
-    assert await db.parties.set_national_status(USCC, "CN-GD", "suspended", NOW + 1)
-    record = await db.parties.national(USCC)
-    assert record is not None and record.status == "suspended"
-    assert not await db.parties.set_national_status("91110000100000000R", "CN-GD", "active", NOW)
-    assert await db.parties.national("91110000100000000R") is None
-
-
-# -- sessions --------------------------------------------------------------------------------
-
-
-def sha(text: str) -> bytes:
-    return hashlib.sha256(text.encode()).digest()
-
-
-async def test_a_refresh_secret_is_used_once(db: Database) -> None:
-    await db.parties.open_session("s1", USCC, "alice", sha("r0"), NOW, NOW + 3600_000)
-    row = await db.parties.session("s1")
-    assert row is not None
-    assert (row["party_id"], row["username"], bytes(row["refresh_sha256"])) == (
-        USCC,
-        "alice",
-        sha("r0"),
-    )
-    assert row["revoked_at_unix_ms"] is None and row["expires_at_unix_ms"] == NOW + 3600_000
-    assert await db.parties.rotate_refresh("s1", sha("r0"), sha("r1"))
-    assert not await db.parties.rotate_refresh("s1", sha("r0"), sha("r2"))  # used already
-    assert await db.parties.rotate_refresh("s1", sha("r1"), sha("r2"))
-    assert not await db.parties.rotate_refresh("s2", sha("r2"), sha("r3"))  # no such session
-    assert await db.parties.session("s2") is None
-
-
-async def test_concurrent_refreshes_with_one_secret_have_one_winner(
-    db: Database, engine_url: str, tmp_path: Path
-) -> None:
-    other = await second(db, engine_url, tmp_path)
-    try:
-        await db.parties.open_session("s1", USCC, "alice", sha("r0"), NOW, NOW + 3600_000)
-        won = await asyncio.gather(
-            *(
-                (db if i % 2 else other).parties.rotate_refresh("s1", sha("r0"), sha(f"n{i}"))
-                for i in range(10)
-            )
-        )
-        assert won.count(True) == 1
-        row = await db.parties.session("s1")
-        assert row is not None and bytes(row["refresh_sha256"]) == sha(f"n{won.index(True)}")
-    finally:
-        await other.close()
-
-
-async def test_an_ended_session_cannot_be_refreshed(db: Database) -> None:
-    await db.parties.open_session("s1", USCC, "alice", sha("r0"), NOW, NOW + 3600_000)
-    await db.parties.end_session("s1", NOW + 5)
-    await db.parties.end_session("s1", NOW + 9)  # the first end is kept
-    row = await db.parties.session("s1")
-    assert row is not None and row["revoked_at_unix_ms"] == NOW + 5
-    assert not await db.parties.rotate_refresh("s1", sha("r0"), sha("r1"))
-
-
-# -- token revocations -----------------------------------------------------------------------
-
-
-async def revocations(db: Database, now: int = NOW) -> dict[tuple[str, str], int]:
-    return {
-        (r["kind"], r["subject"]): r["not_before_unix_ms"]
-        for r in await db.parties.revocations(now)
-    }
-
-
-async def test_revocations_only_move_forward(db: Database) -> None:
-    await db.parties.revoke("session", "s1", NOW + 100, NOW + 1000)
-    await db.parties.revoke("user", f"{USCC}/alice", NOW + 100, NOW + 1000)
-    # An older revocation arriving late (a slow peer, a replay) takes nothing back.
-    await db.parties.revoke("session", "s1", NOW + 50, NOW + 500)
-    assert await revocations(db) == {
-        ("session", "s1"): NOW + 100,
-        ("user", f"{USCC}/alice"): NOW + 100,
-    }
-    rows = await db.parties.revocations(NOW + 999)
-    assert {r["subject"] for r in rows} == {"s1", f"{USCC}/alice"}
-    # A newer one moves both instants forward.
-    await db.parties.revoke("session", "s1", NOW + 200, NOW + 2000)
-    assert (await revocations(db))[("session", "s1")] == NOW + 200
-    # A later not-before with an earlier expiry keeps the later expiry.
-    await db.parties.revoke("session", "s1", NOW + 300, NOW + 1500)
-    assert await revocations(db, NOW + 1999) == {("session", "s1"): NOW + 300}
-
-
-async def test_revocations_are_forgotten_once_expired(db: Database) -> None:
-    await db.parties.revoke("party", USCC, NOW, NOW + 1000)
-    await db.parties.revoke("session", "s1", NOW, NOW + 2000)
-    assert await revocations(db, NOW + 1000) == {("session", "s1"): NOW}
-    assert await db.parties.forget_revocations(NOW + 1000) == 1
-    assert await db.parties.forget_revocations(NOW + 1000) == 0
-    assert await revocations(db) == {("session", "s1"): NOW}
-
-
-async def test_revocation_kinds_do_not_collide(db: Database) -> None:
-    await db.parties.revoke("party", "x", NOW + 1, NOW + 1000)
-    await db.parties.revoke("session", "x", NOW + 2, NOW + 1000)
-    assert await revocations(db) == {("party", "x"): NOW + 1, ("session", "x"): NOW + 2}
-
-
-# -- failed logins ---------------------------------------------------------------------------
-
-
-async def test_failures_count_and_lock(db: Database) -> None:
-    key = f"user:{USCC}/alice"
-    assert await db.parties.failures(key) == (0, None)
-    assert [await db.parties.count_failure(key, NOW + n) for n in range(3)] == [1, 2, 3]
-    assert await db.parties.failures(key) == (3, None)
-    assert await db.parties.lock(key, NOW + 60_000, NOW)
-    assert await db.parties.failures(key) == (3, NOW + 60_000)
-    # While a lock is in force nobody sets another; once it has passed, the next one may.
-    assert not await db.parties.lock(key, NOW + 90_000, NOW + 59_999)
-    assert await db.parties.count_failure(key, NOW + 5) == 4
-    assert await db.parties.failures(key) == (4, NOW + 60_000)
-    assert await db.parties.lock(key, NOW + 120_000, NOW + 60_000)
-    assert await db.parties.failures(key) == (4, NOW + 120_000)
-    assert await db.parties.failures("source:10.0.0.1") == (0, None)
-    await db.parties.clear_failures(key)
-    assert await db.parties.failures(key) == (0, None)
-    assert await db.parties.count_failure(key, NOW + 9) == 1
-
-
-async def test_concurrent_failures_are_all_counted(
-    db: Database, engine_url: str, tmp_path: Path
-) -> None:
-    """Guesses sent at once must not slip past the lockout by reading the same count, and
-    exactly one of them sets the lock."""
-    other = await second(db, engine_url, tmp_path)
-    try:
-        counts = await asyncio.gather(
-            *((db if i % 2 else other).parties.count_failure("source:x", NOW) for i in range(20))
-        )
-        assert sorted(counts) == list(range(1, 21))
-        assert await db.parties.failures("source:x") == (20, None)
-        locked = await asyncio.gather(
-            *(
-                (db if i % 2 else other).parties.lock("source:x", NOW + 1000 + i, NOW)
-                for i in range(10)
-            )
-        )
-        assert locked.count(True) == 1
-    finally:
-        await other.close()
+        await db.users.add_txn(tx, USCC, name, "$argon2id$x", ("admin",), NOW)

@@ -1,0 +1,132 @@
+"""Whether this node can serve, and its figures: the storage answers and the directory is
+current. Told three ways at once, refreshed every second — the gRPC health service of both
+ports, the ops port's /healthz (with /status and the JWKS beside it), and the Prometheus gauges —
+and the outbox backlog by peer and status every fifth second."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from grpc_health.v1 import health_pb2
+from grpc_health.v1._async import HealthServicer
+
+from core import directory as dirs
+from core.trust import TrustView
+from federation.reachability import Reachability
+from node.metrics import Metrics
+from node.servers.ops import OpsServer
+from node.servers.ports import SERVICE_NAMES
+from node.servers.status_document import iso
+from storage.database import Database
+
+__all__ = ["Health"]
+
+log = logging.getLogger("swnode.node")
+
+
+class Health:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        trust: Callable[[], TrustView],
+        reachability: Reachability,
+        clock_ms: Callable[[], int],
+        metrics: Metrics,
+        servicer: HealthServicer,
+        ops: OpsServer,
+        jwks: Callable[[], dict[str, Any]],
+        status: Callable[[], dict[str, Any]],
+    ) -> None:
+        self._db = db
+        self._trust = trust
+        self._reachability = reachability
+        self._clock_ms = clock_ms
+        self._metrics = metrics
+        self._servicer = servicer
+        self._ops = ops
+        self._jwks = jwks
+        self._status = status
+        self._outbox_labels: set[tuple[str, str]] = set()
+        self.storage_error: str | None = None
+
+    def reasons(self) -> list[str]:
+        """Why the node does not serve; empty when it does."""
+        reasons = []
+        if self.storage_error is not None:
+            reasons.append(f"storage unreachable: {self.storage_error}")
+        now = self._clock_ms()
+        own = self._trust().own
+        if own is None:
+            reasons.append("no directory held")
+        elif not dirs.is_current(own, now):
+            reasons.append(
+                f"directory v{own.version} expired at {iso(own.expires_at_unix_ms)}; "
+                "peer traffic refused until a fresh one arrives"
+            )
+        return reasons
+
+    async def check_storage(self) -> None:
+        try:
+            await asyncio.wait_for(self._db.ping(), timeout=2.0)
+        except Exception as exc:  # any failure to answer means the node cannot serve
+            if self.storage_error is None:
+                log.error("storage unreachable: %s", exc)
+            self.storage_error = str(exc) or type(exc).__name__
+            return
+        if self.storage_error is not None:
+            log.info("storage reachable again")
+        self.storage_error = None
+
+    async def refresh(self) -> None:
+        await self.check_storage()
+        reasons = self.reasons()
+        serving = not reasons
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *SERVICE_NAMES):
+            await self._servicer.set(name, status)
+        trust = self._trust()
+        own = trust.own
+        m = self._metrics
+        m.healthy.set(1 if serving else 0)
+        m.directory_version.set(trust.version)
+        m.directory_valid.set(1 if trust.valid(self._clock_ms()) else 0)
+        m.directory_expires.set((own.expires_at_unix_ms if own else 0) / 1000)
+        for fed, d in trust.foreign.items():
+            m.foreign_directory_version.labels(fed).set(d.version)
+        for peer, state in self._reachability.peers.items():
+            m.peer_reachable.labels(peer).set(1 if state.reachable else 0)
+        snap = self._ops.snapshot
+        snap.jwks = self._jwks()
+        snap.status = self._status()
+        snap.reasons = reasons
+        snap.healthy = serving
+
+    async def run(self) -> None:
+        beat = 0
+        while True:
+            try:
+                await self.refresh()
+                if beat % 5 == 0 and self.storage_error is None:
+                    await self.refresh_outbox_metrics()
+            except Exception:
+                log.exception("health refresh failed")
+            beat += 1
+            await asyncio.sleep(1.0)
+
+    async def refresh_outbox_metrics(self) -> None:
+        """The backlog by peer and status; a pair that emptied reads 0 rather than vanishing,
+        so that an alert on it resolves."""
+        backlog = await self._db.outbox.backlog()
+        for peer, status in self._outbox_labels - backlog.keys():
+            self._metrics.outbox.labels(peer, status).set(0)
+        for (peer, status), n in backlog.items():
+            self._metrics.outbox.labels(peer, status).set(n)
+        self._outbox_labels |= backlog.keys()

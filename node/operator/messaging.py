@@ -1,0 +1,168 @@
+"""Operator actions on messages: send a document, list messages, redrive, export and verify
+evidence. They work on the node folder beside the running node, which picks up queued messages
+within its poll interval."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+
+from core import evidence
+from core.anchor import decode_anchor
+from core.envelope import Draft
+from core.errors import InvalidArgument, NotFound, quote
+from core.signer import Signer
+from core.trust import TrustView
+from federation.directory_sync import load_trust
+from federation.outbox import Outbox
+from identity.keys import NodeKeys, load_node_keys
+from node.config import NodeConfig, load_config
+from node.operator.admin import now_ms, open_db
+from node.runtime import outbox_settings
+from node.servers.status_document import iso
+from storage.database import Database
+from swf.v1 import directory_pb2 as dpb
+from swf.v1 import envelope_pb2 as pb
+
+__all__ = [
+    "Context",
+    "evidence_json",
+    "export_evidence",
+    "messages",
+    "node_context",
+    "redrive",
+    "send",
+    "verify_evidence_file",
+]
+
+
+@dataclass
+class Context:
+    config: NodeConfig
+    keys: NodeKeys
+    db: Database
+    trust: TrustView
+
+    def outbox(self, ttl_s: float | None = None) -> Outbox:
+        settings = outbox_settings(self.config)
+        if ttl_s is not None:
+            settings = replace(settings, ttl_ms=int(ttl_s * 1000))
+        return Outbox(
+            node_id=self.config.id,
+            db=self.db,
+            signer=Signer.of(self.config.id, self.keys.signing_key),
+            trust=lambda: self.trust,
+            clock_ms=now_ms,
+            settings=settings,
+        )
+
+
+@asynccontextmanager
+async def node_context(node_dir: Path) -> AsyncIterator[Context]:
+    config = load_config(node_dir)
+    keys = load_node_keys(node_dir)
+    db = await open_db(config)
+    try:
+        trust = (
+            await load_trust(db, config.id, keys.directory_public)
+            if keys.directory_public
+            else TrustView.build(config.id, None)
+        )
+        yield Context(config, keys, db, trust)
+    finally:
+        await db.close()
+
+
+async def send(
+    node_dir: Path, recipient: str, document_type: str, payload: bytes, ttl_s: float | None = None
+) -> str:
+    async with node_context(node_dir) as ctx:
+        (message_id,) = await ctx.outbox(ttl_s).submit(
+            [Draft(recipient=recipient, document_type=document_type, payload=payload)]
+        )
+    return message_id
+
+
+async def messages(
+    node_dir: Path, *, direction: str | None, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    async with node_context(node_dir) as ctx:
+        records = []
+        if direction in (None, "out", "relay"):
+            records += await ctx.db.outbox.list(ctx.config.id, status=status, limit=limit)
+        if direction in (None, "in"):
+            records += await ctx.db.inbox.list(status=status, limit=limit)
+    rows = []
+    for r in records:
+        if direction and r.direction != direction:
+            continue
+        row = asdict(r)
+        row["created_at"] = iso(r.created_at_unix_ms)
+        row["updated_at"] = iso(r.updated_at_unix_ms)
+        rows.append(row)
+    rows.sort(key=lambda r: r["created_at_unix_ms"], reverse=True)
+    return rows[:limit]
+
+
+async def redrive(node_dir: Path, message_id: str) -> str:
+    async with node_context(node_dir) as ctx:
+        return await ctx.outbox().redrive(message_id)
+
+
+async def export_evidence(node_dir: Path, message_id: str) -> pb.Evidence:
+    """The message's header and every receipt for it, with the directories that verify them."""
+    async with node_context(node_dir) as ctx:
+        row = await ctx.db.outbox.envelope(message_id)
+        given: list[pb.Receipt]
+        if row is not None:
+            envelope = pb.Envelope.FromString(bytes(row["envelope"]))
+            given = [
+                pb.Receipt.FromString(bytes(r["receipt"]))
+                for r in await ctx.db.outbox.receipts(message_id)
+            ]
+            # After a redrive the receipts may be for an earlier sealing: show the header the
+            # delivery receipt (else the newest receipt) was given for, with its receipts only.
+            bodies = [pb.ReceiptBody.FromString(r.body) for r in given]
+            if bodies and bodies[-1].header_sha256 != bytes(row["header_sha256"]):
+                wanted = next(
+                    (b.header_sha256 for b in bodies if b.kind == pb.RECEIPT_KIND_DELIVERY),
+                    bodies[-1].header_sha256,
+                )
+                earlier = (await ctx.db.outbox.versions(message_id)).get(wanted)
+                if earlier is not None:
+                    envelope = pb.Envelope.FromString(earlier)
+            digest = hashlib.sha256(envelope.header).digest()
+            given = [r for r, b in zip(given, bodies, strict=True) if b.header_sha256 == digest]
+        else:
+            received = await ctx.db.inbox.get(message_id)
+            if received is None:
+                raise NotFound(
+                    "message.unknown", f"message_id: this node has no {quote(message_id)}"
+                )
+            envelope = pb.Envelope.FromString(bytes(received["envelope"]))
+            given = [pb.Receipt.FromString(bytes(received["receipt"]))]
+        held = await ctx.db.directories.held()
+    directories = [dpb.SignedDirectory.FromString(h.signed) for h in held.values()]
+    return evidence.build(envelope, given, directories)
+
+
+def evidence_json(ev: pb.Evidence) -> str:
+    return json_format.MessageToJson(ev, indent=2) + "\n"
+
+
+def verify_evidence_file(anchor_file: Path, evidence_file: Path) -> evidence.Verified:
+    anchor = decode_anchor(anchor_file.read_text())
+    ev = pb.Evidence()
+    try:
+        json_format.Parse(evidence_file.read_text(), ev)
+    except json_format.ParseError as exc:
+        raise InvalidArgument(
+            "evidence.malformed", f"receipt file: not an evidence file ({exc})", field="receipt"
+        ) from exc
+    return evidence.verify(ev, anchor)

@@ -1,0 +1,89 @@
+"""The peer port's servicer: translates between gRPC and the federation layer, nothing more."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+
+from core.errors import FailedPrecondition, PermissionDenied, Unauthenticated
+from core.ids import federation_of
+from core.trust import TrustView
+from federation.inbound import Inbound
+from identity.authority import Authority
+from node.servers.rpc import stream, unary
+from swf.v1 import directory_pb2 as pb
+from swf.v1 import envelope_pb2 as epb
+from swf.v1 import peer_pb2, peer_pb2_grpc
+
+__all__ = ["PeerService", "peer_certificate"]
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def peer_certificate(context: Context) -> bytes:
+    """The DER certificate the caller presented in the mutual TLS handshake."""
+    pems = list(context.auth_context().get("x509_pem_cert", ()))
+    if not pems:
+        raise Unauthenticated("peer.no_certificate", "the peer port needs a client certificate")
+    return ssl.PEM_cert_to_DER_cert(pems[0].decode())
+
+
+class PeerService(peer_pb2_grpc.PeerServicer):
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        trust: Callable[[], TrustView],
+        clock_ms: Callable[[], int],
+        authority: Authority | None,
+        inbound: Inbound,
+    ) -> None:
+        self._node_id = node_id
+        self._trust = trust
+        self._clock_ms = clock_ms
+        self._authority = authority
+        self._inbound = inbound
+
+    def authenticate(self, context: Context) -> pb.NodeEntry:
+        return self._trust().authenticate_neighbour(peer_certificate(context), self._clock_ms())
+
+    @unary
+    async def GetDirectory(
+        self, request: peer_pb2.GetDirectoryRequest, context: Context
+    ) -> pb.DirectoryBundle:
+        caller = self._trust().authenticate_directory_reader(
+            peer_certificate(context), self._clock_ms()
+        )
+        if self._authority is None:
+            raise FailedPrecondition(
+                "directory.not_central",
+                f"{self._node_id} is a province node; fetch the directory from the central node",
+            )
+        bundle = await self._authority.bundle()
+        if federation_of(caller) != federation_of(self._node_id):
+            del bundle.foreign[:]  # a foreign central gets this federation's directory only
+        return bundle
+
+    @stream
+    async def Exchange(
+        self, request_iterator: AsyncIterator[epb.EnvelopeFrame], context: Context
+    ) -> AsyncIterator[epb.AckFrame]:
+        peer = self.authenticate(context)
+        async for frame in request_iterator:
+            trust = self._trust()
+            if not trust.is_active(peer.id):
+                raise PermissionDenied("peer.revoked", f"node {peer.id} has been revoked")
+            trust.require_valid(self._clock_ms())
+            yield epb.AckFrame(acks=await self._inbound.accept(peer.id, list(frame.envelopes)))
+
+    @unary
+    async def Ping(self, request: peer_pb2.PingRequest, context: Context) -> peer_pb2.PingResponse:
+        self.authenticate(context)
+        return peer_pb2.PingResponse(
+            node_id=self._node_id,
+            directory_version=self._trust().version,
+            now_unix_ms=self._clock_ms(),
+        )
