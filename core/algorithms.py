@@ -29,6 +29,7 @@ from tongsuopy.crypto import serialization as ts
 from tongsuopy.crypto.asymciphers import ec as tec
 
 from core.errors import InvalidArgument, Unauthenticated, quote
+from swf.v1 import directory_pb2 as dpb
 
 __all__ = [
     "DEFAULT_SM2_USER_ID",
@@ -39,14 +40,18 @@ __all__ = [
     "SigningKey",
     "Sm2PrivateKey",
     "algorithm_of",
+    "as_pb",
     "check_public_key",
+    "declarations",
     "declared",
     "digest",
     "generate",
     "load_private_pem",
     "private_pem",
     "profile",
+    "profile_of",
     "public_bytes",
+    "public_bytes_of_ed25519",
     "sign",
     "sm2_z",
     "verifies",
@@ -94,6 +99,22 @@ PROFILES: Final = {
     "ed25519": Profile("ed25519", KeyAlgorithm.ED25519, Digest.SHA256),
     "sm2": Profile("sm2", KeyAlgorithm.SM2, Digest.SM3),
 }
+
+
+def as_pb(algorithm: KeyAlgorithm) -> dpb.KeyAlgorithm.ValueType:
+    """The `swf.v1.KeyAlgorithm` value of `algorithm`."""
+    return dpb.KeyAlgorithm.ValueType(algorithm.value)
+
+
+def declarations(p: Profile) -> dict[str, Any]:
+    """The fields a directory or anchor of profile `p` declares (§0.9): none for v1's
+    Ed25519/SHA-256, whose bytes stay as they always were; the key algorithm and digest else."""
+    if p.key_algorithm is KeyAlgorithm.ED25519 and p.digest is Digest.SHA256:
+        return {}
+    return {
+        "directory_key_algorithm": as_pb(p.key_algorithm),
+        "digest": dpb.DigestAlgorithm.ValueType(p.digest.value),
+    }
 
 
 def profile(name: str, *, field: str = "crypto") -> Profile:
@@ -152,7 +173,16 @@ def algorithm_of(key: SigningKey) -> KeyAlgorithm:
 def public_bytes(key: SigningKey) -> bytes:
     if isinstance(key, Sm2PrivateKey):
         return key.public_bytes()
-    return key.public_key().public_bytes(cs.Encoding.Raw, cs.PublicFormat.Raw)
+    return public_bytes_of_ed25519(key.public_key())
+
+
+def public_bytes_of_ed25519(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(cs.Encoding.Raw, cs.PublicFormat.Raw)
+
+
+def profile_of(key: SigningKey) -> Profile:
+    """The crypto profile a node's own signing key belongs to."""
+    return PROFILES["sm2" if isinstance(key, Sm2PrivateKey) else "ed25519"]
 
 
 def sign(key: SigningKey, message: bytes) -> bytes:
@@ -190,8 +220,10 @@ def load_private_pem(data: bytes) -> SigningKey | None:
 
 
 def declared(value: int, *, what: str) -> KeyAlgorithm:
-    """The algorithm a key declares, or `key.unsupported_algorithm` for one this node does not
-    know (including none at all)."""
+    """The algorithm a key declares (unset is v1's Ed25519), or `key.unsupported_algorithm` for
+    one this node does not know."""
+    if value == KeyAlgorithm.UNSPECIFIED:
+        return KeyAlgorithm.ED25519
     if value in (KeyAlgorithm.ED25519, KeyAlgorithm.SM2):
         return KeyAlgorithm(value)
     raise Unauthenticated(

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from core.algorithms import SigningKey
 from core.directory import sign_directory
 from core.ids import Role, role_of
 from core.invitation import Invitation, proof_message
@@ -158,8 +159,8 @@ def enrol_request(
     *,
     node_id: str | None = None,
     csr: bytes | None = None,
-    signing_prover: Ed25519PrivateKey | None = None,
-    token_prover: Ed25519PrivateKey | None = None,
+    signing_prover: SigningKey | None = None,
+    token_prover: SigningKey | None = None,
     proof_secret_sha256: bytes | None = None,
     peer_endpoint: str = "127.0.0.1:7101",
 ) -> epb.EnrolRequest:

@@ -120,9 +120,10 @@ def test_a_signature_verifies_only_under_its_declared_algorithm() -> None:
 
 
 def test_declared_refuses_unknown_algorithms() -> None:
+    assert alg.declared(0, what="k") is KeyAlgorithm.ED25519  # unset: v1's
     assert alg.declared(1, what="k") is KeyAlgorithm.ED25519
     assert alg.declared(2, what="k") is KeyAlgorithm.SM2
-    for value in (0, 3):
+    for value in (3, 99):
         with pytest.raises(Unauthenticated) as caught:
             alg.declared(value, what="key CN/sig/x")
         assert caught.value.reason == "key.unsupported_algorithm"
