@@ -39,6 +39,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 poll_interval_s=args.poll_interval,
                 directory_validity_s=args.directory_validity,
                 storage_url=args.storage,
+                crypto=args.crypto,
             )
         )
     )
@@ -332,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-interval", type=float, help="seconds between directory polls")
     p.add_argument("--directory-validity", type=float, help="central: seconds a directory is valid")
     p.add_argument("--storage", help="storage URL (default sqlite:///node.db in the folder)")
+    p.add_argument(
+        "--crypto",
+        choices=["ed25519", "sm2"],
+        default="ed25519",
+        help="the federation's crypto profile: ed25519 (Ed25519/SHA-256) or sm2 (SM2/SM3); "
+        "a province takes its federation's",
+    )
 
     p = command("invite", cmd_invite, "central: print a one-time enrolment token for a province")
     p.add_argument("--dir", type=Path, required=True)
