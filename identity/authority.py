@@ -280,12 +280,14 @@ class Authority:
         ):
             # 2a. Of the federation's profile (unset is v1's Ed25519), and of its form.
             wanted = self.profile.key_algorithm
-            if (declared or pb.KEY_ALGORITHM_ED25519) != as_pb(wanted):
+            given = declared or pb.KEY_ALGORITHM_ED25519
+            if given != as_pb(wanted):
+                shown = KeyAlgorithm(given).name if given in (1, 2) else str(given)
                 raise InvalidArgument(
                     "key.algorithm_mismatch",
                     f"{name}_algorithm: federation {self.federation} runs the "
-                    f"{self.profile.name} profile; its keys are {wanted.name}, not algorithm "
-                    f"{declared or pb.KEY_ALGORITHM_ED25519}",
+                    f"{self.profile.name} profile; its keys are {wanted.name}, not {shown}; "
+                    f"initialise the node with --crypto {self.profile.name}",
                     field=f"{name}_algorithm",
                 )
             if wanted is not KeyAlgorithm.ED25519:
