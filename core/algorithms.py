@@ -8,8 +8,10 @@ digest; a verifier calls `verifies` with the *declared* algorithm and never infe
 length or shape of the bytes. An algorithm this node does not know, or one a key does not
 declare, is refused (`key.unsupported_algorithm`, `key.algorithm_mismatch`).
 
-SM2 and SM3 come from Tongsuo through tongsuopy; Ed25519 and SHA-256 from pyca/cryptography and
-hashlib. Nothing here does curve arithmetic of its own.
+SM2 comes from Tongsuo through tongsuopy; SM3 from the OpenSSL under hashlib where it provides
+SM3 (about five times faster per call than tongsuopy's, which matters in Merkle trees), else from
+Tongsuo; Ed25519 and SHA-256 from pyca/cryptography and hashlib. Nothing here does curve or hash
+arithmetic of its own.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ __all__ = [
     "public_bytes_of_ed25519",
     "sign",
     "sm2_z",
+    "sm3_hashlib",
+    "sm3_tongsuo",
     "verifies",
 ]
 
@@ -284,13 +288,32 @@ def verifies(algorithm: int, public_key: bytes, signature: bytes, message: bytes
     return False
 
 
+def sm3_tongsuo(data: bytes) -> bytes:
+    h = th.Hash(th.SM3())
+    h.update(data)
+    out: bytes = h.finalize()
+    return out
+
+
+def sm3_hashlib(data: bytes) -> bytes:
+    return hashlib.new("sm3", data).digest()
+
+
+def _sm3_of_openssl() -> bool:
+    """True if hashlib's OpenSSL computes SM3, and computes GB/T 32905's first example right."""
+    try:
+        return sm3_hashlib(b"abc") == sm3_tongsuo(b"abc")
+    except ValueError:  # not in this OpenSSL build, or disabled by its configuration
+        return False
+
+
+_sm3 = sm3_hashlib if _sm3_of_openssl() else sm3_tongsuo
+
+
 def digest(algorithm: Digest, data: bytes) -> bytes:
     """The federation's digest of `data`: SHA-256 or SM3, 32 bytes either way."""
     if algorithm is Digest.SM3:
-        h = th.Hash(th.SM3())
-        h.update(data)
-        out: bytes = h.finalize()
-        return out
+        return _sm3(data)
     return hashlib.sha256(data).digest()
 
 

@@ -250,7 +250,7 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from node.devnet.bench import main_cli
 
-    return main_cli(args.messages, args.payload_bytes, args.storage)
+    return main_cli(args.messages, args.payload_bytes, args.storage, crypto=args.crypto)
 
 
 def cmd_client(args: argparse.Namespace) -> int:
@@ -439,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--payload-bytes", type=int, default=1024)
     p.add_argument(
         "--storage", help="a PostgreSQL URL; each node gets its own schema there (default: SQLite)"
+    )
+    p.add_argument(
+        "--crypto", choices=["ed25519", "sm2"], default="ed25519", help="the nodes' crypto profile"
     )
 
     p = command("client", cmd_client, "call a node's client API (identity, documents, ...)")
