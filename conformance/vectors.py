@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import fixtures as f
-from conformance import tls_vectors
+from conformance import sm2_vectors, tls_vectors
 from core import merkle, receipts, signing
 from core.anchor import anchor_fingerprint
 from core.envelope import ENVELOPE_DOMAIN, Draft
@@ -436,6 +436,7 @@ def invitation_refusals() -> Json:
 def build() -> dict[str, Json]:
     return {
         "examples.json": examples(),
+        "sm2_examples.json": sm2_vectors.sm2_examples(),
         "envelope_refusals.json": envelope_refusals(),
         "receipt_refusals.json": receipt_refusals(),
         "directory_refusals.json": directory_refusals(),
