@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from conformance import runner
 from core import algorithms
 from core.algorithms import Digest, Sm2PrivateKey
 from swf.v1 import envelope_pb2 as pb
@@ -132,3 +133,14 @@ def test_a_province_of_another_profile_cannot_enrol(net: Network, tmp_path: Path
     )
     assert enrolled.returncode == 0, enrolled.stderr
     assert "enrolled with CN" in enrolled.stdout
+
+
+def test_the_conformance_runner_passes_against_sm2_nodes(net: Network) -> None:
+    """The runner plays members of both federations (PROTOCOL.md §9): CN-GD and CN, SM2/SM3,
+    answer every clause as Ed25519 nodes do."""
+    for node_id in ("CN-GD", "CN"):
+        target = net.config(node_id).peer_endpoint
+        results = runner.run(runner.connect(target, net.root))
+        assert [r.section for r in results if not r.passed] == [], runner.render(
+            results, as_json=False
+        )
