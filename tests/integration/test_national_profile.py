@@ -144,3 +144,16 @@ def test_the_conformance_runner_passes_against_sm2_nodes(net: Network) -> None:
         assert [r.section for r in results if not r.passed] == [], runner.render(
             results, as_json=False
         )
+
+
+def test_the_jwks_of_an_sm2_node_serves_its_sm2_token_key(net: Network) -> None:
+    status, body = net.ops("CN-GD", "/.well-known/jwks.json")
+    assert status == 200
+    (key,) = json.loads(body)["keys"]
+    assert (key["kty"], key["crv"], key["alg"]) == ("EC", "SM2", "SM2SM3")
+    token_key = net.keys("CN-GD").token_key
+    assert isinstance(token_key, Sm2PrivateKey)
+    point = token_key.public_bytes()
+    assert base64.urlsafe_b64decode(key["x"] + "=") == point[1:33]
+    status, body = net.ops("SG", "/.well-known/jwks.json")
+    assert json.loads(body)["keys"][0]["kty"] == "OKP"
