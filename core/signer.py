@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core import envelope, receipts
-from core.algorithms import Digest, SigningKey, digest, profile_of
+from core.algorithms import Digest, SigningKey, profile_of
 from core.envelope import Draft, Sealed
 from core.signing import PURPOSE_SIGNING, key_id, raw_public
 from swf.v1 import envelope_pb2 as pb
@@ -35,10 +35,6 @@ class Signer:
         profile = profile_of(key)
         kid = key_id(node_id, PURPOSE_SIGNING, raw_public(key), profile.key_algorithm)
         return cls(node_id, key, kid, profile.digest)
-
-    def hash(self, data: bytes) -> bytes:
-        """`data`'s digest as this node's envelopes name it (header digests, §4.1)."""
-        return digest(self.digest, data)
 
     def seal_envelopes(
         self,
