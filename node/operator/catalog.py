@@ -42,7 +42,7 @@ def _element_lines(e: CatalogElement) -> list[str]:
         facts.append("required")
     elif any(u.required for u in e.uses):
         facts.append("required in some uses")
-    lines = [f"{e.id}  {e.name}", f"        {', '.join(facts)}"]
+    lines = [f"{e.id}  {e.name} / {e.name_zh}", f"        {', '.join(facts)}"]
     if e.description:
         lines.append(f"        {e.description}")
     if e.code_list:
@@ -66,7 +66,7 @@ def render(catalog: Catalog) -> str:
         out += _element_lines(element)
     names = {e.id: e.name for e in catalog.elements}
     for document in catalog.documents:
-        out += ["", f"{document.name}: {document.title}"]
+        out += ["", f"{document.name}: {document.title} / {document.title_zh}"]
         width = max((len(f.path) for f in document.fields), default=0)
         for f in document.fields:
             mark = "*" if f.required else " "
