@@ -1,0 +1,43 @@
+"""The portal's document forms, generated from the protos and the data element catalog.
+
+No form is written by hand: a document type's form is its proto message read with the
+`(swf.v1.element)` options of its fields (labels in English and Chinese, required flags, formats
+as hints and widgets, code lists as selects, repeated groups as rows added and removed in place),
+and what a user sends is checked by the API's own validator. A page calls:
+
+    spec = form_spec("goods_declaration", "zh")            # the shape, per locale (spec.py)
+    values = edit_rows(spec, data)                          # an add/remove button? (values.py)
+    message, errors = parse_form("goods_declaration", data) # else the document (parse.py)
+    form = bind_form(spec, values or as_values(data), errors)  # what the template prints
+
+and renders `form` with the `document_form` macro of templates/forms/document.html. An empty
+form is `bind_form(spec, blank_values(spec))`; a document shown again, `form_values(message)`.
+"""
+
+from node.web.forms.bind import BoundField, BoundForm, BoundGroup, BoundList, BoundRow, bind_form
+from node.web.forms.parse import FormError, form_errors, parse_form
+from node.web.forms.spec import FieldSpec, FormSpec, Option, field_id, form_spec, locale_of
+from node.web.forms.values import FormData, as_values, blank_values, edit_rows, form_values
+
+__all__ = [
+    "BoundField",
+    "BoundForm",
+    "BoundGroup",
+    "BoundList",
+    "BoundRow",
+    "FieldSpec",
+    "FormData",
+    "FormError",
+    "FormSpec",
+    "Option",
+    "as_values",
+    "bind_form",
+    "blank_values",
+    "edit_rows",
+    "field_id",
+    "form_errors",
+    "form_spec",
+    "form_values",
+    "locale_of",
+    "parse_form",
+]
