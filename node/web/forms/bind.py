@@ -33,11 +33,12 @@ class BoundField:
     errors: tuple[FormError, ...] = ()
     options: tuple[Option, ...] = ()  # a select's, with the value among them
     label: str = ""  # the spec's label, or the row's ("Container number 2")
+    required: bool = False  # the spec's flag; a row's value is always required
     kind: Literal["field"] = "field"
 
     @property
     def hint_id(self) -> str:
-        return f"{self.id}-hint" if self.spec.hint or self.spec.max_length else ""
+        return f"{self.id}-hint" if self.spec.hint or self.spec.length_hint else ""
 
     @property
     def error_id(self) -> str:
@@ -180,7 +181,7 @@ def _node(
             errors=own,
         )
     else:
-        node = _field(spec, values, own, name, spec.label)
+        node = _field(spec, values, own, name, spec.label, required=spec.required)
     index[name] = node
     return node
 
@@ -197,7 +198,7 @@ def _row(
     if spec.is_group:
         children = _children(spec.fields, values, errors, name + ".", index)
     else:
-        row_field = _field(spec, values, tuple(errors.get(name, ())), name, legend)
+        row_field = _field(spec, values, tuple(errors.get(name, ())), name, legend, required=True)
         index[name] = row_field
         children = (row_field,)
     return BoundRow(
@@ -216,6 +217,8 @@ def _field(
     errors: tuple[FormError, ...],
     name: str,
     label: str,
+    *,
+    required: bool,
 ) -> BoundField:
     value = values.get(name, "")
     options = spec.options
@@ -230,4 +233,5 @@ def _field(
         errors=errors,
         options=options,
         label=label,
+        required=required,
     )

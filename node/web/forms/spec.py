@@ -117,6 +117,12 @@ class FieldSpec:
     def is_group(self) -> bool:
         return self.widget == "group"
 
+    @property
+    def length_hint(self) -> int:
+        """The limit worth telling the user (0: none): text's and references', not the bound a
+        number or an address has anyway."""
+        return self.max_length if self.format in ("text", "identifier") else 0
+
 
 @dataclass(frozen=True, kw_only=True)
 class FormSpec:
