@@ -279,3 +279,19 @@ def test_every_visible_word_of_the_templates_goes_through_gettext() -> None:
     unmarked = [t for t in page.texts if not (t.startswith("⟦") and t.endswith("⟧"))]
     assert [t for t in unmarked if t not in dynamic] == []
     assert "⟦Submit⟧" in page.texts and "⟦(optional)⟧" in page.texts
+
+
+def test_what_a_user_typed_is_shown_escaped() -> None:
+    values = form_values(example(GOODS))
+    hostile = '"><script>alert(1)</script><b onclick="x">'
+    values.update({"consignor.name": hostile, "consignor.address": "</textarea>" + hostile})
+    values["kind"] = hostile  # not one of the codes: shown as the user's own option
+    _message, errors = parse_form(GOODS, values)
+    html = render(bind_form(form_spec(GOODS), values, errors))
+    page = read(html)
+    check_no_inline_code(html, page)
+    assert attrs_of(page, "consignor.name")["value"] == hostile
+    assert next(e for e in page.controls() if e.attrs["name"] == "consignor.address").text == (
+        "</textarea>" + hostile
+    )
+    assert any(e.tag == "option" and e.attrs["value"] == hostile for e in page.elements)

@@ -11,9 +11,13 @@ import pytest
 
 from core.catalog import build_catalog
 from core.errors import InvalidArgument
+from core.formats import check_format
 from node.web.forms import FieldSpec, FormSpec, field_id, form_spec, locale_of
-from swf.v1 import documents_pb2
+from node.web.forms.spec import HINTS
+from swf.v1 import documents_pb2, options_pb2
 from tests.web.forms_html import DOCUMENT_TYPES
+
+F = options_pb2.Format
 
 
 def walk(fields: tuple[FieldSpec, ...], prefix: str = "") -> Iterator[tuple[str, FieldSpec]]:
@@ -174,3 +178,14 @@ def test_an_unknown_document_type_is_refused_as_the_api_refuses_it() -> None:
     with pytest.raises(InvalidArgument) as caught:
         form_spec("goods_declaratio")
     assert (caught.value.reason, caught.value.field) == ("document.unknown_type", "type")
+
+
+def test_every_typed_format_has_a_hint_and_its_example_is_valid() -> None:
+    """A new Format needs a hint; an example in a hint passes the API's own check."""
+    selects = {F.FORMAT_COUNTRY, F.FORMAT_CURRENCY, F.FORMAT_CODE, F.FORMAT_GROUP}
+    typed = set(F.values()) - selects - {F.FORMAT_UNSPECIFIED, F.FORMAT_TEXT}
+    assert typed == set(HINTS)
+    for fmt, hint in HINTS.items():
+        example = hint.rpartition("e.g. ")[2]
+        if example != hint:
+            assert check_format(fmt, example) == [], (hint, example)

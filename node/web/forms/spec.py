@@ -67,13 +67,15 @@ def N_(message: str) -> str:
 
 # Hints by format, as message ids. A format missing here needs no hint (a select, a group, free
 # text whose only limit is its length, which the templates add).
-HINTS: dict[int, str] = {
+HINTS: dict[options_pb2.Format.ValueType, str] = {
     F.FORMAT_USCC: N_("18 characters (GB 32100), the last one a check character"),
     F.FORMAT_HS_CODE: N_("6 digits, or 8 to 13 digits for China's tariff codes"),
     F.FORMAT_CONTAINER: N_(
         "ISO 6346: owner code, U, J, Z or R, 6 digits and a check digit, e.g. MSKU1234565"
     ),
-    F.FORMAT_UNLOCODE: N_("UN/LOCODE: 5 characters, the country and 3 letters, e.g. CNSHA"),
+    F.FORMAT_UNLOCODE: N_(
+        "UN/LOCODE: 5 characters, the country code and 3 letters or digits, e.g. CNSHA"
+    ),
     F.FORMAT_DECIMAL: N_("A number: digits and at most one dot, e.g. 1234.50"),
     F.FORMAT_DATE: N_("YYYY-MM-DD, e.g. 2025-03-10"),
     F.FORMAT_EMAIL: N_("An e-mail address, e.g. name@example.cn"),
