@@ -256,13 +256,17 @@ def test_a_lists_fieldset_renders_alone_as_htmx_swaps_it() -> None:
     assert len(page.controls()) == 2 * 8
 
 
-def test_every_visible_word_of_the_templates_goes_through_gettext() -> None:
-    source = (TEMPLATES / "forms" / "document.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("template", ["document.html", "view.html"])
+def test_the_templates_hold_no_bare_word(template: str) -> None:
+    source = (TEMPLATES / "forms" / template).read_text(encoding="utf-8")
     # Attributes assembled in a {% set %} block are markup, not words.
     bare = re.sub(r"\{%-? set \w+ -?%\}.*?\{%-? endset -?%\}", " ", source, flags=re.S)
     bare = re.sub(r"\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}", " ", bare, flags=re.S)
     bare = re.sub(r"<[^>]*>", " ", bare, flags=re.S)
     assert bare.split() == []
+
+
+def test_every_visible_word_of_the_form_goes_through_gettext() -> None:
     # Rendered with marking translations: every text is marked, or comes from the spec (labels
     # in the locale), the values, or the API's error messages.
     values = form_values(example(GOODS))

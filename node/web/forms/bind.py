@@ -37,6 +37,15 @@ class BoundField:
     kind: Literal["field"] = "field"
 
     @property
+    def filled(self) -> bool:
+        return bool(self.value.strip())
+
+    @property
+    def shown(self) -> str:
+        """The value as a reader sees it: a select's option label, else the text itself."""
+        return next((o.label for o in self.options if o.value == self.value), self.value)
+
+    @property
     def hint_id(self) -> str:
         return f"{self.id}-hint" if self.spec.hint or self.spec.length_hint else ""
 
@@ -60,6 +69,11 @@ class BoundGroup:
     children: tuple[BoundField | BoundGroup | BoundList, ...]
     errors: tuple[FormError, ...] = ()
     kind: Literal["group"] = "group"
+
+    @property
+    def filled(self) -> bool:
+        """Some field inside holds a value (a readable page leaves an empty group out)."""
+        return any(child.filled for child in self.children)
 
     @property
     def error_id(self) -> str:
@@ -90,6 +104,10 @@ class BoundList:
     add: str
     errors: tuple[FormError, ...] = ()
     kind: Literal["list"] = "list"
+
+    @property
+    def filled(self) -> bool:
+        return any(child.filled for row in self.rows for child in row.children)
 
     @property
     def error_id(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeAlias
 
 from google.protobuf.message import Message
 
+from core.documents import type_name_of
 from node.web.forms.spec import FieldSpec, FormSpec, form_spec
 
 __all__ = [
@@ -73,8 +74,6 @@ def row_indexes(values: Mapping[str, str], name: str) -> list[int]:
 
 def form_values(message: Message) -> dict[str, str]:
     """The values that show `message` (a document) in its form: every field, empty ones as ""."""
-    from core.documents import type_name_of
-
     spec = form_spec(type_name_of(message))
     values: dict[str, str] = {}
     _message_values(spec.fields, message, "", values)
