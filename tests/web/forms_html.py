@@ -4,6 +4,7 @@ controls, their labels, what describes them, and the buttons."""
 
 from __future__ import annotations
 
+import gettext
 import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -34,31 +35,43 @@ class Marked:
         return f"⟦{singular if n == 1 else plural}⟧"
 
 
-def environment(*, marked: bool = False) -> jinja2.Environment:
+def environment(*, marked: bool = False, portal: bool = False) -> jinja2.Environment:
+    """A plain Jinja2 environment with the i18n extension (old-style gettext: `_` takes one
+    argument), or, with `portal`, the portal's own way: no extension, `_` handed in the context
+    (node/web/templating.py), blocks trimmed."""
+    if portal:
+        return jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         extensions=["jinja2.ext.i18n"],
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    if marked:
-        env.install_gettext_translations(Marked(), newstyle=True)  # type: ignore[attr-defined]
-    else:
-        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    translations = Marked() if marked else gettext.NullTranslations()
+    env.install_gettext_translations(translations, newstyle=False)  # type: ignore[attr-defined]
     return env
 
 
 PAGE = (
-    '{% from "forms/document.html" import document_form %}'
+    '{% from "forms/document.html" import document_form with context %}'
     "{% call document_form(form, action) %}"
     '<input type="hidden" name="csrf_token" value="t">'
     "{% endcall %}"
 )
 
 
-def render(form: BoundForm, *, marked: bool = False) -> str:
-    template = environment(marked=marked).from_string(PAGE)
-    return template.render(form=form, action=ACTION.format(form.spec.document_type))
+def render(form: BoundForm, *, marked: bool = False, portal: bool = False) -> str:
+    template = environment(marked=marked, portal=portal).from_string(PAGE)
+    context: dict[str, Any] = {}
+    if portal:
+        context["_"] = (Marked() if marked else gettext.NullTranslations()).gettext
+    return template.render(form=form, action=ACTION.format(form.spec.document_type), **context)
 
 
 def example(document_type: str) -> Message:

@@ -95,12 +95,13 @@ def check_no_inline_code(html: str, page: Page) -> None:
 
 @pytest.mark.parametrize("document_type", DOCUMENT_TYPES)
 @pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("portal", [False, True], ids=["i18n", "portal"])
 def test_every_element_of_every_document_is_a_labelled_control(
-    document_type: str, locale: str
+    document_type: str, locale: str, portal: bool
 ) -> None:
     spec = form_spec(document_type, locale)
     shown = [sample_form(document_type, locale), bind_form(spec, blank_values(spec))]
-    pages = [(form, render(form)) for form in shown]
+    pages = [(form, render(form, portal=portal)) for form in shown]
     rendered: set[str] = set()
     buttons: set[str] = set()
     for form, html in pages:
@@ -266,14 +267,15 @@ def test_the_templates_hold_no_bare_word(template: str) -> None:
     assert bare.split() == []
 
 
-def test_every_visible_word_of_the_form_goes_through_gettext() -> None:
+@pytest.mark.parametrize("portal", [False, True], ids=["i18n", "portal"])
+def test_every_visible_word_of_the_form_goes_through_gettext(portal: bool) -> None:
     # Rendered with marking translations: every text is marked, or comes from the spec (labels
     # in the locale), the values, or the API's error messages.
     values = form_values(example(GOODS))
     values["declarant_uscc"] = wrong_check_character(values["declarant_uscc"])
     _message, errors = parse_form(GOODS, values)
     form = bind_form(form_spec(GOODS, "zh"), values, errors)
-    page = read(render(form, marked=True))
+    page = read(render(form, marked=True, portal=portal))
     dynamic = {e.message for e in errors} | {e.rule for e in errors} | set(values.values())
     for node in nodes(form.children):
         for attr in ("label", "legend"):

@@ -57,6 +57,18 @@ class BoundField:
     def describedby(self) -> str:
         return " ".join(i for i in (self.hint_id, self.error_id) if i)
 
+    @property
+    def attributes(self) -> dict[str, str | None]:
+        """The control's attributes that tie it to its label, hint and error (Jinja's
+        `xmlattr` leaves out the None ones)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "aria-describedby": self.describedby or None,
+            "aria-invalid": "true" if self.errors else None,
+            "aria-required": "true" if self.required else None,
+        }
+
 
 @dataclass(frozen=True, kw_only=True)
 class BoundGroup:
