@@ -85,6 +85,8 @@ class CatalogElement:
     description: str
     code_list: tuple[str, ...]
     uses: tuple[ElementUse, ...]
+    # Each code's name in English and Chinese, in code_list's order.
+    code_names: tuple[tuple[str, str], ...] = ()
 
     @property
     def required(self) -> bool:
@@ -132,6 +134,7 @@ class FieldUse:
     element: options_pb2.DataElement
     value_type: str  # "string", or the full name of the field's enum or message
     code_list: tuple[str, ...] = ()
+    code_names: tuple[tuple[str, str], ...] = ()
 
 
 def code_list(enum: EnumDescriptor | _UpbEnumDescriptor) -> tuple[tuple[str, ...], list[str]]:
@@ -189,11 +192,13 @@ def _field_uses(
         path = prefix + field.name + ("[]" if field.is_repeated else "")
         use_required = required and element.required
         codes: tuple[str, ...] = ()
+        names: tuple[tuple[str, str], ...] = ()
         if field.message_type is not None:
             value_type, expected = field.message_type.full_name, F.FORMAT_GROUP
         elif field.enum_type is not None:
             value_type, expected = field.enum_type.full_name, F.FORMAT_CODE
             codes, enum_errors = code_list(field.enum_type)
+            names = tuple((en, zh) for _n, _c, en, zh in code_names(field.enum_type))
             errors.extend(enum_errors)
         else:
             value_type, expected = _STRING_TYPE, None
@@ -226,6 +231,7 @@ def _field_uses(
             element=element,
             value_type=value_type,
             code_list=codes,
+            code_names=names,
         )
         if field.message_type is not None:
             yield from _field_uses(
@@ -286,6 +292,7 @@ def merge_uses(uses: Iterable[FieldUse]) -> tuple[tuple[CatalogElement, ...], tu
                 max_length=first.element.max_length,
                 description=min(descriptions, default=""),
                 code_list=first.code_list,
+                code_names=first.code_names,
                 uses=tuple(
                     ElementUse(document_type=u.document_type, path=u.path, required=u.required)
                     for u in group
@@ -378,6 +385,7 @@ def catalog_to_dict(catalog: Catalog) -> dict[str, Any]:
                 "max_length": e.max_length,
                 "description": e.description,
                 "code_list": list(e.code_list),
+                "code_names": [{"name": en, "name_zh": zh} for en, zh in e.code_names],
                 "document_types": list(e.document_types),
                 "uses": [
                     {"document_type": u.document_type, "path": u.path, "required": u.required}

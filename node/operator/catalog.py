@@ -46,7 +46,12 @@ def _element_lines(e: CatalogElement) -> list[str]:
     if e.description:
         lines.append(f"        {e.description}")
     if e.code_list:
-        lines.append(f"        codes: {', '.join(e.code_list)}")
+        lines.append("        codes:")
+        width = max(len(code) for code in e.code_list)
+        names = dict(zip(e.code_list, e.code_names, strict=False))
+        for code in e.code_list:
+            en, zh = names.get(code, ("", ""))
+            lines.append(f"          {code:<{width}}  {en} / {zh}")
     by_type: dict[str, list[str]] = {}
     for use in e.uses:
         by_type.setdefault(use.document_type, []).append(use.path + ("*" if use.required else ""))

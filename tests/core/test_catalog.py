@@ -250,6 +250,10 @@ def test_catalog_to_dict_is_json() -> None:
         "max_length": 0,
         "description": "",
         "code_list": ["IMPORT", "EXPORT"],
+        "code_names": [
+            {"name": "Import", "name_zh": "进口"},
+            {"name": "Export", "name_zh": "出口"},
+        ],
         "document_types": ["goods_declaration"],
         "uses": [{"document_type": "goods_declaration", "path": "kind", "required": True}],
     }
@@ -280,7 +284,7 @@ def test_swnode_catalog_prints_every_element(capsys: pytest.CaptureFixture[str])
         "SW0101  Declarant USCC / 申报单位统一社会信用代码\n"
         "        type string, format uscc, TDED 3039, required\n" in out
     )
-    assert "codes: IMPORT, EXPORT" in out
+    assert "codes:\n          IMPORT  Import / 进口\n          EXPORT  Export / 出口\n" in out
     assert "goods_declaration: Goods declaration (import or export) / 进出口货物报关单" in out
 
 
