@@ -15,8 +15,9 @@ arm and `(swf.v1.document)` name disagree. `build_catalog()` collects every such
 empty.
 
 Every name is given in English (`name`, `title`) and in Simplified Chinese (`name_zh`,
-`title_zh`), and every code of a code list has a name in both (`(swf.v1.code)`, `code_names`):
-the portal's forms take their labels from here, so a missing one is a catalog error too.
+`title_zh`), as is a description (`description_zh`), and every code of a code list has a name in
+both (`(swf.v1.code)`, `code_names`): the portal's forms take their labels from here, so a
+missing one is a catalog error too.
 
 Paths use proto field names; `[]` marks a repeated field (`items[].quantity.value`). A use is
 `required` when the field and every group around it are required: what a declarant must fill in.
@@ -83,6 +84,7 @@ class CatalogElement:
     format: str
     max_length: int
     description: str
+    description_zh: str
     code_list: tuple[str, ...]
     uses: tuple[ElementUse, ...]
     # Each code's name in English and Chinese, in code_list's order.
@@ -281,6 +283,15 @@ def merge_uses(uses: Iterable[FieldUse]) -> tuple[tuple[CatalogElement, ...], tu
         descriptions = {u.element.description for u in group if u.element.description}
         if len(descriptions) > 1:
             errors.append(f"element {element_id}: different descriptions: {sorted(descriptions)!r}")
+        descriptions_zh = {u.element.description_zh for u in group if u.element.description_zh}
+        if len(descriptions_zh) > 1:
+            errors.append(
+                f"element {element_id}: different Chinese descriptions: {sorted(descriptions_zh)!r}"
+            )
+        if bool(descriptions) != bool(descriptions_zh):
+            errors.append(
+                f"element {element_id}: a description needs both description and description_zh"
+            )
         elements.append(
             CatalogElement(
                 id=element_id,
@@ -291,6 +302,7 @@ def merge_uses(uses: Iterable[FieldUse]) -> tuple[tuple[CatalogElement, ...], tu
                 format=format_name(first.element.format),
                 max_length=first.element.max_length,
                 description=min(descriptions, default=""),
+                description_zh=min(descriptions_zh, default=""),
                 code_list=first.code_list,
                 code_names=first.code_names,
                 uses=tuple(
@@ -384,6 +396,7 @@ def catalog_to_dict(catalog: Catalog) -> dict[str, Any]:
                 "required": e.required,
                 "max_length": e.max_length,
                 "description": e.description,
+                "description_zh": e.description_zh,
                 "code_list": list(e.code_list),
                 "code_names": [{"name": en, "name_zh": zh} for en, zh in e.code_names],
                 "document_types": list(e.document_types),

@@ -45,6 +45,7 @@ def _element_lines(e: CatalogElement) -> list[str]:
     lines = [f"{e.id}  {e.name} / {e.name_zh}", f"        {', '.join(facts)}"]
     if e.description:
         lines.append(f"        {e.description}")
+        lines.append(f"        {e.description_zh}")
     if e.code_list:
         lines.append("        codes:")
         width = max(len(code) for code in e.code_list)

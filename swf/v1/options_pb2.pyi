@@ -128,6 +128,7 @@ class DataElement(_message.Message):
     MAX_LENGTH_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     NAME_ZH_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_ZH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Catalog id, e.g. "SW0101"; one id means one meaning across every document."""
     name: _builtins.str
@@ -142,6 +143,8 @@ class DataElement(_message.Message):
     """The name in Simplified Chinese, as the single window's portal and forms show it (name is the
     English one). Every element has both: core/catalog.py reports one without it.
     """
+    description_zh: _builtins.str
+    """The description in Simplified Chinese; an element with a description has both."""
     def __init__(
         self,
         *,
@@ -153,10 +156,11 @@ class DataElement(_message.Message):
         max_length: _builtins.int = ...,
         description: _builtins.str = ...,
         name_zh: _builtins.str = ...,
+        description_zh: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "format", b"format", "id", b"id", "max_length", b"max_length", "name", b"name", "name_zh", b"name_zh", "required", b"required", "tded", b"tded"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "description_zh", b"description_zh", "format", b"format", "id", b"id", "max_length", b"max_length", "name", b"name", "name_zh", b"name_zh", "required", b"required", "tded", b"tded"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

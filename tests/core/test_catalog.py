@@ -192,7 +192,13 @@ def _use(
     value_type: str = "string",
 ) -> FieldUse:
     element = options_pb2.DataElement(
-        id="SW0104", name=name, name_zh="装货港", tded="3225", format=fmt, description=description
+        id="SW0104",
+        name=name,
+        name_zh="装货港",
+        tded="3225",
+        format=fmt,
+        description=description,
+        description_zh=f"{description}（中文）" if description else "",
     )
     return FieldUse(
         document_type="goods_declaration",
@@ -232,7 +238,28 @@ def test_two_different_descriptions_are_a_catalog_error_one_is_not() -> None:
     _, errors = merge_uses([_use("a", description="one"), _use("b")])
     assert errors == ()
     _, errors = merge_uses([_use("a", description="one"), _use("b", description="two")])
-    assert errors == ("element SW0104: different descriptions: ['one', 'two']",)
+    assert errors == (
+        "element SW0104: different descriptions: ['one', 'two']",
+        "element SW0104: different Chinese descriptions: ['one（中文）', 'two（中文）']",
+    )
+
+
+def test_a_description_in_one_language_only_is_a_catalog_error() -> None:
+    english_only = replace(
+        _use("a"),
+        element=options_pb2.DataElement(
+            id="SW0104",
+            name="Port of loading",
+            name_zh="装货港",
+            tded="3225",
+            format=F.FORMAT_UNLOCODE,
+            description="one",
+        ),
+    )
+    _, errors = merge_uses([english_only])
+    assert errors == ("element SW0104: a description needs both description and description_zh",)
+    reference = build_catalog().element("SW0202")
+    assert reference is not None and reference.description_zh.startswith("船舶填 IMO 编号")
 
 
 def test_catalog_to_dict_is_json() -> None:
@@ -249,6 +276,7 @@ def test_catalog_to_dict_is_json() -> None:
         "required": True,
         "max_length": 0,
         "description": "",
+        "description_zh": "",
         "code_list": ["IMPORT", "EXPORT"],
         "code_names": [
             {"name": "Import", "name_zh": "进口"},

@@ -281,7 +281,7 @@ def test_every_visible_word_of_the_form_goes_through_gettext(portal: bool) -> No
         for attr in ("label", "legend"):
             dynamic.add(getattr(node, attr, ""))
         if isinstance(node, BoundField):
-            dynamic |= {o.label for o in node.options}
+            dynamic |= {o.label for o in node.options} | {node.spec.description}
     unmarked = [t for t in page.texts if not (t.startswith("⟦") and t.endswith("⟧"))]
     assert [t for t in unmarked if t not in dynamic] == []
     assert "⟦Submit⟧" in page.texts and "⟦(optional)⟧" in page.texts

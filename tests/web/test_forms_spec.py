@@ -100,6 +100,13 @@ def test_formats_give_hints_widgets_and_limits() -> None:
     assert (email.widget, email.hint) == ("email", "An e-mail address, e.g. name@example.cn")
 
 
+def test_an_elements_description_is_shown_in_the_locale() -> None:
+    en, zh = form_spec("conveyance_declaration", "en"), form_spec("conveyance_declaration", "zh")
+    assert _field(en, "conveyance_id").description.startswith("IMO number for a vessel")
+    assert _field(zh, "conveyance_id").description.startswith("船舶填 IMO 编号")
+    assert _field(zh, "port").description == ""
+
+
 def test_groups_and_repeated_groups() -> None:
     spec = form_spec("goods_declaration")
     items, containers, consignor = (_field(spec, n) for n in ("items", "containers", "consignor"))

@@ -47,7 +47,8 @@ class BoundField:
 
     @property
     def hint_id(self) -> str:
-        return f"{self.id}-hint" if self.spec.hint or self.spec.length_hint else ""
+        spec = self.spec
+        return f"{self.id}-hint" if spec.hint or spec.length_hint or spec.description else ""
 
     @property
     def error_id(self) -> str:

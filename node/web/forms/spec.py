@@ -100,7 +100,8 @@ class FieldSpec:
     holds its own `fields`; a `repeated` field is shown as rows, each one value or one group.
     `required` is the element's own flag: required when the group around it is there.
     `max_length` is the element's limit or its format's (0: bounded by the format's shape).
-    `hint` is a message id or "". `options` are a select's choices, UNSPECIFIED never among them.
+    `hint` is a message id or ""; `description` the element's own, in the locale ("" for none).
+    `options` are a select's choices, UNSPECIFIED never among them.
     """
 
     name: str
@@ -112,6 +113,7 @@ class FieldSpec:
     repeated: bool
     max_length: int = 0
     hint: str = ""
+    description: str = ""
     options: tuple[Option, ...] = ()
     fields: tuple[FieldSpec, ...] = ()
 
@@ -199,6 +201,7 @@ def _field(
 ) -> FieldSpec:
     element = element_of(field)
     label = (element.name_zh if locale == "zh" else element.name) or element.name or field.name
+    description = element.description_zh if locale == "zh" else element.description
     common = FieldSpec(
         name=field.name,
         label=label,
@@ -207,6 +210,7 @@ def _field(
         widget="text",
         required=element.required,
         repeated=field.is_repeated,
+        description=description or element.description,
     )
     if field.message_type is not None:
         return replace(common, widget="group", fields=_fields(field.message_type, locale, seen))
