@@ -46,5 +46,11 @@ def test_the_goods_declaration_reads_in_chinese() -> None:
     assert rows["申报日期"] == "2025-03-10"
     # The consignee gives no USCC: only the consignor's is shown.
     assert [e.text for e in page.elements if e.tag == "dt"].count("统一社会信用代码") == 1
-    headings = [e.text for e in page.elements if e.tag == "h3"]
+    headings = [e.text for e in page.elements if e.tag == "h2"]
     assert headings == ["商品项 1", "商品项 2"]
+    page = read(
+        environment()
+        .from_string('{% from "forms/view.html" import document_view %}{{ document_view(f, 3) }}')
+        .render(f=form)
+    )
+    assert [e.text for e in page.elements if e.tag == "h3"] == ["商品项 1", "商品项 2"]
