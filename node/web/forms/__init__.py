@@ -5,13 +5,18 @@ No form is written by hand: a document type's form is its proto message read wit
 as hints and widgets, code lists as selects, repeated groups as rows added and removed in place),
 and what a user sends is checked by the API's own validator. A page calls:
 
-    spec = form_spec("goods_declaration", "zh")            # the shape, per locale (spec.py)
-    values = edit_rows(spec, data)                          # an add/remove button? (values.py)
-    message, errors = parse_form("goods_declaration", data) # else the document (parse.py)
-    form = bind_form(spec, values or as_values(data), errors)  # what the template prints
+    spec = form_spec("goods_declaration", "zh_Hans")        # the shape, per locale (spec.py)
+    values = edit_rows(spec, data)                           # an add/remove button (values.py)?
+    if values is not None:
+        form = bind_form(spec, values)                       # the same form, a row more or less
+    else:
+        message, errors = parse_form("goods_declaration", data)   # the document (parse.py)
+        form = bind_form(spec, as_values(data), errors)           # shown again if errors
 
-and renders `form` with the `document_form` macro of templates/forms/document.html. An empty
-form is `bind_form(spec, blank_values(spec))`; a document shown again, `form_values(message)`.
+and renders `form` with the `document_form` macro of templates/forms/document.html (bind.py
+decides everything the template prints). An empty form is `bind_form(spec, blank_values(spec))`;
+a document shown read-only, `bind_form(spec, form_values(message))` with templates/forms/view.html.
+docs/portal-forms.md tells the whole story.
 """
 
 from node.web.forms.bind import BoundField, BoundForm, BoundGroup, BoundList, BoundRow, bind_form
