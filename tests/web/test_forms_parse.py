@@ -277,3 +277,30 @@ def test_any_data_parses_and_its_errors_are_the_apis(data: dict[str, str]) -> No
     spec = form_spec(GOODS)
     assert (errors == []) == (validate(message) == [])
     assert all(e.name == "" or spec.find(e.name) is not None for e in errors)
+
+
+_TEXT = (
+    st.text(
+        st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\r"), max_size=20
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@pytest.mark.parametrize("document_type", DOCUMENT_TYPES)
+@given(data=st.data())
+def test_any_text_in_any_field_comes_back_as_it_was(
+    document_type: str, data: st.DataObject
+) -> None:
+    """Whatever text a document holds (valid or not), its form gives it back unchanged."""
+    message = example(document_type)
+    values = form_values(message)
+    spec = form_spec(document_type)
+    for name in values:
+        field = spec.find(name)
+        assert field is not None
+        if field.widget in ("text", "textarea", "email") and data.draw(st.booleans()):
+            values[name] = data.draw(_TEXT)
+    changed, _errors = parse_form(document_type, values)
+    assert form_values(changed) == values
