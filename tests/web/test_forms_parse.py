@@ -175,8 +175,10 @@ def test_add_and_remove_a_goods_item_row() -> None:
     spec = form_spec(GOODS)
     values = form_values(example(GOODS))
     assert edit_rows(spec, values) is None  # the submit button: parse it
-    added = edit_rows(spec, {**values, "add:items": "1"})
-    assert added is not None and "add:items" not in added
+    edit = edit_rows(spec, {**values, "add:items": "1"})
+    assert edit is not None and edit.focus == "items.2.hs_code"
+    added = edit.values
+    assert "add:items" not in added
     new_row = {k: v for k, v in added.items() if k.startswith("items.2.")}
     assert new_row == {
         "items.2.hs_code": "",
@@ -194,8 +196,9 @@ def test_add_and_remove_a_goods_item_row() -> None:
     filled = {**added, **{k.replace("items.0.", "items.2."): v for k, v in values.items()}}
     message, errors = parse_form(GOODS, filled)
     assert errors == [] and len(goods(message).items) == 3
-    removed = edit_rows(spec, {**filled, "remove:items.0": "1"})
-    assert removed is not None
+    edit = edit_rows(spec, {**filled, "remove:items.0": "1"})
+    assert edit is not None and edit.focus == "add:items"
+    removed = edit.values
     assert not any(k.startswith("items.0.") for k in removed)
     message, errors = parse_form(GOODS, removed)
     assert errors == [] and len(goods(message).items) == 2
@@ -205,13 +208,16 @@ def test_add_and_remove_a_goods_item_row() -> None:
 def test_add_and_remove_rows_of_plain_values_and_nested_lists() -> None:
     spec = form_spec("cargo_manifest")
     values = form_values(example("cargo_manifest"))
-    added = edit_rows(spec, {**values, "add:bills.0.containers": ""})
-    assert added is not None
+    edit = edit_rows(spec, {**values, "add:bills.0.containers": ""})
+    assert edit is not None
+    added = edit.values
     rows = sorted(k for k in added if k.startswith("bills.0.containers."))
     before = sorted(k for k in values if k.startswith("bills.0.containers."))
     assert rows == sorted([*before, f"bills.0.containers.{len(before)}"])
-    removed = edit_rows(spec, {**values, "remove:bills.0.containers.0": ""})
-    assert removed is not None and "bills.0.containers.0" not in removed
+    edit = edit_rows(spec, {**values, "remove:bills.0.containers.0": ""})
+    assert edit is not None and edit.focus == "add:bills.0.containers"
+    removed = edit.values
+    assert "bills.0.containers.0" not in removed
     assert len(removed) == len(values) - 1
 
 
@@ -221,7 +227,8 @@ def test_add_and_remove_rows_of_plain_values_and_nested_lists() -> None:
 )
 def test_a_button_naming_no_list_changes_nothing(button: str) -> None:
     values = form_values(example(GOODS))
-    assert edit_rows(form_spec(GOODS), {**values, button: ""}) == values
+    edit = edit_rows(form_spec(GOODS), {**values, button: ""})
+    assert edit is not None and (edit.values, edit.focus) == (values, "")
 
 
 def test_a_new_form_has_one_row_in_each_required_list() -> None:

@@ -142,19 +142,23 @@ def test_a_valid_document_rendered_and_submitted_by_a_browser_is_the_same(
 def test_adding_and_removing_a_goods_item_in_the_browser() -> None:
     spec = form_spec(GOODS, "en")
     page = read(render(sample_form(GOODS, "en")))
-    values = edit_rows(spec, submitted(page, "add:items"))
-    assert values is not None
-    page = read(render(bind_form(spec, values)))
+    edit = edit_rows(spec, submitted(page, "add:items"))
+    assert edit is not None
+    page = read(render(bind_form(spec, edit.values, focus=edit.focus)))
     check_accessible(page)
     assert "items.2.hs_code" in names(page)
+    # The keyboard goes on in the new row; one element of the page has the focus.
+    assert [e.attrs["id"] for e in page.elements if "autofocus" in e.attrs] == ["f-items-2-hs_code"]
     assert page.labels()["f-items-2-hs_code"] == "Commodity code (HS)"
     assert page.by_id()["f-items-2"].text.strip().startswith("Goods item 3")
     # Submitted with the new row left empty: the two items of before.
     assert parse_form(GOODS, submitted(page)) == (example(GOODS), [])
-    values = edit_rows(spec, submitted(page, "remove:items.0"))
-    assert values is not None
-    page = read(render(bind_form(spec, values)))
+    edit = edit_rows(spec, submitted(page, "remove:items.0"))
+    assert edit is not None
+    page = read(render(bind_form(spec, edit.values, focus=edit.focus)))
     assert not [n for n in names(page) if n.startswith("items.0.")]
+    focused = [e for e in page.elements if "autofocus" in e.attrs]
+    assert [(e.tag, e.attrs["name"]) for e in focused] == [("button", "add:items")]
     assert page.by_id()["f-items-1"].text.strip().startswith("Goods item 1")
     message, errors = parse_form(GOODS, submitted(page))
     assert errors == [] and list(goods(message).items) == [goods(example(GOODS)).items[1]]

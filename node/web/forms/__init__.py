@@ -6,9 +6,9 @@ as hints and widgets, code lists as selects, repeated groups as rows added and r
 and what a user sends is checked by the API's own validator. A page calls:
 
     spec = form_spec("goods_declaration", "zh_Hans")        # the shape, per locale (spec.py)
-    values = edit_rows(spec, data)                           # an add/remove button (values.py)?
-    if values is not None:
-        form = bind_form(spec, values)                       # the same form, a row more or less
+    edit = edit_rows(spec, data)                             # an add/remove button (values.py)?
+    if edit is not None:                                     # the same form, a row more or less
+        form = bind_form(spec, edit.values, focus=edit.focus)
     else:
         message, errors = parse_form("goods_declaration", data)   # the document (parse.py)
         form = bind_form(spec, as_values(data), errors)           # shown again if errors
@@ -22,7 +22,14 @@ docs/portal-forms.md tells the whole story.
 from node.web.forms.bind import BoundField, BoundForm, BoundGroup, BoundList, BoundRow, bind_form
 from node.web.forms.parse import FormError, form_errors, parse_form
 from node.web.forms.spec import FieldSpec, FormSpec, Option, field_id, form_spec, locale_of
-from node.web.forms.values import FormData, as_values, blank_values, edit_rows, form_values
+from node.web.forms.values import (
+    FormData,
+    RowEdit,
+    as_values,
+    blank_values,
+    edit_rows,
+    form_values,
+)
 
 __all__ = [
     "BoundField",
@@ -35,6 +42,7 @@ __all__ = [
     "FormError",
     "FormSpec",
     "Option",
+    "RowEdit",
     "as_values",
     "bind_form",
     "blank_values",

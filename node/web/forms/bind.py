@@ -34,6 +34,7 @@ class BoundField:
     options: tuple[Option, ...] = ()  # a select's, with the value among them
     label: str = ""  # the spec's label, or the row's ("Container number 2")
     required: bool = False  # the spec's flag; a row's value is always required
+    autofocus: bool = False
     kind: Literal["field"] = "field"
 
     @property
@@ -68,6 +69,7 @@ class BoundField:
             "aria-describedby": self.describedby or None,
             "aria-invalid": "true" if self.errors else None,
             "aria-required": "true" if self.required else None,
+            "autofocus": "" if self.autofocus else None,
         }
 
 
@@ -116,6 +118,7 @@ class BoundList:
     rows: tuple[BoundRow, ...]
     add: str
     errors: tuple[FormError, ...] = ()
+    add_autofocus: bool = False
     kind: Literal["list"] = "list"
 
     @property
@@ -147,14 +150,19 @@ class BoundForm:
 
 
 def bind_form(
-    spec: FormSpec, values: Mapping[str, str], errors: Iterable[FormError] = ()
+    spec: FormSpec,
+    values: Mapping[str, str],
+    errors: Iterable[FormError] = (),
+    *,
+    focus: str = "",
 ) -> BoundForm:
-    """The spec with these values and errors, ready to render."""
-    by_error: dict[str, list[FormError]] = {}
+    """The spec with these values and errors, ready to render; `focus` names the control or the
+    add button that gets `autofocus` (RowEdit.focus)."""
+    binder = _Binder(values=values, focus=focus)
     for error in errors:
-        by_error.setdefault(error.name, []).append(error)
-    index: dict[str, BoundField | BoundGroup | BoundList] = {}
-    children = _children(spec.fields, values, by_error, "", index)
+        binder.errors.setdefault(error.name, []).append(error)
+    children = binder.children(spec.fields, "")
+    index, by_error = binder.index, binder.errors
     placed = [e for name in index for e in by_error.get(name, ())]
     unplaced = tuple(e for name, found in by_error.items() if name not in index for e in found)
     return BoundForm(
@@ -166,103 +174,85 @@ def bind_form(
     )
 
 
-def _children(
-    fields: tuple[FieldSpec, ...],
-    values: Mapping[str, str],
-    errors: dict[str, list[FormError]],
-    prefix: str,
-    index: dict[str, BoundField | BoundGroup | BoundList],
-) -> tuple[BoundField | BoundGroup | BoundList, ...]:
-    return tuple(_node(f, values, errors, prefix + f.name, index) for f in fields)
+_Node = BoundField | BoundGroup | BoundList
 
 
-def _node(
-    spec: FieldSpec,
-    values: Mapping[str, str],
-    errors: dict[str, list[FormError]],
-    name: str,
-    index: dict[str, BoundField | BoundGroup | BoundList],
-) -> BoundField | BoundGroup | BoundList:
-    node: BoundField | BoundGroup | BoundList
-    own = tuple(errors.get(name, ()))
-    if spec.repeated:
-        # Reserve the list's place before its rows, so `index` keeps form order.
-        index[name] = BoundField(spec=spec, name=name, id="", value="")
-        rows = tuple(
-            _row(spec, values, errors, f"{name}.{row}", number, index)
-            for number, row in enumerate(row_indexes(values, name), start=1)
+@dataclass
+class _Binder:
+    values: Mapping[str, str]
+    focus: str
+    errors: dict[str, list[FormError]] = field(default_factory=dict)
+    index: dict[str, _Node] = field(default_factory=dict)  # in form order
+
+    def children(self, fields: tuple[FieldSpec, ...], prefix: str) -> tuple[_Node, ...]:
+        return tuple(self.node(f, prefix + f.name) for f in fields)
+
+    def node(self, spec: FieldSpec, name: str) -> _Node:
+        node: _Node
+        own = tuple(self.errors.get(name, ()))
+        if spec.repeated or spec.is_group:
+            # Reserve the node's place before what is inside, so `index` keeps form order.
+            self.index[name] = BoundField(spec=spec, name=name, id="", value="")
+        if spec.repeated:
+            rows = tuple(
+                self.row(spec, f"{name}.{row}", number)
+                for number, row in enumerate(row_indexes(self.values, name), start=1)
+            )
+            node = BoundList(
+                spec=spec,
+                name=name,
+                id=field_id(name),
+                legend=spec.label,
+                rows=rows,
+                add=ADD + name,
+                errors=own,
+                add_autofocus=self.focus == ADD + name,
+            )
+        elif spec.is_group:
+            node = BoundGroup(
+                spec=spec,
+                name=name,
+                id=field_id(name),
+                legend=spec.label,
+                children=self.children(spec.fields, name + "."),
+                errors=own,
+            )
+        else:
+            node = self.leaf(spec, name, spec.label, required=spec.required)
+        self.index[name] = node
+        return node
+
+    def row(self, spec: FieldSpec, name: str, number: int) -> BoundRow:
+        legend = f"{spec.label} {number}"
+        if spec.is_group:
+            children = self.children(spec.fields, name + ".")
+        else:
+            row_field = self.leaf(spec, name, legend, required=True)
+            self.index[name] = row_field
+            children = (row_field,)
+        return BoundRow(
+            name=name,
+            id=field_id(name),
+            number=number,
+            legend=legend,
+            remove=REMOVE + name,
+            children=children,
         )
-        node = BoundList(
+
+    def leaf(self, spec: FieldSpec, name: str, label: str, *, required: bool) -> BoundField:
+        value = self.values.get(name, "")
+        options = spec.options
+        if spec.widget == "select" and value and value not in {o.value for o in options}:
+            # A value the list does not hold (sent by hand, or a code retired): shown, not lost.
+            options = (Option(value=value, label=value), *options)
+        return BoundField(
             spec=spec,
             name=name,
             id=field_id(name),
-            legend=spec.label,
-            rows=rows,
-            add=ADD + name,
-            errors=own,
+            value=value,
+            errors=tuple(self.errors.get(name, ())),
+            options=options,
+            label=label,
+            required=required,
+            autofocus=self.focus == name,
         )
-    elif spec.is_group:
-        index[name] = BoundField(spec=spec, name=name, id="", value="")
-        node = BoundGroup(
-            spec=spec,
-            name=name,
-            id=field_id(name),
-            legend=spec.label,
-            children=_children(spec.fields, values, errors, name + ".", index),
-            errors=own,
-        )
-    else:
-        node = _field(spec, values, own, name, spec.label, required=spec.required)
-    index[name] = node
-    return node
-
-
-def _row(
-    spec: FieldSpec,
-    values: Mapping[str, str],
-    errors: dict[str, list[FormError]],
-    name: str,
-    number: int,
-    index: dict[str, BoundField | BoundGroup | BoundList],
-) -> BoundRow:
-    legend = f"{spec.label} {number}"
-    if spec.is_group:
-        children = _children(spec.fields, values, errors, name + ".", index)
-    else:
-        row_field = _field(spec, values, tuple(errors.get(name, ())), name, legend, required=True)
-        index[name] = row_field
-        children = (row_field,)
-    return BoundRow(
-        name=name,
-        id=field_id(name),
-        number=number,
-        legend=legend,
-        remove=REMOVE + name,
-        children=children,
-    )
-
-
-def _field(
-    spec: FieldSpec,
-    values: Mapping[str, str],
-    errors: tuple[FormError, ...],
-    name: str,
-    label: str,
-    *,
-    required: bool,
-) -> BoundField:
-    value = values.get(name, "")
-    options = spec.options
-    if spec.widget == "select" and value and value not in {o.value for o in options}:
-        # A value the list does not hold (sent by hand, or a code retired): shown, not lost.
-        options = (Option(value=value, label=value), *options)
-    return BoundField(
-        spec=spec,
-        name=name,
-        id=field_id(name),
-        value=value,
-        errors=errors,
-        options=options,
-        label=label,
-        required=required,
-    )

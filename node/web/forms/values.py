@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
 from google.protobuf.message import Message
@@ -26,6 +27,7 @@ __all__ = [
     "ADD",
     "REMOVE",
     "FormData",
+    "RowEdit",
     "as_values",
     "blank_values",
     "edit_rows",
@@ -149,8 +151,18 @@ def blank_values(spec: FormSpec) -> dict[str, str]:
     return out
 
 
-def edit_rows(spec: FormSpec, data: FormData) -> dict[str, str] | None:
-    """The values after the add or remove button that was pressed, or None when the data were
+@dataclass(frozen=True)
+class RowEdit:
+    """A form after its add or remove button: its values, and the form name to put the focus
+    on (the new row's first field, or after a removal the list's add button), so a keyboard
+    user goes on where the row was."""
+
+    values: dict[str, str]
+    focus: str = ""
+
+
+def edit_rows(spec: FormSpec, data: FormData) -> RowEdit | None:
+    """The form after the add or remove button that was pressed, or None when the data were
     sent by another button (a submission to parse). A button naming no list of the form is
     ignored (the values are returned unchanged): a form rendered by an older version of it."""
     values = as_values(data)
@@ -163,13 +175,17 @@ def edit_rows(spec: FormSpec, data: FormData) -> dict[str, str] | None:
     if action.startswith(ADD):
         name = action.removeprefix(ADD)
         field = spec.find(name)
-        if field is not None and field.repeated and not name.split(".")[-1].isdigit():
-            rows = row_indexes(values, name)
-            _blank_row(field, f"{name}.{rows[-1] + 1 if rows else 0}", values)
-        return values
+        if field is None or not field.repeated or name.split(".")[-1].isdigit():
+            return RowEdit(values)
+        rows = row_indexes(values, name)
+        row: dict[str, str] = {}
+        _blank_row(field, f"{name}.{rows[-1] + 1 if rows else 0}", row)
+        values.update(row)
+        return RowEdit(values, focus=next(iter(row)))
     name = action.removeprefix(REMOVE)
     list_name, _, index = name.rpartition(".")
     field = spec.find(list_name)
     if field is None or not field.repeated or not _INDEX.fullmatch(index):
-        return values
-    return {k: v for k, v in values.items() if k != name and not k.startswith(name + ".")}
+        return RowEdit(values)
+    kept = {k: v for k, v in values.items() if k != name and not k.startswith(name + ".")}
+    return RowEdit(kept, focus=ADD + list_name)
