@@ -333,6 +333,10 @@ class Node:
         self.metrics.info.info(
             {"id": config.id, "role": config.role.value, "replica": self.replica}
         )
+        for name, cert in (("tls", self.keys.tls_cert), ("ca", self.keys.ca_cert)):
+            if cert is not None:
+                expires = cert.not_valid_after_utc.timestamp()
+                self.metrics.certificate_expires.labels(name).set(expires)
         self.health = Health(
             db=self.db,
             trust=lambda: self.trust,
