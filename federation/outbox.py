@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core import envelope
@@ -19,6 +19,7 @@ from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceE
 from core.hops import next_hop
 from core.signer import Signer
 from core.trust import TrustView
+from federation.tracing import current_traceparent
 from storage.database import Database
 from storage.engine import Tx
 from storage.outbox import OutboxRow
@@ -110,12 +111,26 @@ class Outbox:
         self.wake(sealed)
         return [s.message_id for s in sealed]
 
-    async def queue_txn(self, tx: Tx, sealed: Sequence[Sealed], now_ms: int) -> None:
+    async def queue_txn(
+        self,
+        tx: Tx,
+        sealed: Sequence[Sealed],
+        now_ms: int,
+        *,
+        traceparents: Mapping[str, str] | None = None,
+    ) -> None:
+        """Queue `sealed`, each with the trace it continues: `traceparents[message_id]`, or
+        the span this code runs in (federation/tracing.py)."""
+        given = traceparents or {}
         await self._db.outbox.insert_txn(
-            tx, [self.row(s.header, s.envelope) for s in sealed], now_ms
+            tx,
+            [self.row(s.header, s.envelope, traceparent=given.get(s.message_id)) for s in sealed],
+            now_ms,
         )
 
-    def row(self, header: pb.Header, env: pb.Envelope) -> OutboxRow:
+    def row(
+        self, header: pb.Header, env: pb.Envelope, *, traceparent: str | None = None
+    ) -> OutboxRow:
         return OutboxRow(
             message_id=header.message_id,
             conversation_id=header.conversation_id,
@@ -128,6 +143,7 @@ class Outbox:
             payload_size=header.payload_size,
             created_at_unix_ms=header.created_at_unix_ms,
             expires_at_unix_ms=header.expires_at_unix_ms,
+            traceparent=current_traceparent() if traceparent is None else traceparent,
         )
 
     def wake(self, sealed: Sequence[Sealed]) -> None:

@@ -1,0 +1,84 @@
+"""The node's OpenTelemetry set-up: a tracer provider per node, its exporter from node.toml
+(`[tracing] exporter`: none, or otlp to `endpoint`), and the gRPC instrumentation that carries
+W3C trace context (`traceparent` metadata) on calls to the client and peer ports.
+
+One provider per `Node`, not the process-wide one, so that nodes run in one process (as a test
+does) keep their spans apart, each marked with its node id. With `exporter = "none"` spans are
+not recorded, but the context of incoming calls and messages is still passed on, so a trace
+that crosses this node stays one trace. The spans of the federation's hops are made in
+federation/tracing.py's terms; this module only decides where they go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+from opentelemetry import trace
+from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import Tracer
+
+from federation.tracing import INSTRUMENTATION
+from node.config import NodeConfig
+
+__all__ = ["NodeTracing"]
+
+
+class NodeTracing:
+    """Where this node's spans go. `exporter` (tests: the SDK's in-memory exporter) overrides
+    node.toml's choice."""
+
+    def __init__(
+        self, config: NodeConfig, *, replica: str, exporter: SpanExporter | None = None
+    ) -> None:
+        exporter = exporter or _configured_exporter(config)
+        self.provider: trace.TracerProvider
+        self._sdk: TracerProvider | None = None
+        if exporter is None:
+            self.provider = trace.NoOpTracerProvider()
+        else:
+            self._sdk = TracerProvider(
+                resource=Resource.create(
+                    {
+                        "service.name": "swnode",
+                        "service.instance.id": replica,
+                        "swnode.node": config.id,
+                        "swnode.role": config.role.value,
+                    }
+                )
+            )
+            self._sdk.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+            self.provider = self._sdk
+        self.tracer: Tracer = self.provider.get_tracer(INSTRUMENTATION)
+
+    def server_interceptors(self) -> Sequence[grpc.aio.ServerInterceptor[Any, Any]]:
+        """A span for each call to a port, child of the caller's `traceparent`. The peer
+        port's Exchange streams are left out: one lives for many messages of many traces,
+        whose contexts travel per envelope instead (federation/tracing.py)."""
+        not_exchange = filters.negate(filters.method_name("Exchange"))
+        make: Any = aio_server_interceptor  # the instrumentation ships no type hints
+        interceptor: grpc.aio.ServerInterceptor[Any, Any] = make(
+            tracer_provider=self.provider, filter_=not_exchange
+        )
+        return [interceptor]
+
+    def flush(self) -> None:
+        if self._sdk is not None:
+            self._sdk.force_flush(5_000)
+
+    def shutdown(self) -> None:
+        if self._sdk is not None:
+            self._sdk.shutdown()
+
+
+def _configured_exporter(config: NodeConfig) -> SpanExporter | None:
+    if config.tracing_exporter == "none":
+        return None
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    endpoint = config.tracing_endpoint
+    return OTLPSpanExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"))
