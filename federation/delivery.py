@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from core import batch_signatures as batch
@@ -206,7 +207,21 @@ class PeerQueue:
         if old is not None:
             old.end()
         self._spans[claimed.message_id] = span
+        self._log(
+            logging.DEBUG, claimed.message_id, "%s: sending %s (attempt %d)", claimed.attempts
+        )
         return traceparent_of(span) or claimed.traceparent
+
+    def _log(self, level: int, message_id: str, text: str, *args: object) -> None:
+        """Log about one message in flight, in its send span (its trace ids in the log)."""
+        if not log.isEnabledFor(level):
+            return
+        span = self._spans.get(message_id)
+        if span is None:
+            log.log(level, text, self.peer, message_id, *args, extra={"message_id": message_id})
+            return
+        with trace.use_span(span, end_on_exit=False):
+            log.log(level, text, self.peer, message_id, *args, extra={"message_id": message_id})
 
     def _end_span(self, message_id: str, outcome: str, error: str = "") -> None:
         span = self._spans.pop(message_id, None)
@@ -304,6 +319,8 @@ class PeerQueue:
             outcome = judge(
                 refusal=refused, receipt=body, recipient=claimed.recipient, peer=self.peer
             )
+            if outcome is Outcome.DEAD:
+                self._log(logging.WARNING, message_id, "%s: %s is dead: %s", error)
             self._end_span(message_id, outcome.value, error)
             if outcome is Outcome.FAILED:
                 transient.append(Change(message_id, error, retry_at))

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from opentelemetry import trace
 from opentelemetry.trace import (
     INVALID_SPAN_CONTEXT,
     NonRecordingSpan,
@@ -176,8 +177,18 @@ class Inbound:
                     cache=self._cache,
                 )
             except SwnodeError as exc:
-                acks[i] = pb.Ack(message_id=peek_message_id(raw), refusal=refusal(exc))
+                message_id = peek_message_id(raw)
+                acks[i] = pb.Ack(message_id=message_id, refusal=refusal(exc))
                 span.set_status(Status(StatusCode.ERROR, exc.reason))
+                with trace.use_span(span, end_on_exit=False):
+                    log.info(
+                        "refused %s from %s: %s [%s]",
+                        message_id or "an unreadable envelope",
+                        previous_hop,
+                        exc.message,
+                        exc.reason,
+                        extra={"message_id": message_id},
+                    )
                 continue
             h = accepted.header
             span.set_attributes(
@@ -262,6 +273,16 @@ class Inbound:
                 )
             if found:
                 await self._apply_deliveries_txn(tx, found, now_ms)
+        for key, d in stores.items() if log.isEnabledFor(logging.DEBUG) else ():
+            with trace.use_span(items[key].span, end_on_exit=False):
+                log.debug(
+                    "stored %s from %s: %s%s",
+                    key[1],
+                    previous_hop,
+                    d.status,
+                    " (to relay)" if d.relay else "",
+                    extra={"message_id": key[1]},
+                )
         for row in relays:
             self._outbox.notify_hop(row.next_hop)
         if fresh_e2e:

@@ -4,8 +4,9 @@ W3C trace context (`traceparent` metadata) on calls to the client and peer ports
 
 One provider per `Node`, not the process-wide one, so that nodes run in one process (as a test
 does) keep their spans apart, each marked with its node id. With `exporter = "none"` spans are
-not recorded, but the context of incoming calls and messages is still passed on, so a trace
-that crosses this node stays one trace. The spans of the federation's hops are made in
+still made, and dropped when they end: the context of incoming calls and messages is passed on,
+so a trace that crosses this node stays one trace, and the node's log lines carry trace and span
+ids that match the other nodes' (node/logs.py). The spans of the federation's hops are made in
 federation/tracing.py's terms; this module only decides where they go.
 """
 
@@ -15,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import grpc
-from opentelemetry import trace
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -36,23 +36,20 @@ class NodeTracing:
         self, config: NodeConfig, *, replica: str, exporter: SpanExporter | None = None
     ) -> None:
         exporter = exporter or _configured_exporter(config)
-        self.provider: trace.TracerProvider
-        self._sdk: TracerProvider | None = None
-        if exporter is None:
-            self.provider = trace.NoOpTracerProvider()
-        else:
-            self._sdk = TracerProvider(
-                resource=Resource.create(
-                    {
-                        "service.name": "swnode",
-                        "service.instance.id": replica,
-                        "swnode.node": config.id,
-                        "swnode.role": config.role.value,
-                    }
-                )
+        self.provider = TracerProvider(
+            resource=Resource.create(
+                {
+                    "service.name": "swnode",
+                    "service.instance.id": replica,
+                    "swnode.node": config.id,
+                    "swnode.role": config.role.value,
+                }
             )
-            self._sdk.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
-            self.provider = self._sdk
+        )
+        if exporter is not None:
+            self.provider.add_span_processor(
+                BatchSpanProcessor(exporter, schedule_delay_millis=500)
+            )
         self.tracer: Tracer = self.provider.get_tracer(INSTRUMENTATION)
 
     def server_interceptors(self) -> Sequence[grpc.aio.ServerInterceptor[Any, Any]]:
@@ -67,12 +64,10 @@ class NodeTracing:
         return [interceptor]
 
     def flush(self) -> None:
-        if self._sdk is not None:
-            self._sdk.force_flush(5_000)
+        self.provider.force_flush(5_000)
 
     def shutdown(self) -> None:
-        if self._sdk is not None:
-            self._sdk.shutdown()
+        self.provider.shutdown()
 
 
 def _configured_exporter(config: NodeConfig) -> SpanExporter | None:
