@@ -210,7 +210,9 @@ class Node:
         config = self.config
         assert self.keys.ca_cert is not None and self.keys.directory_public is not None
         self.channels = PeerChannels(
-            self.keys.tls_identity(), max_message_bytes=config.max_message_bytes
+            self.keys.tls_identity(),
+            max_message_bytes=config.max_message_bytes,
+            interceptors=self.tracing.client_interceptors(),
         )
         self.statistics_peers = StatisticsPeers(
             node_id=config.id, channels=self.channels, trust=lambda: self.trust

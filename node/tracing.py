@@ -16,7 +16,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import grpc
-from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
+from opentelemetry.instrumentation.grpc import (
+    aio_client_interceptors,
+    aio_server_interceptor,
+    filters,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -53,21 +57,41 @@ class NodeTracing:
         self.tracer: Tracer = self.provider.get_tracer(INSTRUMENTATION)
 
     def server_interceptors(self) -> Sequence[grpc.aio.ServerInterceptor[Any, Any]]:
-        """A span for each call to a port, child of the caller's `traceparent`. The peer
-        port's Exchange streams are left out: one lives for many messages of many traces,
-        whose contexts travel per envelope instead (federation/tracing.py)."""
-        not_exchange = filters.negate(filters.method_name("Exchange"))
+        """A span for each call to a port, child of the caller's `traceparent` (see
+        `_traced` for the calls left out)."""
         make: Any = aio_server_interceptor  # the instrumentation ships no type hints
         interceptor: grpc.aio.ServerInterceptor[Any, Any] = make(
-            tracer_provider=self.provider, filter_=not_exchange
+            tracer_provider=self.provider, filter_=_traced()
         )
         return [interceptor]
+
+    def client_interceptors(self) -> Sequence[grpc.aio.ClientInterceptor]:
+        """A client span, and `traceparent` metadata, on this node's own calls to its peers
+        (a registry lookup, a login forwarded home, a sharing query): unary calls and server
+        streams. The Exchange stream is not intercepted at all: its writes stay the plain
+        call's, and its messages carry their own contexts."""
+        make: Any = aio_client_interceptors
+        unary, server_stream, *_ = make(tracer_provider=self.provider, filter_=_traced())
+        return [unary, server_stream]
 
     def flush(self) -> None:
         self.provider.force_flush(5_000)
 
     def shutdown(self) -> None:
         self.provider.shutdown()
+
+
+def _traced() -> Any:
+    """Which calls get spans: not the Exchange stream (one lives for many messages of many
+    traces), nor what background loops poll every few seconds (Ping, GetDirectory, health
+    checks), which would bury the traces people look for."""
+    untraced = filters.any_of(
+        filters.method_name("Exchange"),
+        filters.method_name("Ping"),
+        filters.method_name("GetDirectory"),
+        filters.health_check(),
+    )
+    return filters.negate(untraced)
 
 
 def _configured_exporter(config: NodeConfig) -> SpanExporter | None:

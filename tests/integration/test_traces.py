@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from stdnum.cn import uscc
 
 from federation.tracing import traceparent_of
 from node.config import load_config
@@ -31,6 +32,7 @@ from node.runtime import Node
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 from swf.v1 import declarations_pb2 as dpb
+from swf.v1 import identity_pb2 as ipb
 from tests.conftest import run_coroutine
 from tests.declarations_client import Desk, example, office
 from tests.harness import Network, NetworkSpec, eventually
@@ -196,3 +198,50 @@ def _delivered(exporter: Desk, application_id: str) -> list[cpb.CertificateRecor
     mine = [c for c in listed.certificates if c.certificate.application_id == application_id]
     assert mine and mine[0].status == "delivered", [c.status for c in mine]
     return mine
+
+
+def test_a_registration_forwarded_to_the_national_registry_is_one_trace(
+    journey: tuple[Network, InProcessNodes],
+) -> None:
+    """The node's own calls to its peers carry the trace on: CN-SH asks CN's registry to record
+    the enterprise inside the caller's trace."""
+    network, nodes = journey
+    client = TracerProvider().get_tracer("registrar")
+    with office(network) as o, client.start_as_current_span("register") as span:
+        o.identity.stub("CN-SH").RegisterEnterprise(
+            _registration("91310000MA1FL5678"),
+            metadata=(("traceparent", traceparent_of(span)),),
+            timeout=30,
+        )
+    trace_id = span.get_span_context().trace_id
+    sh = [s for s in nodes.finished("CN-SH") if s.context.trace_id == trace_id]
+    cn = [s for s in nodes.finished("CN") if s.context.trace_id == trace_id]
+    (received,) = [s for s in sh if s.name.endswith("Identity/RegisterEnterprise")]
+    assert parent_of(received) == span.get_span_context().span_id
+    (asked,) = [s for s in sh if s.name.endswith("Registry/Register") and s.kind is SpanKind.CLIENT]
+    (answered,) = [s for s in cn if s.name.endswith("Registry/Register")]
+    assert answered.kind is SpanKind.SERVER and parent_of(answered) == asked.context.span_id
+    assert _descends(asked, received, sh)
+
+
+def _descends(span: ReadableSpan, ancestor: ReadableSpan, spans: list[ReadableSpan]) -> bool:
+    by_span = {s.context.span_id: s for s in spans}
+    current: ReadableSpan | None = span
+    while current is not None:
+        if current.context.span_id == ancestor.context.span_id:
+            return True
+        parent = parent_of(current)
+        current = by_span.get(parent) if parent is not None else None
+    return False
+
+
+def _registration(base: str) -> ipb.RegisterEnterpriseRequest:
+    return ipb.RegisterEnterpriseRequest(
+        uscc=base + uscc.calc_check_digit(base),
+        name="Shanghai Example Trading Co., Ltd.",
+        address="1 Example Road, Shanghai",
+        contact=ipb.Contact(name="Han Meimei", email="han@example.cn", phone="+86 21 0000"),
+        roles=["declarant"],
+        admin_user="han",
+        admin_password="a long and private passphrase",
+    )
