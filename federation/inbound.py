@@ -359,6 +359,7 @@ class Inbound:
             payload_size=h.payload_size,
             receipt=item.receipt.SerializeToString(),
             status=status,
+            traceparent=item.traceparent,
         )
 
 

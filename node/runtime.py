@@ -258,7 +258,7 @@ class Node:
             settings=outbox_settings(config),
             notify=self.delivery.notify,
         )
-        self.dispatcher = Dispatcher(self.db)
+        self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)
 
     async def _start_services(self) -> None:
         """Identity, declarations, certificates, logistics and sharing, each told which

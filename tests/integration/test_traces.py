@@ -1,7 +1,8 @@
 """One declaration's journey is one trace across three nodes: an exporter submits a certificate
 of origin application at CN-SH, the issuing body approves it, and the certificate travels to
 SG's window through CN — the client's call, the submission, the agency's decision, CN-SH's send,
-CN's relay and SG's receipt are spans of one trace, each the child of the one before it.
+CN's relay, SG's receipt and its handling are spans of one trace, each the child of the one
+before it, and SG's end-to-end delivery receipt comes back to CN-SH in the same trace.
 
 The three nodes run in this process (node.runtime.Node, real gRPC over real TLS, real SQLite,
 real signatures; their folders built by the same operator actions as any devnet), each with its
@@ -186,6 +187,14 @@ def test_submit_certificate_and_delivery_at_sg_are_one_trace_across_three_nodes(
     # 4. SG receives it: the certificate delivered at SG is the last hop of the same trace.
     (delivered,) = by_id(at["SG"], "swnode.receive", message_id=message_id, previous_hop="CN")
     assert parent_of(delivered) == relay_out.context.span_id
+    # SG's certificates service takes it in, in the same trace ...
+    (handled,) = by_id(at["SG"], "swnode.handle", message_id=message_id)
+    assert parent_of(handled) == delivered.context.span_id
+    assert (handled.attributes or {})["swnode.document_type"] == "certificate.origin"
+    # ... and SG's end-to-end delivery receipt reaches CN-SH through CN in it too.
+    (receipt,) = by_id(at["CN-SH"], "swnode.receive", document_type="swnode.delivery-receipt")
+    assert (receipt.attributes or {})["swnode.previous_hop"] == "CN"
+    assert _descends(receipt, delivered, [*at["SG"], *at["CN"], *at["CN-SH"]])
     assert certificates[0].certificate.application_id == applied.id
 
 
