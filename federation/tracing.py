@@ -7,8 +7,8 @@ outbox row; the delivery loop sends it in a `swnode.send` span, child of that, w
 travels beside the envelope in its frame (`EnvelopeFrame.traceparents`, PROTOCOL.md §5.2); the
 receiver's `swnode.receive` span is its child, and what the receiver queues in turn (a relay, an
 end-to-end receipt) carries the receive span's context, as does the inbox row, so that the
-service that handles the message later (dispatch.py's `swnode.handle`) continues it. Values are W3C traceparents
-(core/trace_context.py): stored and sent as text, never signed.
+service that handles the message later (dispatch.py's `swnode.handle`) continues it. Values are
+W3C traceparents (core/trace_context.py): stored and sent as text, never signed.
 """
 
 from __future__ import annotations
