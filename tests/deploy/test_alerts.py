@@ -51,6 +51,8 @@ def test_every_alert_the_operations_guide_promises_is_there_and_explained() -> N
     assert alerts == {
         "SwnodeDirectoryExpiring",
         "SwnodeDirectoryExpired",
+        "SwnodeNotServing",
+        "SwnodePeerUnreachable",
         "SwnodePeerBacklogGrowing",
         "SwnodeDeadMessages",
         "SwnodeKeyExpiring",
