@@ -181,7 +181,9 @@ class Inbound:
                 acks[i] = pb.Ack(message_id=message_id, refusal=refusal(exc))
                 span.set_status(Status(StatusCode.ERROR, exc.reason))
                 with trace.use_span(span, end_on_exit=False):
-                    log.info(
+                    # Debug only: the sender records the refusal; a flood of bad envelopes
+                    # must not become a flood of log lines.
+                    log.debug(
                         "refused %s from %s: %s [%s]",
                         message_id or "an unreadable envelope",
                         previous_hop,
