@@ -21,7 +21,7 @@ from opentelemetry import trace
 
 from core.redaction import redact_secrets
 
-__all__ = ["JsonFormatter", "RedactingFilter", "setup_logging"]
+__all__ = ["JsonFormatter", "RedactingFilter", "TextFormatter", "setup_logging"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -35,6 +35,16 @@ class RedactingFilter(logging.Filter):
         if masked != message or record.args:
             record.msg, record.args = masked, None
         return True
+
+
+class TextFormatter(logging.Formatter):
+    """The readable line, with the traceback (which the filter does not see) masked too."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_secrets(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -68,7 +78,7 @@ def setup_logging(
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if path is not None:
         handlers.append(logging.FileHandler(path))
-    formatter = JsonFormatter(node_id) if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+    formatter = JsonFormatter(node_id) if fmt == "json" else TextFormatter()
     for handler in handlers:
         handler.setFormatter(formatter)
         handler.addFilter(RedactingFilter())

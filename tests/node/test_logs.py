@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from node.logs import TEXT_FORMAT, JsonFormatter, RedactingFilter
+from node.logs import JsonFormatter, RedactingFilter, TextFormatter
 
 JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"
 
@@ -41,5 +42,16 @@ def test_outside_a_span_there_are_no_trace_ids() -> None:
 def test_secrets_in_arguments_are_masked_in_json_and_text() -> None:
     r = record("caller sent %s", f"Bearer {JWT}")
     assert JWT not in JsonFormatter("CN").format(r)
-    assert JWT not in logging.Formatter(TEXT_FORMAT).format(r)
-    assert "Bearer ***" in logging.Formatter(TEXT_FORMAT).format(r)
+    assert JWT not in TextFormatter().format(r)
+    assert "Bearer ***" in TextFormatter().format(r)
+
+
+def test_secrets_in_a_traceback_are_masked_in_json_and_text() -> None:
+    try:
+        raise ValueError(f"could not parse password={JWT}")
+    except ValueError:
+        r = logging.LogRecord("swnode.test", logging.ERROR, __file__, 1, "failed", (), None)
+        r.exc_info = sys.exc_info()
+    assert JWT not in TextFormatter().format(r)
+    assert JWT not in JsonFormatter("CN").format(r)
+    assert "ValueError" in TextFormatter().format(r)
