@@ -139,6 +139,7 @@ class InboxStore:
                 updated_at_unix_ms=r["received_at_unix_ms"],
                 sent_by=None,
                 payload_size=r["payload_size"],
+                traceparent=r["traceparent"],
             )
             for r in rows
         ]

@@ -77,6 +77,7 @@ class MessageRecord:
     updated_at_unix_ms: int
     sent_by: str | None
     payload_size: int
+    traceparent: str = ""  # of the work that queued it (out, relay) or of its receipt (in)
 
 
 # Waiting to be claimed (what a claim leaves from, besides a lapsed claim's sent).
@@ -429,6 +430,7 @@ class OutboxStore:
                 updated_at_unix_ms=r["updated_at_unix_ms"],
                 sent_by=r["sent_by"],
                 payload_size=r["payload_size"],
+                traceparent=r["traceparent"],
             )
             for r in rows
         ]

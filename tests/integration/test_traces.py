@@ -37,6 +37,7 @@ from swf.v1 import identity_pb2 as ipb
 from tests.conftest import run_coroutine
 from tests.declarations_client import Desk, example, office
 from tests.harness import Network, NetworkSpec, eventually
+from tests.messages import listed
 
 pytestmark = [pytest.mark.network, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -196,6 +197,10 @@ def test_submit_certificate_and_delivery_at_sg_are_one_trace_across_three_nodes(
     assert (receipt.attributes or {})["swnode.previous_hop"] == "CN"
     assert _descends(receipt, delivered, [*at["SG"], *at["CN"], *at["CN-SH"]])
     assert certificates[0].certificate.application_id == applied.id
+    # An operator at any of the three finds the trace from the message: `swnode messages`.
+    for node_id in JOURNEY:
+        records = [r for r in listed(network.dir(node_id)) if r["message_id"] == message_id]
+        assert records and {r["trace_id"] for r in records} == {f"{trace_id:032x}"}, node_id
 
 
 def _delivered(exporter: Desk, application_id: str) -> list[cpb.CertificateRecord]:
