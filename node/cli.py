@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import time
 from dataclasses import replace
@@ -85,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "ops_port": args.ops_port,
     }
     config = replace(config, **{k: v for k, v in ports.items() if v is not None})
-    _setup_logging(config.log_level, config.log_path)
+    _setup_logging(config.log_level, config.log_path, fmt=config.log_format, node_id=config.id)
     asyncio.run(run_node(config))
     return 0
 
@@ -299,16 +298,12 @@ def cmd_devnet(args: argparse.Namespace) -> int:
     return cli.main(args)
 
 
-def _setup_logging(level: str, path: Path | None = None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if path is not None:
-        handlers.append(logging.FileHandler(path))
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-    )
-    logging.getLogger("asyncio").setLevel(logging.WARNING)
+def _setup_logging(
+    level: str, path: Path | None = None, *, fmt: str = "text", node_id: str = ""
+) -> None:
+    from node.logs import setup_logging
+
+    setup_logging(level, path, fmt=fmt, node_id=node_id)
 
 
 def build_parser() -> argparse.ArgumentParser:

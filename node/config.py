@@ -62,6 +62,9 @@ class NodeConfig:
     registration_limit: int = 10
     registration_window_s: float = 3600.0
     log_level: str = "info"
+    log_format: str = "text"
+    tracing_exporter: str = "none"
+    tracing_endpoint: str = "http://127.0.0.1:4317"
     tariff_file: str | None = None
     routing: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
     simulator_enabled: bool = False
@@ -146,6 +149,9 @@ _ATTR = {
     ("identity", "registration_limit"): "registration_limit",
     ("identity", "registration_window_s"): "registration_window_s",
     ("log", "level"): "log_level",
+    ("log", "format"): "log_format",
+    ("tracing", "exporter"): "tracing_exporter",
+    ("tracing", "endpoint"): "tracing_endpoint",
     ("declarations", "tariff_file"): "tariff_file",
     **{("routing", t): ROUTING for t in DEFAULT_ROUTES},
     ("simulator", "enabled"): "simulator_enabled",

@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 from cryptography.hazmat.primitives.serialization import Encoding
 from grpc_health.v1._async import HealthServicer
+from opentelemetry.sdk.trace.export import SpanExporter
 
 import services
 from core.backoff import Backoff
@@ -50,6 +51,7 @@ from node.servers.ports import client_server, peer_server
 from node.servers.rpc import set_refusal_observer
 from node.servers.status_document import jwk, node_status
 from node.statistics import statistics_for
+from node.tracing import NodeTracing
 from node.upkeep import certificates_loop, identity_loop
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
@@ -117,10 +119,18 @@ class Node:
     """The parts of a running node, built in order by start(): storage, the federation (channels,
     directory, delivery), the services, then the servers and the loops."""
 
-    def __init__(self, config: NodeConfig, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        span_exporter: SpanExporter | None = None,
+    ) -> None:
         self.config = config
         self.clock_ms = clock_ms
         self.replica = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # Where spans go: node.toml's [tracing], or `span_exporter` (a test's in-memory one).
+        self.tracing = NodeTracing(config, replica=self.replica, exporter=span_exporter)
         self.metrics = Metrics()
         set_refusal_observer(lambda reason: self.metrics.rpc_errors.labels(reason).inc())
         self._tasks = Tasks(f"node {config.id}")
@@ -200,7 +210,9 @@ class Node:
         config = self.config
         assert self.keys.ca_cert is not None and self.keys.directory_public is not None
         self.channels = PeerChannels(
-            self.keys.tls_identity(), max_message_bytes=config.max_message_bytes
+            self.keys.tls_identity(),
+            max_message_bytes=config.max_message_bytes,
+            interceptors=self.tracing.client_interceptors(),
         )
         self.statistics_peers = StatisticsPeers(
             node_id=config.id, channels=self.channels, trust=lambda: self.trust
@@ -233,6 +245,7 @@ class Node:
                 lease_ms=int(config.claim_lease_s * 1000),
                 backoff=Backoff(base_s=config.backoff_base_s, cap_s=config.backoff_cap_s),
             ),
+            tracer=self.tracing.tracer,
         )
         self.delivery.listeners.append(self.metrics.answered)
         # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
@@ -246,7 +259,7 @@ class Node:
             settings=outbox_settings(config),
             notify=self.delivery.notify,
         )
-        self.dispatcher = Dispatcher(self.db)
+        self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)
 
     async def _start_services(self) -> None:
         """Identity, declarations, certificates, logistics and sharing, each told which
@@ -273,6 +286,7 @@ class Node:
             clock_ms=self.clock_ms,
             routing=config.routing,
             tariff=load_tariff(config),
+            tracer=self.tracing.tracer,
         )
         # Certificates across the border: issued when an application is approved, received
         # from other federations' windows, their statuses carried both ways.
@@ -327,6 +341,7 @@ class Node:
                 clock_skew_ms=int(config.clock_skew_s * 1000),
             ),
             on_received=self._received,
+            tracer=self.tracing.tracer,
         )
         await self._start_servers()
         self._ops = OpsServer(config.ops_host, config.ops_port, self.metrics.registry)
@@ -334,6 +349,10 @@ class Node:
         self.metrics.info.info(
             {"id": config.id, "role": config.role.value, "replica": self.replica}
         )
+        for name, cert in (("tls", self.keys.tls_cert), ("ca", self.keys.ca_cert)):
+            if cert is not None:
+                expires = cert.not_valid_after_utc.timestamp()
+                self.metrics.certificate_expires.labels(name).set(expires)
         self.health = Health(
             db=self.db,
             trust=lambda: self.trust,
@@ -381,6 +400,7 @@ class Node:
             await self.channels.close()
         if hasattr(self, "db"):
             await self.db.close()
+        self.tracing.shutdown()
         if self._serving:
             log.info("node %s stopped", self.config.id)
         self._serving = False

@@ -78,6 +78,15 @@ def _level(value: Any) -> str:
     return str(value)
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return str(value)
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -305,6 +314,31 @@ SETTINGS: tuple[Setting, ...] = (
         "The sliding window in which a source address's registrations are counted.",
     ),
     Setting("log", "level", _level, "info", "debug, info, warning or error."),
+    Setting(
+        "log",
+        "format",
+        _choice("text", "json"),
+        "text",
+        "text: one readable line per event; json: one JSON object per line with the node id,"
+        " trace and span ids and message ids, for a log collector (docs/OPERATIONS.md).",
+        "json",
+    ),
+    Setting(
+        "tracing",
+        "exporter",
+        _choice("none", "otlp"),
+        "none",
+        "Where the node's OpenTelemetry spans go: none (trace context is still passed on to"
+        " peers), or otlp (an OpenTelemetry collector over gRPC at endpoint).",
+        "otlp",
+    ),
+    Setting(
+        "tracing",
+        "endpoint",
+        _text,
+        "http://127.0.0.1:4317",
+        "The OTLP/gRPC collector's address (http:// for plain text, https:// for TLS).",
+    ),
     Setting(
         "declarations",
         "tariff_file",
