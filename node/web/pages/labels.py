@@ -1,0 +1,26 @@
+"""Labels of the codes that pages show (statuses), as messages of the catalogs. A code with no
+label here is shown as the code itself."""
+
+from __future__ import annotations
+
+from core.declaration_status import Status
+
+__all__ = ["N_", "STATUS_LABELS"]
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; translated where it is shown."""
+    return message
+
+
+STATUS_LABELS: dict[str, str] = {
+    Status.SUBMITTED: N_("Submitted"),
+    Status.VALIDATED: N_("Validated"),
+    Status.UNDER_REVIEW: N_("Under review"),
+    Status.NEEDS_INFORMATION: N_("Needs information"),
+    Status.INSPECTION: N_("Inspection"),
+    Status.AWAITING_PAYMENT: N_("Awaiting payment"),
+    Status.CLEARED: N_("Cleared"),
+    Status.APPROVED: N_("Approved"),
+    Status.REJECTED: N_("Rejected"),
+}

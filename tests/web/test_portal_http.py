@@ -1,0 +1,169 @@
+"""The portal of real nodes over real HTTP: register at CN-GD, log in at CN-SH with the same
+identity, see the declarations submitted through the API, and every security rule a visitor
+could try to break: CSRF, cross-site posts, cookie flags, headers, logout, another party's
+declaration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from node.web.headers import CSP
+from swf.v1 import declarations_pb2 as dpb
+from tests.declarations_client import example, office
+from tests.harness import Network, NetworkSpec
+from tests.identity_client import PASSWORD, new_uscc
+from tests.web.portal_client import Visitor, csrf_of, portal_url
+
+pytestmark = [pytest.mark.network, pytest.mark.timeout(120)]
+
+SPEC = NetworkSpec(provinces=2, foreign=0, simulator=False)
+
+
+def declaration_of(uscc: str) -> dpb.Document:
+    """The examples' goods declaration, declared by `uscc`."""
+    document = example("goods_declaration")
+    document.goods_declaration.declarant_uscc = uscc
+    return document
+
+
+@pytest.fixture(scope="module")
+def net(module_network_factory) -> Network:  # type: ignore[no-untyped-def]
+    network: Network = module_network_factory(SPEC)
+    return network
+
+
+@pytest.fixture
+def visitor(net: Network) -> Iterator[Visitor]:
+    v = Visitor(portal_url(net, "CN-GD"))
+    yield v
+    v.close()
+
+
+def test_the_front_page_names_the_window_in_each_language(net: Network) -> None:
+    for language, name in (
+        ("zh-CN,zh;q=0.9", "中国（广东）国际贸易单一窗口"),
+        ("en-GB,en;q=0.8", "China (Guangdong) International Trade Single Window"),
+    ):
+        v = Visitor(portal_url(net, "CN-GD"), language=language)
+        page = v.get("/")
+        assert page.status_code == 200
+        assert "<title>" in page.text and name in page.text
+        v.close()
+    central = Visitor(portal_url(net, "CN"), language="zh-CN")
+    assert "中国国际贸易单一窗口" in central.get("/").text
+    central.close()
+
+
+def test_the_language_switch_is_remembered(visitor: Visitor) -> None:
+    assert "Log in" in visitor.get("/login").text
+    switched = visitor.post("/language", {"lang": "zh_Hans", "next": "/login"}, token_from="/")
+    assert switched.status_code == 303 and switched.headers["location"] == "/login"
+    page = visitor.get("/login").text
+    assert "统一社会信用代码" in page and "登录" in page and "密码" in page
+
+
+def test_register_at_home_and_log_in_at_another_window(net: Network, visitor: Visitor) -> None:
+    uscc = new_uscc()
+    registered = visitor.register(uscc, password=PASSWORD)
+    assert registered.status_code == 200, registered.text
+    assert uscc in registered.text and "CN-GD" in registered.text
+    elsewhere = Visitor(portal_url(net, "CN-SH"))
+    try:
+        answer = elsewhere.login(uscc, password=PASSWORD)
+        assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+        dashboard = elsewhere.get("/dashboard")
+        assert dashboard.status_code == 200 and uscc in dashboard.text
+    finally:
+        elsewhere.close()
+
+
+def test_a_wrong_uscc_shows_the_apis_rule_at_its_field(visitor: Visitor) -> None:
+    uscc = new_uscc()
+    wrong = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
+    answer = visitor.register(wrong, password=PASSWORD)
+    assert answer.status_code == 400
+    assert 'id="uscc-error"' in answer.text and 'href="#uscc"' in answer.text
+    assert 'aria-invalid="true"' in answer.text
+
+
+def test_the_dashboard_shows_declarations_submitted_through_the_api(
+    net: Network, visitor: Visitor
+) -> None:
+    uscc = new_uscc()
+    with office(net) as o:
+        desk = o.enterprise(uscc, roles=("declarant", "exporter"))
+        submitted = desk.submit(declaration_of(uscc))
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    dashboard = visitor.get("/dashboard").text
+    assert submitted.id in dashboard
+    page = visitor.get(f"/declarations/{submitted.id}")
+    assert page.status_code == 200 and 'sse-connect="/declarations/' in page.text
+
+
+def test_another_partys_declaration_answers_404(net: Network, visitor: Visitor) -> None:
+    with office(net) as o:
+        owner = new_uscc()
+        first = o.enterprise(owner, roles=("declarant", "exporter"))
+        theirs = first.submit(declaration_of(owner))
+    second = new_uscc()
+    assert visitor.register(second, password=PASSWORD).status_code == 200
+    assert visitor.login(second, password=PASSWORD).status_code == 303
+    for path in (f"/declarations/{theirs.id}", f"/declarations/{theirs.id}/events"):
+        answer = visitor.get(path)
+        assert answer.status_code == 404
+        assert theirs.id not in answer.text or "not yours" in answer.text
+    assert visitor.get("/declarations/no-such-declaration").status_code == 404
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_is_refused(visitor: Visitor) -> None:
+    visitor.get("/login")  # a session cookie, as a visitor has
+    form = {"party": new_uscc(), "user": "alice", "password": PASSWORD}
+    origin = {"origin": visitor.base}
+    assert visitor.http.post("/login", data=form, headers=origin).status_code == 403
+    wrong = {**form, "csrf_token": "0" * 64}
+    assert visitor.http.post("/login", data=wrong, headers=origin).status_code == 403
+
+
+def test_a_cross_site_post_is_refused_even_with_a_token(visitor: Visitor) -> None:
+    token = csrf_of(visitor.get("/login").text)
+    form = {"party": new_uscc(), "user": "alice", "password": PASSWORD, "csrf_token": token}
+    for headers in (
+        {"origin": "https://attacker.example"},
+        {"sec-fetch-site": "cross-site", "origin": visitor.base},
+    ):
+        assert visitor.http.post("/login", data=form, headers=headers).status_code == 403
+
+
+def test_the_session_cookie_is_httponly_and_samesite_strict(visitor: Visitor) -> None:
+    answer = visitor.get("/")
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert "secure" not in cookie  # plain HTTP on the test network's loopback address
+
+
+def test_every_page_carries_the_security_headers(visitor: Visitor) -> None:
+    for path in ("/", "/login", "/register", "/dashboard", "/nowhere", "/static/portal.css"):
+        answer = visitor.get(path)
+        assert answer.headers["content-security-policy"] == CSP, path
+        assert "default-src 'self'" in CSP and "frame-ancestors 'none'" in CSP
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_no_token_reaches_the_browser_and_logout_ends_the_session(visitor: Visitor) -> None:
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    login = visitor.login(uscc, password=PASSWORD)
+    assert "eyJ" not in login.headers.get("set-cookie", "") and "eyJ" not in login.text
+    old_cookies = dict(visitor.http.cookies)
+    assert visitor.get("/dashboard").status_code == 200
+    out = visitor.post("/logout", {}, token_from="/dashboard")
+    assert out.status_code == 303
+    assert visitor.get("/dashboard").status_code == 303  # to the login page
+    # The old cookie, replayed after logout, is refused at the node.
+    replay = Visitor(visitor.base)
+    replay.http.cookies.update(old_cookies)
+    assert replay.get("/dashboard").status_code == 303
+    replay.close()
