@@ -6,14 +6,16 @@ declaration."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
+from node.config import write_config
 from node.web.headers import CSP
 from swf.v1 import declarations_pb2 as dpb
 from tests.declarations_client import example, office
-from tests.harness import Network, NetworkSpec
-from tests.identity_client import PASSWORD, new_uscc
+from tests.harness import Network, NetworkSpec, refusal_of
+from tests.identity_client import PASSWORD, IdentityClient, new_uscc
 from tests.web.portal_client import Visitor, csrf_of, portal_url
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(120)]
@@ -167,3 +169,38 @@ def test_no_token_reaches_the_browser_and_logout_ends_the_session(visitor: Visit
     replay.http.cookies.update(old_cookies)
     assert replay.get("/dashboard").status_code == 303
     replay.close()
+
+
+def test_status_and_the_devnet_show_the_portal(net: Network) -> None:
+    url = portal_url(net, "CN-GD")
+    status = net.status("CN-GD")
+    assert status["ports"]["web"] == net.config("CN-GD").web_port
+    assert status["endpoints"]["web"] == url + "/"
+    rows = {r["id"]: r for r in net.devnet.status()}
+    assert rows["CN-SH"]["endpoints"]["web"] == portal_url(net, "CN-SH") + "/"
+
+
+def test_the_lock_after_failed_logins_is_the_apis(net: Network) -> None:
+    """Failed logins through the API lock the user; the portal then refuses the right
+    password with the same reason. (Last in this module: it restarts CN-GD with a short lock.)"""
+    config = net.config("CN-GD")
+    net.stop("CN-GD")
+    write_config(replace(config, lockout_after=3, lockout_delay_step_s=0.05))
+    net.start("CN-GD")
+    net.wait_healthy(["CN-GD"])
+    uscc = new_uscc()
+    identity = IdentityClient(net)
+    try:
+        identity.register("CN-GD", uscc)
+        for _ in range(3):
+            refusal = refusal_of(lambda: identity.login("CN-GD", uscc, password="wrong password!"))
+            assert refusal.reason == "login.failed"
+    finally:
+        identity.close()
+    visitor = Visitor(portal_url(net, "CN-GD"))
+    try:
+        answer = visitor.login(uscc, password=PASSWORD)
+        assert answer.status_code == 400
+        assert "login.locked" in answer.text and 'id="password-error"' in answer.text
+    finally:
+        visitor.close()
