@@ -57,6 +57,27 @@ class WebSessionStore:
             expires_at_unix_ms=row["expires_at_unix_ms"],
         )
 
+    async def renew(
+        self,
+        id_sha256: bytes,
+        *,
+        old_refresh_token: str,
+        access_token: str,
+        refresh_token: str,
+    ) -> bool:
+        """The tokens of a refreshed login, only if the session still holds `old_refresh_token`."""
+        return (
+            await self._db.execute(
+                "UPDATE web_sessions SET access_token = $2, refresh_token = $3"
+                " WHERE id_sha256 = $1 AND refresh_token = $4",
+                id_sha256,
+                access_token,
+                refresh_token,
+                old_refresh_token,
+            )
+            == 1
+        )
+
     async def end(self, id_sha256: bytes) -> None:
         await self._db.execute("DELETE FROM web_sessions WHERE id_sha256 = $1", id_sha256)
 

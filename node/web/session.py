@@ -12,15 +12,17 @@ Logout does, and deletes the row. Tokens never reach the browser, a URL or a log
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.access import Claims
 from core.errors import PermissionDenied, Unauthenticated
 from identity.accounts import Accounts
+from identity.login_sessions import SESSION_LIFETIME_MS
 from storage.web_sessions import WebSession, WebSessionStore
 from swf.v1 import identity_pb2 as ipb
 
@@ -65,6 +67,7 @@ class Sessions:
         self._accounts = accounts
         self._store = store
         self._clock_ms = clock_ms
+        self._renewing: dict[bytes, asyncio.Lock] = {}
 
     def _now(self) -> int:
         return self._clock_ms()
@@ -73,6 +76,7 @@ class Sessions:
         """A new session for a login's tokens; the id for the cookie."""
         claims = await self._accounts.authenticate(tokens.access_token)
         session_id = new_id()
+        now_ms = self._now()
         await self._store.open(
             _key(session_id),
             WebSession(
@@ -80,8 +84,12 @@ class Sessions:
                 refresh_token=tokens.refresh_token,
                 party_id=claims.party,
                 username=claims.user,
-                created_at_unix_ms=self._now(),
-                expires_at_unix_ms=claims.expires_at_ms,
+                created_at_unix_ms=now_ms,
+                # A login here is refreshed here, for as long as the login session lasts; one
+                # forwarded from another node cannot be, and ends with its token.
+                expires_at_unix_ms=now_ms + SESSION_LIFETIME_MS
+                if claims.issuer == self._accounts.node_id
+                else claims.expires_at_ms,
             ),
         )
         return session_id
@@ -92,15 +100,55 @@ class Sessions:
         suspended) ends the session."""
         if session_id is None:
             return None
-        session = await self._store.get(_key(session_id), self._now())
+        key = _key(session_id)
+        session = await self._store.get(key, self._now())
         if session is None:
             return None
         try:
             claims = await self._accounts.authenticate(session.access_token)
-        except (Unauthenticated, PermissionDenied):
-            await self._store.end(_key(session_id))
+        except Unauthenticated as exc:
+            renewed = await self._renew(key, session) if exc.reason == "token.expired" else None
+            if renewed is None:
+                await self._store.end(key)
+            return renewed
+        except PermissionDenied:
+            await self._store.end(key)
             return None
         return SignedIn(claims=claims, session=session)
+
+    async def _renew(self, key: bytes, session: WebSession) -> SignedIn | None:
+        """A session whose access token has expired, refreshed as the API's Refresh does —
+        at the node that issued it only (a login forwarded from another node is asked to log
+        in again). One refresh at a time per session in this process: a refresh token used
+        twice would end the login."""
+        lock = self._renewing.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                current = await self._store.get(key, 0)
+                if current is None:
+                    return None
+                if current.refresh_token != session.refresh_token:  # renewed meanwhile
+                    claims = await self._accounts.authenticate(current.access_token)
+                    return SignedIn(claims=claims, session=current)
+                try:
+                    tokens = await self._accounts.sessions.refresh(session.refresh_token)
+                    claims = await self._accounts.authenticate(tokens.access_token)
+                except (Unauthenticated, PermissionDenied):
+                    return None
+                renewed = replace(
+                    session, access_token=tokens.access_token, refresh_token=tokens.refresh_token
+                )
+                if not await self._store.renew(
+                    key,
+                    old_refresh_token=session.refresh_token,
+                    access_token=renewed.access_token,
+                    refresh_token=renewed.refresh_token,
+                ):
+                    return None
+                return SignedIn(claims=claims, session=renewed)
+        finally:
+            if not lock.locked():
+                self._renewing.pop(key, None)
 
     async def close(self, session_id: str, signed_in: SignedIn | None) -> None:
         """Log out: the login's tokens are refused everywhere, the row is gone."""
