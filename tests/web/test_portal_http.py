@@ -5,11 +5,22 @@ declaration."""
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
+import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
+from identity.keys import private_pem, write_private
 from node.config import write_config
 from node.web.headers import CSP
 from swf.v1 import declarations_pb2 as dpb
@@ -171,6 +182,40 @@ def test_no_token_reaches_the_browser_and_logout_ends_the_session(visitor: Visit
     replay.close()
 
 
+def test_administrators_add_disable_and_enable_users_with_the_apis_rules(
+    net: Network, visitor: Visitor
+) -> None:
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    too_short = visitor.post("/users", {"user": "bob", "password": "short", "roles": ["declarant"]})
+    assert too_short.status_code == 400 and 'id="password-error"' in too_short.text
+    added = visitor.post("/users", {"user": "bob", "password": PASSWORD, "roles": ["declarant"]})
+    assert added.status_code == 303
+    assert "bob" in visitor.get("/users").text
+    identity = IdentityClient(net)
+    try:
+        assert visitor.post("/users/bob/disable", {}, token_from="/users").status_code == 303
+        refused = refusal_of(lambda: identity.login("CN-GD", uscc, "bob"))
+        assert refused.reason == "login.disabled"
+        assert visitor.post("/users/bob/enable", {}, token_from="/users").status_code == 303
+        assert identity.login("CN-GD", uscc, "bob").access_token
+    finally:
+        identity.close()
+    # Tokens carry their issue time in whole seconds: those of the second bob was disabled in
+    # are refused with the rest (identity/revocations.py).
+    time.sleep(1.1)
+    bob = Visitor(visitor.base)
+    try:
+        answer = bob.login(uscc, user="bob", password=PASSWORD)
+        assert answer.status_code == 303, answer.text
+        page = bob.get("/users")
+        assert page.status_code == 403 and "auth.missing_role" in page.text
+        assert "/users" not in bob.get("/dashboard").text  # no link to what bob cannot do
+    finally:
+        bob.close()
+
+
 def test_status_and_the_devnet_show_the_portal(net: Network) -> None:
     url = portal_url(net, "CN-GD")
     status = net.status("CN-GD")
@@ -204,3 +249,47 @@ def test_the_lock_after_failed_logins_is_the_apis(net: Network) -> None:
         assert "login.locked" in answer.text and 'id="password-error"' in answer.text
     finally:
         visitor.close()
+
+
+def _self_signed(directory: Path) -> Path:
+    """A certificate for 127.0.0.1 as a browser-trusted one would be, and its key (0600)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "portal.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(directory / "portal.key", private_pem(key))
+    return directory / "portal.crt"
+
+
+def test_with_a_certificate_the_portal_is_https_only_with_secure_cookies(net: Network) -> None:
+    config = net.config("CN-SH")
+    ca = _self_signed(config.dir)
+    net.stop("CN-SH")
+    write_config(replace(config, web_cert_file="portal.crt", web_key_file="portal.key"))
+    net.start("CN-SH")
+    net.wait_healthy(["CN-SH"])
+    url = portal_url(net, "CN-SH")
+    assert url.startswith("https://")
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), timeout=10) as https:
+        answer = https.get(url + "/login")
+        assert answer.status_code == 200
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("__Host-swnode=")
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+    with pytest.raises(httpx.HTTPError):  # no plain HTTP beside it
+        httpx.get(url.replace("https://", "http://") + "/login", timeout=5)
