@@ -61,7 +61,9 @@ class Visit:
 
     @property
     def is_admin(self) -> bool:
-        return self.signed_in is not None and ADMIN in self.signed_in.claims.roles
+        """An administrator at its home node, where its users are managed."""
+        claims = self.signed_in.claims if self.signed_in else None
+        return claims is not None and ADMIN in claims.roles and claims.issuer == self.portal.node_id
 
     def source(self) -> str:
         return self.request.client.host if self.request.client else "unknown"

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from identity.keys import private_pem, write_private
 from node.config import write_config
 from node.web.headers import CSP
+from services.agencies import DEFAULT_ROUTES
 from swf.v1 import declarations_pb2 as dpb
 from tests.declarations_client import example, office
 from tests.harness import Network, NetworkSpec, refusal_of
@@ -113,6 +116,41 @@ def test_the_dashboard_shows_declarations_submitted_through_the_api(
     assert submitted.id in dashboard
     page = visitor.get(f"/declarations/{submitted.id}")
     assert page.status_code == 200 and 'sse-connect="/declarations/' in page.text
+
+
+def test_a_declarations_events_stream_each_transition_until_it_is_final(
+    net: Network, visitor: Visitor
+) -> None:
+    uscc = new_uscc()
+    with office(net) as o:
+        desk = o.enterprise(uscc, roles=("declarant", "exporter"))
+        submitted = desk.submit(declaration_of(uscc))
+        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        page = visitor.get(f"/declarations/{submitted.id}").text
+        found = re.search(r"/events\?after=(\d+)", page)
+        assert found
+        officers = [o.agency("CN-GD", a) for a in DEFAULT_ROUTES["goods_declaration"]]
+
+        def decide() -> None:
+            time.sleep(0.3)
+            for officer in officers:
+                officer.decide(submitted.id, dpb.DECISION_ACCEPT)
+
+        deciding = threading.Thread(target=decide)
+        events: list[str] = []
+        path = f"/declarations/{submitted.id}/events?after={found[1]}"
+        with visitor.http.stream("GET", path) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            deciding.start()
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    events.append(line.removeprefix("event: "))
+                if 'data-status="cleared"' in line:
+                    events.append("cleared")
+                if events[-1:] == ["done"]:
+                    break
+        deciding.join()
+    assert events[0] == "update" and "cleared" in events and events[-1] == "done"
 
 
 def test_another_partys_declaration_answers_404(net: Network, visitor: Visitor) -> None:

@@ -82,6 +82,7 @@ async def detail(visit: Visit) -> Response:
         "declarations/detail.html",
         declaration=declaration,
         live=_live_html(visit, declaration),
+        last_seq=max((e.seq for e in declaration.history), default=0),
         final=declaration.status in FINAL,
         status_labels=STATUS_LABELS,
     )
@@ -89,14 +90,17 @@ async def detail(visit: Visit) -> Response:
 
 @page(signed_in=True)
 async def events(visit: Visit) -> Response:
-    """The declaration's live part, sent again at each transition until a final status; then
-    a `done` event, on which the page stops listening."""
+    """The declaration's live part, sent again at each transition after the one the page
+    showed (`after`, its last event's seq) until a final status; then a `done` event, on which
+    the page stops listening."""
     assert visit.signed_in is not None
     claims = visit.signed_in.claims
     declaration_id = visit.request.path_params["id"]
     if await _declaration(visit, declaration_id) is None:
         return visit.not_found()
     declarations = visit.portal.node.declarations
+    after = visit.request.query_params.get("after", "0")
+    shown = int(after) if after.isdigit() and len(after) < 19 else 0
     # No longer than the session's token is good for: then the page asks again, and is
     # answered as the session then deserves.
     lasts_s = max(1.0, (claims.expires_at_ms - visit.portal.node.clock_ms()) / 1000)
@@ -104,7 +108,9 @@ async def events(visit: Visit) -> Response:
     async def stream() -> AsyncIterator[str]:
         try:
             async with asyncio.timeout(lasts_s):
-                async for _event in declarations.watch(claims, declaration_id):
+                async for event in declarations.watch(claims, declaration_id):
+                    if event.seq <= shown:  # already on the page
+                        continue
                     fresh = await declarations.get(claims, declaration_id)
                     yield sse_event("update", _live_html(visit, fresh))
                     if fresh.status in FINAL:
