@@ -77,6 +77,8 @@ class Sessions:
         claims = await self._accounts.authenticate(tokens.access_token)
         session_id = new_id()
         now_ms = self._now()
+        # Sessions that have ended by themselves go as new ones begin: work, not a timer.
+        await self._store.forget_expired(now_ms)
         await self._store.open(
             _key(session_id),
             WebSession(

@@ -70,3 +70,14 @@ async def test_a_cookie_id_that_was_never_a_session_is_nobody(world: World) -> N
     sessions = sessions_at(world, "CN-GD")
     assert await sessions.signed_in("x" * 43) is None
     assert await sessions.signed_in(None) is None
+
+
+async def test_expired_sessions_are_forgotten_as_new_ones_begin(world: World) -> None:
+    await registered(world)
+    sessions = sessions_at(world, "CN-SH")  # forwarded logins: they end with their token
+    login_here = world.nodes["CN-SH"].sessions.login
+    await sessions.open(await login_here(login(), "10.0.0.1"))
+    world.clock.now_ms += (MAX_LIFETIME_S + 60) * 1000
+    await sessions.open(await login_here(login(), "10.0.0.1"))
+    store = world.databases["CN-SH"].web_sessions
+    assert await store.forget_expired(world.clock.now_ms) == 0  # the old one is gone already

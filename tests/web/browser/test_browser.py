@@ -224,3 +224,68 @@ def test_a_declaration_page_updates_itself_as_agencies_decide(net: Network, brow
         assert not tab.violations
     finally:
         tab.close()
+
+
+def _tab_to(tab: Tab, selector: str, limit: int = 40) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        tab.page.keyboard.press("Tab")
+        if tab.page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def test_register_log_in_and_follow_a_declaration_by_keyboard_alone(
+    net: Network, browser: Any
+) -> None:
+    uscc = new_uscc()
+    tab = Tab(browser, portal_url(net, "CN-GD"), "en")
+    keys = tab.page.keyboard
+    try:
+        tab.go("/")
+        _tab_to(tab, 'a[href="/register"]')
+        keys.press("Enter")
+        tab.page.wait_for_url("**/register")
+        for selector, text in (("#uscc", uscc), ("#name", "Example Trading Co., Ltd.")):
+            _tab_to(tab, selector)
+            keys.type(text)
+        _tab_to(tab, "#role-declarant")
+        keys.press("Space")
+        for selector, text in (("#admin_user", "alice"), ("#admin_password", PASSWORD)):
+            _tab_to(tab, selector)
+            keys.type(text)
+        keys.press("Enter")
+        tab.page.wait_for_selector(f"text={uscc}")
+        with office(net) as o:
+            submitted = o.enterprise(uscc, roles=("declarant",)).submit(declaration_of(uscc))
+        _tab_to(tab, 'main a[href="/login"]')
+        keys.press("Enter")
+        tab.page.wait_for_url("**/login")
+        for selector, text in (("#party", uscc), ("#user", "alice"), ("#password", PASSWORD)):
+            _tab_to(tab, selector)
+            keys.type(text)
+        keys.press("Enter")
+        tab.page.wait_for_url("**/dashboard")
+        _tab_to(tab, f'a[href="/declarations/{submitted.id}"]')
+        keys.press("Enter")
+        tab.page.wait_for_url(f"**/declarations/{submitted.id}")
+        assert tab.page.locator("#declaration-status").is_visible()
+    finally:
+        tab.close()
+
+
+def test_another_enterprise_gets_404_for_the_declaration_page(net: Network, browser: Any) -> None:
+    owner, other = new_uscc(), new_uscc()
+    with office(net) as o:
+        theirs = o.enterprise(owner, roles=("declarant",)).submit(declaration_of(owner))
+        o.enterprise(other, roles=("declarant",))
+    tab = Tab(browser, portal_url(net, "CN-GD"), "en")
+    try:
+        _login(tab, other)
+        tab.page.wait_for_url("**/dashboard")
+        answer = tab.page.goto(tab.base + f"/declarations/{theirs.id}")
+        assert answer is not None and answer.status == 404
+        assert "Page not found" in tab.page.title()
+        assert theirs.id not in tab.page.inner_text("main")
+    finally:
+        tab.close()
