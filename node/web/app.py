@@ -8,6 +8,7 @@ document forms add their module to PAGES. Whatever a route does, it is a `@page`
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +31,7 @@ __all__ = ["PAGES", "STATIC_DIR", "build_app"]
 log = logging.getLogger("swnode.web")
 
 STATIC_DIR = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 1024 * 1024  # a form, even a long declaration's
 PAGES: tuple[ModuleType, ...] = (account, dashboard, declarations, users)
 
 
@@ -58,6 +60,47 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Refuses a request body over `limit` bytes (413) before a page reads it, whether or not
+    it announced its length; and says how long the portal took (`Server-Timing: app`), for
+    scripts/bench-web and a browser's developer tools."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await PlainTextResponse("413", status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413)
+            return message
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took_ms = (time.perf_counter() - started) * 1000
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"server-timing", f"app;dur={took_ms:.2f}".encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, bounded_receive, timed_send)
 
 
 @page()
@@ -89,4 +132,4 @@ def build_app(portal: Portal) -> ASGIApp:
         exception_handlers={HTTPException: _http_error, Exception: _internal},
     )
     app.state.portal = portal
-    return SecurityHeaders(app, https=portal.https)
+    return SecurityHeaders(BodyLimit(app, limit=MAX_BODY_BYTES), https=portal.https)

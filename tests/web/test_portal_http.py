@@ -187,6 +187,30 @@ def test_a_cross_site_post_is_refused_even_with_a_token(visitor: Visitor) -> Non
         assert visitor.http.post("/login", data=form, headers=headers).status_code == 403
 
 
+def test_an_oversized_body_is_refused_before_it_is_read(visitor: Visitor) -> None:
+    token = csrf_of(visitor.get("/login").text)
+    big = {"party": "x" * (2 * 1024 * 1024), "csrf_token": token}
+    origin = {"origin": visitor.base}
+    assert visitor.http.post("/login", data=big, headers=origin).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield f"csrf_token={token}&party=".encode()
+        for _ in range(40):
+            yield b"x" * 65536
+
+    answer = visitor.http.post(
+        "/login",
+        content=chunks(),
+        headers={**origin, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413
+
+
+def test_pages_say_how_long_the_portal_took(visitor: Visitor) -> None:
+    timing = visitor.get("/login").headers["server-timing"]
+    assert timing.startswith("app;dur=") and float(timing.removeprefix("app;dur=")) > 0
+
+
 def test_the_session_cookie_is_httponly_and_samesite_strict(visitor: Visitor) -> None:
     answer = visitor.get("/")
     cookie = answer.headers["set-cookie"].lower()
