@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -159,5 +159,5 @@ async def _guarded(visit: Visit, handler: Handler, signed_in: bool) -> Response:
             log.warning("portal: refused %s %s: %s", request.method, request.url.path, why)
             return visit.refuse(403, "This form has expired", "csrf")
     if signed_in and visit.signed_in is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return await handler(visit)

@@ -95,6 +95,25 @@ def test_register_at_home_and_log_in_at_another_window(net: Network, visitor: Vi
         elsewhere.close()
 
 
+def test_a_signed_out_visitor_is_sent_to_log_in_and_back(visitor: Visitor) -> None:
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    asked = visitor.get("/declarations?status=cleared")
+    assert asked.status_code == 303 and asked.headers["location"] == "/login?next=/declarations"
+    back = visitor.post(
+        "/login",
+        {"party": uscc, "user": "alice", "password": PASSWORD, "next": "/declarations"},
+        token_from="/login?next=/declarations",
+    )
+    assert back.status_code == 303 and back.headers["location"] == "/declarations"
+    elsewhere = visitor.post(
+        "/login",
+        {"party": uscc, "user": "alice", "password": PASSWORD, "next": "//evil.example/"},
+        token_from="/login",
+    )
+    assert elsewhere.headers["location"] == "/dashboard"
+
+
 def test_a_wrong_uscc_shows_the_apis_rule_at_its_field(visitor: Visitor) -> None:
     uscc = new_uscc()
     wrong = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
