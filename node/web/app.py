@@ -1,9 +1,10 @@
 """The portal's ASGI application, assembled: every room's routes, the static assets, the
 security headers on every response, and the pages for a path that is not there or a failure.
 
-The rooms: pages/ (one module per kind of page, each exporting `routes`); the catalog-generated
-document forms add their module to PAGES. Whatever a route does, it is a `@page`
-(node/web/visit.py), so CSRF is checked on every POST and the session read the same way."""
+The rooms: pages/ (one module per kind of page, each exporting `routes`, listed in PAGES);
+forms/ (the document forms generated from the catalog, which pages/documents.py serves).
+Whatever a route does, it is a `@page` (node/web/visit.py), so CSRF is checked on every POST and
+the session read the same way."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from node.web.headers import security_headers
-from node.web.pages import account, dashboard, declarations, users
+from node.web.pages import account, dashboard, declarations, documents, users
 from node.web.portal import Portal
 from node.web.visit import Visit, page
 
@@ -32,7 +33,7 @@ log = logging.getLogger("swnode.web")
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 1024 * 1024  # a form, even a long declaration's
-PAGES: tuple[ModuleType, ...] = (account, dashboard, declarations, users)
+PAGES: tuple[ModuleType, ...] = (account, dashboard, declarations, documents, users)
 
 
 class SecurityHeaders:

@@ -24,12 +24,13 @@ from cryptography.x509.oid import NameOID
 
 from identity.keys import private_pem, write_private
 from node.config import write_config
+from node.web.forms import form_values
 from node.web.headers import CSP
 from services.agencies import DEFAULT_ROUTES
 from swf.v1 import declarations_pb2 as dpb
 from tests.declarations_client import example, office
 from tests.harness import Network, NetworkSpec, refusal_of
-from tests.identity_client import PASSWORD, IdentityClient, new_uscc
+from tests.identity_client import PASSWORD, IdentityClient, new_uscc, wrong_check_character
 from tests.web.portal_client import Visitor, csrf_of, portal_url
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(120)]
@@ -135,6 +136,30 @@ def test_the_dashboard_shows_declarations_submitted_through_the_api(
     assert submitted.id in dashboard
     page = visitor.get(f"/declarations/{submitted.id}")
     assert page.status_code == 200 and 'sse-connect="/declarations/' in page.text
+
+
+def test_a_goods_declaration_through_its_generated_form(visitor: Visitor) -> None:
+    """First with a wrong USCC check character (the API's rule at the field), then right."""
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    chooser = visitor.get("/documents/new")
+    assert chooser.status_code == 200 and 'href="/documents/new/goods_declaration"' in chooser.text
+    values = form_values(declaration_of(uscc).goods_declaration)
+    wrong = {**values, "declarant_uscc": wrong_check_character(uscc), "submit": "1"}
+    refused = visitor.post("/documents/new/goods_declaration", wrong)
+    assert refused.status_code == 422
+    assert 'href="#f-declarant_uscc"' in refused.text and "uscc_check_character" in refused.text
+    submitted = visitor.post("/documents/new/goods_declaration", {**values, "submit": "1"})
+    assert submitted.status_code == 303, submitted.text
+    assert submitted.headers["location"].startswith("/declarations/")
+    page = visitor.get(submitted.headers["location"])
+    assert page.status_code == 200 and 'data-status="under_review"' in page.text
+    # Another enterprise's USCC as declarant: refused as the API refuses it, at the field.
+    theirs = {**values, "declarant_uscc": new_uscc(), "submit": "1"}
+    other = visitor.post("/documents/new/goods_declaration", theirs)
+    assert other.status_code == 422 and 'href="#f-declarant_uscc"' in other.text
+    assert visitor.get("/documents/new/no_such_type").status_code == 404
 
 
 def test_a_declarations_events_stream_each_transition_until_it_is_final(

@@ -3,8 +3,7 @@ updates itself while open — server-sent events fed by the same watch as the AP
 WatchDeclaration (services/declarations.py `watch`), so a change made through any replica
 shows. Another party's declaration answers 404, as the API's NotFound does.
 
-New documents (`/documents/new/{type}`) are the catalog-generated forms' room (node/web/forms/),
-assembled in app.py beside these pages."""
+New documents are pages/documents.py's."""
 
 from __future__ import annotations
 
