@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from core.declaration_status import FINAL
 from core.errors import NotFound, SwnodeError
+from node.web.forms import bind_form, form_spec, form_values
 from node.web.pages.labels import STATUS_LABELS
 from node.web.visit import Visit, page
 from swf.v1 import declarations_pb2 as dpb
@@ -77,9 +78,12 @@ async def detail(visit: Visit) -> Response:
     declaration = await _declaration(visit, visit.request.path_params["id"])
     if declaration is None:
         return visit.not_found()
+    document = getattr(declaration.document, declaration.document_type)
+    shown = bind_form(form_spec(declaration.document_type, visit.locale), form_values(document))
     return visit.render(
         "declarations/detail.html",
         declaration=declaration,
+        document=shown,
         live=_live_html(visit, declaration),
         last_seq=max((e.seq for e in declaration.history), default=0),
         final=declaration.status in FINAL,
