@@ -197,6 +197,45 @@ def test_a_declarations_events_stream_each_transition_until_it_is_final(
     assert events[0] == "update" and "cleared" in events and events[-1] == "done"
 
 
+def officer(net: Network, agency: str) -> Visitor:
+    """An agency's officer of CN-GD, logged in on its portal."""
+    user, password = net.devnet.agency_login("CN-GD", agency)
+    party, _, name = user.partition("/")
+    v = Visitor(portal_url(net, "CN-GD"))
+    assert v.login(party, user=name, password=password).status_code == 303
+    return v
+
+
+def test_officers_claim_and_decide_their_agencys_work(net: Network, visitor: Visitor) -> None:
+    uscc = new_uscc()
+    with office(net) as o:
+        submitted = o.enterprise(uscc, roles=("declarant",)).submit(declaration_of(uscc))
+    customs, inspection = officer(net, "customs"), officer(net, "inspection")
+    try:
+        inbox = customs.get("/work").text
+        found = re.search(rf'href="/work/([^"]+)">{submitted.id}<', inbox)
+        assert found, "the declaration is not in customs' inbox"
+        work = f"/work/{found[1]}"
+        assert inspection.get(work).status_code == 404  # another agency's item
+        assert customs.post(f"{work}/claim", {}, token_from=work).status_code == 303
+        page = customs.get(work).text
+        assert 'data-status="claimed"' in page and "Shenzhen" in page  # the document, readable
+        no_reason = customs.post(f"{work}/decide", {"decision": "reject"}, token_from=work)
+        assert no_reason.status_code == 400 and "work.reason_required" in no_reason.text
+        assert 'id="reason-error"' in no_reason.text
+        accepted = customs.post(f"{work}/decide", {"decision": "accept"}, token_from=work)
+        assert accepted.status_code == 303
+        assert 'data-status="decided"' in customs.get(work).text
+    finally:
+        customs.close()
+        inspection.close()
+    declarant = new_uscc()
+    assert visitor.register(declarant, password=PASSWORD).status_code == 200
+    assert visitor.login(declarant, password=PASSWORD).status_code == 303
+    refused = visitor.get("/work")
+    assert refused.status_code == 403 and "work.not_agency" in refused.text
+
+
 def test_another_partys_declaration_answers_404(net: Network, visitor: Visitor) -> None:
     with office(net) as o:
         owner = new_uscc()
