@@ -12,6 +12,7 @@ from node.config import NodeConfig
 from node.web.branding import Branding
 from node.web.session import Sessions
 from node.web.templating import Templates
+from services.certificates import Certificates
 from services.declarations import Declarations
 from storage.database import Database
 
@@ -26,6 +27,7 @@ class Parts(Protocol):
     db: Database
     accounts: Accounts
     declarations: Declarations
+    certificates: Certificates
 
 
 @dataclass(frozen=True)

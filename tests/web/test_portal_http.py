@@ -162,6 +162,60 @@ def test_a_goods_declaration_through_its_generated_form(visitor: Visitor) -> Non
     assert visitor.get("/documents/new/no_such_type").status_code == 404
 
 
+def test_an_assessed_duty_is_paid_from_the_declarations_page(
+    net: Network, visitor: Visitor
+) -> None:
+    uscc = new_uscc()
+    imported = example("goods_declaration", "goods_declaration_import")
+    imported.goods_declaration.declarant_uscc = uscc
+    with office(net) as o:
+        importer = o.enterprise(uscc, roles=("declarant", "importer"))
+        goods = importer.submit(imported)
+        for agency in DEFAULT_ROUTES["goods_declaration"]:
+            o.agency("CN-GD", agency).decide(goods.id, dpb.DECISION_ACCEPT)
+        waiting = importer.wait_status(goods.id, "awaiting_payment")
+        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        page = visitor.get(f"/declarations/{goods.id}").text
+        found = re.search(r'href="(/documents/new/duty_payment\?[^"]+)" id="pay"', page)
+        assert found, "no way to pay on the declaration's page"
+        link = found[1].replace("&amp;", "&")
+        form = visitor.get(link).text
+        assert f'value="{waiting.assessment.total}"' in form and f'value="{goods.id}"' in form
+        values = dict(httpx.URL(link).params)
+        paid = visitor.post(
+            "/documents/new/duty_payment",
+            {
+                **values,
+                "bank_reference": "ICBC2025032600087",
+                "paid_on": "2025-03-26",
+                "submit": "1",
+            },
+            token_from=link,
+        )
+        assert paid.status_code == 303, paid.text
+        payment_id = paid.headers["location"].removeprefix("/declarations/")
+        for agency in DEFAULT_ROUTES["duty_payment"]:
+            o.agency("CN-GD", agency).decide(payment_id, dpb.DECISION_ACCEPT)
+        importer.wait_status(goods.id, "cleared")
+    assert 'data-status="cleared"' in visitor.get(f"/declarations/{goods.id}").text
+
+
+def test_the_dashboard_shows_the_enterprises_certificates(net: Network, visitor: Visitor) -> None:
+    uscc = new_uscc()
+    application = example("certificate_of_origin_application")
+    application.certificate_of_origin_application.exporter.uscc = uscc
+    with office(net) as o:
+        exporter = o.enterprise(uscc, roles=("declarant", "exporter"))
+        applied = exporter.submit(application)
+        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        assert 'id="certificates"' not in visitor.get("/dashboard").text  # none yet
+        for agency in DEFAULT_ROUTES["certificate_of_origin_application"]:
+            o.agency("CN-GD", agency).decide(applied.id, dpb.DECISION_ACCEPT)
+        exporter.wait_status(applied.id, "approved")
+    dashboard = visitor.get("/dashboard").text
+    assert 'id="certificates"' in dashboard and "RCEP-CN-GD-" in dashboard
+
+
 def test_a_declarations_events_stream_each_transition_until_it_is_final(
     net: Network, visitor: Visitor
 ) -> None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from core.declaration_status import FINAL
+from core.declaration_status import FINAL, Status
 from core.errors import NotFound, SwnodeError
 from node.web.forms import bind_form, form_spec, form_values
 from node.web.pages.labels import STATUS_LABELS
 from node.web.visit import Visit, page
+from services.agencies import PAYMENT
 from swf.v1 import declarations_pb2 as dpb
 
 __all__ = ["routes", "sse_event"]
@@ -70,7 +72,24 @@ def _live_html(visit: Visit, declaration: dpb.Declaration) -> str:
         visit.portal.zone,
         declaration=declaration,
         status_labels=STATUS_LABELS,
+        pay_url=_pay_url(visit, declaration),
     )
+
+
+def _pay_url(visit: Visit, declaration: dpb.Declaration) -> str:
+    """The new duty payment's form, filled in for a declaration that awaits it."""
+    if declaration.status != Status.AWAITING_PAYMENT or not declaration.assessment.payment_due:
+        return ""
+    assert visit.signed_in is not None
+    query = urlencode(
+        {
+            "declaration_id": declaration.id,
+            "payer_uscc": visit.signed_in.claims.party,
+            "amount.amount": declaration.assessment.total,
+            "amount.currency": declaration.assessment.currency,
+        }
+    )
+    return f"/documents/new/{PAYMENT}?{query}"
 
 
 @page(signed_in=True)

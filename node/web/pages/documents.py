@@ -64,7 +64,14 @@ async def new_document(visit: Visit) -> Response:
         return visit.not_found()
     spec = form_spec(document_type, visit.locale)
     if visit.request.method == "GET":
-        return _form_page(visit, bind_form(spec, blank_values(spec)))
+        # A link may fill fields in (a declaration's "Pay" link: the declaration and amount).
+        values = blank_values(spec)
+        values.update(
+            (name, value[:500])
+            for name, value in visit.request.query_params.items()
+            if name in values
+        )
+        return _form_page(visit, bind_form(spec, values))
     data = await visit.request.form()
     edit = edit_rows(spec, data)
     if edit is not None:  # a row added or removed: the same form, nothing submitted

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.declaration_status import Status
 
-__all__ = ["N_", "STATUS_LABELS"]
+__all__ = ["CERTIFICATE_LABELS", "N_", "STATUS_LABELS"]
 
 
 def N_(message: str) -> str:
@@ -23,4 +23,16 @@ STATUS_LABELS: dict[str, str] = {
     Status.CLEARED: N_("Cleared"),
     Status.APPROVED: N_("Approved"),
     Status.REJECTED: N_("Rejected"),
+}
+
+# services/certificate_records.py: where a certificate that crosses the border is.
+CERTIFICATE_LABELS: dict[str, str] = {
+    "pending_delivery": N_("Being delivered"),
+    "delivered": N_("Delivered"),
+    "delivery_failed": N_("Delivery failed"),
+    "accepted": N_("Accepted"),
+    "rejected": N_("Rejected"),
+    "used": N_("Used"),
+    "replaced": N_("Replaced"),
+    "cancelled": N_("Cancelled"),
 }
