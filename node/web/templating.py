@@ -3,6 +3,7 @@ catalog and formats in every context, so that no template holds a visible string
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import jinja2
 from babel import Locale
 from starlette.responses import HTMLResponse
 
+from core.documents import document_types
 from node.web.i18n import LOCALES, Formats, catalog
 
 __all__ = ["TEMPLATE_DIR", "Templates"]
@@ -35,6 +37,7 @@ class Templates:
             html_lang="zh-Hans" if locale == "zh_Hans" else "en",
             fmt=Formats(locale, zone),
             other_languages=_other_languages(locale),
+            doc_title=_document_titles(locale).get,
             **context,
         )
 
@@ -53,3 +56,10 @@ def _other_languages(locale: str) -> list[tuple[str, str, str]]:
         for code in LOCALES
         if code != locale
     ]
+
+
+@cache
+def _document_titles(locale: str) -> dict[str, str]:
+    """Each document type's title in the page's language, from the catalog (the protos)."""
+    chinese = locale.startswith("zh")
+    return {t.name: (t.title_zh if chinese and t.title_zh else t.title) for t in document_types()}
