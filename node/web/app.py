@@ -23,7 +23,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from node.web.headers import security_headers
-from node.web.pages import account, agency, dashboard, declarations, documents, users
+from node.web.pages import (
+    account,
+    agency,
+    dashboard,
+    declarations,
+    documents,
+    timeline,
+    users,
+)
 from node.web.portal import Portal
 from node.web.visit import Visit, page
 
@@ -33,7 +41,15 @@ log = logging.getLogger("swnode.web")
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 1024 * 1024  # a form, even a long declaration's
-PAGES: tuple[ModuleType, ...] = (account, agency, dashboard, declarations, documents, users)
+PAGES: tuple[ModuleType, ...] = (
+    account,
+    agency,
+    dashboard,
+    declarations,
+    documents,
+    timeline,
+    users,
+)
 
 
 class SecurityHeaders:

@@ -14,6 +14,7 @@ from node.web.session import Sessions
 from node.web.templating import Templates
 from services.certificates import Certificates
 from services.declarations import Declarations
+from services.logistics import Logistics
 from storage.database import Database
 
 __all__ = ["Parts", "Portal"]
@@ -28,6 +29,7 @@ class Parts(Protocol):
     accounts: Accounts
     declarations: Declarations
     certificates: Certificates
+    logistics: Logistics
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.declaration_status import Status
 
-__all__ = ["CERTIFICATE_LABELS", "N_", "STATUS_LABELS"]
+__all__ = ["CERTIFICATE_LABELS", "EVENT_LABELS", "N_", "STATUS_LABELS"]
 
 
 def N_(message: str) -> str:
@@ -35,4 +35,17 @@ CERTIFICATE_LABELS: dict[str, str] = {
     "used": N_("Used"),
     "replaced": N_("Replaced"),
     "cancelled": N_("Cancelled"),
+}
+
+# swf.v1.EventKind: what a logistics operator reports.
+EVENT_LABELS: dict[str, str] = {
+    "EVENT_KIND_GATE_IN": N_("Gate in"),
+    "EVENT_KIND_GATE_OUT": N_("Gate out"),
+    "EVENT_KIND_LOADED": N_("Loaded"),
+    "EVENT_KIND_DISCHARGED": N_("Discharged"),
+    "EVENT_KIND_DEPARTED": N_("Departed"),
+    "EVENT_KIND_ARRIVED": N_("Arrived"),
+    "EVENT_KIND_TRANSSHIPPED": N_("Transshipped"),
+    "EVENT_KIND_CUSTOMS_RELEASED": N_("Released by customs"),
+    "EVENT_KIND_INSPECTED": N_("Inspected"),
 }

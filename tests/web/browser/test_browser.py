@@ -200,6 +200,8 @@ def test_every_page_in_both_languages(net: Network, browser: Any, locale: str) -
         elsewhere.check("declarations")
         elsewhere.go(f"/declarations/{submitted.id}")
         elsewhere.check("declaration")
+        elsewhere.go(f"/timeline?declaration_id={submitted.id}")
+        elsewhere.check("timeline")
         elsewhere.go("/documents/new")
         elsewhere.check("new-document")
         elsewhere.go("/documents/new/goods_declaration")
