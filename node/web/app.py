@@ -29,6 +29,7 @@ from node.web.pages import (
     dashboard,
     declarations,
     documents,
+    events,
     timeline,
     users,
 )
@@ -47,6 +48,7 @@ PAGES: tuple[ModuleType, ...] = (
     dashboard,
     declarations,
     documents,
+    events,
     timeline,
     users,
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import re
 import secrets
 import ssl
@@ -31,7 +32,7 @@ from services.agencies import DEFAULT_ROUTES
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import logistics_pb2 as lpb
 from tests.declarations_client import example, office
-from tests.harness import Network, NetworkSpec, refusal_of
+from tests.harness import Network, NetworkSpec, refusal_of, swnode
 from tests.identity_client import PASSWORD, IdentityClient, new_uscc, wrong_check_character
 from tests.logistics_client import event, new_container, yard
 from tests.web.portal_client import Visitor, csrf_of, portal_url
@@ -254,6 +255,77 @@ def test_the_cargo_timeline_of_a_declaration_keeps_itself_up_to_date(
                     break
         reporter.join()
     assert any("Loaded" in line for line in seen)
+
+
+def operator_visitor(net: Network, kind: str = "terminal") -> Visitor:
+    """A new logistics operator of CN-GD, added as its operator would, logged in on the portal."""
+    party = f"op-{secrets.token_hex(3)}"
+    done = swnode(
+        "party", "add", "--dir", str(net.dir("CN-GD")), "--id", party,
+        "--kind", kind, "--name", "Yantian Terminal", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    added = json.loads(done.stdout)
+    user = added["user"].partition("/")[2]
+    v = Visitor(portal_url(net, "CN-GD"))
+    assert v.login(party, user=user, password=added["password"]).status_code == 303
+    return v
+
+
+def test_an_operators_csv_upload_reaches_the_enterprises_timeline(
+    net: Network, visitor: Visitor
+) -> None:
+    uscc, box = new_uscc(), new_container()
+    document = declaration_of(uscc)
+    del document.goods_declaration.containers[:]
+    document.goods_declaration.containers.append(box)
+    with office(net) as o:
+        goods = o.enterprise(uscc, roles=("declarant", "exporter")).submit(document)
+    terminal = operator_visitor(net)
+    try:
+        assert terminal.get("/events").status_code == 200
+        when = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+        bad = terminal.post(
+            "/events",
+            {
+                "event_id": "x1",
+                "kind": "EVENT_KIND_GATE_IN",
+                "occurred_at": when.isoformat(),
+                "place": "CNYTN",
+                "container": box[:-1] + str((int(box[-1]) + 1) % 10),  # a wrong check digit
+                "mode": "TRANSPORT_MODE_SEA",
+            },
+        )
+        assert bad.status_code == 400 and 'id="container-error"' in bad.text
+        empty = terminal.post("/events", {"event_id": "x2", "kind": "EVENT_KIND_GATE_IN"})
+        assert 'id="occurred_at-error"' in empty.text and 'id="place-error"' in empty.text
+        csv_text = (
+            "event_id,kind,occurred_at,place,container,mode\n"
+            f"c1,gate_in,{when.isoformat()},CNYTN,{box},sea\n"
+            f"c2,loaded,{when.isoformat()},CNYTN,{box},sea\n"
+        )
+        page = terminal.get("/events")
+        uploaded = terminal.http.post(
+            "/events/upload",
+            data={"csrf_token": csrf_of(page.text)},
+            files={"file": ("events.csv", csv_text.encode(), "text/csv")},
+            headers={"origin": terminal.base},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        assert re.search(r'id="stored">[^<]*2', uploaded.text)
+        broken = terminal.http.post(
+            "/events/upload",
+            data={"csrf_token": csrf_of(page.text)},
+            files={"file": ("events.csv", b"event_id,colour\nc3,red\n", "text/csv")},
+            headers={"origin": terminal.base},
+        )
+        assert broken.status_code == 400 and "unknown columns" in broken.text
+    finally:
+        terminal.close()
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    timeline = visitor.get(f"/timeline?declaration_id={goods.id}").text
+    assert "Gate in" in timeline and "Loaded" in timeline
+    assert visitor.get("/events").status_code == 403  # an enterprise reports no events
 
 
 def test_a_declarations_events_stream_each_transition_until_it_is_final(

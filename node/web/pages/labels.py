@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.declaration_status import Status
 
-__all__ = ["CERTIFICATE_LABELS", "EVENT_LABELS", "N_", "STATUS_LABELS"]
+__all__ = ["CERTIFICATE_LABELS", "EVENT_LABELS", "MODE_LABELS", "N_", "STATUS_LABELS"]
 
 
 def N_(message: str) -> str:
@@ -48,4 +48,13 @@ EVENT_LABELS: dict[str, str] = {
     "EVENT_KIND_TRANSSHIPPED": N_("Transshipped"),
     "EVENT_KIND_CUSTOMS_RELEASED": N_("Released by customs"),
     "EVENT_KIND_INSPECTED": N_("Inspected"),
+}
+
+# swf.v1.TransportMode.
+MODE_LABELS: dict[str, str] = {
+    "TRANSPORT_MODE_SEA": N_("Sea"),
+    "TRANSPORT_MODE_AIR": N_("Air"),
+    "TRANSPORT_MODE_RAIL": N_("Rail"),
+    "TRANSPORT_MODE_ROAD": N_("Road"),
+    "TRANSPORT_MODE_MULTIMODAL": N_("Multimodal"),
 }

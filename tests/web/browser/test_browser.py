@@ -6,7 +6,10 @@ Needs `scripts/with-browser` (CI runs the suite under it); without it these test
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,9 @@ import pytest
 from services.agencies import DEFAULT_ROUTES
 from swf.v1 import declarations_pb2 as dpb
 from tests.declarations_client import example, office
-from tests.harness import Network, NetworkSpec
+from tests.harness import Network, NetworkSpec, swnode
 from tests.identity_client import PASSWORD, new_uscc
+from tests.logistics_client import new_container
 from tests.web.portal_client import portal_url
 
 CHROMIUM = os.environ.get("SWNODE_CHROMIUM", "")
@@ -322,3 +326,34 @@ def test_another_enterprise_gets_404_for_the_declaration_page(net: Network, brow
         assert theirs.id not in tab.page.inner_text("main")
     finally:
         tab.close()
+
+
+def test_an_operator_uploads_a_csv_of_events(net: Network, browser: Any, tmp_path: Path) -> None:
+    party = f"op-{secrets.token_hex(3)}"
+    done = swnode(
+        "party", "add", "--dir", str(net.dir("CN-GD")), "--id", party,
+        "--kind", "terminal", "--name", "Yantian Terminal", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    added = json.loads(done.stdout)
+    box = new_container()
+    when = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).isoformat()
+    upload = tmp_path / "events.csv"
+    upload.write_text(
+        f"event_id,kind,occurred_at,place,container,mode\nu1,gate_in,{when},CNYTN,{box},sea\n"
+    )
+    for locale in ("zh_Hans", "en"):
+        tab = Tab(browser, portal_url(net, "CN-GD"), locale)
+        try:
+            _login(tab, party, added["password"], user=added["user"].partition("/")[2])
+            tab.page.wait_for_url("**/dashboard")
+            tab.go("/events")
+            tab.check("events")
+            if locale == "en":
+                tab.page.get_by_label("CSV or JSON file", exact=True).set_input_files(str(upload))
+                tab.page.get_by_role("button", name="Upload", exact=True).click()
+                tab.page.wait_for_selector("#stored")
+                assert "1" in tab.page.inner_text("#stored")
+                tab.check("events-stored")
+        finally:
+            tab.close()
