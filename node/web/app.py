@@ -30,6 +30,7 @@ from node.web.pages import (
     declarations,
     documents,
     events,
+    sharing,
     timeline,
     users,
 )
@@ -49,6 +50,7 @@ PAGES: tuple[ModuleType, ...] = (
     declarations,
     documents,
     events,
+    sharing,
     timeline,
     users,
 )

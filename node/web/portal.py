@@ -15,6 +15,7 @@ from node.web.templating import Templates
 from services.certificates import Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
+from services.sharing import Sharing
 from storage.database import Database
 
 __all__ = ["Parts", "Portal"]
@@ -30,6 +31,7 @@ class Parts(Protocol):
     declarations: Declarations
     certificates: Certificates
     logistics: Logistics
+    sharing: Sharing
 
 
 @dataclass(frozen=True)

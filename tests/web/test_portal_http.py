@@ -257,9 +257,9 @@ def test_the_cargo_timeline_of_a_declaration_keeps_itself_up_to_date(
     assert any("Loaded" in line for line in seen)
 
 
-def operator_visitor(net: Network, kind: str = "terminal") -> Visitor:
+def operator_visitor(net: Network, kind: str = "terminal", party: str = "") -> Visitor:
     """A new logistics operator of CN-GD, added as its operator would, logged in on the portal."""
-    party = f"op-{secrets.token_hex(3)}"
+    party = party or f"op-{secrets.token_hex(3)}"
     done = swnode(
         "party", "add", "--dir", str(net.dir("CN-GD")), "--id", party,
         "--kind", kind, "--name", "Yantian Terminal", "--json",
@@ -326,6 +326,53 @@ def test_an_operators_csv_upload_reaches_the_enterprises_timeline(
     timeline = visitor.get(f"/timeline?declaration_id={goods.id}").text
     assert "Gate in" in timeline and "Loaded" in timeline
     assert visitor.get("/events").status_code == 403  # an enterprise reports no events
+
+
+def test_access_to_an_operators_dataset_is_asked_granted_and_revoked(
+    net: Network, visitor: Visitor
+) -> None:
+    party = f"op-{secrets.token_hex(3)}"
+    terminal = operator_visitor(net, party=party)
+    dataset = f"CN-GD/{party}/logistics-events"
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    try:
+        assert visitor.get("/sharing").status_code == 200
+        too_long = visitor.post(
+            "/sharing/ask",
+            {"dataset": dataset, "purpose": "our cargo", "days": "9999"},
+            token_from="/sharing",
+        )
+        assert too_long.status_code == 400 and 'class="error-summary"' in too_long.text
+        asked = visitor.post(
+            "/sharing/ask",
+            {"dataset": dataset, "purpose": "our cargo", "days": "30"},
+            token_from="/sharing",
+        )
+        assert asked.status_code == 303, asked.text
+        assert 'data-status="ACCESS_STATUS_PENDING"' in visitor.get("/sharing").text
+        incoming = terminal.get("/sharing/incoming").text
+        found = re.search(r'action="/sharing/requests/([^/"]+)/grant"', incoming)
+        assert found and f"CN-GD/{uscc}" in incoming
+        granted = terminal.post(
+            f"/sharing/requests/{found[1]}/grant", {}, token_from="/sharing/incoming"
+        )
+        assert granted.status_code == 303
+        assert 'data-status="ACCESS_STATUS_GRANTED"' in visitor.get("/sharing").text
+        revoked = terminal.post(
+            f"/sharing/requests/{found[1]}/revoke",
+            {"reason": "contract ended"},
+            token_from="/sharing/incoming",
+        )
+        assert revoked.status_code == 303
+        mine = visitor.get("/sharing").text
+        assert 'data-status="ACCESS_STATUS_REVOKED"' in mine and "contract ended" in mine
+        # Only the owner decides: the enterprise cannot grant its own request.
+        own = visitor.post(f"/sharing/requests/{found[1]}/grant", {}, token_from="/sharing")
+        assert own.status_code in (400, 403)
+    finally:
+        terminal.close()
 
 
 def test_a_declarations_events_stream_each_transition_until_it_is_final(

@@ -206,6 +206,8 @@ def test_every_page_in_both_languages(net: Network, browser: Any, locale: str) -
         elsewhere.check("declaration")
         elsewhere.go(f"/timeline?declaration_id={submitted.id}")
         elsewhere.check("timeline")
+        elsewhere.go("/sharing")
+        elsewhere.check("sharing")
         elsewhere.go("/documents/new")
         elsewhere.check("new-document")
         elsewhere.go("/documents/new/goods_declaration")
@@ -347,6 +349,8 @@ def test_an_operator_uploads_a_csv_of_events(net: Network, browser: Any, tmp_pat
         try:
             _login(tab, party, added["password"], user=added["user"].partition("/")[2])
             tab.page.wait_for_url("**/dashboard")
+            tab.go("/sharing/incoming")
+            tab.check("sharing-incoming")
             tab.go("/events")
             tab.check("events")
             if locale == "en":
