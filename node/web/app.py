@@ -26,6 +26,7 @@ from node.web.headers import security_headers
 from node.web.pages import (
     account,
     agency,
+    certificates,
     dashboard,
     declarations,
     documents,
@@ -46,6 +47,7 @@ MAX_BODY_BYTES = 1024 * 1024  # a form, even a long declaration's
 PAGES: tuple[ModuleType, ...] = (
     account,
     agency,
+    certificates,
     dashboard,
     declarations,
     documents,

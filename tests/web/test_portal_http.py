@@ -218,6 +218,19 @@ def test_the_dashboard_shows_the_enterprises_certificates(net: Network, visitor:
         exporter.wait_status(applied.id, "approved")
     dashboard = visitor.get("/dashboard").text
     assert 'id="certificates"' in dashboard and "RCEP-CN-GD-" in dashboard
+    found = re.search(r'href="/certificates/([^"]+)"', dashboard)
+    assert found
+    page = visitor.get(f"/certificates/{found[1]}")
+    assert page.status_code == 200 and 'id="certificate-history"' in page.text
+    assert applied.id in page.text  # its application, linked
+    other = Visitor(visitor.base)
+    try:
+        stranger = new_uscc()
+        assert other.register(stranger, password=PASSWORD).status_code == 200
+        assert other.login(stranger, password=PASSWORD).status_code == 303
+        assert other.get(f"/certificates/{found[1]}").status_code == 404
+    finally:
+        other.close()
 
 
 def test_the_cargo_timeline_of_a_declaration_keeps_itself_up_to_date(
