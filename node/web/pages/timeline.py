@@ -109,8 +109,10 @@ async def events(visit: Visit) -> Response:
                         first = False
                         continue
                     yield sse_event("update", _entries_html(visit, entries, update))
-        except (TimeoutError, SwnodeError):
+        except TimeoutError:
             return
+        except SwnodeError:  # refused now (a grant revoked): the page stops listening
+            yield sse_event("done", "")
 
     return StreamingResponse(
         stream(),
