@@ -66,12 +66,13 @@ PAGE = (
 )
 
 
-def render(form: BoundForm, *, marked: bool = False, portal: bool = False) -> str:
+def render(form: BoundForm, *, marked: bool = False, portal: bool = False, action: str = "") -> str:
     template = environment(marked=marked, portal=portal).from_string(PAGE)
     context: dict[str, Any] = {}
     if portal:
         context["_"] = (Marked() if marked else gettext.NullTranslations()).gettext
-    return template.render(form=form, action=ACTION.format(form.spec.document_type), **context)
+    action = action or ACTION.format(form.spec.document_type)
+    return template.render(form=form, action=action, **context)
 
 
 def example(document_type: str) -> Message:
