@@ -35,6 +35,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 peer_port=args.peer_port,
                 client_port=args.client_port,
                 ops_port=args.ops_port,
+                web_port=args.web_port,
                 poll_interval_s=args.poll_interval,
                 directory_validity_s=args.directory_validity,
                 storage_url=args.storage,
@@ -44,6 +45,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     )
     print(f"initialised {config.role.value} node {config.id} in {config.dir}")
     print(f"  peer {config.peer_endpoint}  client {config.client_endpoint}  ops {config.ops_url}")
+    print(f"  portal {config.web_url}")
     if config.is_central:
         print(f"next: swnode run --dir {config.dir}")
     else:
@@ -82,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "peer_port": args.peer_port,
         "client_port": args.client_port,
         "ops_port": args.ops_port,
+        "web_port": args.web_port,
     }
     config = replace(config, **{k: v for k, v in ports.items() if v is not None})
     _setup_logging(config.log_level, config.log_path, fmt=config.log_format, node_id=config.id)
@@ -325,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer-port", type=int)
     p.add_argument("--client-port", type=int)
     p.add_argument("--ops-port", type=int)
+    p.add_argument("--web-port", type=int, help="the portal's port (default: a free one)")
     p.add_argument("--poll-interval", type=float, help="seconds between directory polls")
     p.add_argument("--directory-validity", type=float, help="central: seconds a directory is valid")
     p.add_argument("--storage", help="storage URL (default sqlite:///node.db in the folder)")
@@ -353,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--peer-port", type=int, help="listen on this peer port instead")
     p.add_argument("--client-port", type=int, help="listen on this client port instead")
+    p.add_argument("--web-port", type=int, help="serve the portal on this port instead")
 
     p = command("status", cmd_status, "what the node holds and who it can reach")
     p.add_argument("--dir", type=Path, required=True)

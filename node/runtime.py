@@ -1,4 +1,4 @@
-"""A running node: opens storage, loads keys and directories, serves the three ports, and runs
+"""A running node: opens storage, loads keys and directories, serves the four ports, and runs
 the background loops (directory sync, peer probes, health). `swnode run` is this and a signal
 handler."""
 
@@ -53,6 +53,7 @@ from node.servers.status_document import jwk, node_status
 from node.statistics import statistics_for
 from node.tracing import NodeTracing
 from node.upkeep import certificates_loop, identity_loop
+from node.web.server import WebServer, node_secret, portal_for
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
@@ -137,6 +138,7 @@ class Node:
         self._servers: list[grpc.aio.Server] = []
         self.health_servicer = HealthServicer()
         self._ops: OpsServer | None = None
+        self._web: WebServer | None = None
         self._serving = False  # set once start() has finished
         self.keys: NodeKeys
         self.db: Database
@@ -169,12 +171,13 @@ class Node:
         await self._serve()
         config = self.config
         log.info(
-            "node %s (%s) serving: peer %s, client %s, ops %s",
+            "node %s (%s) serving: peer %s, client %s, ops %s, portal %s",
             config.id,
             config.role.value,
             config.peer_endpoint,
             config.client_endpoint,
             config.ops_url,
+            config.web_url or "-",
         )
         self._serving = True
 
@@ -382,10 +385,15 @@ class Node:
             self._tasks.supervise(name, loop)
 
     async def _start_servers(self) -> None:
-        servers = [peer_server(self), client_server(self)]  # both bound before either starts
+        servers = [peer_server(self), client_server(self)]  # all bound before any starts
+        if self.config.web_port is not None:
+            self._web = WebServer(portal_for(self, node_secret(self.keys.token_key)))
+            self._web.bind()
         for server in servers:
             await server.start()
             self._servers.append(server)
+        if self._web is not None:
+            await self._web.start()
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop whatever has started (also after a start that failed half-way)."""
@@ -393,6 +401,8 @@ class Node:
         if hasattr(self, "delivery"):
             await self.delivery.stop()
         await self.health_servicer.enter_graceful_shutdown()
+        if self._web is not None:
+            await self._web.stop()
         await asyncio.gather(*(s.stop(grace_s) for s in self._servers))
         if self._ops is not None:
             self._ops.stop()

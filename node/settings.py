@@ -148,6 +148,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Address the ops port listens on; loopback unless a monitoring network needs it.",
     ),
     Setting(
+        "ports",
+        "web",
+        _port,
+        None,
+        "Web port: the portal people use in a browser (docs/PORTAL.md), on [node] host; HTTPS"
+        " with [web] cert_file and key_file, plain HTTP only on a loopback host. Unset: no"
+        " portal.",
+        7104,
+    ),
+    Setting(
         "central",
         "client_endpoint",
         _endpoint,
@@ -338,6 +348,41 @@ SETTINGS: tuple[Setting, ...] = (
         _text,
         "http://127.0.0.1:4317",
         "The OTLP/gRPC collector's address (http:// for plain text, https:// for TLS).",
+    ),
+    Setting(
+        "web",
+        "cert_file",
+        _text,
+        None,
+        "The portal's HTTPS certificate chain (PEM, a certificate browsers trust), relative to"
+        " the node folder or absolute.",
+        "/etc/swnode/portal.crt",
+    ),
+    Setting(
+        "web",
+        "key_file",
+        _text,
+        None,
+        "The private key of cert_file (PEM, mode 0600).",
+        "/etc/swnode/portal.key",
+    ),
+    Setting(
+        "web",
+        "name_en",
+        _text,
+        None,
+        "The window's name in English on its portal; default: from the node id (China"
+        " (Guangdong) International Trade Single Window).",
+        "China (Guangdong) International Trade Single Window",
+    ),
+    Setting(
+        "web",
+        "name_zh",
+        _text,
+        None,
+        "The window's name in Chinese on its portal; default: from the node id"
+        " (中国（广东）国际贸易单一窗口).",
+        "中国（广东）国际贸易单一窗口",
     ),
     Setting(
         "declarations",

@@ -66,6 +66,19 @@ class AgencyWork:
         rows = await self._db.declarations.agency_work(agency, chosen, limit or 100)
         return dpb.ListWorkResponse(items=[await self._item(w) for w in rows])
 
+    async def work_item(self, claims: Claims, work_id: str) -> dpb.WorkItem:
+        """One work item of the caller's agency (another agency's answers as one that does not
+        exist), as ListWork shows it."""
+        agency = self._agency(claims)
+        w = await self._db.declarations.work(work_id)
+        if w is None or w.agency != agency:
+            raise NotFound(
+                "work.unknown",
+                f"work_id: no work item {quote(work_id)} for {agency}",
+                field="work_id",
+            )
+        return await self._item(w)
+
     async def watch_work(self, claims: Claims) -> AsyncIterator[dpb.WorkItem]:
         agency = self._agency(claims)
         sent: set[str] = set()
