@@ -21,7 +21,7 @@ from datetime import datetime
 from google.protobuf import json_format
 
 from core.errors import InvalidArgument, quote
-from core.logistics import MAX_EVENTS_PER_MESSAGE
+from core.logistics import EVENT_FIELDS, MAX_EVENTS_PER_MESSAGE
 from swf.v1 import documents_pb2 as docs
 from swf.v1 import logistics_pb2 as lpb
 
@@ -35,17 +35,8 @@ __all__ = [
 ]
 
 MAX_EVENTS_PER_FILE = MAX_EVENTS_PER_MESSAGE
-CSV_COLUMNS = (
-    "event_id",
-    "kind",
-    "occurred_at",
-    "place",
-    "container",
-    "bill_of_lading",
-    "conveyance",
-    "mode",
-    "remarks",
-)
+# A CSV file's columns are the event's own fields, in the same order.
+CSV_COLUMNS = EVENT_FIELDS
 
 
 def _bad(where: str, rule: str) -> InvalidArgument:
