@@ -46,8 +46,8 @@ class NetworkSpec:
     directory_validity_s: float = 3600.0
     # Agencies' work decided by the rule-based simulator, or left to the test.
     simulator: bool = True
-    # One province in each foreign federation too (SG-01, ...).
-    foreign_provinces: bool = False
+    # Provinces in each foreign federation too (SG-01, ...).
+    foreign_provinces: int = 0
 
     @property
     def settings(self) -> Settings:

@@ -56,7 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--provinces", type=int, default=2)
     p.add_argument("--foreign", type=int, default=1)
     p.add_argument(
-        "--foreign-provinces", action="store_true", help="give each foreign federation a province"
+        "--foreign-provinces",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="N",
+        help="give each foreign federation N provinces (1 when N is left out)",
     )
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("status", help="every node of the network: pid, health, ports")
