@@ -4,6 +4,9 @@ Messages for this node wait in the inbox with status `received`. The dispatcher 
 order, calls the handler registered for the document type, and marks them `processed`. A crash
 between the two runs the handler again on restart, so handlers are idempotent. Messages of a type
 no handler is registered for stay `received` for an operator (or a later service) to read.
+
+It sleeps until woken: by the inbound side of this process when a message is stored, and, only
+after a handler failed, again `retry_s` later.
 """
 
 from __future__ import annotations
@@ -38,12 +41,13 @@ Handler = Callable[[Received], Awaitable[None]]
 
 
 class Dispatcher:
-    def __init__(self, db: Database, *, poll_s: float = 1.0, batch: int = 200) -> None:
+    def __init__(self, db: Database, *, retry_s: float = 5.0, batch: int = 200) -> None:
         self._db = db
         self._handlers: dict[str, Handler] = {}
         self._wake = asyncio.Event()
-        self._poll_s = poll_s
+        self._retry_s = retry_s
         self._batch = batch
+        self._failed = False
 
     def register(self, document_type: str, handler: Handler) -> None:
         self._handlers[document_type] = handler
@@ -72,6 +76,7 @@ class Dispatcher:
                     log.exception(
                         "handling %s %s failed; it stays received", document_type, row["message_id"]
                     )
+                    self._failed = True
                     continue
                 async with self._db.transaction() as tx:
                     await self._db.inbox.mark_processed_txn(
@@ -82,11 +87,13 @@ class Dispatcher:
 
     async def run(self) -> None:
         while True:
+            self._wake.clear()
+            self._failed = False
             try:
                 while await self.run_once():
                     pass
             except Exception:
                 log.exception("dispatching received messages failed")
+                self._failed = True
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
-            self._wake.clear()
+                await asyncio.wait_for(self._wake.wait(), self._retry_s if self._failed else None)
