@@ -286,6 +286,7 @@ class Node:
             clock_ms=self.clock_ms,
         )
         self.declarations.approval_hooks.append(self.certificates.issue_txn)
+        self.declarations.on_change(self.certificates.wake_queued)
         for document_type in KIND_TYPES.values():
             self.dispatcher.register(document_type, self.certificates.receive)
         self.dispatcher.register(STATUS_TYPE, self.certificates.on_status)
@@ -329,6 +330,7 @@ class Node:
                 clock_skew_ms=int(config.clock_skew_s * 1000),
             ),
             on_received=self._received,
+            on_delivered=self._certificates_due.set,  # a certificate on its way may have settled
         )
         await self._start_servers()
         self._ops = OpsServer(config.ops_host, config.ops_port, self.metrics.registry)
