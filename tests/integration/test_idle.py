@@ -12,8 +12,8 @@ from dataclasses import replace
 import pytest
 
 from node.config import load_config, write_config
-from tests.harness import Network, NetworkFactory, NetworkSpec, eventually, swnode
-from tests.messages import outbox_row, wait_statuses
+from tests.harness import Network, NetworkFactory, NetworkSpec, eventually
+from tests.messages import outbox_row, send, wait_statuses
 
 pytestmark = pytest.mark.network
 
@@ -23,24 +23,6 @@ SLOW_POLL_S = 120.0
 def storage_counts(net: Network, node_id: str) -> tuple[float, float]:
     m = net.metrics(node_id)
     return m["swnode_storage_statements_total"][()], m["swnode_storage_pings_total"][()]
-
-
-def send(net: Network, sender: str, recipient: str, text: str) -> str:
-    """`swnode send`, in a process of its own; the message id."""
-    sent = swnode(
-        "send",
-        "--dir",
-        str(net.dir(sender)),
-        "--to",
-        recipient,
-        "--type",
-        "swnode.test.note",
-        "--file",
-        "-",
-        stdin=text,
-    )
-    assert sent.returncode == 0, sent.stderr
-    return sent.stdout.strip()
 
 
 def slow_poller(net: Network, node_id: str) -> None:
