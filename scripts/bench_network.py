@@ -1,13 +1,14 @@
 """A whole test network brought up in a temporary folder, measured and taken down again
 (node/devnet/netbench.py says what is measured). The last line printed is JSON.
 
-    scripts/bench-network [--provinces N] [--foreign M] [--idle S] [--samples K]
+    scripts/bench-network [--provinces N] [--foreign M] [--idle S] [--samples K] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from node.devnet.netbench import main_cli
 
@@ -21,6 +22,7 @@ def main() -> int:
     parser.add_argument(
         "--poll-interval", type=float, default=10.0, help="directory poll interval of every node"
     )
+    parser.add_argument("--out", type=Path, help="also write the JSON figures to this file")
     args = parser.parse_args()
     return main_cli(
         provinces=args.provinces,
@@ -28,6 +30,7 @@ def main() -> int:
         idle_s=args.idle,
         samples=args.samples,
         poll_interval_s=args.poll_interval,
+        out=args.out,
     )
 
 

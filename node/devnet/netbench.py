@@ -327,7 +327,13 @@ def bench_network(
 
 
 def main_cli(
-    *, provinces: int, foreign: int, idle_s: float, samples: int, poll_interval_s: float
+    *,
+    provinces: int,
+    foreign: int,
+    idle_s: float,
+    samples: int,
+    poll_interval_s: float,
+    out: Path | None = None,
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="swnode-bench-network-") as tmp:
         result = bench_network(
@@ -341,5 +347,8 @@ def main_cli(
     summary = {k: v for k, v in result.items() if k != "idle"}
     idle = {k: v for k, v in result["idle"].items() if k != "per_node"}
     print(json.dumps({**summary, "idle": idle}, indent=2))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
     return 0
