@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -167,6 +168,15 @@ async def directory_changes(net: Devnet, timeout_s: float) -> dict[str, Any]:
     }
 
 
+async def directory_bytes(net: Devnet) -> dict[str, int]:
+    """The size of each signed directory CN holds (its own and the foreign ones it trusts)."""
+    db = await admin.open_db(load_config(net.node_dir("CN")))
+    try:
+        return {f: len(d.signed) for f, d in sorted((await db.directories.held()).items())}
+    finally:
+        await db.close()
+
+
 # -- documents and queries -----------------------------------------------------------------------
 
 
@@ -297,6 +307,7 @@ def bench_network(
         time.sleep(min(10.0, idle_s / 6))  # start-up work (first probes, scans) is over
         idle = idle_usage(net, idle_s)
         changes = asyncio.run(directory_changes(net, timeout_s=max(60.0, 6 * poll_interval_s)))
+        changes["directory_bytes"] = asyncio.run(directory_bytes(net))
         demo = Demo(root, quiet=True)
         try:
             meta, _ = _session(demo)
@@ -318,6 +329,7 @@ def bench_network(
         "nodes": len(net.node_ids()),
         "federations": len(centrals),
         "poll_interval_s": poll_interval_s,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "time_to_healthy_s": round(healthy_s, 1),
         "idle": idle,
         **changes,

@@ -155,6 +155,7 @@ async def sweep(payload_bytes: int, duration_s: float, messages: int) -> dict[st
     found.update(
         payload_bytes=payload_bytes,
         duration_s=duration_s,
+        load_average_1m=round(os.getloadavg()[0], 2),  # the machine is shared: how busy it was
         raw_grpc_msgs_per_s=round(raw, 1),
         ratio_to_raw_grpc=round(found["closed_loop_msgs_per_s"] / raw, 3),
     )
@@ -170,7 +171,11 @@ async def at_rate(
         return {"closed_loop_msgs_per_s": round(peak, 1), **row}
 
     found: dict[str, Any] = await _with_pair(payload_bytes, run)
-    found.update(payload_bytes=payload_bytes, duration_s=duration_s)
+    found.update(
+        payload_bytes=payload_bytes,
+        duration_s=duration_s,
+        load_average_1m=round(os.getloadavg()[0], 2),
+    )
     return found
 
 
