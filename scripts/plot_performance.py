@@ -93,16 +93,21 @@ def idle_against_nodes(folder: Path) -> None:
     if not runs:
         print("no network-*.json: idle chart skipped", file=sys.stderr)
         return
-    nodes = [r["nodes"] for r in runs]
     fig, left = plt.subplots(1, 1, figsize=SIZE)
-    left.plot(nodes, [r["idle"]["cpu_pct_per_node_mean"] for r in runs], "o-", label="mean node")
-    left.plot(nodes, [r["idle"]["cpu_pct_central"] for r in runs], "s--", label="central CN")
+    for poll_s in sorted({r["poll_interval_s"] for r in runs}):
+        group = [r for r in runs if r["poll_interval_s"] == poll_s]
+        nodes = [r["nodes"] for r in group]
+        mean = [r["idle"]["cpu_pct_per_node_mean"] for r in group]
+        central = [r["idle"]["cpu_pct_central"] for r in group]
+        left.plot(nodes, mean, "o-", label=f"mean node, poll {poll_s:g} s")
+        left.plot(nodes, central, "s--", label=f"central CN, poll {poll_s:g} s")
     left.axhline(0.2, color="grey", linewidth=0.8, linestyle=":", label="aim: 0.2%")
     left.set_xlabel("nodes in the network")
     left.set_ylabel("idle CPU (% of one core)")
-    left.legend(fontsize=7, loc="upper left")
+    left.legend(fontsize=6, loc="upper left")
     right = left.twinx()
-    right.plot(nodes, [r["idle"]["rss_mib_per_node_mean"] for r in runs], "^-", color="tab:green")
+    nodes = [r["nodes"] for r in runs]
+    right.plot(nodes, [r["idle"]["rss_mib_per_node_mean"] for r in runs], "^:", color="tab:green")
     right.set_ylabel("RSS per node (MiB)", color="tab:green")
     left.set_title("Idle CPU and memory against the number of nodes")
     _save(fig, folder / "idle-vs-nodes.png")

@@ -109,14 +109,15 @@ def idle_usage(net: Devnet, idle_s: float) -> dict[str, Any]:
 
 
 def _versions_of(net: Devnet, federation: str) -> dict[str, int]:
-    """The version of `federation`'s directory each node holds (0 when it holds none)."""
+    """The version of `federation`'s directory each node that should hold it holds: its own
+    nodes, and the nodes of the federations that trust it (0 while one holds none)."""
     held = {}
     for nid in net.node_ids():
         status = net.node_status(nid) or {}
         directory = status.get("directory", {})
         if federation_of(nid) == federation:
             held[nid] = int(directory.get("version", 0))
-        else:
+        elif federation in directory.get("trusted_federations", []):
             held[nid] = int(directory.get("foreign", {}).get(federation, {}).get("version", 0))
     return held
 
