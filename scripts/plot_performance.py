@@ -129,10 +129,63 @@ def timeline_against_nodes(folder: Path) -> None:
     _save(fig, folder / "timeline-vs-nodes.png")
 
 
+def tables(folder: Path) -> str:
+    """The figures as Markdown tables, for docs/PERFORMANCE.md."""
+    out = []
+    runs = _networks(folder)
+    if runs:
+        out += [
+            "| nodes | provinces, foreign | poll | load | healthy after | idle CPU/node mean (max) "
+            "| central | RSS/node mean | enrolment → every node | revocation → every node "
+            "| declaration → cleared p50/p99 | certificate → SG p50/p99 | timeline p50/p99 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in runs:
+            i = r["idle"]
+            d, t = r["declaration_submit_to_cleared"], r["timeline_query_every_node"]
+            c = r.get("certificate_of_origin_to_sg_delivered") or {"p50_ms": "-", "p99_ms": "-"}
+            out.append(
+                f"| {r['nodes']} | {r['provinces']}, {r['foreign']} | {r['poll_interval_s']:g} s "
+                f"| {r['load_average_1m']} | {r['time_to_healthy_s']} s "
+                f"| {i['cpu_pct_per_node_mean']} % ({i['cpu_pct_per_node_max']} %) "
+                f"| {i['cpu_pct_central']} % | {i['rss_mib_per_node_mean']} MiB "
+                f"| {r['enrolment_to_every_node_ms'] / 1000:.1f} s "
+                f"| {r['revocation_to_every_node_ms'] / 1000:.1f} s "
+                f"| {d['p50_ms']} / {d['p99_ms']} ms | {c['p50_ms']} / {c['p99_ms']} ms "
+                f"| {t['p50_ms']} / {t['p99_ms']} ms |"
+            )
+        out.append("")
+    for name, label in PAYLOADS:
+        path = folder / f"sweep-{name}.json"
+        if not path.exists():
+            continue
+        sweep = _load(path)
+        out += [
+            f"{label}: closed-loop maximum {sweep['closed_loop_msgs_per_s']} msg/s, plain gRPC "
+            f"{sweep['raw_grpc_msgs_per_s']} msg/s, ratio {sweep['ratio_to_raw_grpc']} "
+            f"(load average {sweep.get('load_average_1m', '?')})",
+            "",
+            "| offered msg/s | p50 ms | p99 ms | p99.9 ms | messages |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {x['offered_per_s']} | {x['p50_ms']} | {x['p99_ms']} | {x['p999_ms']} "
+                f"| {x['messages']} |"
+                for x in sweep["rates"]
+            ),
+            "",
+        ]
+    return "\n".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="scripts/plot-performance", description=__doc__)
     parser.add_argument("--dir", type=Path, default=Path("docs/perf"))
-    folder = parser.parse_args().dir
+    parser.add_argument("--tables", action="store_true", help="print the figures as Markdown")
+    args = parser.parse_args()
+    folder = args.dir
+    if args.tables:
+        print(tables(folder))
+        return 0
     latency_against_load(folder)
     throughput_per_payload(folder)
     idle_against_nodes(folder)
