@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -60,6 +61,21 @@ def _spread(values_ms: list[float]) -> dict[str, float]:
         "p50_ms": round(percentile(ordered, 50), 1),
         "p99_ms": round(percentile(ordered, 99), 1),
     }
+
+
+def _revision() -> str:
+    """The commit measured, so that kept figures say which code they are of."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 (git from PATH)
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except OSError:
+        return ""
+    return done.stdout.strip()
 
 
 def _until(what: Callable[[], T], done: Callable[[T], bool], timeout_s: float, step_s: float) -> T:
@@ -331,6 +347,7 @@ def bench_network(
         "federations": len(centrals),
         "poll_interval_s": poll_interval_s,
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "revision": _revision(),
         "time_to_healthy_s": round(healthy_s, 1),
         "idle": idle,
         **changes,
