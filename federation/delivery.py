@@ -56,6 +56,8 @@ __all__ = ["Answered", "Delivery", "DeliverySettings", "PeerQueue", "StreamBroke
 @dataclass(frozen=True)
 class DeliverySettings:
     window: int = 2048
+    # Unanswered frames at most (window.Window): what arrives meanwhile goes in the next frame.
+    frames_in_flight: int = 2
     claim_batch: int = 512
     frame_bytes: int = 1024 * 1024
     lease_ms: int = 60_000
@@ -90,7 +92,9 @@ class PeerQueue:
         # What is in flight and which frames await their acks: pure logic (window.py); this
         # class does the I/O around it.
         self.window: Window[Claimed] = Window(
-            delivery.settings.window, delivery.settings.frame_bytes
+            delivery.settings.window,
+            delivery.settings.frame_bytes,
+            delivery.settings.frames_in_flight,
         )
         self.had_failures = True  # until a first success clears the stored state
         self.connected = False
