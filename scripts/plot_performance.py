@@ -43,16 +43,18 @@ def latency_against_load(folder: Path) -> None:
         path = folder / f"sweep-{name}.json"
         if not path.exists():
             continue
-        sweep = _load(path)
-        rates = [r["offered_per_s"] for r in sweep["rates"]]
+        rows = sorted(_load(path)["rates"], key=lambda r: r["offered_per_s"])
+        rates = [r["offered_per_s"] for r in rows]
         for key, style in (("p50_ms", "-o"), ("p99_ms", "--s"), ("p999_ms", ":^")):
-            values = [r[key] for r in sweep["rates"]]
+            values = [r[key] for r in rows]
             axes.plot(rates, values, style, label=f"{label} {key.removesuffix('_ms')}")
         drawn = True
     if not drawn:
         print("no sweep-1k.json or sweep-64k.json: latency chart skipped", file=sys.stderr)
         plt.close(fig)
         return
+    axes.set_xscale("log")
+    axes.axhline(50, color="grey", linewidth=0.8, linestyle=":")
     axes.set_xlabel("offered load (messages/s, open loop)")
     axes.set_ylabel("send → receipt (ms)")
     axes.set_yscale("log")
