@@ -53,6 +53,7 @@ class Counters:
     def __init__(self) -> None:
         self.statements = 0
         self.pings = 0
+        self.transactions = 0
 
 
 class Tx(Protocol):
@@ -209,6 +210,7 @@ class SqliteEngine(_SqliteTx):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._lock:
+            self.counters.transactions += 1
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteTx(self._conn, self.counters)
@@ -324,6 +326,7 @@ class PostgresEngine:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._pool.acquire() as conn, conn.transaction():
+            self.counters.transactions += 1
             yield _PgTx(conn, self.counters)
 
     def skip_locked(self) -> str:
