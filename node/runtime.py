@@ -362,6 +362,8 @@ class Node:
         self._ops.on_wake = woken
         if await self.db.on_outbox_work(self.delivery.rescan):
             log.info("outbox work from other replicas arrives by LISTEN/NOTIFY")
+        revoked = asyncio.Event()
+        await self.db.on_revocation(revoked.set)
         interval = config.poll_interval_s
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "directory-sync": lambda: self.sync.run(interval),
@@ -369,7 +371,7 @@ class Node:
             "health": lambda: self.health.run(interval),
             "delivery": self.delivery.run,
             "dispatch": self.dispatcher.run,
-            "identity": lambda: identity_loop(self.accounts, interval),
+            "identity": lambda: identity_loop(self.accounts, interval, revoked),
             "certificates": lambda: certificates_loop(
                 self.certificates, self._certificates_due, interval
             ),

@@ -33,14 +33,20 @@ async def certificates_loop(
             await asyncio.wait_for(wake.wait(), interval_s)
 
 
-async def identity_loop(accounts: Accounts, poll_interval_s: float) -> None:
-    """Keep revocations current (other replicas record some) and settle pending
-    registrations once the central node answers; forget attempts out of every window."""
+async def identity_loop(
+    accounts: Accounts, poll_interval_s: float, revoked: asyncio.Event | None = None
+) -> None:
+    """Keep revocations current (other replicas record some: on PostgreSQL their NOTIFY sets
+    `revoked`, and they are re-read at once) and settle pending registrations once the central
+    node answers; forget attempts out of every window."""
+    revoked = revoked or asyncio.Event()
     while True:
+        revoked.clear()
         try:
             await accounts.revocations.load()
             await accounts.registrations.retry_pending()
             await accounts.forget_old_attempts()
         except Exception:
             log.exception("identity upkeep failed")
-        await asyncio.sleep(poll_interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(revoked.wait(), poll_interval_s)

@@ -23,6 +23,7 @@ from core.errors import ConfigError, Unavailable
 
 __all__ = [
     "OUTBOX_CHANNEL",
+    "REVOCATION_CHANNEL",
     "Counters",
     "Dialect",
     "Engine",
@@ -42,8 +43,10 @@ Row = Mapping[str, Any]
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
-# The channel a PostgreSQL node's replicas are told on that the outbox has new work.
+# The channels a PostgreSQL node's replicas are told on: the outbox has new work; a token
+# revocation was stored.
 OUTBOX_CHANNEL = "swnode_outbox"
+REVOCATION_CHANNEL = "swnode_revocations"
 
 
 class Counters:
