@@ -5,8 +5,9 @@ order, calls the handler registered for the document type, and marks them `proce
 between the two runs the handler again on restart, so handlers are idempotent. Messages of a type
 no handler is registered for stay `received` for an operator (or a later service) to read.
 
-It sleeps until woken: by the inbound side of this process when a message is stored, and, only
-after a handler failed, again `retry_s` later.
+It sleeps until woken: by the inbound side of this process when a message is stored, and, after
+a handler failed, again `retry_s` later; a sweep every `sweep_s` takes what another replica
+stored and left (it died before dispatching).
 """
 
 from __future__ import annotations
@@ -41,11 +42,14 @@ Handler = Callable[[Received], Awaitable[None]]
 
 
 class Dispatcher:
-    def __init__(self, db: Database, *, retry_s: float = 5.0, batch: int = 200) -> None:
+    def __init__(
+        self, db: Database, *, retry_s: float = 5.0, sweep_s: float = 60.0, batch: int = 200
+    ) -> None:
         self._db = db
         self._handlers: dict[str, Handler] = {}
         self._wake = asyncio.Event()
         self._retry_s = retry_s
+        self._sweep_s = sweep_s
         self._batch = batch
         self._failed = False
 
@@ -96,4 +100,6 @@ class Dispatcher:
                 log.exception("dispatching received messages failed")
                 self._failed = True
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._retry_s if self._failed else None)
+                await asyncio.wait_for(
+                    self._wake.wait(), self._retry_s if self._failed else self._sweep_s
+                )

@@ -74,6 +74,9 @@ def decide(agency: str, review: str, document: dpb.Document) -> tuple[dpb.Decisi
     return dpb.DECISION_ACCEPT, ""
 
 
+SWEEP_S = 60.0
+
+
 class Simulator:
     def __init__(self, declarations: Declarations, *, interval_s: float = 0.5) -> None:
         self._d = declarations
@@ -108,8 +111,9 @@ class Simulator:
         )
 
     async def run(self) -> None:
-        """A pass whenever the declarations change (new work, or work taken), and every
-        `interval_s` while a pass leaves work it could not do."""
+        """A pass whenever the declarations change (new work, or work taken), every
+        `interval_s` while a pass leaves work it could not do, and every `SWEEP_S` for work
+        another replica opened."""
         wake = asyncio.Event()
         self._d.on_change(wake.set)
         while True:
@@ -120,4 +124,4 @@ class Simulator:
             except Exception:
                 log.exception("simulator pass failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self._interval_s if left else None)
+                await asyncio.wait_for(wake.wait(), self._interval_s if left else SWEEP_S)
