@@ -18,6 +18,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from opentelemetry.trace import SpanKind, Tracer
+
+from federation.tracing import context_of, default_tracer
 from storage.database import Database
 from swf.v1 import envelope_pb2 as pb
 
@@ -43,9 +46,16 @@ Handler = Callable[[Received], Awaitable[None]]
 
 class Dispatcher:
     def __init__(
-        self, db: Database, *, retry_s: float = 5.0, sweep_s: float = 60.0, batch: int = 200
+        self,
+        db: Database,
+        *,
+        retry_s: float = 5.0,
+        sweep_s: float = 60.0,
+        batch: int = 200,
+        tracer: Tracer | None = None,
     ) -> None:
         self._db = db
+        self._tracer = tracer or default_tracer()
         self._handlers: dict[str, Handler] = {}
         self._wake = asyncio.Event()
         self._retry_s = retry_s
@@ -75,7 +85,18 @@ class Dispatcher:
                     envelope=bytes(row["envelope"]),
                 )
                 try:
-                    await handler(message)
+                    # In the trace the message arrived in (its receipt's span, stored with it).
+                    with self._tracer.start_as_current_span(
+                        "swnode.handle",
+                        context=context_of(row["traceparent"]),
+                        kind=SpanKind.CONSUMER,
+                        attributes={
+                            "swnode.message_id": message.message_id,
+                            "swnode.document_type": document_type,
+                            "swnode.sender": message.origin,
+                        },
+                    ):
+                        await handler(message)
                 except Exception:
                     log.exception(
                         "handling %s %s failed; it stays received", document_type, row["message_id"]

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from google.protobuf.message import DecodeError
+
 from core import batch_signatures as batch
 from core import receipts
 from core.envelope import DELIVERY_RECEIPT_TYPE
@@ -152,7 +154,7 @@ def end_to_end_receipt(
     try:
         receipt = pb.Receipt.FromString(payload)
         body = receipts.verify(receipt, key_of, cache)
-    except (SwnodeError, ValueError) as exc:
+    except (SwnodeError, ValueError, DecodeError) as exc:
         return f"ignoring an end-to-end receipt from {issuer}: {exc}"
     if body.issuer != issuer or body.kind != pb.RECEIPT_KIND_DELIVERY:
         return f"ignoring an end-to-end receipt from {issuer} that it did not issue"

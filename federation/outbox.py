@@ -12,9 +12,8 @@ signs its receipts too.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core import envelope
@@ -29,12 +28,16 @@ from core.errors import (
 from core.hops import next_hop
 from core.signer import Signer
 from core.trust import TrustView
+from federation.tracing import current_traceparent
 from storage.database import Database
 from storage.engine import Tx
 from storage.outbox import OutboxRow
 from swf.v1 import envelope_pb2 as pb
 
 __all__ = ["Outbox", "OutboxSettings"]
+
+# A submit waiting for its group commit: its envelopes, when, its trace, and its answer.
+_Waiting = tuple[Sequence[Sealed], int, str, "asyncio.Future[None]"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Outbox:
         self._settings = settings
         self._notify = notify
         # Group commit: sealed envelopes waiting for the transaction under way to end.
-        self._pending: list[tuple[Sequence[Sealed], int, asyncio.Future[None]]] = []
+        self._pending: list[_Waiting] = []
         self._committing = False
 
     def _new_id(self) -> str:
@@ -126,7 +129,9 @@ class Outbox:
         """Until `sealed` is committed: by this call, with whatever else is waiting, when no
         commit is under way; else by the call that holds it, in its next transaction."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((sealed, now_ms, done))
+        # Each submit's envelopes continue its own trace, whichever call commits them.
+        trace = current_traceparent()
+        self._pending.append((sealed, now_ms, trace, done))
         if not self._committing:
             self._committing = True
             try:
@@ -134,39 +139,66 @@ class Outbox:
                     batch, self._pending = self._pending, []
                     try:
                         async with self._db.transaction() as tx:
-                            for envelopes, at_ms, _ in batch:
-                                await self.queue_txn(tx, envelopes, at_ms)
+                            for envelopes, at_ms, tp, _ in batch:
+                                await self.queue_txn(
+                                    tx,
+                                    envelopes,
+                                    at_ms,
+                                    traceparents={e.message_id: tp for e in envelopes},
+                                )
                     except BaseException as exc:
                         self._fail(batch + self._pending, exc)
                         self._pending = []
                         raise
-                    for _, _, waiting in batch:
+                    for *_, waiting in batch:
                         waiting.set_result(None)
             finally:
                 self._committing = False
         await done
 
     @staticmethod
-    def _fail(
-        batch: list[tuple[Sequence[Sealed], int, asyncio.Future[None]]], exc: BaseException
-    ) -> None:
+    def _fail(batch: list[_Waiting], exc: BaseException) -> None:
         """Every waiting submit learns that its envelopes were not stored."""
         error = (
             exc
             if isinstance(exc, Exception)
             else Unavailable("submit.interrupted", "the node stopped before the commit")
         )
-        for _, _, waiting in batch:
+        for *_, waiting in batch:
             if not waiting.done():
                 waiting.set_exception(error)
                 waiting.exception()  # retrieved here too: the leader's own raises from it
 
-    async def queue_txn(self, tx: Tx, sealed: Sequence[Sealed], now_ms: int) -> None:
+    async def queue_txn(
+        self,
+        tx: Tx,
+        sealed: Sequence[Sealed],
+        now_ms: int,
+        *,
+        traceparents: Mapping[str, str] | None = None,
+    ) -> None:
+        """Queue `sealed`, each with the trace it continues: `traceparents[message_id]`, or
+        the span this code runs in (federation/tracing.py)."""
+        given = traceparents or {}
         await self._db.outbox.insert_txn(
-            tx, [self.row(s.header, s.envelope) for s in sealed], now_ms
+            tx,
+            [
+                self.row(s.header, s.envelope, s.header_sha256, traceparent=given.get(s.message_id))
+                for s in sealed
+            ],
+            now_ms,
         )
 
-    def row(self, header: pb.Header, env: pb.Envelope) -> OutboxRow:
+    def row(
+        self,
+        header: pb.Header,
+        env: pb.Envelope,
+        header_sha256: bytes,
+        *,
+        traceparent: str | None = None,
+    ) -> OutboxRow:
+        """The outbox row of a sealed or relayed envelope; `header_sha256` is the header's digest
+        in its origin's federation digest (§4.1), as receipts for it will name it."""
         return OutboxRow(
             message_id=header.message_id,
             conversation_id=header.conversation_id,
@@ -175,10 +207,11 @@ class Outbox:
             next_hop=next_hop(self.node_id, header.recipient),
             document_type=header.document_type,
             envelope=env.SerializeToString(),
-            header_sha256=hashlib.sha256(env.header).digest(),
+            header_sha256=header_sha256,
             payload_size=header.payload_size,
             created_at_unix_ms=header.created_at_unix_ms,
             expires_at_unix_ms=header.expires_at_unix_ms,
+            traceparent=current_traceparent() if traceparent is None else traceparent,
         )
 
     def wake(self, sealed: Sequence[Sealed]) -> None:

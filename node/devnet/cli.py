@@ -17,12 +17,16 @@ __all__ = ["add_arguments", "main", "render_table", "usage_hint"]
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'node':<7} {'role':<9} {'pid':>7}  {'state':<11} {'peer':<17} {'client':<17} ops"]
+    lines = [
+        f"{'node':<7} {'role':<9} {'pid':>7}  {'state':<11} {'peer':<17} {'client':<17} "
+        f"{'ops':<23} portal"
+    ]
     for r in rows:
         state = "healthy" if r["healthy"] else ("running" if r["running"] else "stopped")
         lines.append(
             f"{r['id']:<7} {r['role']:<9} {r['pid'] or '-':>7}  {state:<11} "
-            f"{r['endpoints']['peer']:<17} {r['endpoints']['client']:<17} {r['endpoints']['ops']}"
+            f"{r['endpoints']['peer']:<17} {r['endpoints']['client']:<17} "
+            f"{r['endpoints']['ops']:<23} {r['endpoints'].get('web') or '-'}"
         )
     return "\n".join(lines)
 
@@ -64,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="give each foreign federation N provinces (1 when N is left out)",
     )
+    p.add_argument(
+        "--crypto",
+        choices=["ed25519", "sm2"],
+        default="ed25519",
+        help="CN's federation's crypto profile (foreign federations stay ed25519)",
+    )
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("status", help="every node of the network: pid, health, ports")
     p.add_argument("--dir", type=Path, required=True)
@@ -97,7 +107,7 @@ def main(args: argparse.Namespace) -> int:
                 f"{args.foreign} foreign",
                 file=sys.stderr,
             )
-            settings = Settings(foreign_provinces=args.foreign_provinces)
+            settings = Settings(foreign_provinces=args.foreign_provinces, crypto=args.crypto)
             asyncio.run(net.create(args.provinces, args.foreign, settings))
             net.start()
         net.wait_healthy()

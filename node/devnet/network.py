@@ -58,6 +58,8 @@ class Settings:
     simulator: bool = True
     # Provinces of each foreign federation, enrolled with its own central (PROTOCOL.md §5.5).
     foreign_provinces: int = 0
+    # CN's federation's crypto profile (`--crypto sm2`); foreign federations stay ed25519.
+    crypto: str = "ed25519"
 
 
 class Devnet:
@@ -99,7 +101,7 @@ class Devnet:
         ids = national.network_ids(provinces, foreign, int(settings.foreign_provinces))
         self.root.mkdir(parents=True, exist_ok=True)
         # Every port of the network at once, so that no two nodes are given the same one.
-        ports = iter(admin.free_ports("127.0.0.1", 3 * len(ids)))
+        ports = iter(admin.free_ports("127.0.0.1", 4 * len(ids)))
         for node_id in ids:
             await admin.init_node(
                 admin.InitOptions(
@@ -109,9 +111,11 @@ class Devnet:
                     peer_port=next(ports),
                     client_port=next(ports),
                     ops_port=next(ports),
+                    web_port=next(ports),
                     poll_interval_s=settings.poll_interval_s,
                     directory_validity_s=settings.directory_validity_s,
                     storage_url=settings.storage.get(node_id),
+                    crypto=settings.crypto if federation_of(node_id) == "CN" else "ed25519",
                 )
             )
             node_dir = self.node_dir(node_id)

@@ -122,7 +122,7 @@ def _p999(values: list[float]) -> float:
     return values[min(len(values) - 1, int(len(values) * 0.999))]
 
 
-async def _with_pair(payload_bytes: int, run: Any) -> Any:
+async def _with_pair(payload_bytes: int, run: Any, crypto: str = "ed25519") -> Any:
     """Two nodes as bench.py builds them; `run(node, payload)` drives the sender."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     payload = os.urandom(payload_bytes)
@@ -137,7 +137,7 @@ async def _with_pair(payload_bytes: int, run: Any) -> Any:
         return bench.Result(0, size, 1.0, [], bench.peak_rss_mb(), bench.peak_rss_mb(receiver_pid))
 
     with tempfile.TemporaryDirectory(prefix="swnode-bench-") as tmp:
-        await bench.run_nodes(Path(tmp), 0, payload_bytes, None, drive=drive)
+        await bench.run_nodes(Path(tmp), 0, payload_bytes, None, crypto, drive=drive)
     return result
 
 
@@ -164,7 +164,9 @@ async def _closed_loop_max(node: Node, payload: bytes, messages: int) -> float:
     return messages / (time.perf_counter() - start)
 
 
-async def sweep(payload_bytes: int, duration_s: float, messages: int) -> dict[str, Any]:
+async def sweep(
+    payload_bytes: int, duration_s: float, messages: int, crypto: str = "ed25519"
+) -> dict[str, Any]:
     async def run(node: Node, payload: bytes) -> dict[str, Any]:
         peak = await _closed_loop_max(node, payload, messages)
         rows = [
@@ -172,7 +174,7 @@ async def sweep(payload_bytes: int, duration_s: float, messages: int) -> dict[st
         ]
         return {"closed_loop_msgs_per_s": round(peak, 1), "rates": rows}
 
-    found: dict[str, Any] = await _with_pair(payload_bytes, run)
+    found: dict[str, Any] = await _with_pair(payload_bytes, run, crypto)
     raw = await bench.run_echo(max(2000, messages), payload_bytes)
     found.update(
         payload_bytes=payload_bytes,
@@ -185,14 +187,14 @@ async def sweep(payload_bytes: int, duration_s: float, messages: int) -> dict[st
 
 
 async def at_rate(
-    payload_bytes: int, rate: float, duration_s: float, messages: int
+    payload_bytes: int, rate: float, duration_s: float, messages: int, crypto: str = "ed25519"
 ) -> dict[str, Any]:
     async def run(node: Node, payload: bytes) -> dict[str, Any]:
         peak = await _closed_loop_max(node, payload, messages)
         row = await open_loop(node, rate, duration_s, payload)
         return {"closed_loop_msgs_per_s": round(peak, 1), **row}
 
-    found: dict[str, Any] = await _with_pair(payload_bytes, run)
+    found: dict[str, Any] = await _with_pair(payload_bytes, run, crypto)
     found.update(
         payload_bytes=payload_bytes,
         duration_s=duration_s,
@@ -223,14 +225,15 @@ def main_cli(
     sweep_out: Path | None,
     payload_bytes: int,
     messages: int,
+    crypto: str = "ed25519",
 ) -> int:
     if sweep_out is not None:
-        result = asyncio.run(sweep(payload_bytes, duration_s, messages))
+        result = asyncio.run(sweep(payload_bytes, duration_s, messages, crypto))
         sweep_out.parent.mkdir(parents=True, exist_ok=True)
         sweep_out.write_text(json.dumps(result, indent=2) + "\n")
     else:
         assert rate is not None
-        result = asyncio.run(at_rate(payload_bytes, rate, duration_s, messages))
+        result = asyncio.run(at_rate(payload_bytes, rate, duration_s, messages, crypto))
     print(render(result))
     print(json.dumps(result))
     return 0

@@ -5,7 +5,6 @@ nothing else tells it of another process's writes (PostgreSQL's NOTIFY does too)
 
 from __future__ import annotations
 
-import hashlib
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -16,11 +15,12 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from core import evidence
+from core import algorithms, evidence
 from core.anchor import decode_anchor
 from core.envelope import Draft
 from core.errors import InvalidArgument, NotFound, quote
 from core.signer import Signer
+from core.trace_context import parse_traceparent
 from core.trust import TrustView
 from federation.directory_sync import load_trust
 from federation.outbox import Outbox
@@ -91,7 +91,7 @@ async def node_context(node_dir: Path) -> AsyncIterator[Context]:
     db = await open_db(config)
     try:
         trust = (
-            await load_trust(db, config.id, keys.directory_public)
+            await load_trust(db, config.id, keys.directory_public, keys.profile.key_algorithm)
             if keys.directory_public
             else TrustView.build(config.id, None)
         )
@@ -124,6 +124,8 @@ async def messages(
         if direction and r.direction != direction:
             continue
         row = asdict(r)
+        traced = parse_traceparent(row.pop("traceparent"))
+        row["trace_id"] = f"{traced.trace_id:032x}" if traced else None
         row["created_at"] = iso(r.created_at_unix_ms)
         row["updated_at"] = iso(r.updated_at_unix_ms)
         rows.append(row)
@@ -158,7 +160,13 @@ async def export_evidence(node_dir: Path, message_id: str) -> pb.Evidence:
                 earlier = (await ctx.db.outbox.versions(message_id)).get(wanted)
                 if earlier is not None:
                     envelope = pb.Envelope.FromString(earlier)
-            digest = hashlib.sha256(envelope.header).digest()
+            origin = ctx.trust.signing_key(envelope.signature.key_id)
+            h = (
+                origin.digest
+                if origin is not None
+                else Signer.of(ctx.config.id, ctx.keys.signing_key).digest
+            )
+            digest = algorithms.digest(h, envelope.header)
             given = [r for r, b in zip(given, bodies, strict=True) if b.header_sha256 == digest]
         else:
             received = await ctx.db.inbox.get(message_id)

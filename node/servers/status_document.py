@@ -4,14 +4,15 @@ whether the node runs or not."""
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 
 from core import directory as dirs
+from core.algorithms import KeyAlgorithm
 from core.hops import is_direct_neighbour, next_hop
 from core.ids import federation_of, role_of
 from core.trust import TrustView
+from identity.token_algorithms import jwk as token_jwk
 from node.config import NodeConfig
 from storage.engine import redact
 from swf.v1 import directory_pb2 as pb
@@ -25,9 +26,13 @@ def iso(ms: int) -> str:
 
 
 def jwk(key: pb.PublicKey) -> dict[str, str]:
-    """An Ed25519 public key as a JWK (RFC 8037)."""
-    x = base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode()
-    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": key.key_id, "alg": "EdDSA", "use": "sig"}
+    """A token key as a JWK: RFC 8037 (Ed25519) or RFC 7518 §6.2 with crv SM2 (IDENTITY.md)."""
+    return token_jwk(key)
+
+
+def _profile(directory: pb.Directory) -> str:
+    """The crypto profile a directory declares (PROTOCOL.md §0.9), by name."""
+    return "sm2" if dirs.directory_key_algorithm(directory) is KeyAlgorithm.SM2 else "ed25519"
 
 
 def node_status(
@@ -70,6 +75,7 @@ def node_status(
         "replica": replica,
         "directory": {
             "version": trust.version,
+            "crypto": _profile(own) if own else None,
             "issued_at": iso(own.issued_at_unix_ms) if own else None,
             "expires_at": iso(own.expires_at_unix_ms) if own else None,
             "valid": trust.valid(now_ms),
@@ -77,6 +83,7 @@ def node_status(
             "foreign": {
                 fed: {
                     "version": d.version,
+                    "crypto": _profile(d),
                     "expires_at": iso(d.expires_at_unix_ms),
                     "valid": dirs.is_current(d, now_ms),
                     "error": (foreign_errors or {}).get(fed),

@@ -126,6 +126,18 @@ def test_an_end_to_end_receipt_counts_only_from_its_issuer_and_of_kind_delivery(
     assert isinstance(end_to_end_receipt(b"", "CN-SH", trust.signing_key), str)  # unsigned
 
 
+def test_an_end_to_end_receipt_that_does_not_decode_is_ignored_with_a_reason(
+    cn: Federation,
+) -> None:
+    """§5.6: a payload that is not a Receipt is ignored, never an error that ends the stream."""
+    trust = TrustView.build("CN-GD", cn.directory())
+    good = signed(cn, "CN-SH", pb.RECEIPT_KIND_DELIVERY)
+    for payload in (b"\xff\xff\xff", good[:-3], b"\x0a\x05abc"):
+        outcome = end_to_end_receipt(payload, "CN-SH", trust.signing_key)
+        assert isinstance(outcome, str), payload
+        assert "ignoring an end-to-end receipt from CN-SH" in outcome
+
+
 def test_a_delivery_is_confirmed_only_by_the_recipient_for_a_header_sealed_here() -> None:
     body = pb.ReceiptBody(message_id="m1", issuer="CN-SH", header_sha256=b"h")
     found = [(b"raw", body)]
