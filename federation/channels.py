@@ -39,6 +39,10 @@ KEEPALIVE = [
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),
+    # A channel with no call for two minutes lets its connection go (and its keepalives with
+    # it): a province probes each of its dozens of neighbours every few minutes, and would
+    # otherwise keep a connection to every one alive for nothing (docs/PERFORMANCE.md).
+    ("grpc.client_idle_timeout_ms", 120_000),
     # A peer that was down is tried again within 2 s of coming back, not after gRPC's default
     # of up to two minutes of backoff; delivery keeps its own, persisted backoff (outbox).
     ("grpc.initial_reconnect_backoff_ms", 250),

@@ -10,6 +10,14 @@ everything in flight goes back to failed, and the peer's failure count and retry
 (core.backoff), so a restarted node, or another replica, waits as long as this one would have.
 A peer that is down only stalls its own queue.
 
+An idle node sleeps: nothing here runs on a short timer. A queue waits on its wake event, set
+when a message for its peer is queued in this process (`Delivery.notify`), and otherwise by
+`Delivery.run`, which sleeps until the earliest time anything in the outbox falls due (a retry,
+a lapsing claim, an expiry; `OutboxStore.next_due`) or until it is told of work queued elsewhere:
+PostgreSQL's NOTIFY from another replica, or `swnode send` calling the ops port's /wake on SQLite
+(`Delivery.rescan`). A sweep every `sweep_s` catches whatever slipped past both. A stream with
+nothing to carry closes after `idle_close_s`, and a peer with nothing queued is not dialled.
+
 What is in flight, how acks match frames and what each ack does are decided by the pure
 `window.Window` and `window.judge` (docs/PROTOCOL.md §5.2, §5.3); a queue does the I/O around
 them: claims, writes, reads, storage, timers and backoff.
@@ -51,12 +59,15 @@ __all__ = ["Answered", "Delivery", "DeliverySettings", "PeerQueue", "StreamBroke
 @dataclass(frozen=True)
 class DeliverySettings:
     window: int = 2048
+    # Unanswered frames at most (window.Window): what arrives meanwhile goes in the next frame.
+    frames_in_flight: int = 2
     claim_batch: int = 512
     frame_bytes: int = 1024 * 1024
     lease_ms: int = 60_000
     idle_close_s: float = 30.0
     ack_timeout_s: float = 60.0
-    poll_s: float = 0.5
+    # The longest delivery sleeps with nothing due: a safety net, not how work is found.
+    sweep_s: float = 60.0
     backoff: Backoff = field(default_factory=Backoff)
 
 
@@ -84,7 +95,9 @@ class PeerQueue:
         # What is in flight and which frames await their acks: pure logic (window.py); this
         # class does the I/O around it.
         self.window: Window[Claimed] = Window(
-            delivery.settings.window, delivery.settings.frame_bytes
+            delivery.settings.window,
+            delivery.settings.frame_bytes,
+            delivery.settings.frames_in_flight,
         )
         self.had_failures = True  # until a first success clears the stored state
         self.connected = False
@@ -104,8 +117,7 @@ class PeerQueue:
                 await asyncio.sleep(wait_s)
             trust = d.trust()
             if not trust.valid(d.clock_ms()) or not trust.is_active(self.peer):
-                await asyncio.sleep(d.poll_s())
-                continue
+                continue  # woken again when the directory changes (Delivery.rescan)
             try:
                 await self._session(trust)
             except (StreamBroken, grpc.aio.AioRpcError, SwnodeError) as exc:
@@ -113,9 +125,9 @@ class PeerQueue:
             finally:
                 self.connected = False
 
-    async def _wait_for_work(self) -> None:
+    async def _wait_for_work(self, timeout_s: float | None = None) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), self.d.poll_s())
+            await asyncio.wait_for(self.wake.wait(), timeout_s)
         self.wake.clear()
 
     async def _session(self, trust: TrustView) -> None:
@@ -173,10 +185,11 @@ class PeerQueue:
                 idle_since = asyncio.get_running_loop().time()
                 continue
             if not self.window.in_flight:
-                if asyncio.get_running_loop().time() - idle_since > d.settings.idle_close_s:
+                idle_s = asyncio.get_running_loop().time() - idle_since
+                if idle_s >= d.settings.idle_close_s:
                     await call.done_writing()
                     return
-                await self._wait_for_work()
+                await self._wait_for_work(d.settings.idle_close_s - idle_s)
             else:
                 room.clear()
                 if reader.done():
@@ -344,6 +357,8 @@ class PeerQueue:
         if kept and self.had_failures:
             await d.db.outbox.peer_succeeded(self.peer, now_ms)
             self.had_failures = False
+        if transient:
+            d.rescan()  # their retry time is now the earliest due, perhaps
         answered = Answered(
             peer=self.peer,
             delivered=[c.message_id for c in delivered],
@@ -388,6 +403,9 @@ class PeerQueue:
         await d.db.outbox.transition(Event.TRANSIENT_FAILURE, changes, now_ms, claimed_by=d.replica)
         await d.db.outbox.set_peer_backoff(self.peer, failures, retry_at, error)
         self.had_failures = True
+        d.rescan()
+        if changes:
+            self.wake.set()  # try again once the backoff has passed (run sleeps until then)
         log.warning("%s: delivery interrupted (%s); retrying in %.1fs", self.peer, error, delay_s)
 
 
@@ -418,8 +436,13 @@ class Delivery:
         self.cache = batch.RootCache()
         self.queues: dict[str, PeerQueue] = {}
         self._tasks = Tasks("delivery")
+        self._rescan = asyncio.Event()
+        # Told whenever the outbox may have moved (the backlog metrics refresh on it).
+        self.moved: list[Callable[[], None]] = []
 
     def notify(self, peer: str) -> None:
+        for moved in self.moved:
+            moved()
         queue = self.queues.get(peer)
         if queue is not None:
             queue.wake.set()
@@ -427,27 +450,34 @@ class Delivery:
             queue = self.queues[peer] = PeerQueue(self, peer)
             self._tasks.supervise(f"deliver-{peer}", queue.run)
 
+    def rescan(self) -> None:
+        """Look at the outbox again now: work was queued by another process or replica, a
+        retry time moved, or the directory changed."""
+        for moved in self.moved:
+            moved()
+        self._rescan.set()
+
     async def run(self) -> None:
-        """Find peers with work (queued by other processes or replicas too), and expire."""
-        last_expiry = 0.0
+        """Wake the queues of peers with work due (queued by other processes or replicas too),
+        expire what is past its time, and sleep until the next thing falls due."""
         while True:
+            self._rescan.clear()
+            wait_s = self.settings.sweep_s
             try:
                 now_ms = self.clock_ms()
-                peers = await self.db.outbox.peers_with_work(now_ms)
-                for peer in peers:
+                expired = await self.db.outbox.expire(now_ms)
+                if expired:
+                    log.warning("%d messages expired before delivery: status dead", expired)
+                for peer in await self.db.outbox.peers_with_work(now_ms):
                     self.notify(peer)
-                if now_ms - last_expiry > 5_000:
-                    expired = await self.db.outbox.expire(now_ms)
-                    if expired:
-                        log.warning("%d messages expired before delivery: status dead", expired)
-                    last_expiry = now_ms
+                due = await self.db.outbox.next_due(now_ms)
+                if due is not None:
+                    wait_s = min(wait_s, max(0.0, (due - self.clock_ms()) / 1000))
             except Exception:
                 log.exception("delivery scan failed")
-            await asyncio.sleep(self.poll_s())
-
-    def poll_s(self) -> float:
-        """The poll interval, jittered so that replicas do not poll in lockstep."""
-        return self.settings.poll_s * (0.75 + self.rand() / 2)
+            # Jittered a little, so that replicas do not scan in lockstep.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._rescan.wait(), wait_s * (1 + self.rand() / 50))
 
     async def stop(self) -> None:
         await self._tasks.close()

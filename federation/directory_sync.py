@@ -66,6 +66,9 @@ class DirectorySync:
         self.last_error: str | None = None
         self.last_success_ms: int | None = None
         self.foreign_errors: dict[str, str] = {}
+        # The signed bytes last verified and stored, by federation: a poll that brings the same
+        # bytes again (nearly every poll) is not verified, stored and reloaded again.
+        self._accepted: dict[str, bytes] = {}
 
     # -- from storage ------------------------------------------------------------------------
 
@@ -80,36 +83,45 @@ class DirectorySync:
 
     # -- from the network --------------------------------------------------------------------
 
-    async def accept_bundle(self, bundle: pb.DirectoryBundle) -> None:
-        """Verify and store a bundle from this federation's central node. Raises (and stores
-        nothing of the own directory) on a bad signature, wrong federation or rollback."""
+    async def accept_bundle(self, bundle: pb.DirectoryBundle) -> bool:
+        """Verify and store a bundle from this federation's central node; whether anything new
+        was stored. Raises (and stores nothing of the own directory) on a bad signature, wrong
+        federation or rollback."""
         now_ms = self._clock_ms()
-        own = dirs.verify_directory(
-            bundle.own,
-            directory_key=self._directory_key,
-            federation=self.federation,
-            held_version=self.trust.version,
-            algorithm=self._algorithm,
-        )
-        await self._db.directories.hold(
-            self.federation, own.version, bundle.own.SerializeToString(), now_ms
-        )
-        anchors = {a.federation: a for a in own.trusted_federations}
+        raw = bundle.own.SerializeToString()
+        changed = False
+        trusted = list(self.trust.trusted_anchors())
+        if raw != self._accepted.get(self.federation):
+            own = dirs.verify_directory(
+                bundle.own,
+                directory_key=self._directory_key,
+                federation=self.federation,
+                held_version=self.trust.version,
+                algorithm=self._algorithm,
+            )
+            await self._db.directories.hold(self.federation, own.version, raw, now_ms)
+            self._accepted[self.federation] = raw
+            trusted, changed = list(own.trusted_federations), True
+        anchors = {a.federation: a for a in trusted}
         for signed in bundle.foreign:
-            await self._accept_foreign(signed, anchors, now_ms)
+            changed = await self._accept_foreign(signed, anchors, now_ms) or changed
+        return changed
 
     async def _accept_foreign(
         self, signed: pb.SignedDirectory, anchors: dict[str, pb.Anchor], now_ms: int
-    ) -> None:
+    ) -> bool:
         try:
             claimed = pb.Directory.FromString(signed.directory).federation
         except DecodeError:
             log.warning("ignoring a foreign directory that does not parse")
-            return
+            return False
         anchor = anchors.get(claimed)
         if anchor is None:
             log.warning("ignoring a directory of %r: that federation is not trusted", claimed)
-            return
+            return False
+        raw = signed.SerializeToString()
+        if raw == self._accepted.get(claimed) and claimed in self.trust.foreign:
+            return False
         held = self.trust.foreign.get(claimed)
         try:
             directory = dirs.verify_directory(
@@ -123,11 +135,11 @@ class DirectorySync:
         except SwnodeError as exc:
             self.foreign_errors[claimed] = str(exc)
             log.error("refusing the directory offered for %s: %s", claimed, exc)
-            return
+            return False
         self.foreign_errors.pop(claimed, None)
-        await self._db.directories.hold(
-            claimed, directory.version, signed.SerializeToString(), now_ms
-        )
+        await self._db.directories.hold(claimed, directory.version, raw, now_ms)
+        self._accepted[claimed] = raw
+        return True
 
     def _central_route(self, central: str, endpoint: str, ca_der: bytes) -> Route:
         """Pinned to the certificate the held directory lists for `central`; trusting its
@@ -153,14 +165,15 @@ class DirectorySync:
             await self._refresh()
             await self.load()
             await self._poll_foreign()
+            await self.load()
         else:
             if self._central_peer_endpoint is None:
                 raise SwnodeError("node.not_enrolled", "this node has not enrolled")
             bundle = await self._fetch(
                 self._central_route(self.federation, self._central_peer_endpoint, self._own_ca_der)
             )
-            await self.accept_bundle(bundle)
-        await self.load()
+            if await self.accept_bundle(bundle) or self.trust.own is None:
+                await self.load()
         self.last_success_ms = self._clock_ms()
         self.last_error = None
 

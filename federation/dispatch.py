@@ -4,6 +4,10 @@ Messages for this node wait in the inbox with status `received`. The dispatcher 
 order, calls the handler registered for the document type, and marks them `processed`. A crash
 between the two runs the handler again on restart, so handlers are idempotent. Messages of a type
 no handler is registered for stay `received` for an operator (or a later service) to read.
+
+It sleeps until woken: by the inbound side of this process when a message is stored, and, after
+a handler failed, again `retry_s` later; a sweep every `sweep_s` takes what another replica
+stored and left (it died before dispatching).
 """
 
 from __future__ import annotations
@@ -42,14 +46,22 @@ Handler = Callable[[Received], Awaitable[None]]
 
 class Dispatcher:
     def __init__(
-        self, db: Database, *, poll_s: float = 1.0, batch: int = 200, tracer: Tracer | None = None
+        self,
+        db: Database,
+        *,
+        retry_s: float = 5.0,
+        sweep_s: float = 60.0,
+        batch: int = 200,
+        tracer: Tracer | None = None,
     ) -> None:
         self._db = db
         self._tracer = tracer or default_tracer()
         self._handlers: dict[str, Handler] = {}
         self._wake = asyncio.Event()
-        self._poll_s = poll_s
+        self._retry_s = retry_s
+        self._sweep_s = sweep_s
         self._batch = batch
+        self._failed = False
 
     def register(self, document_type: str, handler: Handler) -> None:
         self._handlers[document_type] = handler
@@ -89,6 +101,7 @@ class Dispatcher:
                     log.exception(
                         "handling %s %s failed; it stays received", document_type, row["message_id"]
                     )
+                    self._failed = True
                     continue
                 async with self._db.transaction() as tx:
                     await self._db.inbox.mark_processed_txn(
@@ -99,11 +112,15 @@ class Dispatcher:
 
     async def run(self) -> None:
         while True:
+            self._wake.clear()
+            self._failed = False
             try:
                 while await self.run_once():
                     pass
             except Exception:
                 log.exception("dispatching received messages failed")
+                self._failed = True
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
-            self._wake.clear()
+                await asyncio.wait_for(
+                    self._wake.wait(), self._retry_s if self._failed else self._sweep_s
+                )

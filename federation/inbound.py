@@ -106,6 +106,7 @@ class Inbound:
         clock_ms: Callable[[], int],
         limits: Limits,
         on_received: Callable[[int], None] = lambda _: None,
+        on_delivered: Callable[[], None] = lambda: None,
         tracer: Tracer | None = None,
     ) -> None:
         self.node_id = node_id
@@ -118,6 +119,7 @@ class Inbound:
         self._limits = limits
         self._cache = batch.RootCache()
         self._on_received = on_received
+        self._on_delivered = on_delivered  # end-to-end receipts came back for messages sent
 
     async def accept(
         self,
@@ -290,6 +292,8 @@ class Inbound:
             self._outbox.notify_hop(row.next_hop)
         if fresh_e2e:
             self._outbox.wake(fresh_e2e)
+        if found:
+            self._on_delivered()
         received = sum(1 for r in rows if r.status == "received")
         if received:
             self._on_received(received)

@@ -2,19 +2,29 @@
 
 `Outbox.submit` returns the message ids only after the sealed envelopes are committed to the
 outbox, so a crash after that point loses nothing; the per-peer delivery loops (delivery.py) take
-it from there. Envelopes are sealed by the node's `Signer` (core.signer), the one that signs its
-receipts too.
+it from there. Submits that arrive while a commit is under way are committed together in the
+next transaction (group commit): many clients each sending one document cost the database one
+synced commit per batch, not one per document, and each still returns only once its own
+envelopes are durable. Envelopes are sealed by the node's `Signer` (core.signer), the one that
+signs its receipts too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core import envelope
 from core.envelope import Draft, Sealed
-from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from core.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from core.hops import next_hop
 from core.signer import Signer
 from core.trust import TrustView
@@ -25,6 +35,9 @@ from storage.outbox import OutboxRow
 from swf.v1 import envelope_pb2 as pb
 
 __all__ = ["Outbox", "OutboxSettings"]
+
+# A submit waiting for its group commit: its envelopes, when, its trace, and its answer.
+_Waiting = tuple[Sequence[Sealed], int, str, "asyncio.Future[None]"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,9 @@ class Outbox:
         self._clock_ms = clock_ms
         self._settings = settings
         self._notify = notify
+        # Group commit: sealed envelopes waiting for the transaction under way to end.
+        self._pending: list[_Waiting] = []
+        self._committing = False
 
     def _new_id(self) -> str:
         return envelope.new_message_id(self._clock_ms(), os.urandom(10))
@@ -105,10 +121,53 @@ class Outbox:
             self.check(draft, field=f"[{i}]" if len(drafts) > 1 else "")
         now_ms = self._clock_ms()
         sealed = self.seal(drafts, now_ms)
-        async with self._db.transaction() as tx:
-            await self.queue_txn(tx, sealed, now_ms)
+        await self._commit(sealed, now_ms)
         self.wake(sealed)
         return [s.message_id for s in sealed]
+
+    async def _commit(self, sealed: Sequence[Sealed], now_ms: int) -> None:
+        """Until `sealed` is committed: by this call, with whatever else is waiting, when no
+        commit is under way; else by the call that holds it, in its next transaction."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Each submit's envelopes continue its own trace, whichever call commits them.
+        trace = current_traceparent()
+        self._pending.append((sealed, now_ms, trace, done))
+        if not self._committing:
+            self._committing = True
+            try:
+                while self._pending:
+                    batch, self._pending = self._pending, []
+                    try:
+                        async with self._db.transaction() as tx:
+                            for envelopes, at_ms, tp, _ in batch:
+                                await self.queue_txn(
+                                    tx,
+                                    envelopes,
+                                    at_ms,
+                                    traceparents={e.message_id: tp for e in envelopes},
+                                )
+                    except BaseException as exc:
+                        self._fail(batch + self._pending, exc)
+                        self._pending = []
+                        raise
+                    for *_, waiting in batch:
+                        waiting.set_result(None)
+            finally:
+                self._committing = False
+        await done
+
+    @staticmethod
+    def _fail(batch: list[_Waiting], exc: BaseException) -> None:
+        """Every waiting submit learns that its envelopes were not stored."""
+        error = (
+            exc
+            if isinstance(exc, Exception)
+            else Unavailable("submit.interrupted", "the node stopped before the commit")
+        )
+        for *_, waiting in batch:
+            if not waiting.done():
+                waiting.set_exception(error)
+                waiting.exception()  # retrieved here too: the leader's own raises from it
 
     async def queue_txn(
         self,

@@ -55,11 +55,15 @@ class Frame(Generic[T]):
 
 
 class Window(Generic[T]):
-    """At most `size` messages in flight, packed into frames of up to `frame_bytes`."""
+    """At most `size` messages in flight, packed into frames of up to `frame_bytes`, in at most
+    `frames` unanswered frames: while that many await their acks, what is queued meanwhile waits
+    and goes in one frame with the rest, so that a steady trickle of messages is not sent as a
+    stream of one-message frames, each costing the peer a commit and a signature."""
 
-    def __init__(self, size: int, frame_bytes: int) -> None:
+    def __init__(self, size: int, frame_bytes: int, frames: int = 0) -> None:
         self.size = size
         self.frame_bytes = frame_bytes
+        self.frames = frames  # 0: no bound
         self._in_flight: dict[str, T] = {}
         # The message ids of each frame sent and not yet answered, oldest first: the peer
         # answers each frame with one AckFrame, in the order sent (§5.2).
@@ -68,6 +72,8 @@ class Window(Generic[T]):
     @property
     def room(self) -> int:
         """How many more messages may be sent before an ack makes room."""
+        if self.frames and len(self._frames) >= self.frames:
+            return 0
         return self.size - len(self._in_flight)
 
     @property

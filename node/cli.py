@@ -250,9 +250,20 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from node.devnet import openloop
     from node.devnet.bench import main_cli
 
-    return main_cli(args.messages, args.payload_bytes, args.storage, crypto=args.crypto)
+    payload_bytes = openloop.parse_payload(args.payload) if args.payload else args.payload_bytes
+    if args.rate is not None or args.sweep is not None:
+        return openloop.main_cli(
+            rate=args.rate,
+            duration_s=args.duration,
+            sweep_out=args.sweep,
+            payload_bytes=payload_bytes,
+            messages=args.messages,
+            crypto=args.crypto,
+        )
+    return main_cli(args.messages, payload_bytes, args.storage, crypto=args.crypto)
 
 
 def cmd_client(args: argparse.Namespace) -> int:
@@ -442,6 +453,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--crypto", choices=["ed25519", "sm2"], default="ed25519", help="the nodes' crypto profile"
+    )
+    p.add_argument("--payload", choices=["1k", "64k", "1m"], help="payload size (1 KiB to 1 MiB)")
+    p.add_argument("--rate", type=float, help="open loop: messages offered per second")
+    p.add_argument("--duration", type=float, default=10.0, help="open loop: seconds offered")
+    p.add_argument(
+        "--sweep", type=Path, metavar="FILE", help="a series of rates; the table written to FILE"
     )
 
     p = command("client", cmd_client, "call a node's client API (identity, documents, ...)")

@@ -1,11 +1,15 @@
 """Whether this node can serve, and its figures: the storage answers and the directory is
-current. Told three ways at once, refreshed every second — the gRPC health service of both
-ports, the ops port's /healthz (with /status and the JWKS beside it), and the Prometheus gauges —
-and the outbox backlog by peer and status every fifth second."""
+current. Told three ways at once — the gRPC health service of both ports, the ops port's
+/healthz (with /status and the JWKS beside it), and the Prometheus gauges — refreshed at the
+directory's poll interval (at most `MAX_TICK_S` apart), at once when the directory changes
+(`wake`), and when the held directory expires; the outbox backlog by peer and status only after
+the outbox has moved (`outbox_moved`), so that an idle node asks its database nothing but the
+storage check."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +29,8 @@ from storage.database import Database
 __all__ = ["Health"]
 
 log = logging.getLogger("swnode.node")
+
+MAX_TICK_S = 10.0
 
 
 class Health:
@@ -52,6 +58,14 @@ class Health:
         self._status = status
         self._outbox_labels: set[tuple[str, str]] = set()
         self.storage_error: str | None = None
+        self._wake = asyncio.Event()
+        self._outbox_moved = True
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def outbox_moved(self, *_: object) -> None:
+        self._outbox_moved = True
 
     def reasons(self) -> list[str]:
         """Why the node does not serve; empty when it does."""
@@ -110,17 +124,23 @@ class Health:
         snap.reasons = reasons
         snap.healthy = serving
 
-    async def run(self) -> None:
-        beat = 0
+    async def run(self, interval_s: float = 1.0) -> None:
+        tick_s = min(interval_s, MAX_TICK_S)
         while True:
+            self._wake.clear()
             try:
                 await self.refresh()
-                if beat % 5 == 0 and self.storage_error is None:
+                if self._outbox_moved and self.storage_error is None:
+                    self._outbox_moved = False
                     await self.refresh_outbox_metrics()
             except Exception:
                 log.exception("health refresh failed")
-            beat += 1
-            await asyncio.sleep(1.0)
+            wait_s = tick_s
+            own = self._trust().own
+            if own is not None and dirs.is_current(own, self._clock_ms()):
+                wait_s = min(wait_s, (own.expires_at_unix_ms - self._clock_ms()) / 1000 + 0.01)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(wait_s, 0.01))
 
     async def refresh_outbox_metrics(self) -> None:
         """The backlog by peer and status; a pair that emptied reads 0 rather than vanishing,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from federation.delivery import Answered
+from storage.engine import Counters
 
 __all__ = ["Metrics"]
 
@@ -79,6 +84,11 @@ class Metrics:
             registry=r,
         )
 
+    def watch_storage(self, counters: Counters) -> None:
+        """Statements and liveness pings sent to the database, read when scraped: an idle node
+        sends none but the pings (tests/integration/test_idle.py)."""
+        self.registry.register(_StorageCollector(counters))
+
     def answered(self, a: Answered) -> None:
         """Count the peers' answers to messages sent, by peer and result."""
         for result, ids in (
@@ -89,3 +99,20 @@ class Metrics:
         ):
             if ids:
                 self.messages_acked.labels(a.peer, result).inc(len(ids))
+
+
+class _StorageCollector(Collector):
+    def __init__(self, counters: Counters) -> None:
+        self._counters = counters
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "swnode_storage_statements",
+            "Statements this process sent to its database.",
+            value=self._counters.statements,
+        )
+        yield CounterMetricFamily(
+            "swnode_storage_pings",
+            "Liveness checks of the database (the health loop's), apart from the statements.",
+            value=self._counters.pings,
+        )

@@ -28,7 +28,7 @@ from core.signing import PURPOSE_TOKEN, key_id_of
 from core.tariff import Tariff, parse_tariff
 from core.trust import TrustView
 from federation.channels import PeerChannels
-from federation.delivery import Delivery, DeliverySettings
+from federation.delivery import Answered, Delivery, DeliverySettings
 from federation.directory_sync import DirectorySync
 from federation.dispatch import Dispatcher
 from federation.inbound import Inbound
@@ -194,6 +194,7 @@ class Node:
             config.storage_url, base_dir=config.dir, password=config.storage_password()
         )
         log.info("storage: %s", redact(config.storage_url))
+        self.metrics.watch_storage(self.db.engine.counters)
         if config.is_central:
             self.authority = Authority(
                 self.db,
@@ -251,6 +252,8 @@ class Node:
             tracer=self.tracing.tracer,
         )
         self.delivery.listeners.append(self.metrics.answered)
+        self.delivery.listeners.append(self._answered)
+        self._certificates_due = asyncio.Event()
         # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
         self.signer = Signer.of(config.id, self.keys.signing_key)
         self.outbox = Outbox(
@@ -301,6 +304,7 @@ class Node:
             clock_ms=self.clock_ms,
         )
         self.declarations.approval_hooks.append(self.certificates.issue_txn)
+        self.declarations.on_change(self.certificates.wake_queued)
         for document_type in KIND_TYPES.values():
             self.dispatcher.register(document_type, self.certificates.receive)
         self.dispatcher.register(STATUS_TYPE, self.certificates.on_status)
@@ -344,6 +348,7 @@ class Node:
                 clock_skew_ms=int(config.clock_skew_s * 1000),
             ),
             on_received=self._received,
+            on_delivered=self._certificates_due.set,  # a certificate on its way may have settled
             tracer=self.tracing.tracer,
         )
         await self._start_servers()
@@ -368,15 +373,31 @@ class Node:
             status=self.status,
         )
         await self.health.refresh()
+        self.delivery.moved.append(self.health.outbox_moved)
+        self.delivery.listeners.append(self.health.outbox_moved)
+        # Work queued by another process wakes this one: NOTIFY on PostgreSQL, the ops port's
+        # /wake on SQLite (which `swnode send` calls); see federation/delivery.py.
+        running = asyncio.get_running_loop()
+
+        def woken() -> None:
+            running.call_soon_threadsafe(self._woken)
+
+        self._ops.on_wake = woken
+        if await self.db.on_outbox_work(self.delivery.rescan):
+            log.info("outbox work from other replicas arrives by LISTEN/NOTIFY")
+        revoked = asyncio.Event()
+        await self.db.on_revocation(revoked.set)
         interval = config.poll_interval_s
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "directory-sync": lambda: self.sync.run(interval),
             "reachability": lambda: self.reachability.run(interval),
-            "health": self.health.run,
+            "health": lambda: self.health.run(interval),
             "delivery": self.delivery.run,
             "dispatch": self.dispatcher.run,
-            "identity": lambda: identity_loop(self.accounts, interval),
-            "certificates": lambda: certificates_loop(self.certificates),
+            "identity": lambda: identity_loop(self.accounts, interval, revoked),
+            "certificates": lambda: certificates_loop(
+                self.certificates, self._certificates_due, interval
+            ),
         }
         if config.simulator_enabled:
             log.warning("the agency simulator is on: agencies' work is decided by rules")
@@ -425,6 +446,14 @@ class Node:
             ask=self.statistics_peers.ask,
         )
 
+    def _answered(self, answered: Answered) -> None:
+        if answered.delivered or answered.dead:
+            self._certificates_due.set()  # a certificate on its way may have settled
+
+    def _woken(self) -> None:
+        self.delivery.rescan()
+        self.dispatcher.wake()
+
     def _received(self, count: int) -> None:
         self.metrics.messages_received.inc(count)
         self.dispatcher.wake()
@@ -438,6 +467,11 @@ class Node:
     # -- reacting to the directory -----------------------------------------------------------
 
     def _trust_changed(self, trust: TrustView) -> None:
+        if hasattr(self, "delivery"):  # queues waiting for a valid directory, new neighbours
+            self.delivery.rescan()
+            self.reachability.wake()
+        if hasattr(self, "health"):
+            self.health.wake()
         log.info(
             "directory %s v%d%s",
             self.config.federation,

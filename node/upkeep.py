@@ -1,10 +1,15 @@
 """The node's upkeep loops beside delivery and dispatch: certificates reconciled, and
 revocations and pending registrations kept current. Each survives its own failures (logged) and
-runs until cancelled, under the node's task supervisor (federation/tasks.py)."""
+runs until cancelled, under the node's task supervisor (federation/tasks.py).
+
+Neither runs on a short timer: certificates are reconciled when the outbox settles a message
+(`wake`), and identity upkeep runs at the directory's poll interval. Both also sweep at that
+interval, for what other replicas changed."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from identity.accounts import Accounts
@@ -15,27 +20,33 @@ __all__ = ["certificates_loop", "identity_loop"]
 log = logging.getLogger("swnode.node")
 
 
-async def certificates_loop(certificates: Certificates) -> None:
+async def certificates_loop(
+    certificates: Certificates, wake: asyncio.Event, interval_s: float
+) -> None:
     while True:
+        wake.clear()
         try:
             await certificates.reconcile()
         except Exception:
             log.exception("certificate upkeep failed")
-        await asyncio.sleep(1.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval_s)
 
 
-async def identity_loop(accounts: Accounts, poll_interval_s: float) -> None:
-    """Keep revocations current (other replicas record some) and settle pending
-    registrations once the central node answers; forget attempts out of every window."""
-    last_retry = 0.0
+async def identity_loop(
+    accounts: Accounts, poll_interval_s: float, revoked: asyncio.Event | None = None
+) -> None:
+    """Keep revocations current (other replicas record some: on PostgreSQL their NOTIFY sets
+    `revoked`, and they are re-read at once) and settle pending registrations once the central
+    node answers; forget attempts out of every window."""
+    revoked = revoked or asyncio.Event()
     while True:
+        revoked.clear()
         try:
             await accounts.revocations.load()
-            now = asyncio.get_running_loop().time()
-            if now - last_retry >= poll_interval_s:
-                last_retry = now
-                await accounts.registrations.retry_pending()
-                await accounts.forget_old_attempts()
+            await accounts.registrations.retry_pending()
+            await accounts.forget_old_attempts()
         except Exception:
             log.exception("identity upkeep failed")
-        await asyncio.sleep(1.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(revoked.wait(), poll_interval_s)

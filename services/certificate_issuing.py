@@ -89,6 +89,7 @@ class CertificateIssuing(CertificateMessages):
         else:
             sealed = self._seal(window, KIND_TYPES[kind], certificate.SerializeToString())
             await self._outbox.queue_txn(tx, [sealed], now_ms)
+            self._queued.append(sealed)
             message_id = sealed.message_id
         await self._db.certificates.insert_txn(
             tx,

@@ -51,6 +51,15 @@ class CertificateMessages(CertificateRecords):
         self._outbox = outbox
         self._trust = trust
         self._clock_ms = clock_ms
+        # Queued inside another service's transaction (an approval): woken once it commits.
+        self._queued: list[Sealed] = []
+
+    def wake_queued(self) -> None:
+        """Hand what was queued in a committed transaction to delivery (the declarations'
+        change signal calls it after each commit; waking for a rolled-back one is harmless)."""
+        if self._queued:
+            queued, self._queued = self._queued, []
+            self._outbox.wake(queued)
 
     def _seal(self, recipient: str, document_type: str, payload: bytes) -> Sealed:
         (sealed,) = self._outbox.seal([Draft(recipient, document_type, payload)], self._clock_ms())

@@ -96,6 +96,10 @@ class Declarations(AgencyWork):
     def _new_id(self) -> str:
         return new_message_id(self._clock_ms(), os.urandom(10))
 
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever a declaration or its work changes in this process."""
+        self._watch_signal.listeners.append(callback)
+
     # -- submission --------------------------------------------------------------------------
 
     def _authorize_submit(self, claims: Claims, document_type: str, message: Message) -> None:

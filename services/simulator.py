@@ -17,6 +17,7 @@ of the item and its document, with no clock or randomness: the same work gets th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from core.declaration_status import Review
@@ -73,14 +74,19 @@ def decide(agency: str, review: str, document: dpb.Document) -> tuple[dpb.Decisi
     return dpb.DECISION_ACCEPT, ""
 
 
+SWEEP_S = 60.0
+
+
 class Simulator:
     def __init__(self, declarations: Declarations, *, interval_s: float = 0.5) -> None:
         self._d = declarations
         self._interval_s = interval_s
+        self.skipped = 0
 
     async def step(self) -> int:
         """One pass over open work; the number of items decided."""
         done = 0
+        self.skipped = 0
         for w in await self._d.open_work():
             if not acts_on(w, self._d.node_id):
                 continue
@@ -89,6 +95,7 @@ class Simulator:
                 done += 1
             except SwnodeError as exc:  # another hand got there first; try again next pass
                 log.debug("simulator skipped %s: %s", w.id, exc)
+                self.skipped += 1
         return done
 
     async def _handle(self, w: WorkRow) -> None:
@@ -104,9 +111,17 @@ class Simulator:
         )
 
     async def run(self) -> None:
+        """A pass whenever the declarations change (new work, or work taken), every
+        `interval_s` while a pass leaves work it could not do, and every `SWEEP_S` for work
+        another replica opened."""
+        wake = asyncio.Event()
+        self._d.on_change(wake.set)
         while True:
+            wake.clear()
+            left = True
             try:
-                await self.step()
+                left = await self.step() > 0 or self.skipped > 0
             except Exception:
                 log.exception("simulator pass failed")
-            await asyncio.sleep(self._interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self._interval_s if left else SWEEP_S)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 __all__ = ["WatchSignal"]
 
@@ -14,8 +15,12 @@ __all__ = ["WatchSignal"]
 class WatchSignal:
     def __init__(self) -> None:
         self._condition = asyncio.Condition()
+        # Told of every change too, without waiting (the agency simulator's wake-up).
+        self.listeners: list[Callable[[], None]] = []
 
     async def notify(self) -> None:
+        for listener in self.listeners:
+            listener()
         async with self._condition:
             self._condition.notify_all()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from storage.attempts import AttemptStore
 from storage.certificates import CertificateStore
 from storage.declarations import DeclarationStore
 from storage.directories import DirectoryStore
-from storage.engine import Engine, Tx, open_engine
+from storage.engine import OUTBOX_CHANNEL, REVOCATION_CHANNEL, Engine, Tx, open_engine
 from storage.inbox import InboxStore
 from storage.login_failures import LoginFailureStore
 from storage.logistics import LogisticsStore
@@ -62,7 +63,16 @@ class Database:
 
     async def ping(self) -> None:
         """Raises unless the database answers a query."""
-        await self.engine.fetchval("SELECT 1")
+        await self.engine.ping()
+
+    async def on_outbox_work(self, callback: Callable[[], None]) -> bool:
+        """Call `callback` when another process or replica queues outbox work (PostgreSQL's
+        LISTEN/NOTIFY); False on SQLite, whose other writers call the ops port's /wake."""
+        return await self.engine.listen(OUTBOX_CHANNEL, callback)
+
+    async def on_revocation(self, callback: Callable[[], None]) -> bool:
+        """Call `callback` when another replica stores a token revocation (PostgreSQL)."""
+        return await self.engine.listen(REVOCATION_CHANNEL, callback)
 
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         return self.engine.transaction()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -22,6 +22,9 @@ import asyncpg
 from core.errors import ConfigError, Unavailable
 
 __all__ = [
+    "OUTBOX_CHANNEL",
+    "REVOCATION_CHANNEL",
+    "Counters",
     "Dialect",
     "Engine",
     "PostgresEngine",
@@ -40,6 +43,21 @@ Row = Mapping[str, Any]
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
+# The channels a PostgreSQL node's replicas are told on: the outbox has new work; a token
+# revocation was stored.
+OUTBOX_CHANNEL = "swnode_outbox"
+REVOCATION_CHANNEL = "swnode_revocations"
+
+
+class Counters:
+    """What the node asked of its database: statements run, and liveness pings apart from them,
+    so that an idle node can be seen to ask nothing (docs/PERFORMANCE.md)."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.pings = 0
+        self.transactions = 0
+
 
 class Tx(Protocol):
     """What a statement runs on: the engine itself, or an open transaction."""
@@ -55,6 +73,16 @@ class Tx(Protocol):
 
 class Engine(Tx, Protocol):
     url: str
+    counters: Counters
+
+    async def ping(self) -> None:
+        """Raises unless the database answers; counted as a ping, not a statement."""
+        ...
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> bool:
+        """Call `callback` whenever another connection notifies `channel`; False when the
+        backend has no notifications (SQLite: its writers wake the node another way)."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
 
@@ -99,21 +127,26 @@ def _to_sqlite(sql: str) -> str:
 class _SqliteTx:
     dialect: Dialect = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, counters: Counters) -> None:
         self._conn = conn
+        self.counters = counters
 
     async def execute(self, sql: str, *args: Any) -> int:
+        self.counters.statements += 1
         cursor = await self._conn.execute(_to_sqlite(sql), args)
         return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.counters.statements += 1
         await self._conn.executemany(_to_sqlite(sql), rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        self.counters.statements += 1
         async with self._conn.execute(_to_sqlite(sql), args) as cursor:
             return [dict(r) for r in await cursor.fetchall()]
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        self.counters.statements += 1
         async with self._conn.execute(_to_sqlite(sql), args) as cursor:
             row = await cursor.fetchone()
             return dict(row) if row is not None else None
@@ -131,7 +164,7 @@ class SqliteEngine(_SqliteTx):
     """
 
     def __init__(self, url: str, conn: aiosqlite.Connection) -> None:
-        super().__init__(conn)
+        super().__init__(conn, Counters())
         self.url = url
         self._lock = asyncio.Lock()
 
@@ -165,12 +198,25 @@ class SqliteEngine(_SqliteTx):
         async with self._lock:
             return await super().fetchrow(sql, *args)
 
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else next(iter(row.values()))
+
+    async def ping(self) -> None:
+        async with self._lock:
+            self.counters.pings += 1
+            await self._conn.execute("SELECT 1")
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> bool:
+        return False
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._lock:
+            self.counters.transactions += 1
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield _SqliteTx(self._conn)
+                yield _SqliteTx(self._conn, self.counters)
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
@@ -196,34 +242,44 @@ class SqliteEngine(_SqliteTx):
 class _PgTx:
     dialect: Dialect = "postgresql"
 
-    def __init__(self, conn: Any) -> None:  # an asyncpg connection or pool proxy
+    def __init__(self, conn: Any, counters: Counters) -> None:  # a connection or pool proxy
         self._conn = conn
+        self.counters = counters
 
     async def execute(self, sql: str, *args: Any) -> int:
+        self.counters.statements += 1
         status = await self._conn.execute(sql, *args)
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.counters.statements += 1
         await self._conn.executemany(sql, rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        self.counters.statements += 1
         return [dict(r) for r in await self._conn.fetch(sql, *args)]
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        self.counters.statements += 1
         row = await self._conn.fetchrow(sql, *args)
         return dict(row) if row is not None else None
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
+        self.counters.statements += 1
         return await self._conn.fetchval(sql, *args)
 
 
 class PostgresEngine:
     dialect: Dialect = "postgresql"
 
-    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+    def __init__(self, url: str, pool: asyncpg.Pool, dsn: str, password: str | None) -> None:
         self.url = url
         self._pool = pool
+        self._dsn = dsn
+        self._password = password
+        self._listener: asyncpg.Connection | None = None
+        self.counters = Counters()
 
     @classmethod
     async def open(cls, url: str, dsn: str, *, password: str | None = None) -> PostgresEngine:
@@ -235,32 +291,46 @@ class PostgresEngine:
             raise Unavailable(
                 "storage.unreachable", f"cannot reach PostgreSQL at {redact(url)}: {exc}"
             ) from exc
-        return cls(url, pool)
+        return cls(url, pool, dsn, password)
 
     async def execute(self, sql: str, *args: Any) -> int:
         async with self._pool.acquire() as conn:
-            return await _PgTx(conn).execute(sql, *args)
+            return await _PgTx(conn, self.counters).execute(sql, *args)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         async with self._pool.acquire() as conn:
-            await conn.executemany(sql, rows)
+            await _PgTx(conn, self.counters).executemany(sql, rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         async with self._pool.acquire() as conn:
-            return await _PgTx(conn).fetch(sql, *args)
+            return await _PgTx(conn, self.counters).fetch(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         async with self._pool.acquire() as conn:
-            return await _PgTx(conn).fetchrow(sql, *args)
+            return await _PgTx(conn, self.counters).fetchrow(sql, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         async with self._pool.acquire() as conn:
-            return await conn.fetchval(sql, *args)
+            return await _PgTx(conn, self.counters).fetchval(sql, *args)
+
+    async def ping(self) -> None:
+        async with self._pool.acquire() as conn:
+            self.counters.pings += 1
+            await conn.fetchval("SELECT 1")
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> bool:
+        """LISTEN on a connection of its own (asyncpg's add_listener), outside the pool so that
+        it stays open; the notifications arrive on the event loop."""
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self._dsn, password=self._password, timeout=10)
+        await self._listener.add_listener(channel, lambda *_: callback())
+        return True
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._pool.acquire() as conn, conn.transaction():
-            yield _PgTx(conn)
+            self.counters.transactions += 1
+            yield _PgTx(conn, self.counters)
 
     def skip_locked(self) -> str:
         return " FOR UPDATE SKIP LOCKED"
@@ -275,6 +345,8 @@ class PostgresEngine:
         return " FOR UPDATE"
 
     async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
         await self._pool.close()
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.outbox_status import TABLE, Event, Status, from_states, target
-from storage.engine import Engine, Row, Tx
+from storage.engine import OUTBOX_CHANNEL, Engine, Row, Tx
 from storage.status_sql import listed, literal
 
 
@@ -126,6 +126,13 @@ class OutboxStore:
                 for r in rows
             ],
         )
+        await self._notify_txn(tx)
+
+    @staticmethod
+    async def _notify_txn(tx: Tx) -> None:
+        """Tell the other replicas (PostgreSQL) that there is work, once this commits."""
+        if tx.dialect == "postgresql":
+            await tx.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
 
     async def claim(
         self, next_hop: str, replica: str, now_ms: int, limit: int, lease_ms: int
@@ -248,13 +255,32 @@ class OutboxStore:
         )
 
     async def peers_with_work(self, now_ms: int) -> list[str]:
+        """Next hops with a message due now: queued, failed and due again, or claimed by a
+        replica whose lease has lapsed."""
         rows = await self._db.fetch(
             f"SELECT DISTINCT next_hop FROM outbox WHERE status IN {_PENDING}"
+            " AND next_attempt_at_unix_ms <= $1"
             " UNION SELECT DISTINCT next_hop FROM outbox"
             f" WHERE status = {_SENT} AND claim_expires_at_unix_ms < $1",
             now_ms,
         )
         return [r["next_hop"] for r in rows]
+
+    async def next_due(self, now_ms: int) -> int | None:
+        """When something next falls due after `now_ms` (a retry, a lapsing claim, an expiry),
+        so that delivery can sleep until then rather than poll; None when nothing will."""
+        found = await self._db.fetchval(
+            "SELECT MIN(t) FROM ("
+            " SELECT MIN(next_attempt_at_unix_ms) AS t FROM outbox"
+            f" WHERE status IN {_PENDING} AND next_attempt_at_unix_ms > $1"
+            " UNION ALL SELECT MIN(claim_expires_at_unix_ms) AS t FROM outbox"
+            f" WHERE status = {_SENT} AND claim_expires_at_unix_ms >= $1"
+            " UNION ALL SELECT MIN(expires_at_unix_ms) AS t FROM outbox"
+            f" WHERE status IN {_EXPIRING}"
+            ") AS due",
+            now_ms,
+        )
+        return None if found is None else int(found)
 
     async def envelope(self, message_id: str) -> Row | None:
         return await self._db.fetchrow("SELECT * FROM outbox WHERE message_id = $1", message_id)
@@ -292,6 +318,7 @@ class OutboxStore:
             now_ms,
             *sources,
         )
+        await self._notify_txn(tx)
         return changed == 1
 
     async def sent_txn(

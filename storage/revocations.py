@@ -3,7 +3,7 @@ revocation covers is decided by identity/revocations.py; this only records and f
 
 from __future__ import annotations
 
-from storage.engine import Engine, Row
+from storage.engine import REVOCATION_CHANNEL, Engine, Row
 
 __all__ = ["RevocationStore"]
 
@@ -26,6 +26,8 @@ class RevocationStore:
             not_before_ms,
             expires_ms,
         )
+        if self._db.dialect == "postgresql":  # the other replicas re-read at once
+            await self._db.execute("SELECT pg_notify($1, '')", REVOCATION_CHANNEL)
 
     async def held(self, now_ms: int) -> list[Row]:
         """The revocations still in force: kind, subject and not before."""

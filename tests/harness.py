@@ -46,8 +46,8 @@ class NetworkSpec:
     directory_validity_s: float = 3600.0
     # Agencies' work decided by the rule-based simulator, or left to the test.
     simulator: bool = True
-    # One province in each foreign federation too (SG-01, ...).
-    foreign_provinces: bool = False
+    # Provinces in each foreign federation too (SG-01, ...).
+    foreign_provinces: int = 0
     # CN's federation's crypto profile; foreign federations stay ed25519.
     crypto: str = "ed25519"
 

@@ -158,3 +158,21 @@ def listed(node_dir: Path, *args: str) -> list[dict[str, Any]]:
 def received_from(node_dir: Path, origin: str) -> list[str]:
     """Ids of the messages from `origin` in the node's inbox, as its operator lists them."""
     return [r["message_id"] for r in listed(node_dir, "--direction", "in") if r["origin"] == origin]
+
+
+def send(net: Network, sender: str, recipient: str, text: str) -> str:
+    """`swnode send`, in a process of its own; the message id."""
+    sent = swnode(
+        "send",
+        "--dir",
+        str(net.dir(sender)),
+        "--to",
+        recipient,
+        "--type",
+        "swnode.test.note",
+        "--file",
+        "-",
+        stdin=text,
+    )
+    assert sent.returncode == 0, sent.stderr
+    return sent.stdout.strip()

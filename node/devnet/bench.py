@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,9 +92,18 @@ def _wait_http(url: str, timeout_s: float = 30) -> None:
 # -- the nodes ---------------------------------------------------------------------------------
 
 
+Drive = Callable[[Node, int, int, int], Awaitable[Result]]
+
+
 async def run_nodes(
-    root: Path, messages: int, payload_bytes: int, storage: str | None, crypto: str = "ed25519"
+    root: Path,
+    messages: int,
+    payload_bytes: int,
+    storage: str | None,
+    crypto: str = "ed25519",
+    drive: Drive | None = None,
 ) -> Result:
+    """Two nodes, the receiver its own process; `drive` (the closed loop by default) sends."""
     central, province = root / "CN", root / "CN-GD"
     for node_dir, node_id, role in (
         (central, "CN", Role.CENTRAL),
@@ -128,7 +137,7 @@ async def run_nodes(
         node = Node(load_config(province))
         await node.start()
         try:
-            return await _drive(node, receiver.pid, messages, payload_bytes)
+            return await (drive or _drive)(node, receiver.pid, messages, payload_bytes)
         finally:
             await node.stop()
     finally:

@@ -60,7 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--provinces", type=int, default=2)
     p.add_argument("--foreign", type=int, default=1)
     p.add_argument(
-        "--foreign-provinces", action="store_true", help="give each foreign federation a province"
+        "--foreign-provinces",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="N",
+        help="give each foreign federation N provinces (1 when N is left out)",
     )
     p.add_argument(
         "--crypto",

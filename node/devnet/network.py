@@ -27,14 +27,13 @@ import psutil
 from core.errors import FailedPrecondition, InvalidArgument, Unavailable
 from core.ids import Role, federation_of, role_of
 from node.config import load_config, write_config
+from node.devnet import national
 from node.operator import admin, parties
 from services.agencies import AGENCIES
 
 __all__ = [
     "AGENCY_CREDENTIALS",
-    "FOREIGN",
     "MANIFEST",
-    "PROVINCES",
     "TEST_NETWORK_REGISTRATIONS",
     "TEST_NETWORK_SOURCE_FAILURES",
     "Devnet",
@@ -43,17 +42,6 @@ __all__ = [
 
 MANIFEST = "devnet.json"
 AGENCY_CREDENTIALS = "agency-credentials.json"  # test network only: the agencies' passwords
-PROVINCES = ("CN-GD", "CN-SH", "CN-ZJ", "CN-JS", "CN-BJ", "CN-FJ", "CN-SD", "CN-TJ", "CN-SC")
-FOREIGN = ("SG", "TH", "MY", "VN", "ID", "PH")
-# The province each foreign federation gets with `--foreign-provinces` (PROTOCOL.md §5.5).
-FOREIGN_PROVINCE = {
-    "SG": "SG-01",
-    "TH": "TH-10",
-    "MY": "MY-14",
-    "VN": "VN-HN",
-    "ID": "ID-JK",
-    "PH": "PH-00",
-}
 # Every client of a test network is 127.0.0.1: registrations and failed logins from one source
 # address are allowed far more often than a real node allows them (docs/OPERATIONS.md).
 TEST_NETWORK_REGISTRATIONS = 100_000
@@ -68,8 +56,8 @@ class Settings:
     storage: Mapping[str, str] = field(default_factory=dict)
     # Agencies' work decided by the rule-based simulator (services/simulator.py).
     simulator: bool = True
-    # Each foreign federation also gets one province, enrolled with its own central.
-    foreign_provinces: bool = False
+    # Provinces of each foreign federation, enrolled with its own central (PROTOCOL.md §5.5).
+    foreign_provinces: int = 0
     # CN's federation's crypto profile (`--crypto sm2`); foreign federations stay ed25519.
     crypto: str = "ed25519"
 
@@ -110,15 +98,7 @@ class Devnet:
     # -- building ----------------------------------------------------------------------------
 
     async def create(self, provinces: int, foreign: int, settings: Settings = Settings()) -> None:
-        if not 0 <= provinces <= len(PROVINCES) or not 0 <= foreign <= len(FOREIGN):
-            raise InvalidArgument(
-                "devnet.size",
-                f"provinces: 0 to {len(PROVINCES)}; foreign: 0 to {len(FOREIGN)}",
-                field="provinces",
-            )
-        ids = ["CN", *PROVINCES[:provinces], *FOREIGN[:foreign]]
-        if settings.foreign_provinces:
-            ids += [FOREIGN_PROVINCE[f] for f in FOREIGN[:foreign]]
+        ids = national.network_ids(provinces, foreign, int(settings.foreign_provinces))
         self.root.mkdir(parents=True, exist_ok=True)
         # Every port of the network at once, so that no two nodes are given the same one.
         ports = iter(admin.free_ports("127.0.0.1", 4 * len(ids)))

@@ -1,9 +1,12 @@
 """Operator actions on messages: send a document, list messages, redrive, export and verify
-evidence. They work on the node folder beside the running node, which picks up queued messages
-within its poll interval."""
+evidence. They work on the node folder beside the running node, and tell it of what they queued
+through its ops port's /wake (`wake_node`): a node sleeps until work wakes it, and on SQLite
+nothing else tells it of another process's writes (PostgreSQL's NOTIFY does too)."""
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
@@ -39,6 +42,7 @@ __all__ = [
     "redrive",
     "send",
     "verify_evidence_file",
+    "wake_node",
 ]
 
 
@@ -53,6 +57,10 @@ class Context:
         settings = outbox_settings(self.config)
         if ttl_s is not None:
             settings = replace(settings, ttl_ms=int(ttl_s * 1000))
+
+        def notify(_hop: str) -> None:
+            wake_node(self.config)
+
         return Outbox(
             node_id=self.config.id,
             db=self.db,
@@ -60,7 +68,20 @@ class Context:
             trust=lambda: self.trust,
             clock_ms=now_ms,
             settings=settings,
+            notify=notify,
         )
+
+
+def wake_node(config: NodeConfig) -> bool:
+    """Ask the running node to look at its outbox now; False when it does not answer (a node
+    that is not running finds the work when it starts)."""
+    url = f"{config.ops_url}/wake"  # the node's own ops URL, http on loopback
+    request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=2) as r:  # noqa: S310
+            return bool(r.status == 202)
+    except (OSError, urllib.error.URLError):
+        return False
 
 
 @asynccontextmanager

@@ -4,6 +4,9 @@
     GET /metrics                Prometheus text format
     GET /status                 the JSON that `swnode status --json` prints
     GET /.well-known/jwks.json  the node's token keys (JWKS)
+    POST /wake                  look at the outbox and inbox again now: `swnode send` and the
+                                other operator commands call it after writing to a SQLite
+                                node's database from their own process (it carries nothing)
 
 The HTTP server runs in its own thread and only reads snapshots that the node's event loop
 publishes, so a slow scrape never touches the loop.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -33,6 +37,8 @@ class OpsServer:
     def __init__(self, host: str, port: int, registry: CollectorRegistry) -> None:
         self.snapshot = _Snapshot()
         snapshot = self.snapshot
+        self.on_wake: Callable[[], None] = lambda: None
+        ops = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -50,6 +56,14 @@ class OpsServer:
                     self._json(200, snapshot.status)
                 elif path == "/.well-known/jwks.json":
                     self._json(200, snapshot.jwks)
+                else:
+                    self._json(404, {"error": f"no such path {path}"})
+
+            def do_POST(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/wake":
+                    ops.on_wake()
+                    self._json(202, {"status": "woken"})
                 else:
                     self._json(404, {"error": f"no such path {path}"})
 

@@ -98,3 +98,15 @@ def test_what_an_ack_does_to_its_message(
     refusal: pb.Refusal | None, body: pb.ReceiptBody | None, recipient: str, outcome: Outcome
 ) -> None:
     assert judge(refusal=refusal, receipt=body, recipient=recipient, peer="CN") is outcome
+
+
+def test_at_most_so_many_frames_unanswered_and_what_waits_goes_in_one_frame() -> None:
+    window: Window[Message] = Window(100, frame_bytes=1_000, frames=2)
+    window.send([Message("a", bytes(4))])
+    window.send([Message("b", bytes(4))])
+    assert window.room == 0  # two frames unanswered: nothing more is claimed
+    assert window.acked(1) == ["a"]
+    window.settle("a")
+    assert window.room == 99
+    (frame,) = window.send(messages(3))  # what queued meanwhile, together
+    assert [m.message_id for m in frame.messages] == ["m0", "m1", "m2"]

@@ -62,3 +62,39 @@ def test_bench_reports_every_figure_and_leaves_nothing_running(tmp_path: Path) -
     assert figures["p50_ms"] <= figures["p99_ms"]
     assert processes_under(scratch) == []
     assert list(scratch.iterdir()) == [], "the bench left its temporary folders"
+
+
+def test_open_loop_at_a_fixed_rate_reports_its_percentiles_beside_the_maximum(
+    tmp_path: Path,
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "node",
+            "bench",
+            "--payload",
+            "1k",
+            "--rate",
+            "50",
+            "--duration",
+            "1",
+            "--messages",
+            "200",
+        ],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["payload_bytes"] == 1024 and figures["rate_per_s"] == 50
+    assert figures["messages"] == 50  # every message offered came back receipted
+    assert figures["closed_loop_msgs_per_s"] > 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["p999_ms"]
+    assert processes_under(scratch) == []
+    assert list(scratch.iterdir()) == [], "the bench left its temporary folders"

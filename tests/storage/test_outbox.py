@@ -133,7 +133,11 @@ async def test_claim_waits_for_the_retry_time_and_skips_expired_messages(db: Dat
     )
     assert await status(db, "m-0001") == "failed"
     assert await db.outbox.claim("CN-SH", "r1", retry_at - 1, 10, LEASE_MS) == []
-    assert await db.outbox.peers_with_work(retry_at - 1) == ["CN-SH"]  # due later, still work
+    # Not due yet: no peer has work now, and delivery sleeps until the retry time.
+    assert await db.outbox.peers_with_work(retry_at - 1) == []
+    # What falls due first is m-0002's expiry (already past: delivery expires it at once).
+    assert await db.outbox.next_due(retry_at - 1) == NOW + 1_000
+    assert await db.outbox.peers_with_work(retry_at) == ["CN-SH"]
     # Due at its retry time; m-0002 expired before that and is never sent again.
     again = await db.outbox.claim("CN-SH", "r2", retry_at, 10, LEASE_MS)
     assert ids(again) == ["m-0001"] and again[0].attempts == 2
