@@ -23,10 +23,9 @@ from typing import Any, cast
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from core import envelope, receipts, signing
+from core import algorithms, envelope, receipts, signing
 from core.directory import verify_directory
 from core.envelope import Draft, Sealed
 from core.errors import SwnodeError
@@ -108,10 +107,11 @@ class Peer:
             drafts,
             sender=self.me,
             key=key,
-            key_id=signing.key_id(self.me, signing.PURPOSE_SIGNING, signing.raw_public(key)),
+            key_id=signing.key_id_of(self.me, signing.PURPOSE_SIGNING, key),
             now_ms=when,
             ttl_ms=ttl_ms,
             new_id=lambda: envelope.new_message_id(when, os.urandom(10)),
+            hash_with=self.keys.profile.digest,
         )
 
     def probe(self, **kw: Any) -> list[Sealed]:
@@ -245,6 +245,7 @@ def get_directory(peer: Peer) -> str:
         bundle.own,
         directory_key=peer.central_keys.directory_public,
         federation=federation_of(peer.target_id),
+        algorithm=peer.central_keys.profile.key_algorithm,
     )
     return "own directory verifies"
 
@@ -319,13 +320,13 @@ def _tampered(peer: Peer) -> bytes:
 
 
 def _unknown_key(peer: Peer) -> bytes:
-    stranger = Ed25519PrivateKey.generate()
+    stranger = algorithms.generate(peer.keys.profile.key_algorithm)
     now = _now_ms()
     (sealed,) = envelope.seal(
         [Draft(peer.target_id, DOCUMENT_TYPE, b"x")],
         sender=peer.me,
         key=stranger,
-        key_id=signing.key_id(peer.me, signing.PURPOSE_SIGNING, signing.raw_public(stranger)),
+        key_id=signing.key_id_of(peer.me, signing.PURPOSE_SIGNING, stranger),
         now_ms=now,
         ttl_ms=60_000,
         new_id=lambda: envelope.new_message_id(now, os.urandom(10)),
@@ -420,7 +421,10 @@ def fetch_directory(netdir: Path, federation: str, as_node: str) -> dpb.Director
             peer_pb2.GetDirectoryRequest(), timeout=TIMEOUT_S
         )
     return verify_directory(
-        bundle.own, directory_key=central_keys.directory_public, federation=federation
+        bundle.own,
+        directory_key=central_keys.directory_public,
+        federation=federation,
+        algorithm=central_keys.profile.key_algorithm,
     )
 
 

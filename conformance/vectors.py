@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance import fixtures as f
-from conformance import tls_vectors
+from conformance import sm2_vectors, tls_vectors
 from core import merkle, receipts, signing
 from core.anchor import anchor_fingerprint
+from core.directory import sign_directory
 from core.envelope import ENVELOPE_DOMAIN, Draft
 from core.invitation import Invitation, proof_message
 from swf.v1 import directory_pb2 as dpb
@@ -238,6 +239,9 @@ def envelope_cases() -> dict[str, Json]:
         ),
         "envelope.revoked_sender": _case("3.6 step 3", raw("CN-ZJ"), previous_hop="CN-ZJ"),
         "envelope.bad_signature": _case("3.6 step 4", ser(forged)),
+        "key.unsupported_algorithm": _case(
+            "3.6 step 4, §0.9", ser(good), directories=("CN-later-algorithm", "SG")
+        ),
         "envelope.malformed (signed header)": _case("3.6 step 5a", ser(junk)),
         "envelope.sender_mismatch": _case(
             "3.6 step 5b", raw("CN-SH", signer="CN-GD", drafts=_note("CN-HB"))
@@ -263,9 +267,20 @@ def envelope_cases() -> dict[str, Json]:
     }
 
 
+def _cn_of_a_later_algorithm() -> dpb.SignedDirectory:
+    """CN's directory as a later revision might write it: CN-GD's signing key declares an
+    algorithm value (9) this revision does not know (§0.9)."""
+    directory = dpb.Directory.FromString(f.cn_directory().directory)
+    for node in directory.nodes:
+        if node.id == "CN-GD":
+            node.signing_keys[0].algorithm = 9  # type: ignore[assignment]
+    return sign_directory(directory, f.key("CN/dir"))
+
+
 def directories() -> dict[str, str]:
     return {
         "CN": hx(f.cn_directory().SerializeToString(deterministic=True)),
+        "CN-later-algorithm": hx(_cn_of_a_later_algorithm().SerializeToString(deterministic=True)),
         "SG": hx(f.sg_directory().SerializeToString(deterministic=True)),
         "SG-expired": hx(f.sg_directory(expired=True).SerializeToString(deterministic=True)),
     }
@@ -436,6 +451,7 @@ def invitation_refusals() -> Json:
 def build() -> dict[str, Json]:
     return {
         "examples.json": examples(),
+        "sm2_examples.json": sm2_vectors.sm2_examples(),
         "envelope_refusals.json": envelope_refusals(),
         "receipt_refusals.json": receipt_refusals(),
         "directory_refusals.json": directory_refusals(),

@@ -3,9 +3,8 @@ document types, and the checks a receiving window runs on what arrives (CROSS_BO
 
 from __future__ import annotations
 
-import hashlib
-
 from core import batch_signatures
+from core.algorithms import digest
 from core.envelope import ENVELOPE_DOMAIN
 from core.ids import federation_of
 from core.trust import TrustView
@@ -98,12 +97,10 @@ def check_envelope(
         )
     if not trust.is_active(key.node_id):
         return f"the issuing node {key.node_id} has been revoked", key.key_id
-    if not batch_signatures.verify_item(
-        key.public_key, ENVELOPE_DOMAIN, envelope.header, envelope.signature
-    ):
+    if not batch_signatures.verify_by(key, ENVELOPE_DOMAIN, envelope.header, envelope.signature):
         return "the signature does not verify", key.key_id
     header = epb.Header.FromString(envelope.header)
-    if hashlib.sha256(envelope.payload).digest() != header.payload_sha256:
+    if digest(key.digest, envelope.payload) != header.payload_sha256:
         return "the content does not match what was signed", key.key_id
     if envelope.payload != stored:
         return "the stored certificate differs from the one signed", key.key_id

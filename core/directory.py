@@ -1,14 +1,15 @@
 """Signing and verifying a federation's directory (design §4, docs/PROTOCOL.md §2).
 
 The directory is signed as bytes: the serialized `Directory` travels unchanged inside a
-`SignedDirectory`, and a verifier checks the signature over exactly those bytes before parsing them.
+`SignedDirectory`, and a verifier checks the signature over exactly those bytes before parsing them,
+with the algorithm its anchor (or the federation's own profile) declares for the directory key.
 """
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
+from core.algorithms import KeyAlgorithm, SigningKey
 from core.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -19,10 +20,17 @@ from core.errors import (
 from core.signing import DIRECTORY_DOMAIN, sign, verifies
 from swf.v1 import directory_pb2 as pb
 
-__all__ = ["is_current", "needs_refresh", "same_content", "sign_directory", "verify_directory"]
+__all__ = [
+    "directory_key_algorithm",
+    "is_current",
+    "needs_refresh",
+    "same_content",
+    "sign_directory",
+    "verify_directory",
+]
 
 
-def sign_directory(directory: pb.Directory, key: Ed25519PrivateKey) -> pb.SignedDirectory:
+def sign_directory(directory: pb.Directory, key: SigningKey) -> pb.SignedDirectory:
     body = directory.SerializeToString(deterministic=True)
     return pb.SignedDirectory(directory=body, signature=sign(key, DIRECTORY_DOMAIN, body))
 
@@ -34,12 +42,16 @@ def verify_directory(
     federation: str,
     held_version: int = 0,
     ca_certificate: bytes | None = None,
+    algorithm: KeyAlgorithm = KeyAlgorithm.ED25519,
 ) -> pb.Directory:
     """Return the directory inside `signed` if it is authentic, for `federation`, and not older
     than `held_version`. Expiry is a separate question (`is_current`): a node keeps an expired copy
-    to report on, but must not use it for traffic."""
+    to report on, but must not use it for traffic. `algorithm` is the directory key's, as the
+    anchor (or the own profile) declares it."""
     # 1. The signature over the exact bytes carried, with the directory key we already trust.
-    if not verifies(directory_key, signed.signature, DIRECTORY_DOMAIN, signed.directory):
+    if not verifies(
+        directory_key, signed.signature, DIRECTORY_DOMAIN, signed.directory, algorithm=algorithm
+    ):
         raise Unauthenticated(
             "directory.bad_signature",
             f"the directory offered for federation {federation} is not signed by its directory key",
@@ -60,6 +72,19 @@ def verify_directory(
         raise PermissionDenied(
             "directory.wrong_key", "the directory names a different key than the one that signed it"
         )
+    # 3b. It declares the directory key's algorithm as the anchor does, and a digest this node
+    #     knows (§0.9).
+    if directory_key_algorithm(directory) is not algorithm:
+        raise PermissionDenied(
+            "key.algorithm_mismatch",
+            f"the directory of {federation} declares its key as algorithm "
+            f"{directory.directory_key_algorithm}, but its anchor declares {algorithm.name}",
+        )
+    if directory.digest not in (pb.DIGEST_ALGORITHM_SHA256, pb.DIGEST_ALGORITHM_SM3):
+        raise Unauthenticated(
+            "key.unsupported_algorithm",
+            f"the directory of {federation} declares digest {directory.digest}, unknown here",
+        )
     if ca_certificate is not None and directory.ca_certificate != ca_certificate:
         raise PermissionDenied(
             "directory.wrong_ca",
@@ -73,6 +98,15 @@ def verify_directory(
             f"{held_version} already held; refusing to roll back",
         )
     return directory
+
+
+def directory_key_algorithm(directory: pb.Directory) -> KeyAlgorithm | None:
+    """The algorithm a directory declares for its own key: unset is v1's Ed25519; None for a
+    value this node does not know."""
+    value = int(directory.directory_key_algorithm)
+    if value == pb.KEY_ALGORITHM_UNSPECIFIED:
+        return KeyAlgorithm.ED25519
+    return KeyAlgorithm(value) if value in (KeyAlgorithm.ED25519, KeyAlgorithm.SM2) else None
 
 
 def is_current(directory: pb.Directory, now_ms: int) -> bool:

@@ -1,22 +1,22 @@
 """Envelopes: sealing documents for another node, and verifying what arrives (docs/PROTOCOL.md §3).
 
 An envelope carries the serialized header bytes, the payload bytes, and a batch signature over
-the header bytes (leaf domain "swnode/envelope/v1"). The header binds the payload by its SHA-256.
-Verification checks the signature over the exact header bytes carried before parsing them.
+the header bytes (leaf domain "swnode/envelope/v1"). The header binds the payload by its digest
+(SHA-256, or SM3 for a sender of the sm2 profile: the sender federation's). Verification checks the
+signature over the exact header bytes carried before parsing them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
 from core import batch_signatures
+from core.algorithms import Digest, SigningKey, declared, digest
 from core.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -109,13 +109,15 @@ def seal(
     drafts: Sequence[Draft],
     *,
     sender: str,
-    key: Ed25519PrivateKey,
+    key: SigningKey,
     key_id: str,
     now_ms: int,
     ttl_ms: int,
     new_id: Callable[[], str],
+    hash_with: Digest = Digest.SHA256,
 ) -> list[Sealed]:
-    """Envelopes for `drafts`, all signed with one batch signature (§3.4, §3.5)."""
+    """Envelopes for `drafts`, all signed with one batch signature (§3.4, §3.5); payload and
+    header digests, and the tree, under `hash_with` (the sender federation's digest)."""
     headers = []
     for d in drafts:
         message_id = d.message_id or new_id()
@@ -129,20 +131,20 @@ def seal(
                 created_at_unix_ms=now_ms,
                 expires_at_unix_ms=now_ms + ttl_ms,
                 key_id=key_id,
-                payload_sha256=hashlib.sha256(d.payload).digest(),
+                payload_sha256=digest(hash_with, d.payload),
                 payload_size=len(d.payload),
                 sender_party=d.sender_party,
                 recipient_party=d.recipient_party,
             )
         )
     header_bytes = [h.SerializeToString(deterministic=True) for h in headers]
-    signatures = batch_signatures.seal(key, key_id, ENVELOPE_DOMAIN, header_bytes)
+    signatures = batch_signatures.seal(key, key_id, ENVELOPE_DOMAIN, header_bytes, hash_with)
     return [
         Sealed(
             message_id=h.message_id,
             header=h,
             envelope=pb.Envelope(header=hb, payload=d.payload, signature=s),
-            header_sha256=hashlib.sha256(hb).digest(),
+            header_sha256=digest(hash_with, hb),
         )
         for d, h, hb, s in zip(drafts, headers, header_bytes, signatures, strict=True)
     ]
@@ -222,10 +224,10 @@ def verify(
     # 3. Its owner is not revoked.
     if not trust.is_active(key.node_id):
         raise PermissionDenied("envelope.revoked_sender", f"node {key.node_id} has been revoked")
-    # 4. The signature covers these exact header bytes.
-    if not batch_signatures.verify_item(
-        key.public_key, ENVELOPE_DOMAIN, envelope.header, sig, cache
-    ):
+    # 4. The signature covers these exact header bytes, under the algorithm the key declares
+    #    (one this node does not know is refused, §0.9), in its federation's digest.
+    declared(key.algorithm, what=f"signing key {key.key_id}")
+    if not batch_signatures.verify_by(key, ENVELOPE_DOMAIN, envelope.header, sig, cache):
         raise Unauthenticated(
             "envelope.bad_signature",
             f"the header's signature does not verify with {key.key_id}",
@@ -287,14 +289,14 @@ def verify(
         raise InvalidArgument("envelope.bad_expiry", "expires_at must be after created_at")
     if now_ms >= header.expires_at_unix_ms:
         raise FailedPrecondition("envelope.expired", "the message expired before it arrived")
-    # 8. The payload is the one the header binds.
+    # 8. The payload is the one the header binds (the sender federation's digest).
     if (
         len(envelope.payload) != header.payload_size
-        or hashlib.sha256(envelope.payload).digest() != header.payload_sha256
+        or digest(key.digest, envelope.payload) != header.payload_sha256
     ):
         raise Unauthenticated(
             "envelope.payload_mismatch", "the payload is not the one the sender signed"
         )
     return Accepted(
-        header=header, envelope=envelope, header_sha256=hashlib.sha256(envelope.header).digest()
+        header=header, envelope=envelope, header_sha256=digest(key.digest, envelope.header)
     )

@@ -8,19 +8,20 @@ directories whose keys verify them. Verification starts from the anchor the veri
    it verifies with the directory key of that anchor.
 3. The header must verify with its origin's signing key from a verified directory.
 4. Each receipt must verify with its issuer's key from a verified directory, and name this
-   message and the SHA-256 of these exact header bytes.
+   message and the digest of these exact header bytes (the origin federation's: SHA-256 or SM3).
 
 Directories are checked for authenticity, not for expiry: evidence is read long after the fact.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
 from core import batch_signatures, receipts
+from core.algorithms import digest
+from core.anchor import anchor_key_algorithm
 from core.directory import verify_directory
 from core.envelope import ENVELOPE_DOMAIN
 from core.errors import InvalidArgument, SwnodeError, Unauthenticated
@@ -85,7 +86,10 @@ def _directories(evidence: pb.Evidence, anchor: dpb.Anchor) -> list[dpb.Director
             for signed in offered.get(federation, []):  # the first one that verifies
                 try:
                     directory = verify_directory(
-                        signed, directory_key=a.directory_key, federation=federation
+                        signed,
+                        directory_key=a.directory_key,
+                        federation=federation,
+                        algorithm=anchor_key_algorithm(a),
                     )
                 except SwnodeError:
                     continue
@@ -110,11 +114,11 @@ def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
             if federation_of(node.id) != directory.federation:
                 continue  # a directory speaks for its own federation's nodes only
             for key in node.signing_keys:
-                keys[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
+                keys[key.key_id] = KeyRef.listed(node.id, key, directory)
     sig = evidence.header_signature
     origin = keys.get(sig.key_id)
-    if origin is None or not batch_signatures.verify_item(
-        origin.public_key, ENVELOPE_DOMAIN, evidence.header, sig
+    if origin is None or not batch_signatures.verify_by(
+        origin, ENVELOPE_DOMAIN, evidence.header, sig
     ):
         raise Unauthenticated(
             "evidence.bad_header", "the message header does not verify with its origin's key"
@@ -127,7 +131,7 @@ def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
         raise Unauthenticated(
             "evidence.bad_header", "the header names another sender or key than signed it"
         )
-    header_sha256 = hashlib.sha256(evidence.header).digest()
+    header_sha256 = digest(origin.digest, evidence.header)
     facts = []
     for receipt in evidence.receipts:
         body = receipts.verify(receipt, keys.get)

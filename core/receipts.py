@@ -1,6 +1,7 @@
 """Receipts: signed proof that a node stored a message durably (docs/PROTOCOL.md §4).
 
-A receipt body names the message, the SHA-256 of the exact header bytes received, the issuer and
+A receipt body names the message, the digest of the exact header bytes received (the message
+origin's federation digest: SHA-256, or SM3), the issuer and
 the kind (HOP: the next hop has it; DELIVERY: the final recipient has it). Bodies are sealed in
 batches like envelopes, with leaf domain "swnode/receipt/v1".
 """
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
 from core import batch_signatures
+from core.algorithms import Digest, SigningKey, declared
 from core.errors import InvalidArgument, Unauthenticated, quote
 from core.trust import KeyRef
 from swf.v1 import envelope_pb2 as pb
@@ -22,10 +23,15 @@ __all__ = ["RECEIPT_DOMAIN", "check_for", "seal", "verify"]
 RECEIPT_DOMAIN = b"swnode/receipt/v1"
 
 
-def seal(bodies: Sequence[pb.ReceiptBody], key: Ed25519PrivateKey, key_id: str) -> list[pb.Receipt]:
-    """Receipts for `bodies`, under one batch signature (§4.3)."""
+def seal(
+    bodies: Sequence[pb.ReceiptBody],
+    key: SigningKey,
+    key_id: str,
+    hash_with: Digest = Digest.SHA256,
+) -> list[pb.Receipt]:
+    """Receipts for `bodies`, under one batch signature (§4.3), the tree in the issuer's digest."""
     raw = [b.SerializeToString(deterministic=True) for b in bodies]
-    signatures = batch_signatures.seal(key, key_id, RECEIPT_DOMAIN, raw)
+    signatures = batch_signatures.seal(key, key_id, RECEIPT_DOMAIN, raw, hash_with)
     return [pb.Receipt(body=r, signature=s) for r, s in zip(raw, signatures, strict=True)]
 
 
@@ -42,8 +48,9 @@ def verify(
         raise Unauthenticated(
             "receipt.unknown_key", f"receipt key {quote(sig.key_id)} is not known"
         )
-    # 2. The signature covers these exact body bytes.
-    if not batch_signatures.verify_item(key.public_key, RECEIPT_DOMAIN, receipt.body, sig, cache):
+    # 2. The signature covers these exact body bytes, under the algorithm the key declares.
+    declared(key.algorithm, what=f"receipt key {key.key_id}")
+    if not batch_signatures.verify_by(key, RECEIPT_DOMAIN, receipt.body, sig, cache):
         raise Unauthenticated("receipt.bad_signature", "the receipt's signature does not verify")
     # 3. Only now parse; 4. the body names the key and the issuer that signed it.
     try:

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
 
+from core.algorithms import SigningKey
 from core.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -305,7 +305,7 @@ def check_dataset(req: lpb.PublishDatasetRequest) -> tuple[str, str, tuple[str, 
 # -- the signed peer query (docs/LOGISTICS.md §6) --------------------------------------------
 
 
-def sign_query(query: lpb.PeerQuery, key: Ed25519PrivateKey, key_id: str) -> lpb.SignedQuery:
+def sign_query(query: lpb.PeerQuery, key: SigningKey, key_id: str) -> lpb.SignedQuery:
     """Serialize `query` once and sign exactly those bytes."""
     body = query.SerializeToString(deterministic=True)
     return lpb.SignedQuery(query=body, signature=sign(key, QUERY_DOMAIN, body), key_id=key_id)
@@ -342,7 +342,9 @@ def verify_query(
             f"{caller} is not in federation {federation_of(self_id)}; data is shared within it",
         )
     # 3. The signature verifies over the query bytes as carried.
-    if not verifies(ref.public_key, signed.signature, QUERY_DOMAIN, signed.query):
+    if not verifies(
+        ref.public_key, signed.signature, QUERY_DOMAIN, signed.query, algorithm=ref.algorithm
+    ):
         raise Unauthenticated("query.bad_signature", "the query's signature does not verify")
     # 4. Only now: the bytes parse.
     try:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from core import envelope, receipts
+from core.algorithms import Digest, SigningKey, profile_of
 from core.envelope import Draft, Sealed
 from core.signing import PURPOSE_SIGNING, key_id, raw_public
 from swf.v1 import envelope_pb2 as pb
@@ -24,13 +23,18 @@ __all__ = ["Signer"]
 @dataclass(frozen=True)
 class Signer:
     node_id: str
-    key: Ed25519PrivateKey
+    key: SigningKey
     key_id: str
+    # The federation's digest, of the key's profile: SHA-256 (Ed25519) or SM3 (SM2).
+    digest: Digest = Digest.SHA256
 
     @classmethod
-    def of(cls, node_id: str, key: Ed25519PrivateKey) -> Signer:
-        """The signer for `node_id`'s signing key, with its key id (§0.5)."""
-        return cls(node_id, key, key_id(node_id, PURPOSE_SIGNING, raw_public(key)))
+    def of(cls, node_id: str, key: SigningKey) -> Signer:
+        """The signer for `node_id`'s signing key, with its key id (§0.5) and its profile's
+        digest (§0.9)."""
+        profile = profile_of(key)
+        kid = key_id(node_id, PURPOSE_SIGNING, raw_public(key), profile.key_algorithm)
+        return cls(node_id, key, kid, profile.digest)
 
     def seal_envelopes(
         self,
@@ -49,8 +53,9 @@ class Signer:
             now_ms=now_ms,
             ttl_ms=ttl_ms,
             new_id=new_id,
+            hash_with=self.digest,
         )
 
     def seal_receipts(self, bodies: Sequence[pb.ReceiptBody]) -> list[pb.Receipt]:
         """Receipts for `bodies` (whose `key_id` is this signer's), as one batch (§4.3)."""
-        return receipts.seal(bodies, self.key, self.key_id)
+        return receipts.seal(bodies, self.key, self.key_id, self.digest)

@@ -15,19 +15,37 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
+from core.algorithms import Digest, KeyAlgorithm
 from core.directory import is_current
 from core.errors import PermissionDenied, Unauthenticated, Unavailable, quote
 from core.ids import Role, federation_of, role_of
 from swf.v1 import directory_pb2 as pb
 
-__all__ = ["KeyRef", "TrustView", "listed_certificates"]
+__all__ = ["KeyRef", "TrustView", "digest_of", "listed_certificates"]
 
 
 @dataclass(frozen=True)
 class KeyRef:
+    """A public key as its federation's directory lists it: the algorithm the key declares
+    (unset is v1's Ed25519; an unknown value stays as it is, and nothing verifies under it) and
+    that federation's digest."""
+
     node_id: str
     key_id: str
     public_key: bytes
+    algorithm: int = KeyAlgorithm.ED25519
+    digest: Digest = Digest.SHA256
+
+    @classmethod
+    def listed(cls, node_id: str, key: pb.PublicKey, directory: pb.Directory) -> KeyRef:
+        algorithm = key.algorithm or KeyAlgorithm.ED25519
+        return cls(node_id, key.key_id, key.public_key, algorithm, digest_of(directory))
+
+
+def digest_of(directory: pb.Directory) -> Digest:
+    """The digest a directory declares for its federation (`verify_directory` refused any value
+    this node does not know)."""
+    return Digest.SM3 if directory.digest == pb.DIGEST_ALGORITHM_SM3 else Digest.SHA256
 
 
 def listed_certificates(node: pb.NodeEntry) -> tuple[bytes, ...]:
@@ -63,9 +81,9 @@ class TrustView:
                     continue
                 view._nodes[node.id] = node
                 for key in node.signing_keys:
-                    view._signing[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
+                    view._signing[key.key_id] = KeyRef.listed(node.id, key, directory)
                 for key in node.token_keys:
-                    view._token[key.key_id] = KeyRef(node.id, key.key_id, key.public_key)
+                    view._token[key.key_id] = KeyRef.listed(node.id, key, directory)
             revoked.update(
                 (directory.federation, r.certificate_sha256) for r in directory.revocations
             )

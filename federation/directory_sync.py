@@ -18,6 +18,8 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from core import directory as dirs
+from core.algorithms import KeyAlgorithm
+from core.anchor import anchor_key_algorithm
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
 from core.ids import federation_of
@@ -40,6 +42,7 @@ class DirectorySync:
         db: Database,
         directory_key: bytes,
         own_ca_der: bytes,
+        directory_key_algorithm: KeyAlgorithm = KeyAlgorithm.ED25519,
         channels: PeerChannels,
         clock_ms: Callable[[], int],
         refresh: Callable[[], Awaitable[bool]] | None = None,
@@ -50,6 +53,8 @@ class DirectorySync:
         self.federation = federation_of(node_id)
         self._db = db
         self._directory_key = directory_key
+        # The own federation's profile, which this node's keys are of (PROTOCOL.md §0.9).
+        self._algorithm = directory_key_algorithm
         self._own_ca_der = own_ca_der
         self._channels = channels
         self._clock_ms = clock_ms
@@ -66,7 +71,7 @@ class DirectorySync:
 
     async def load(self) -> TrustView:
         """Rebuild the trust view from the copies held in storage."""
-        trust = await load_trust(self._db, self.node_id, self._directory_key)
+        trust = await load_trust(self._db, self.node_id, self._directory_key, self._algorithm)
         changed = _versions(trust) != _versions(self.trust)
         self.trust = trust
         if changed:
@@ -84,6 +89,7 @@ class DirectorySync:
             directory_key=self._directory_key,
             federation=self.federation,
             held_version=self.trust.version,
+            algorithm=self._algorithm,
         )
         await self._db.directories.hold(
             self.federation, own.version, bundle.own.SerializeToString(), now_ms
@@ -112,6 +118,7 @@ class DirectorySync:
                 federation=anchor.federation,
                 held_version=held.version if held is not None else 0,
                 ca_certificate=anchor.ca_certificate,
+                algorithm=anchor_key_algorithm(anchor),
             )
         except SwnodeError as exc:
             self.foreign_errors[claimed] = str(exc)
@@ -199,7 +206,12 @@ def _versions(trust: TrustView) -> tuple[int, tuple[tuple[str, int], ...]]:
     return trust.version, tuple(sorted((f, d.version) for f, d in trust.foreign.items()))
 
 
-async def load_trust(db: Database, node_id: str, directory_key: bytes) -> TrustView:
+async def load_trust(
+    db: Database,
+    node_id: str,
+    directory_key: bytes,
+    algorithm: KeyAlgorithm = KeyAlgorithm.ED25519,
+) -> TrustView:
     """The trust view the directories held in storage give, each re-verified on the way in."""
     federation = federation_of(node_id)
     held = await db.directories.held()
@@ -210,6 +222,7 @@ async def load_trust(db: Database, node_id: str, directory_key: bytes) -> TrustV
                 pb.SignedDirectory.FromString(held[federation].signed),
                 directory_key=directory_key,
                 federation=federation,
+                algorithm=algorithm,
             )
         except SwnodeError as exc:
             log.error("the stored directory of %s does not verify: %s", federation, exc)
@@ -224,6 +237,7 @@ async def load_trust(db: Database, node_id: str, directory_key: bytes) -> TrustV
                 directory_key=anchor.directory_key,
                 federation=anchor.federation,
                 ca_certificate=anchor.ca_certificate,
+                algorithm=anchor_key_algorithm(anchor),
             )
         except SwnodeError as exc:
             log.error("the stored directory of %s does not verify: %s", anchor.federation, exc)

@@ -171,7 +171,11 @@ class Inbound:
             stores = {k: d for k, d in decisions.items() if isinstance(d, Store)}
             rows = [self._row(items[key], d.status, previous_hop) for key, d in stores.items()]
             relays = [
-                self._outbox.row(items[key].accepted.header, items[key].accepted.envelope)
+                self._outbox.row(
+                    items[key].accepted.header,
+                    items[key].accepted.envelope,
+                    items[key].accepted.header_sha256,
+                )
                 for key, d in stores.items()
                 if d.relay
             ]

@@ -8,7 +8,6 @@ receipts too.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -112,10 +111,12 @@ class Outbox:
 
     async def queue_txn(self, tx: Tx, sealed: Sequence[Sealed], now_ms: int) -> None:
         await self._db.outbox.insert_txn(
-            tx, [self.row(s.header, s.envelope) for s in sealed], now_ms
+            tx, [self.row(s.header, s.envelope, s.header_sha256) for s in sealed], now_ms
         )
 
-    def row(self, header: pb.Header, env: pb.Envelope) -> OutboxRow:
+    def row(self, header: pb.Header, env: pb.Envelope, header_sha256: bytes) -> OutboxRow:
+        """The outbox row of a sealed or relayed envelope; `header_sha256` is the header's digest
+        in its origin's federation digest (§4.1), as receipts for it will name it."""
         return OutboxRow(
             message_id=header.message_id,
             conversation_id=header.conversation_id,
@@ -124,7 +125,7 @@ class Outbox:
             next_hop=next_hop(self.node_id, header.recipient),
             document_type=header.document_type,
             envelope=env.SerializeToString(),
-            header_sha256=hashlib.sha256(env.header).digest(),
+            header_sha256=header_sha256,
             payload_size=header.payload_size,
             created_at_unix_ms=header.created_at_unix_ms,
             expires_at_unix_ms=header.expires_at_unix_ms,

@@ -14,12 +14,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TypeVar
 
 import grpc
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.algorithms import SigningKey
 from core.errors import Unavailable
 from core.grpc_status import from_rpc_error
 from core.sharing import NONCE_BYTES, sign_query
-from core.signing import PURPOSE_SIGNING, key_id, raw_public
+from core.signing import PURPOSE_SIGNING, key_id_of
 from core.trust import TrustView
 from federation.channels import PeerChannels
 from swf.v1 import logistics_pb2 as lpb
@@ -37,7 +37,7 @@ class SharingPeers:
         node_id: str,
         channels: PeerChannels,
         trust: Callable[[], TrustView],
-        signing_key: Ed25519PrivateKey,
+        signing_key: SigningKey,
         clock_ms: Callable[[], int],
         timeout_s: float = 10.0,
         connect_timeout_s: float = 3.0,
@@ -46,7 +46,7 @@ class SharingPeers:
         self._channels = channels
         self._trust = trust
         self._key = signing_key
-        self._key_id = key_id(node_id, PURPOSE_SIGNING, raw_public(signing_key))
+        self._key_id = key_id_of(node_id, PURPOSE_SIGNING, signing_key)
         self._clock_ms = clock_ms
         self._timeout_s = timeout_s
         self._connect_timeout_s = connect_timeout_s

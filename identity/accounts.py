@@ -18,9 +18,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from core import access
+from core.algorithms import SigningKey
 from core.trust import TrustView
 from federation.registry_client import RegistryClient
 from identity import tokens
@@ -53,7 +52,7 @@ class Accounts:
         *,
         node_id: str,
         db: Database,
-        token_key: Ed25519PrivateKey,
+        token_key: SigningKey,
         token_key_id: str,
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],

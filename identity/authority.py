@@ -18,6 +18,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from core import directory as dirs
+from core.algorithms import (
+    KeyAlgorithm,
+    Profile,
+    as_pb,
+    check_public_key,
+    declarations,
+    profile_of,
+)
 from core.anchor import anchor_fingerprint, check_anchor_fingerprint
 from core.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from core.ids import Role, federation_of, validate_node_id
@@ -51,7 +59,9 @@ def _endpoint(value: str, field: str) -> str:
     return value
 
 
-def _entry(member: Member) -> pb.NodeEntry:
+def _entry(member: Member, algorithm: KeyAlgorithm) -> pb.NodeEntry:
+    """A member's directory entry; every key of a federation is of its profile's algorithm
+    (enrolment refuses any other), so the registry need not store it."""
     return pb.NodeEntry(
         id=member.node_id,
         role=pb.ROLE_CENTRAL if member.role == "central" else pb.ROLE_PROVINCE,
@@ -61,15 +71,15 @@ def _entry(member: Member) -> pb.NodeEntry:
         tls_certificate=member.tls_certificate,
         signing_keys=[
             pb.PublicKey(
-                key_id=key_id(member.node_id, PURPOSE_SIGNING, member.signing_key),
-                algorithm=pb.KEY_ALGORITHM_ED25519,
+                key_id=key_id(member.node_id, PURPOSE_SIGNING, member.signing_key, algorithm),
+                algorithm=as_pb(algorithm),
                 public_key=member.signing_key,
             )
         ],
         token_keys=[
             pb.PublicKey(
-                key_id=key_id(member.node_id, PURPOSE_TOKEN, member.token_key),
-                algorithm=pb.KEY_ALGORITHM_ED25519,
+                key_id=key_id(member.node_id, PURPOSE_TOKEN, member.token_key, algorithm),
+                algorithm=as_pb(algorithm),
                 public_key=member.token_key,
             )
         ],
@@ -110,6 +120,8 @@ class Authority:
         self._ca_cert = keys.ca_cert
         self._directory_key = keys.directory_key
         self._clock_ms = clock_ms
+        # The federation's crypto profile, fixed when the central was created: its keys' own.
+        self.profile: Profile = profile_of(keys.directory_key)
 
     @property
     def federation(self) -> str:
@@ -140,11 +152,12 @@ class Authority:
             version=version,
             issued_at_unix_ms=now_ms,
             expires_at_unix_ms=now_ms + int(self._config.directory_validity_s * 1000),
-            nodes=[_entry(m) for m in members],
+            nodes=[_entry(m, self.profile.key_algorithm) for m in members],
             revocations=revocations,
             trusted_federations=trusted,
             ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
             directory_key=raw_public(self._directory_key),
+            **declarations(self.profile),
         )
 
     async def publish_txn(self, tx: Tx) -> pb.SignedDirectory:
@@ -256,11 +269,30 @@ class Authority:
             raise InvalidArgument(
                 "enrol.bad_csr", "csr: not a DER PKCS#10 request", field="csr"
             ) from exc
-        for name, key, signature in (
-            ("signing_key", request.signing_key, request.signing_key_proof),
-            ("token_key", request.token_key, request.token_key_proof),
+        for name, key, signature, declared in (
+            (
+                "signing_key",
+                request.signing_key,
+                request.signing_key_proof,
+                request.signing_key_algorithm,
+            ),
+            ("token_key", request.token_key, request.token_key_proof, request.token_key_algorithm),
         ):
-            if not verifies(key, signature, ENROL_DOMAIN, proof):
+            # 2a. Of the federation's profile (unset is v1's Ed25519), and of its form.
+            wanted = self.profile.key_algorithm
+            given = declared or pb.KEY_ALGORITHM_ED25519
+            if given != as_pb(wanted):
+                shown = KeyAlgorithm(given).name if given in (1, 2) else str(given)
+                raise InvalidArgument(
+                    "key.algorithm_mismatch",
+                    f"{name}_algorithm: federation {self.federation} runs the "
+                    f"{self.profile.name} profile; its keys are {wanted.name}, not {shown}; "
+                    f"initialise the node with --crypto {self.profile.name}",
+                    field=f"{name}_algorithm",
+                )
+            if wanted is not KeyAlgorithm.ED25519:
+                check_public_key(wanted, key, field=name)
+            if not verifies(key, signature, ENROL_DOMAIN, proof, algorithm=wanted):
                 raise PermissionDenied(
                     "enrol.bad_proof",
                     f"{name}: the proof of possession does not verify for this invitation",
@@ -320,6 +352,7 @@ class Authority:
             ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
             directory_key=raw_public(self._directory_key),
             endpoint=self._config.peer_endpoint,
+            **declarations(self.profile),
         )
 
     async def trust_add(self, anchor: pb.Anchor, expected_fingerprint: str) -> int:

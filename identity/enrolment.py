@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from cryptography import x509
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from google.protobuf.message import DecodeError
 
 from core import directory as dirs
+from core.algorithms import KeyAlgorithm, as_pb
 from core.errors import FailedPrecondition, PermissionDenied, Unavailable
 from core.grpc_status import from_rpc_error
 from core.ids import federation_of, tls_name
@@ -97,6 +99,7 @@ async def enrol(
         token_key_proof=sign(keys.token_key, ENROL_DOMAIN, message),
         peer_endpoint=peer_endpoint,
         client_endpoint=client_endpoint,
+        **_declared(keys),
     )
     async with grpc.aio.secure_channel(
         central, credentials, options=[("grpc.ssl_target_name_override", tls_name(federation))]
@@ -130,6 +133,7 @@ async def enrol(
         directory_key=unverified.directory_key,
         federation=federation,
         ca_certificate=response.ca_certificate,
+        algorithm=keys.profile.key_algorithm,
     )
     entry = next((n for n in directory.nodes if n.id == node_id), None)
     if (
@@ -150,6 +154,15 @@ async def enrol(
         directory=directory,
         central_peer_endpoint=response.central_peer_endpoint,
     )
+
+
+def _declared(keys: NodeKeys) -> dict[str, Any]:
+    """The keys' algorithms, declared only where they are not v1's Ed25519 (whose request bytes
+    stay as they were)."""
+    algorithm = keys.profile.key_algorithm
+    if algorithm is KeyAlgorithm.ED25519:
+        return {}
+    return {"signing_key_algorithm": as_pb(algorithm), "token_key_algorithm": as_pb(algorithm)}
 
 
 def _refusal(exc: grpc.aio.AioRpcError) -> Exception:

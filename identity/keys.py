@@ -1,8 +1,9 @@
 """A node's key files. Private keys are written once, mode 0600, and never logged.
 
 Separate keys per purpose (design §4): `tls.key` (ECDSA P-256, both ports), `signing.key`
-(Ed25519, envelopes and receipts), `token.key` (Ed25519, access tokens); a central node also holds
-`ca.key` (the federation CA) and `directory.key` (signs the directory).
+(envelopes and receipts), `token.key` (access tokens); a central node also holds `ca.key` (the
+federation CA) and `directory.key` (signs the directory). Signing, token and directory keys are of
+the federation's crypto profile (Ed25519, or SM2), each a PKCS#8 file that names its algorithm.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core import algorithms
+from core.algorithms import PROFILES, Profile, SigningKey
 from core.errors import ConfigError
 from federation.tls import TlsIdentity
 
@@ -49,7 +51,9 @@ def write_public(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def private_pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey) -> bytes:
+def private_pem(key: ec.EllipticCurvePrivateKey | SigningKey) -> bytes:
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        return algorithms.private_pem(key)
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -62,6 +66,10 @@ def cert_pem(cert: x509.Certificate) -> bytes:
 
 
 def _load_private(path: Path) -> object:
+    return serialization.load_pem_private_key(_read_private(path), password=None)
+
+
+def _read_private(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
@@ -73,13 +81,13 @@ def _load_private(path: Path) -> object:
         raise ConfigError(
             f"{path}: private key is readable by others (mode {mode:o}); run chmod 600 {path}"
         )
-    return serialization.load_pem_private_key(data, password=None)
+    return data
 
 
-def _load_ed25519(path: Path) -> Ed25519PrivateKey:
-    key = _load_private(path)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"{path}: expected an Ed25519 private key")
+def _load_signing(path: Path) -> SigningKey:
+    key = algorithms.load_private_pem(_read_private(path))
+    if key is None:
+        raise ConfigError(f"{path}: expected an Ed25519 or SM2 private key (PKCS#8 PEM)")
     return key
 
 
@@ -99,15 +107,20 @@ def _load_cert(path: Path) -> x509.Certificate | None:
 @dataclass(frozen=True)
 class NodeKeys:
     tls_key: ec.EllipticCurvePrivateKey
-    signing_key: Ed25519PrivateKey
-    token_key: Ed25519PrivateKey
+    signing_key: SigningKey
+    token_key: SigningKey
     # Present once the node is enrolled (a central node enrols itself at init).
     tls_cert: x509.Certificate | None
     ca_cert: x509.Certificate | None
     # The key that signs this federation's directory: private on the central, public elsewhere.
     directory_public: bytes | None
-    directory_key: Ed25519PrivateKey | None = None
+    directory_key: SigningKey | None = None
     ca_key: ec.EllipticCurvePrivateKey | None = None
+
+    @property
+    def profile(self) -> Profile:
+        """The federation's crypto profile, which this node's own keys are of."""
+        return algorithms.profile_of(self.signing_key)
 
     def tls_identity(self) -> TlsIdentity:
         assert self.tls_cert is not None and self.ca_cert is not None
@@ -142,32 +155,32 @@ def paths(node_dir: Path) -> dict[str, Path]:
     }
 
 
-def generate_node_keys(node_dir: Path, *, central: bool) -> None:
+def generate_node_keys(
+    node_dir: Path, *, central: bool, profile: Profile = PROFILES["ed25519"]
+) -> None:
     p = paths(node_dir)
     write_private(p["tls.key"], private_pem(ec.generate_private_key(ec.SECP256R1())))
-    write_private(p["signing.key"], private_pem(Ed25519PrivateKey.generate()))
-    write_private(p["token.key"], private_pem(Ed25519PrivateKey.generate()))
+    write_private(p["signing.key"], private_pem(algorithms.generate(profile.key_algorithm)))
+    write_private(p["token.key"], private_pem(algorithms.generate(profile.key_algorithm)))
     if central:
         write_private(p["ca.key"], private_pem(ec.generate_private_key(ec.SECP256R1())))
-        write_private(p["directory.key"], private_pem(Ed25519PrivateKey.generate()))
+        write_private(p["directory.key"], private_pem(algorithms.generate(profile.key_algorithm)))
 
 
 def load_node_keys(node_dir: Path) -> NodeKeys:
     p = paths(node_dir)
-    directory_key = _load_ed25519(p["directory.key"]) if p["directory.key"].exists() else None
+    directory_key = _load_signing(p["directory.key"]) if p["directory.key"].exists() else None
     ca_key = _load_ec(p["ca.key"]) if p["ca.key"].exists() else None
     if directory_key is not None:
-        directory_public = directory_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        directory_public = algorithms.public_bytes(directory_key)
     elif p["directory.pub"].exists():
         directory_public = p["directory.pub"].read_bytes()
     else:
         directory_public = None
     return NodeKeys(
         tls_key=_load_ec(p["tls.key"]),
-        signing_key=_load_ed25519(p["signing.key"]),
-        token_key=_load_ed25519(p["token.key"]),
+        signing_key=_load_signing(p["signing.key"]),
+        token_key=_load_signing(p["token.key"]),
         tls_cert=_load_cert(p["tls.crt"]),
         ca_cert=_load_cert(p["ca.crt"]),
         directory_public=directory_public,

@@ -15,8 +15,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+from core.algorithms import SigningKey
 from core.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -49,7 +48,7 @@ class LoginSessions:
         node_id: str,
         db: Database,
         clock_ms: Callable[[], int],
-        token_key: Ed25519PrivateKey,
+        token_key: SigningKey,
         token_key_id: str,
         token_lifetime_s: int,
         guard: LoginGuard,

@@ -1,8 +1,9 @@
 """Access tokens: JWTs signed by the user's home node, verifiable at every node of its federation.
 
-Issued with the home node's token key (EdDSA, Ed25519), `kid` the key's directory id, `typ`
-"at+jwt". Verified against the keys in the signed directory only, with the algorithm pinned:
-a token whose header says anything but EdDSA is refused before any key is touched.
+Issued with the home node's token key (EdDSA for Ed25519, SM2SM3 for SM2: the federation's
+profile), `kid` the key's directory id, `typ` "at+jwt". Verified against the keys in the signed
+directory only, with the algorithm pinned: a token whose header names neither is refused before any
+key is touched, and one whose `alg` is not the one its key declares is refused too.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import uuid
 from collections.abc import Callable, Sequence
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from core.access import Claims
+from core.algorithms import KeyAlgorithm, SigningKey
 from core.directory import is_current
 from core.errors import PermissionDenied, Unauthenticated, Unavailable, quote
 from core.ids import federation_of
 from core.trust import TrustView
+from identity.token_algorithms import JWS_ALG, Sm2PublicKey, jws_alg
 
 __all__ = [
     "ALGORITHM",
@@ -44,7 +47,7 @@ def audience(federation: str) -> str:
 
 def issue(
     *,
-    key: Ed25519PrivateKey,
+    key: SigningKey,
     key_id: str,
     issuer: str,
     party: str,
@@ -84,7 +87,10 @@ def issue(
         "party_roles": list(party_roles),
     }
     token = jwt.encode(
-        payload, key, algorithm=ALGORITHM, headers={"kid": key_id, "typ": TOKEN_TYPE}
+        payload,
+        key,  # type: ignore[arg-type]  # an Sm2PrivateKey goes to the registered SM2SM3
+        algorithm=jws_alg(key),
+        headers={"kid": key_id, "typ": TOKEN_TYPE},
     )
     return token, claims
 
@@ -104,10 +110,11 @@ def verify(
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise Unauthenticated("token.malformed", "the bearer token is not a JWT") from exc
-    if header.get("alg") != ALGORITHM:
+    alg = header.get("alg")
+    if alg not in JWS_ALG.values():
         raise Unauthenticated(
             "token.bad_algorithm",
-            f"tokens are signed with EdDSA only, not {quote(header.get('alg'))}",
+            f"tokens are signed with {' or '.join(JWS_ALG.values())} only, not {quote(alg)}",
         )
     if header.get("typ") != TOKEN_TYPE or not isinstance(header.get("kid"), str):
         raise Unauthenticated("token.malformed", "the token header lacks typ at+jwt or a kid")
@@ -124,12 +131,25 @@ def verify(
             f"{federation_of(ref.node_id)}; tokens are accepted from federation "
             f"{federation_of(self_id)} only",
         )
+    # 2b. The header's alg is the one the key declares, and no other (§4.2).
+    wanted = JWS_ALG.get(KeyAlgorithm(ref.algorithm)) if ref.algorithm in (1, 2) else None
+    if alg != wanted:
+        raise Unauthenticated(
+            "token.bad_algorithm",
+            f"token key {quote(header['kid'])} is declared {wanted or 'of an unknown algorithm'}; "
+            f"a token signed {quote(alg)} is not accepted with it",
+        )
+    verifier: Ed25519PublicKey | Sm2PublicKey = (
+        Sm2PublicKey(ref.public_key)
+        if ref.algorithm == KeyAlgorithm.SM2
+        else Ed25519PublicKey.from_public_bytes(ref.public_key)
+    )
     # 3. The signature, the audience (this node's federation) and the claims we need.
     try:
         payload = jwt.decode(
             token,
-            Ed25519PublicKey.from_public_bytes(ref.public_key),
-            algorithms=[ALGORITHM],
+            verifier,  # type: ignore[arg-type]  # PyJWT's registered SM2SM3 takes it
+            algorithms=[str(alg)],
             audience=audience(federation_of(self_id)),
             options={
                 "require": REQUIRED,

@@ -39,6 +39,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 poll_interval_s=args.poll_interval,
                 directory_validity_s=args.directory_validity,
                 storage_url=args.storage,
+                crypto=args.crypto,
             )
         )
     )
@@ -249,7 +250,7 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from node.devnet.bench import main_cli
 
-    return main_cli(args.messages, args.payload_bytes, args.storage)
+    return main_cli(args.messages, args.payload_bytes, args.storage, crypto=args.crypto)
 
 
 def cmd_client(args: argparse.Namespace) -> int:
@@ -332,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-interval", type=float, help="seconds between directory polls")
     p.add_argument("--directory-validity", type=float, help="central: seconds a directory is valid")
     p.add_argument("--storage", help="storage URL (default sqlite:///node.db in the folder)")
+    p.add_argument(
+        "--crypto",
+        choices=["ed25519", "sm2"],
+        default="ed25519",
+        help="the federation's crypto profile: ed25519 (Ed25519/SHA-256) or sm2 (SM2/SM3); "
+        "a province takes its federation's",
+    )
 
     p = command("invite", cmd_invite, "central: print a one-time enrolment token for a province")
     p.add_argument("--dir", type=Path, required=True)
@@ -431,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--payload-bytes", type=int, default=1024)
     p.add_argument(
         "--storage", help="a PostgreSQL URL; each node gets its own schema there (default: SQLite)"
+    )
+    p.add_argument(
+        "--crypto", choices=["ed25519", "sm2"], default="ed25519", help="the nodes' crypto profile"
     )
 
     p = command("client", cmd_client, "call a node's client API (identity, documents, ...)")

@@ -23,7 +23,7 @@ from core.certificate_checks import KIND_TYPES
 from core.envelope import Limits
 from core.errors import ConfigError
 from core.signer import Signer
-from core.signing import PURPOSE_TOKEN, key_id, raw_public
+from core.signing import PURPOSE_TOKEN, key_id_of
 from core.tariff import Tariff, parse_tariff
 from core.trust import TrustView
 from federation.channels import PeerChannels
@@ -210,6 +210,7 @@ class Node:
             db=self.db,
             directory_key=self.keys.directory_public,
             own_ca_der=self.keys.ca_cert.public_bytes(Encoding.DER),
+            directory_key_algorithm=self.keys.profile.key_algorithm,
             channels=self.channels,
             clock_ms=self.clock_ms,
             refresh=self.authority.refresh_if_due if self.authority else None,
@@ -255,7 +256,7 @@ class Node:
             node_id=config.id,
             db=self.db,
             token_key=self.keys.token_key,
-            token_key_id=key_id(config.id, PURPOSE_TOKEN, raw_public(self.keys.token_key)),
+            token_key_id=key_id_of(config.id, PURPOSE_TOKEN, self.keys.token_key),
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             registry=RegistryClient(config.id, self.channels, lambda: self.trust),

@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from core import algorithms
+from core.algorithms import SigningKey
 from core.directory import sign_directory
 from core.ids import Role, role_of
 from core.invitation import Invitation, proof_message
@@ -31,15 +33,16 @@ class Member:
     node_id: str
     tls_key: ec.EllipticCurvePrivateKey
     certificate: bytes  # DER, issued by the federation's CA
-    signing_key: Ed25519PrivateKey
-    token_key: Ed25519PrivateKey
+    signing_key: SigningKey
+    token_key: SigningKey
 
     def entry(self, *, revoked: bool = False) -> pb.NodeEntry:
-        def public(purpose: str, key: Ed25519PrivateKey) -> pb.PublicKey:
+        def public(purpose: str, key: SigningKey) -> pb.PublicKey:
             raw = raw_public(key)
+            algorithm = algorithms.algorithm_of(key)
             return pb.PublicKey(
-                key_id=key_id(self.node_id, purpose, raw),
-                algorithm=pb.KEY_ALGORITHM_ED25519,
+                key_id=key_id(self.node_id, purpose, raw, algorithm),
+                algorithm=algorithms.as_pb(algorithm),
                 public_key=raw,
             )
 
@@ -58,13 +61,17 @@ class Member:
 
 
 class Federation:
-    """A central node `federation` and its `provinces`, with their CA and directory key."""
+    """A central node `federation` and its `provinces`, with their CA and directory key, all of
+    the crypto profile `crypto` (ed25519 or sm2)."""
 
-    def __init__(self, federation: str, provinces: Iterable[str] = ()) -> None:
+    def __init__(
+        self, federation: str, provinces: Iterable[str] = (), *, crypto: str = "ed25519"
+    ) -> None:
         self.id = federation
+        self.profile = algorithms.profile(crypto)
         self.ca_key = ec.generate_private_key(ec.SECP256R1())
         self.ca_cert = create_ca(federation, self.ca_key, NOW_MS)
-        self.directory_key = Ed25519PrivateKey.generate()
+        self.directory_key = algorithms.generate(self.profile.key_algorithm)
         self.members = {n: self.issue(n) for n in (federation, *provinces)}
 
     @property
@@ -89,8 +96,8 @@ class Federation:
             node_id=node_id,
             tls_key=key,
             certificate=cert.public_bytes(Encoding.DER),
-            signing_key=Ed25519PrivateKey.generate(),
-            token_key=Ed25519PrivateKey.generate(),
+            signing_key=algorithms.generate(self.profile.key_algorithm),
+            token_key=algorithms.generate(self.profile.key_algorithm),
         )
 
     def anchor(self, endpoint: str = "127.0.0.1:7001") -> pb.Anchor:
@@ -99,6 +106,7 @@ class Federation:
             ca_certificate=self.ca_der,
             directory_key=self.directory_public,
             endpoint=endpoint,
+            **algorithms.declarations(self.profile),
         )
 
     def directory(
@@ -134,6 +142,7 @@ class Federation:
             trusted_federations=[f.anchor() for f in trusts],
             ca_certificate=self.ca_der,
             directory_key=self.directory_public,
+            **algorithms.declarations(self.profile),
         )
 
     def sign(self, directory: pb.Directory) -> pb.SignedDirectory:
@@ -158,8 +167,8 @@ def enrol_request(
     *,
     node_id: str | None = None,
     csr: bytes | None = None,
-    signing_prover: Ed25519PrivateKey | None = None,
-    token_prover: Ed25519PrivateKey | None = None,
+    signing_prover: SigningKey | None = None,
+    token_prover: SigningKey | None = None,
     proof_secret_sha256: bytes | None = None,
     peer_endpoint: str = "127.0.0.1:7101",
 ) -> epb.EnrolRequest:

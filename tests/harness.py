@@ -48,6 +48,8 @@ class NetworkSpec:
     simulator: bool = True
     # One province in each foreign federation too (SG-01, ...).
     foreign_provinces: bool = False
+    # CN's federation's crypto profile; foreign federations stay ed25519.
+    crypto: str = "ed25519"
 
     @property
     def settings(self) -> Settings:
@@ -56,6 +58,7 @@ class NetworkSpec:
             directory_validity_s=self.directory_validity_s,
             simulator=self.simulator,
             foreign_provinces=self.foreign_provinces,
+            crypto=self.crypto,
         )
 
 

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import grpc
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from stdnum.cn import uscc as stdnum_uscc
 
-from core.signing import PURPOSE_TOKEN, key_id, raw_public
+from core.algorithms import SigningKey
+from core.signing import PURPOSE_TOKEN, key_id_of
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
 from tests.harness import Network, Refusal, outcome_of, refusal_of
@@ -83,8 +83,8 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def token_key_id(node_id: str, key: Ed25519PrivateKey) -> str:
-    return key_id(node_id, PURPOSE_TOKEN, raw_public(key))
+def token_key_id(node_id: str, key: SigningKey) -> str:
+    return key_id_of(node_id, PURPOSE_TOKEN, key)
 
 
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -97,7 +97,7 @@ def forge(
     header: Mapping[str, Any],
     payload: Mapping[str, Any],
     *,
-    ed25519: Ed25519PrivateKey | None = None,
+    ed25519: SigningKey | None = None,
     hmac_secret: bytes | None = None,
 ) -> str:
     """A compact JWS of exactly this header and payload, signed with an Ed25519 key, with

@@ -92,7 +92,9 @@ def _wait_http(url: str, timeout_s: float = 30) -> None:
 # -- the nodes ---------------------------------------------------------------------------------
 
 
-async def run_nodes(root: Path, messages: int, payload_bytes: int, storage: str | None) -> Result:
+async def run_nodes(
+    root: Path, messages: int, payload_bytes: int, storage: str | None, crypto: str = "ed25519"
+) -> Result:
     central, province = root / "CN", root / "CN-GD"
     for node_dir, node_id, role in (
         (central, "CN", Role.CENTRAL),
@@ -104,7 +106,12 @@ async def run_nodes(root: Path, messages: int, payload_bytes: int, storage: str 
             url = await create_schema(storage, schema, replace=True)
         await admin.init_node(
             admin.InitOptions(
-                node_dir=node_dir, node_id=node_id, role=role, poll_interval_s=1.0, storage_url=url
+                node_dir=node_dir,
+                node_id=node_id,
+                role=role,
+                poll_interval_s=1.0,
+                storage_url=url,
+                crypto=crypto,
             )
         )
     with (central / "console.log").open("ab") as console:
@@ -275,16 +282,19 @@ def percentile(values: list[float], p: float) -> float:
     )
 
 
-async def bench(messages: int, payload_bytes: int, storage: str | None) -> dict[str, Any]:
+async def bench(
+    messages: int, payload_bytes: int, storage: str | None, crypto: str = "ed25519"
+) -> dict[str, Any]:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="swnode-bench-") as tmp:
-        result = await run_nodes(Path(tmp), messages, payload_bytes, storage)
+        result = await run_nodes(Path(tmp), messages, payload_bytes, storage, crypto)
     raw = await run_echo(messages, payload_bytes)
     backend = "postgresql" if storage and storage.startswith("postgres") else "sqlite"
     return {
         "messages": result.messages,
         "payload_bytes": result.payload_bytes,
         "storage": backend,
+        "crypto": crypto,
         "seconds": round(result.seconds, 3),
         "msgs_per_s": round(result.per_s, 1),
         "p50_ms": round(percentile(result.latencies_ms, 50), 2),
@@ -298,7 +308,11 @@ async def bench(messages: int, payload_bytes: int, storage: str | None) -> dict[
 
 def render(r: dict[str, Any]) -> str:
     rows = [
-        ("messages", f"{r['messages']} x {r['payload_bytes']} B payload, storage {r['storage']}"),
+        (
+            "messages",
+            f"{r['messages']} x {r['payload_bytes']} B payload, storage {r['storage']}, "
+            f"crypto {r.get('crypto', 'ed25519')}",
+        ),
         ("signed + durable + receipted", f"{r['msgs_per_s']:.0f} msg/s ({r['seconds']} s)"),
         ("latency p50 / p99", f"{r['p50_ms']} ms / {r['p99_ms']} ms"),
         ("plain gRPC echo stream", f"{r['raw_grpc_msgs_per_s']:.0f} msg/s"),
@@ -311,8 +325,10 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(f"{k:<30} {v}" for k, v in rows)
 
 
-def main_cli(messages: int, payload_bytes: int, storage: str | None) -> int:
-    result = asyncio.run(bench(messages, payload_bytes, storage))
+def main_cli(
+    messages: int, payload_bytes: int, storage: str | None, crypto: str = "ed25519"
+) -> int:
+    result = asyncio.run(bench(messages, payload_bytes, storage, crypto))
     print(render(result))
     print(json.dumps(result))
     return 0

@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--foreign-provinces", action="store_true", help="give each foreign federation a province"
     )
+    p.add_argument(
+        "--crypto",
+        choices=["ed25519", "sm2"],
+        default="ed25519",
+        help="CN's federation's crypto profile (foreign federations stay ed25519)",
+    )
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("status", help="every node of the network: pid, health, ports")
     p.add_argument("--dir", type=Path, required=True)
@@ -91,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
                 f"{args.foreign} foreign",
                 file=sys.stderr,
             )
-            settings = Settings(foreign_provinces=args.foreign_provinces)
+            settings = Settings(foreign_provinces=args.foreign_provinces, crypto=args.crypto)
             asyncio.run(net.create(args.provinces, args.foreign, settings))
             net.start()
         net.wait_healthy()

@@ -70,6 +70,8 @@ class Settings:
     simulator: bool = True
     # Each foreign federation also gets one province, enrolled with its own central.
     foreign_provinces: bool = False
+    # CN's federation's crypto profile (`--crypto sm2`); foreign federations stay ed25519.
+    crypto: str = "ed25519"
 
 
 class Devnet:
@@ -132,6 +134,7 @@ class Devnet:
                     poll_interval_s=settings.poll_interval_s,
                     directory_validity_s=settings.directory_validity_s,
                     storage_url=settings.storage.get(node_id),
+                    crypto=settings.crypto if federation_of(node_id) == "CN" else "ed25519",
                 )
             )
             node_dir = self.node_dir(node_id)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from core.algorithms import profile
 from core.anchor import anchor_fingerprint, decode_anchor, encode_anchor
 from core.errors import ConfigError, FailedPrecondition, InvalidArgument
 from core.ids import Role, validate_node_id
@@ -125,10 +126,14 @@ class InitOptions:
     poll_interval_s: float | None = None
     directory_validity_s: float | None = None
     storage_url: str | None = None
+    # The federation's crypto profile (PROTOCOL.md §0.9): fixed when its central is created; a
+    # province is initialised with its federation's.
+    crypto: str = "ed25519"
 
 
 async def init_node(opts: InitOptions) -> NodeConfig:
     validate_node_id(opts.node_id, opts.role, field="id")
+    crypto = profile(opts.crypto)
     if (opts.node_dir / CONFIG_FILE).exists():
         raise FailedPrecondition(
             "init.exists",
@@ -156,7 +161,7 @@ async def init_node(opts: InitOptions) -> NodeConfig:
     if len({config.peer_port, config.client_port, config.ops_port}) != 3:
         raise ConfigError("ports: peer, client and ops must differ", field="ports")
     write_config(config)
-    generate_node_keys(opts.node_dir, central=opts.role is Role.CENTRAL)
+    generate_node_keys(opts.node_dir, central=opts.role is Role.CENTRAL, profile=crypto)
     if opts.role is Role.CENTRAL:
         await _init_central(config)
     return config

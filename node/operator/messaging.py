@@ -4,7 +4,6 @@ within its poll interval."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
@@ -13,7 +12,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from core import evidence
+from core import algorithms, evidence
 from core.anchor import decode_anchor
 from core.envelope import Draft
 from core.errors import InvalidArgument, NotFound, quote
@@ -70,7 +69,7 @@ async def node_context(node_dir: Path) -> AsyncIterator[Context]:
     db = await open_db(config)
     try:
         trust = (
-            await load_trust(db, config.id, keys.directory_public)
+            await load_trust(db, config.id, keys.directory_public, keys.profile.key_algorithm)
             if keys.directory_public
             else TrustView.build(config.id, None)
         )
@@ -137,7 +136,13 @@ async def export_evidence(node_dir: Path, message_id: str) -> pb.Evidence:
                 earlier = (await ctx.db.outbox.versions(message_id)).get(wanted)
                 if earlier is not None:
                     envelope = pb.Envelope.FromString(earlier)
-            digest = hashlib.sha256(envelope.header).digest()
+            origin = ctx.trust.signing_key(envelope.signature.key_id)
+            h = (
+                origin.digest
+                if origin is not None
+                else Signer.of(ctx.config.id, ctx.keys.signing_key).digest
+            )
+            digest = algorithms.digest(h, envelope.header)
             given = [r for r, b in zip(given, bodies, strict=True) if b.header_sha256 == digest]
         else:
             received = await ctx.db.inbox.get(message_id)

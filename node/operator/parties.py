@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from core.parties import validate_kind
-from core.signing import PURPOSE_TOKEN, key_id, raw_public
+from core.signing import PURPOSE_TOKEN, key_id_of
 from federation.channels import PeerChannels
 from federation.registry_client import RegistryClient
 from identity.accounts import Accounts
@@ -39,7 +39,7 @@ async def accounts_at(node_dir: Path) -> AsyncIterator[Accounts]:
                 node_id=ctx.config.id,
                 db=ctx.db,
                 token_key=ctx.keys.token_key,
-                token_key_id=key_id(ctx.config.id, PURPOSE_TOKEN, raw_public(ctx.keys.token_key)),
+                token_key_id=key_id_of(ctx.config.id, PURPOSE_TOKEN, ctx.keys.token_key),
                 trust=lambda: ctx.trust,
                 clock_ms=now_ms,
                 registry=RegistryClient(ctx.config.id, channels, lambda: ctx.trust),

@@ -37,7 +37,9 @@ async def offline_status(config: NodeConfig) -> dict[str, Any]:
     if keys.directory_public is not None:
         db = await open_db(config)
         try:
-            trust = await load_trust(db, config.id, keys.directory_public)
+            trust = await load_trust(
+                db, config.id, keys.directory_public, keys.profile.key_algorithm
+            )
         finally:
             await db.close()
     from core.trust import TrustView

@@ -4,7 +4,6 @@ whether the node runs or not."""
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from core import directory as dirs
 from core.hops import is_direct_neighbour, next_hop
 from core.ids import federation_of, role_of
 from core.trust import TrustView
+from identity.token_algorithms import jwk as token_jwk
 from node.config import NodeConfig
 from storage.engine import redact
 from swf.v1 import directory_pb2 as pb
@@ -25,9 +25,8 @@ def iso(ms: int) -> str:
 
 
 def jwk(key: pb.PublicKey) -> dict[str, str]:
-    """An Ed25519 public key as a JWK (RFC 8037)."""
-    x = base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode()
-    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": key.key_id, "alg": "EdDSA", "use": "sig"}
+    """A token key as a JWK: RFC 8037 (Ed25519) or RFC 7518 §6.2 with crv SM2 (IDENTITY.md)."""
+    return token_jwk(key)
 
 
 def node_status(

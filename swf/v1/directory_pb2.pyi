@@ -63,14 +63,47 @@ class _KeyAlgorithmEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_KeyAlgor
     DESCRIPTOR: _descriptor.EnumDescriptor
     KEY_ALGORITHM_UNSPECIFIED: _KeyAlgorithm.ValueType  # 0
     KEY_ALGORITHM_ED25519: _KeyAlgorithm.ValueType  # 1
-    """Raw 32-byte Ed25519 public key (RFC 8032)."""
+    """Raw 32-byte Ed25519 public key (RFC 8032); 64-byte signatures."""
+    KEY_ALGORITHM_SM2: _KeyAlgorithm.ValueType  # 2
+    """SM2 (GB/T 32918.2) on the recommended curve (GB/T 32918.5): public key 04 || x || y (65
+    bytes); signatures DER SEQUENCE { r, s } (GB/T 35276) over SM3(Z || message), Z with the
+    default user id "1234567812345678" (GM/T 0009).
+    """
 
-class KeyAlgorithm(_KeyAlgorithm, metaclass=_KeyAlgorithmEnumTypeWrapper): ...
+class KeyAlgorithm(_KeyAlgorithm, metaclass=_KeyAlgorithmEnumTypeWrapper):
+    """How a public key is read and what its signatures are (docs/PROTOCOL.md §0.9). A verifier uses
+    the algorithm a key declares, never one inferred from the key's bytes, and refuses any other.
+    """
 
 KEY_ALGORITHM_UNSPECIFIED: KeyAlgorithm.ValueType  # 0
 KEY_ALGORITHM_ED25519: KeyAlgorithm.ValueType  # 1
-"""Raw 32-byte Ed25519 public key (RFC 8032)."""
+"""Raw 32-byte Ed25519 public key (RFC 8032); 64-byte signatures."""
+KEY_ALGORITHM_SM2: KeyAlgorithm.ValueType  # 2
+"""SM2 (GB/T 32918.2) on the recommended curve (GB/T 32918.5): public key 04 || x || y (65
+bytes); signatures DER SEQUENCE { r, s } (GB/T 35276) over SM3(Z || message), Z with the
+default user id "1234567812345678" (GM/T 0009).
+"""
 Global___KeyAlgorithm: _TypeAlias = KeyAlgorithm  # noqa: Y015
+
+class _DigestAlgorithm:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DigestAlgorithmEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DigestAlgorithm.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DIGEST_ALGORITHM_SHA256: _DigestAlgorithm.ValueType  # 0
+    DIGEST_ALGORITHM_SM3: _DigestAlgorithm.ValueType  # 1
+    """SM3 (GB/T 32905), 32 bytes."""
+
+class DigestAlgorithm(_DigestAlgorithm, metaclass=_DigestAlgorithmEnumTypeWrapper):
+    """A federation's digest: of payloads, of headers in receipts, and in Merkle batches. The zero value
+    is SHA-256, so that a directory or anchor without the field reads as v1 always was.
+    """
+
+DIGEST_ALGORITHM_SHA256: DigestAlgorithm.ValueType  # 0
+DIGEST_ALGORITHM_SM3: DigestAlgorithm.ValueType  # 1
+"""SM3 (GB/T 32905), 32 bytes."""
+Global___DigestAlgorithm: _TypeAlias = DigestAlgorithm  # noqa: Y015
 
 @_typing.final
 class PublicKey(_message.Message):
@@ -132,7 +165,7 @@ class NodeEntry(_message.Message):
 
     @_builtins.property
     def token_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicKey]:
-        """Keys that sign access tokens (JWT, EdDSA)."""
+        """Keys that sign access tokens (JWT: EdDSA, or SM2SM3 for SM2 keys)."""
 
     @_builtins.property
     def document_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -199,14 +232,20 @@ class Anchor(_message.Message):
     CA_CERTIFICATE_FIELD_NUMBER: _builtins.int
     DIRECTORY_KEY_FIELD_NUMBER: _builtins.int
     ENDPOINT_FIELD_NUMBER: _builtins.int
+    DIRECTORY_KEY_ALGORITHM_FIELD_NUMBER: _builtins.int
+    DIGEST_FIELD_NUMBER: _builtins.int
     federation: _builtins.str
     """ISO 3166-1 alpha-2 of the foreign federation (its central node's id)."""
     ca_certificate: _builtins.bytes
     """DER X.509 certificate of that federation's CA."""
     directory_key: _builtins.bytes
-    """Raw Ed25519 key that signs that federation's directory."""
+    """Public key that signs that federation's directory, of `directory_key_algorithm`."""
     endpoint: _builtins.str
     """host:port of that federation's central peer port, where its directory is fetched."""
+    directory_key_algorithm: Global___KeyAlgorithm.ValueType
+    """The algorithm of `directory_key`; unset (0) is Ed25519, as in every anchor before profiles."""
+    digest: Global___DigestAlgorithm.ValueType
+    """That federation's digest (its crypto profile's)."""
     def __init__(
         self,
         *,
@@ -214,10 +253,12 @@ class Anchor(_message.Message):
         ca_certificate: _builtins.bytes = ...,
         directory_key: _builtins.bytes = ...,
         endpoint: _builtins.str = ...,
+        directory_key_algorithm: Global___KeyAlgorithm.ValueType = ...,
+        digest: Global___DigestAlgorithm.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "directory_key", b"directory_key", "endpoint", b"endpoint", "federation", b"federation"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "digest", b"digest", "directory_key", b"directory_key", "directory_key_algorithm", b"directory_key_algorithm", "endpoint", b"endpoint", "federation", b"federation"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -236,6 +277,8 @@ class Directory(_message.Message):
     TRUSTED_FEDERATIONS_FIELD_NUMBER: _builtins.int
     CA_CERTIFICATE_FIELD_NUMBER: _builtins.int
     DIRECTORY_KEY_FIELD_NUMBER: _builtins.int
+    DIRECTORY_KEY_ALGORITHM_FIELD_NUMBER: _builtins.int
+    DIGEST_FIELD_NUMBER: _builtins.int
     federation: _builtins.str
     version: _builtins.int
     """Strictly increasing: a node never accepts a lower version than the one it holds."""
@@ -245,7 +288,11 @@ class Directory(_message.Message):
     ca_certificate: _builtins.bytes
     """DER X.509 certificate of this federation's CA."""
     directory_key: _builtins.bytes
-    """Raw Ed25519 key that signs this directory (the same key that verifies it)."""
+    """Public key that signs this directory (the same key that verifies it)."""
+    directory_key_algorithm: Global___KeyAlgorithm.ValueType
+    """The algorithm of `directory_key`; unset (0) is Ed25519, as in every directory before profiles."""
+    digest: Global___DigestAlgorithm.ValueType
+    """This federation's digest: SHA-256 (ed25519 profile, unset) or SM3 (sm2 profile)."""
     @_builtins.property
     def nodes(self) -> _containers.RepeatedCompositeFieldContainer[Global___NodeEntry]: ...
     @_builtins.property
@@ -266,10 +313,12 @@ class Directory(_message.Message):
         trusted_federations: _abc.Iterable[Global___Anchor] | None = ...,
         ca_certificate: _builtins.bytes = ...,
         directory_key: _builtins.bytes = ...,
+        directory_key_algorithm: Global___KeyAlgorithm.ValueType = ...,
+        digest: Global___DigestAlgorithm.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "directory_key", b"directory_key", "expires_at_unix_ms", b"expires_at_unix_ms", "federation", b"federation", "issued_at_unix_ms", b"issued_at_unix_ms", "nodes", b"nodes", "revocations", b"revocations", "trusted_federations", b"trusted_federations", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "digest", b"digest", "directory_key", b"directory_key", "directory_key_algorithm", b"directory_key_algorithm", "expires_at_unix_ms", b"expires_at_unix_ms", "federation", b"federation", "issued_at_unix_ms", b"issued_at_unix_ms", "nodes", b"nodes", "revocations", b"revocations", "trusted_federations", b"trusted_federations", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -277,7 +326,9 @@ Global___Directory: _TypeAlias = Directory  # noqa: Y015
 
 @_typing.final
 class SignedDirectory(_message.Message):
-    """Signature = Ed25519(directory key, "swnode/directory/v1" || 0x00 || directory)."""
+    """Signature = Sign(directory key, "swnode/directory/v1" || 0x00 || directory), with the algorithm
+    of the directory key (Ed25519 unless the anchor or directory declares SM2).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

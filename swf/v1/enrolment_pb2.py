@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from swf.v1 import directory_pb2 as swf_dot_v1_dot_directory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16swf/v1/enrolment.proto\x12\x06swf.v1\x1a\x16swf/v1/directory.proto\"\xcc\x01\n\x0c\x45nrolRequest\x12\x12\n\ninvitation\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0b\n\x03\x63sr\x18\x03 \x01(\x0c\x12\x13\n\x0bsigning_key\x18\x04 \x01(\x0c\x12\x19\n\x11signing_key_proof\x18\x05 \x01(\x0c\x12\x11\n\ttoken_key\x18\x06 \x01(\x0c\x12\x17\n\x0ftoken_key_proof\x18\x07 \x01(\x0c\x12\x15\n\rpeer_endpoint\x18\x08 \x01(\t\x12\x17\n\x0f\x63lient_endpoint\x18\t \x01(\t\"\x8b\x01\n\rEnrolResponse\x12\x17\n\x0ftls_certificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12*\n\tdirectory\x18\x03 \x01(\x0b\x32\x17.swf.v1.DirectoryBundle\x12\x1d\n\x15\x63\x65ntral_peer_endpoint\x18\x04 \x01(\t2A\n\tEnrolment\x12\x34\n\x05\x45nrol\x12\x14.swf.v1.EnrolRequest\x1a\x15.swf.v1.EnrolResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16swf/v1/enrolment.proto\x12\x06swf.v1\x1a\x16swf/v1/directory.proto\"\xb4\x02\n\x0c\x45nrolRequest\x12\x12\n\ninvitation\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0b\n\x03\x63sr\x18\x03 \x01(\x0c\x12\x13\n\x0bsigning_key\x18\x04 \x01(\x0c\x12\x19\n\x11signing_key_proof\x18\x05 \x01(\x0c\x12\x11\n\ttoken_key\x18\x06 \x01(\x0c\x12\x17\n\x0ftoken_key_proof\x18\x07 \x01(\x0c\x12\x15\n\rpeer_endpoint\x18\x08 \x01(\t\x12\x17\n\x0f\x63lient_endpoint\x18\t \x01(\t\x12\x33\n\x15signing_key_algorithm\x18\n \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\x31\n\x13token_key_algorithm\x18\x0b \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\"\x8b\x01\n\rEnrolResponse\x12\x17\n\x0ftls_certificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12*\n\tdirectory\x18\x03 \x01(\x0b\x32\x17.swf.v1.DirectoryBundle\x12\x1d\n\x15\x63\x65ntral_peer_endpoint\x18\x04 \x01(\t2A\n\tEnrolment\x12\x34\n\x05\x45nrol\x12\x14.swf.v1.EnrolRequest\x1a\x15.swf.v1.EnrolResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swf.v1.enrolment_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ENROLREQUEST']._serialized_start=59
-  _globals['_ENROLREQUEST']._serialized_end=263
-  _globals['_ENROLRESPONSE']._serialized_start=266
-  _globals['_ENROLRESPONSE']._serialized_end=405
-  _globals['_ENROLMENT']._serialized_start=407
-  _globals['_ENROLMENT']._serialized_end=472
+  _globals['_ENROLREQUEST']._serialized_end=367
+  _globals['_ENROLRESPONSE']._serialized_start=370
+  _globals['_ENROLRESPONSE']._serialized_end=509
+  _globals['_ENROLMENT']._serialized_start=511
+  _globals['_ENROLMENT']._serialized_end=576
 # @@protoc_insertion_point(module_scope)

@@ -37,6 +37,8 @@ class EnrolRequest(_message.Message):
     TOKEN_KEY_PROOF_FIELD_NUMBER: _builtins.int
     PEER_ENDPOINT_FIELD_NUMBER: _builtins.int
     CLIENT_ENDPOINT_FIELD_NUMBER: _builtins.int
+    SIGNING_KEY_ALGORITHM_FIELD_NUMBER: _builtins.int
+    TOKEN_KEY_ALGORITHM_FIELD_NUMBER: _builtins.int
     invitation: _builtins.str
     """The whole invitation as printed by `swnode invite`."""
     node_id: _builtins.str
@@ -48,6 +50,11 @@ class EnrolRequest(_message.Message):
     token_key_proof: _builtins.bytes
     peer_endpoint: _builtins.str
     client_endpoint: _builtins.str
+    signing_key_algorithm: _directory_pb2.KeyAlgorithm.ValueType
+    """The algorithms of `signing_key` and `token_key`; unset (0) is Ed25519. They must be the
+    algorithm of the federation's crypto profile.
+    """
+    token_key_algorithm: _directory_pb2.KeyAlgorithm.ValueType
     def __init__(
         self,
         *,
@@ -60,10 +67,12 @@ class EnrolRequest(_message.Message):
         token_key_proof: _builtins.bytes = ...,
         peer_endpoint: _builtins.str = ...,
         client_endpoint: _builtins.str = ...,
+        signing_key_algorithm: _directory_pb2.KeyAlgorithm.ValueType = ...,
+        token_key_algorithm: _directory_pb2.KeyAlgorithm.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_endpoint", b"client_endpoint", "csr", b"csr", "invitation", b"invitation", "node_id", b"node_id", "peer_endpoint", b"peer_endpoint", "signing_key", b"signing_key", "signing_key_proof", b"signing_key_proof", "token_key", b"token_key", "token_key_proof", b"token_key_proof"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_endpoint", b"client_endpoint", "csr", b"csr", "invitation", b"invitation", "node_id", b"node_id", "peer_endpoint", b"peer_endpoint", "signing_key", b"signing_key", "signing_key_algorithm", b"signing_key_algorithm", "signing_key_proof", b"signing_key_proof", "token_key", b"token_key", "token_key_algorithm", b"token_key_algorithm", "token_key_proof", b"token_key_proof"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

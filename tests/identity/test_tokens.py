@@ -43,7 +43,9 @@ def trust(cn: Federation, sg: Federation) -> TrustView:
 
 
 def gd_key(cn: Federation) -> Ed25519PrivateKey:
-    return cn.members["CN-GD"].token_key
+    key = cn.members["CN-GD"].token_key
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
 
 
 def issue(cn: Federation, *, now_ms: int = NOW_MS, lifetime_s: int = 900) -> str:

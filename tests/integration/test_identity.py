@@ -313,6 +313,7 @@ def test_forged_and_unusable_tokens_are_refused_at_every_node(
     gd = network.keys("CN-GD").token_key
     sh = network.keys("CN-SH").token_key
     gd_kid, sh_kid = token_key_id("CN-GD", gd), token_key_id("CN-SH", sh)
+    assert isinstance(gd, Ed25519PrivateKey)
     gd_public = gd.public_key()
 
     def like(**changes: Any) -> dict[str, Any]:
