@@ -23,8 +23,8 @@ T = 1_800_000_000_000
 MIN = 60_000
 
 
-def key(name: str, **life: int) -> pb.PublicKey:
-    return pb.PublicKey(key_id=f"CN-GD/sig/{name}", public_key=name.encode() * 4, **life)
+def key(name: str) -> pb.PublicKey:
+    return pb.PublicKey(key_id=f"CN-GD/sig/{name}", public_key=name.encode() * 4)
 
 
 def test_an_unbounded_key_is_always_usable() -> None:
