@@ -17,6 +17,7 @@ from core.errors import PermissionDenied, SwnodeError, Unauthenticated
 from swf.v1 import directory_pb2 as pb
 
 __all__ = [
+    "ROTATE_DOMAIN",
     "UNBOUNDED",
     "Lifetime",
     "RotationPlan",
@@ -26,6 +27,7 @@ __all__ = [
     "refusal",
     "renewal_due",
     "rotate",
+    "rotation_proof_message",
     "signing_choice",
 ]
 
@@ -154,3 +156,12 @@ def next_directory_version(latest_published: int, highest_seen: int) -> int:
     member reported holding, so that a central restored from an old backup never publishes a
     version its members would refuse as a rollback (§2.3 step 6)."""
     return max(latest_published, highest_seen) + 1
+
+
+ROTATE_DOMAIN = b"swnode/rotate/v1"
+
+
+def rotation_proof_message(node_id: str, purpose: str, public_key: bytes) -> bytes:
+    """What the new key signs (domain `swnode/rotate/v1`) to prove its holder asked for it:
+    `node_id || 0x00 || purpose || 0x00 || public_key` (§2.9)."""
+    return node_id.encode() + b"\x00" + purpose.encode() + b"\x00" + public_key

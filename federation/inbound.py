@@ -99,6 +99,10 @@ class Inbound:
         self._cache = batch.RootCache()
         self._on_received = on_received
 
+    def use_signer(self, signer: Signer) -> None:
+        """Sign receipts with `signer` from now on (a key rotation, PROTOCOL.md §2.9)."""
+        self._signer = signer
+
     async def accept(self, previous_hop: str, envelopes: Sequence[bytes]) -> list[pb.Ack]:
         """Acks for serialized envelopes from `previous_hop`, in the same order."""
         trust = self._trust()

@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from core import directory as dirs
+from core import key_lifetimes
 from core.algorithms import (
     KeyAlgorithm,
     Profile,
@@ -27,9 +28,10 @@ from core.algorithms import (
     profile_of,
 )
 from core.anchor import anchor_fingerprint, check_anchor_fingerprint
-from core.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from core.ids import Role, federation_of, validate_node_id
 from core.invitation import Invitation, proof_message
+from core.key_lifetimes import RotationPlan
 from core.signing import (
     ENROL_DOMAIN,
     PURPOSE_SIGNING,
@@ -43,9 +45,10 @@ from identity.ca import issue_certificate
 from identity.keys import NodeKeys
 from storage.database import Database
 from storage.engine import Tx
-from storage.membership import Member
+from storage.membership import Member, MemberKey
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import enrolment_pb2 as epb
+from swf.v1 import peer_pb2 as ppb
 
 __all__ = ["MAX_INVITATION_TTL_S", "Authority", "CentralSettings"]
 
@@ -59,9 +62,32 @@ def _endpoint(value: str, field: str) -> str:
     return value
 
 
-def _entry(member: Member, algorithm: KeyAlgorithm) -> pb.NodeEntry:
-    """A member's directory entry; every key of a federation is of its profile's algorithm
-    (enrolment refuses any other), so the registry need not store it."""
+def _listed(
+    member: Member, purpose: str, stored: list[MemberKey] | None, algorithm: KeyAlgorithm
+) -> list[pb.PublicKey]:
+    """A member's keys of `purpose`: those its rotations recorded, else the one it enrolled
+    with. Every key of a federation is of its profile's algorithm (enrolment and rotation refuse
+    any other), so the registry need not store it."""
+    if not stored:
+        enrolled = member.signing_key if purpose == PURPOSE_SIGNING else member.token_key
+        stored = [MemberKey(key_id(member.node_id, purpose, enrolled, algorithm), enrolled)]
+    return [
+        pb.PublicKey(
+            key_id=k.key_id,
+            algorithm=as_pb(algorithm),
+            public_key=k.public_key,
+            not_before_unix_ms=k.not_before_unix_ms,
+            not_after_unix_ms=k.not_after_unix_ms,
+            retired_at_unix_ms=k.retired_at_unix_ms,
+        )
+        for k in stored
+    ]
+
+
+def _entry(
+    member: Member, algorithm: KeyAlgorithm, stored: dict[tuple[str, str], list[MemberKey]]
+) -> pb.NodeEntry:
+    """A member's directory entry."""
     return pb.NodeEntry(
         id=member.node_id,
         role=pb.ROLE_CENTRAL if member.role == "central" else pb.ROLE_PROVINCE,
@@ -69,23 +95,19 @@ def _entry(member: Member, algorithm: KeyAlgorithm) -> pb.NodeEntry:
         peer_endpoint=member.peer_endpoint,
         client_endpoint=member.client_endpoint,
         tls_certificate=member.tls_certificate,
-        signing_keys=[
-            pb.PublicKey(
-                key_id=key_id(member.node_id, PURPOSE_SIGNING, member.signing_key, algorithm),
-                algorithm=as_pb(algorithm),
-                public_key=member.signing_key,
-            )
-        ],
-        token_keys=[
-            pb.PublicKey(
-                key_id=key_id(member.node_id, PURPOSE_TOKEN, member.token_key, algorithm),
-                algorithm=as_pb(algorithm),
-                public_key=member.token_key,
-            )
-        ],
+        signing_keys=_listed(
+            member, PURPOSE_SIGNING, stored.get((member.node_id, PURPOSE_SIGNING)), algorithm
+        ),
+        token_keys=_listed(
+            member, PURPOSE_TOKEN, stored.get((member.node_id, PURPOSE_TOKEN)), algorithm
+        ),
         document_types=list(member.document_types),
         enrolled_at_unix_ms=member.enrolled_at_unix_ms,
     )
+
+
+# A day's overlap, a minute for the directory to reach every node first.
+DEFAULT_PLAN = RotationPlan(activation_ms=60_000, overlap_ms=86_400_000)
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,8 @@ class CentralSettings:
     peer_endpoint: str
     client_endpoint: str
     directory_validity_s: float
+    # A rotation's defaults (§2.9), where the member asking gives none.
+    key_plan: RotationPlan = DEFAULT_PLAN
 
 
 class Authority:
@@ -131,6 +155,7 @@ class Authority:
 
     async def _build_txn(self, tx: Tx, version: int, now_ms: int) -> pb.Directory:
         members = await self._db.membership.members(tx)
+        stored = await self._db.membership.member_keys(tx)
         anchors = await self._db.membership.anchors(tx)
         revocations = [
             pb.Revocation(
@@ -152,7 +177,7 @@ class Authority:
             version=version,
             issued_at_unix_ms=now_ms,
             expires_at_unix_ms=now_ms + int(self._config.directory_validity_s * 1000),
-            nodes=[_entry(m, self.profile.key_algorithm) for m in members],
+            nodes=[_entry(m, self.profile.key_algorithm, stored) for m in members],
             revocations=revocations,
             trusted_federations=trusted,
             ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
@@ -343,6 +368,118 @@ class Authority:
             await self._db.membership.revoke_member_txn(tx, node_id, reason, self._clock_ms())
             signed = await self.publish_txn(tx)
         return pb.Directory.FromString(signed.directory).version
+
+    # -- key rotation (PROTOCOL.md §2.9) ----------------------------------------------------
+
+    async def rotate_key(
+        self,
+        node_id: str,
+        purpose: str,
+        public_key: bytes,
+        *,
+        plan: RotationPlan | None = None,
+        retire_now: bool = False,
+    ) -> tuple[pb.PublicKey, int, int]:
+        """List `public_key` as `node_id`'s new key of `purpose` beside its old ones, and publish;
+        return the new key as listed, when the old ones retire, and the directory version."""
+        algorithm = self.profile.key_algorithm
+        check_public_key(algorithm, public_key, field="public_key")
+        new = pb.PublicKey(
+            key_id=key_id(node_id, purpose, public_key, algorithm),
+            algorithm=as_pb(algorithm),
+            public_key=public_key,
+        )
+        async with self._db.transaction() as tx:
+            member = next(
+                (m for m in await self._db.membership.members(tx) if m.node_id == node_id), None
+            )
+            if member is None or member.status != "active":
+                raise NotFound(
+                    "member.unknown", f"{node_id} is not an active member of {self.federation}"
+                )
+            stored = (await self._db.membership.member_keys(tx)).get((node_id, purpose))
+            keys = key_lifetimes.rotate(
+                _listed(member, purpose, stored, algorithm),
+                new,
+                now_ms=self._clock_ms(),
+                plan=plan or self._config.key_plan,
+                retire_now=retire_now,
+            )
+            await self._db.membership.put_member_keys_txn(
+                tx,
+                node_id,
+                purpose,
+                [
+                    MemberKey(
+                        k.key_id,
+                        k.public_key,
+                        k.not_before_unix_ms,
+                        k.not_after_unix_ms,
+                        k.retired_at_unix_ms,
+                    )
+                    for k in keys
+                ],
+            )
+            signed = await self.publish_txn(tx)
+        version = pb.Directory.FromString(signed.directory).version
+        return keys[-1], keys[-2].retired_at_unix_ms, version
+
+    async def rotate_requested(
+        self, node_id: str, request: ppb.RotateKeyRequest
+    ) -> ppb.RotateKeyResponse:
+        """A member's own request over the peer port (its TLS certificate already
+        authenticated it as `node_id`): the new key's proof of possession, then the rotation."""
+        purposes = {ppb.KEY_PURPOSE_SIGNING: PURPOSE_SIGNING, ppb.KEY_PURPOSE_TOKEN: PURPOSE_TOKEN}
+        purpose = purposes.get(request.purpose)
+        if purpose is None:
+            raise InvalidArgument(
+                "rotate.bad_purpose", "purpose: must be signing or token", field="purpose"
+            )
+        wanted = self.profile.key_algorithm
+        if (request.algorithm or pb.KEY_ALGORITHM_ED25519) != as_pb(wanted):
+            raise InvalidArgument(
+                "key.algorithm_mismatch",
+                f"algorithm: federation {self.federation} runs the {self.profile.name} profile; "
+                f"its keys are {wanted.name}",
+                field="algorithm",
+            )
+        check_public_key(wanted, request.public_key, field="public_key")
+        message = key_lifetimes.rotation_proof_message(node_id, purpose, request.public_key)
+        if not verifies(
+            request.public_key,
+            request.proof,
+            key_lifetimes.ROTATE_DOMAIN,
+            message,
+            algorithm=wanted,
+        ):
+            raise PermissionDenied(
+                "rotate.bad_proof",
+                "proof: the new key's proof of possession does not verify",
+                field="proof",
+            )
+        default = self._config.key_plan
+        plan = RotationPlan(
+            activation_ms=request.activation_ms or default.activation_ms,
+            overlap_ms=request.overlap_ms or default.overlap_ms,
+            lifetime_ms=default.lifetime_ms,
+        )
+        listed, retired_at, version = await self.rotate_key(
+            node_id, purpose, request.public_key, plan=plan, retire_now=request.retire_now
+        )
+        return ppb.RotateKeyResponse(
+            key_id=listed.key_id,
+            not_before_unix_ms=listed.not_before_unix_ms,
+            old_retired_at_unix_ms=retired_at,
+            directory_version=version,
+        )
+
+    async def note_member_version(self, version: int) -> bool:
+        """A member holds `version`: if that is above anything published here (a central
+        restored from an older backup), publish above it at once; True if it did."""
+        if not await self._db.directories.note_seen(version):
+            return False
+        await self.publish()
+        return True
 
     # -- foreign federations -----------------------------------------------------------------
 

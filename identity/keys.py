@@ -23,10 +23,13 @@ from federation.tls import TlsIdentity
 
 __all__ = [
     "KEY_DIR",
+    "ROTATING",
     "NodeKeys",
     "cert_pem",
     "generate_node_keys",
     "load_node_keys",
+    "load_signing_key",
+    "next_key_path",
     "paths",
     "private_pem",
     "save_enrolment",
@@ -197,3 +200,18 @@ def save_enrolment(
     write_public(p["ca.crt"], cert_pem(ca_cert))
     if directory_key and not p["directory.key"].exists():
         write_public(p["directory.pub"], directory_key)
+
+
+# The keys `swnode rotate` replaces, by purpose: the file of the key in use. A rotation writes
+# the new key beside it as `<name>.next.key`; the running node moves it in place once the
+# directory lists it as valid (PROTOCOL.md §2.9), and the old private key is gone.
+ROTATING = {"sig": "signing.key", "tok": "token.key"}
+
+
+def next_key_path(node_dir: Path, purpose: str) -> Path:
+    return node_dir / KEY_DIR / ROTATING[purpose].replace(".key", ".next.key")
+
+
+def load_signing_key(path: Path) -> SigningKey:
+    """An Ed25519 or SM2 private key file (mode 0600)."""
+    return _load_signing(path)

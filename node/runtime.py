@@ -10,6 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from grpc_health.v1._async import HealthServicer
 
 import services
+from core.algorithms import SigningKey
 from core.backoff import Backoff
 from core.certificate_checks import KIND_TYPES
 from core.envelope import Limits
 from core.errors import ConfigError
 from core.signer import Signer
-from core.signing import PURPOSE_TOKEN, key_id_of
+from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id_of
 from core.tariff import Tariff, parse_tariff
 from core.trust import TrustView
 from federation.channels import PeerChannels
@@ -44,6 +46,7 @@ from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.config import NodeConfig
 from node.health import Health
+from node.key_rotation import KeyWatch
 from node.metrics import Metrics
 from node.servers.ops import OpsServer
 from node.servers.ports import client_server, peer_server
@@ -355,6 +358,7 @@ class Node:
             "dispatch": self.dispatcher.run,
             "identity": lambda: identity_loop(self.accounts, interval),
             "certificates": lambda: certificates_loop(self.certificates),
+            "keys": self._key_watch().run,
         }
         if config.simulator_enabled:
             log.warning("the agency simulator is on: agencies' work is decided by rules")
@@ -404,6 +408,30 @@ class Node:
         drafts = revocation_drafts(self.trust, self.config.id, revocation)
         if drafts:
             await self.outbox.submit(drafts)
+
+    # -- key rotation (PROTOCOL.md §2.9) ----------------------------------------------------
+
+    def _key_watch(self) -> KeyWatch:
+        return KeyWatch(
+            node_id=self.config.id,
+            node_dir=self.config.dir,
+            keys={PURPOSE_SIGNING: self.keys.signing_key, PURPOSE_TOKEN: self.keys.token_key},
+            trust=lambda: self.trust,
+            clock_ms=self.clock_ms,
+            on_key=self._use_key,
+        )
+
+    def _use_key(self, purpose: str, key: SigningKey, kid: str) -> None:
+        """Sign with a rotated key from now on: envelopes, receipts and queries, or tokens."""
+        if purpose == PURPOSE_SIGNING:
+            self.keys = replace(self.keys, signing_key=key)
+            self.signer = Signer.of(self.config.id, key)
+            self.outbox.signer = self.signer
+            self.inbound.use_signer(self.signer)
+            self.sharing.peers.use_key(key)
+        else:
+            self.keys = replace(self.keys, token_key=key)
+            self.accounts.sessions.use_token_key(key, kid)
 
     # -- reacting to the directory -----------------------------------------------------------
 

@@ -9,7 +9,7 @@ from core.errors import AlreadyExists, NotFound, PermissionDenied
 from storage.columns import join_names, split_names
 from storage.engine import Engine, Row, Tx
 
-__all__ = ["Member", "MembershipStore", "TrustedAnchor"]
+__all__ = ["Member", "MemberKey", "MembershipStore", "TrustedAnchor"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,18 @@ class Member:
             revoked_at_unix_ms=row["revoked_at_unix_ms"],
             revoke_reason=row["revoke_reason"],
         )
+
+
+@dataclass(frozen=True)
+class MemberKey:
+    """One key a member lists for a purpose ("sig" or "tok"), with its lifetime (0: unbounded)
+    and retirement (0: not retired)."""
+
+    key_id: str
+    public_key: bytes
+    not_before_unix_ms: int = 0
+    not_after_unix_ms: int = 0
+    retired_at_unix_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,45 @@ class MembershipStore:
             now_ms,
             reason,
         )
+
+    async def member_keys(self, tx: Tx | None = None) -> dict[tuple[str, str], list[MemberKey]]:
+        """The keys of every member that rotated one, by (node id, purpose), in listing order."""
+        rows = await (tx or self._db).fetch(
+            "SELECT * FROM member_keys ORDER BY node_id, purpose, not_before_unix_ms, key_id"
+        )
+        found: dict[tuple[str, str], list[MemberKey]] = {}
+        for r in rows:
+            found.setdefault((r["node_id"], r["purpose"]), []).append(
+                MemberKey(
+                    r["key_id"],
+                    bytes(r["public_key"]),
+                    r["not_before_unix_ms"],
+                    r["not_after_unix_ms"],
+                    r["retired_at_unix_ms"],
+                )
+            )
+        return found
+
+    async def put_member_keys_txn(
+        self, tx: Tx, node_id: str, purpose: str, keys: list[MemberKey]
+    ) -> None:
+        """Record `keys` as the member's keys of `purpose` (rows are updated, never removed)."""
+        for k in keys:
+            await tx.execute(
+                "INSERT INTO member_keys (node_id, purpose, key_id, public_key,"
+                " not_before_unix_ms, not_after_unix_ms, retired_at_unix_ms)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (node_id, key_id) DO UPDATE"
+                " SET not_before_unix_ms = excluded.not_before_unix_ms,"
+                " not_after_unix_ms = excluded.not_after_unix_ms,"
+                " retired_at_unix_ms = excluded.retired_at_unix_ms",
+                node_id,
+                purpose,
+                k.key_id,
+                k.public_key,
+                k.not_before_unix_ms,
+                k.not_after_unix_ms,
+                k.retired_at_unix_ms,
+            )
 
     # -- invitations -------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from node.servers.enrolment import EnrolmentService
 from node.servers.identity import IdentityService, RegistryService
 from node.servers.logistics import LogisticsPeerService, LogisticsService
 from node.servers.peer import PeerService
+from node.servers.rotation import RotationService
 from node.servers.sharing import DataSharingService
 from node.servers.statistics import StatisticsPeerService
 from services.certificates import Certificates
@@ -88,6 +89,7 @@ log = logging.getLogger("swnode.node")
 
 PEER_SERVICES = (
     peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
+    peer_pb2.DESCRIPTOR.services_by_name["Rotation"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["Registry"].full_name,
     declarations_pb2.DESCRIPTOR.services_by_name["StatisticsPeer"].full_name,
     lpb.DESCRIPTOR.services_by_name["LogisticsPeer"].full_name,
@@ -116,6 +118,15 @@ def peer_server(node: Parts) -> grpc.aio.Server:
             clock_ms=node.clock_ms,
             authority=node.authority,
             inbound=node.inbound,
+        ),
+        peer,
+    )
+    peer_pb2_grpc.add_RotationServicer_to_server(
+        RotationService(
+            node_id=config.id,
+            trust=lambda: node.trust,
+            clock_ms=node.clock_ms,
+            authority=node.authority,
         ),
         peer,
     )

@@ -88,3 +88,37 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         """
 
 def add_PeerServicer_to_server(servicer: PeerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class RotationStub:
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> RotationAsyncStub: ...
+    RotateKey: _grpc.UnaryUnaryMultiCallable[_peer_pb2.RotateKeyRequest, _peer_pb2.RotateKeyResponse]
+
+@_typing.type_check_only
+class RotationAsyncStub(RotationStub):
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    RotateKey: _aio.UnaryUnaryMultiCallable[_peer_pb2.RotateKeyRequest, _peer_pb2.RotateKeyResponse]  # type: ignore[assignment]
+
+class RotationServicer(metaclass=_abc_1.ABCMeta):
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    @_abc_1.abstractmethod
+    def RotateKey(
+        self,
+        request: _peer_pb2.RotateKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.RotateKeyResponse, _abc.Awaitable[_peer_pb2.RotateKeyResponse]]: ...
+
+def add_RotationServicer_to_server(servicer: RotationServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

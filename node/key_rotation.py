@@ -1,0 +1,113 @@
+"""The running node's side of a key rotation (docs/PROTOCOL.md §2.9): it starts signing with a
+new key once its own copy of the directory lists that key as valid, and picks up a key file
+another process (`swnode rotate`, another replica) replaced.
+
+`swnode rotate` writes the new key as `keys/<name>.next.key` and has the central list it, valid
+from a moment later. Each tick, the node asks the pure rule (core.key_lifetimes.signing_choice)
+which of its two keys to use now; when it is the new one, the file is moved over the old
+(`os.replace`: whoever does it first wins, the old private key is gone). Every replica then sees
+the key file change and swaps the key it signs with, without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.algorithms import SigningKey
+from core.key_lifetimes import signing_choice
+from core.signing import key_id_of
+from core.trust import TrustView
+from identity.keys import KEY_DIR, ROTATING, load_signing_key, next_key_path
+
+__all__ = ["KeyWatch"]
+
+log = logging.getLogger("swnode.keys")
+
+
+@dataclass
+class _Held:
+    key_id: str
+    stamp: tuple[int, int]  # (inode, mtime_ns) of the file it was read from
+
+
+class KeyWatch:
+    """Keeps the signing and token keys in use in step with the key files and the directory;
+    `on_key(purpose, key, key_id)` is called for every key taken into use."""
+
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        node_dir: Path,
+        keys: dict[str, SigningKey],
+        trust: Callable[[], TrustView],
+        clock_ms: Callable[[], int],
+        on_key: Callable[[str, SigningKey, str], None],
+    ) -> None:
+        self._node_id = node_id
+        self._dir = node_dir
+        self._trust = trust
+        self._clock_ms = clock_ms
+        self._on_key = on_key
+        self._held = {
+            purpose: _Held(key_id_of(node_id, purpose, key), self._stamp(purpose))
+            for purpose, key in keys.items()
+        }
+
+    def _path(self, purpose: str) -> Path:
+        return self._dir / KEY_DIR / ROTATING[purpose]
+
+    def _stamp(self, purpose: str) -> tuple[int, int]:
+        st = self._path(purpose).stat()
+        return st.st_ino, st.st_mtime_ns
+
+    def tick(self) -> None:
+        for purpose in self._held:
+            self._promote_if_due(purpose)
+            self._reload_if_changed(purpose)
+
+    def _promote_if_due(self, purpose: str) -> None:
+        pending = next_key_path(self._dir, purpose)
+        if not pending.exists():
+            return
+        new_id = key_id_of(self._node_id, purpose, load_signing_key(pending))
+        me = self._trust().node(self._node_id)
+        if me is None:
+            return
+        listed = me.signing_keys if purpose == "sig" else me.token_keys
+        held = {self._held[purpose].key_id, new_id}
+        if signing_choice(list(listed), held, self._clock_ms()) != new_id:
+            return
+        try:
+            os.replace(pending, self._path(purpose))
+        except FileNotFoundError:
+            return  # another replica moved it first
+        log.info("key %s is valid everywhere now; the node signs with it", new_id)
+
+    def _reload_if_changed(self, purpose: str) -> None:
+        try:
+            stamp = self._stamp(purpose)
+        except FileNotFoundError:
+            return
+        held = self._held[purpose]
+        if stamp == held.stamp:
+            return
+        key = load_signing_key(self._path(purpose))
+        kid = key_id_of(self._node_id, purpose, key)
+        self._held[purpose] = _Held(kid, stamp)
+        if kid != held.key_id:
+            log.info("key in use for %s: %s (was %s)", purpose, kid, held.key_id)
+            self._on_key(purpose, key, kid)
+
+    async def run(self, interval_s: float = 1.0) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:
+                log.exception("key upkeep failed")
+            await asyncio.sleep(interval_s)

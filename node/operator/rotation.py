@@ -1,0 +1,151 @@
+"""`swnode rotate`: a new signing or token key for a node, listed beside the old one for an
+overlap, then the old one retired (docs/PROTOCOL.md §2.9, OPERATIONS.md "Rotating keys").
+
+It runs on the node folder beside the running node. The new private key is written first, as
+`keys/<name>.next.key`; then the central lists it: a central rotating its own key does so
+itself, a province asks its central over the peer port with its TLS certificate and the new
+key's proof of possession. The running node takes the new key into use once its directory lists
+it as valid (node/key_rotation.py); with `--now` at once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from core import algorithms
+from core.errors import FailedPrecondition, InvalidArgument
+from core.grpc_status import from_rpc_error
+from core.key_lifetimes import ROTATE_DOMAIN, RotationPlan, rotation_proof_message
+from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id, sign
+from federation.channels import PeerChannels, Route
+from identity import tokens
+from identity.keys import KEY_DIR, ROTATING, next_key_path, private_pem, write_private
+from node.operator.admin import central
+from node.operator.messaging import Context, node_context
+from swf.v1 import peer_pb2 as ppb
+from swf.v1 import peer_pb2_grpc
+
+__all__ = ["KINDS", "Rotated", "rotate"]
+
+KINDS = {"signing": PURPOSE_SIGNING, "token": PURPOSE_TOKEN}
+_PURPOSE_PB = {PURPOSE_SIGNING: ppb.KEY_PURPOSE_SIGNING, PURPOSE_TOKEN: ppb.KEY_PURPOSE_TOKEN}
+DEFAULT_OVERLAP_S = 86400.0
+
+
+@dataclass(frozen=True)
+class Rotated:
+    key_id: str
+    not_before_unix_ms: int
+    old_retired_at_unix_ms: int
+    directory_version: int
+
+
+def plan_for(
+    purpose: str, *, poll_interval_s: float, overlap_s: float | None, activation_s: float | None
+) -> RotationPlan:
+    """The overlap of a rotation: the new key published two poll intervals before it is used
+    (every node's directory lists it by then), the old accepted `overlap_s` after, and a token
+    key's never less than the longest token lifetime (tokens it issued stay valid to expiry)."""
+    overlap = DEFAULT_OVERLAP_S if overlap_s is None else overlap_s
+    if purpose == PURPOSE_TOKEN:
+        overlap = max(overlap, tokens.MAX_LIFETIME_S + 60)
+    activation = 2 * poll_interval_s if activation_s is None else activation_s
+    if overlap < 0 or activation < 0:
+        raise InvalidArgument(
+            "duration.malformed", "overlap: durations must not be negative", field="overlap"
+        )
+    return RotationPlan(activation_ms=int(activation * 1000), overlap_ms=int(overlap * 1000))
+
+
+async def rotate(
+    node_dir: Path,
+    kind: str,
+    *,
+    retire_now: bool = False,
+    overlap_s: float | None = None,
+    activation_s: float | None = None,
+) -> Rotated:
+    purpose = KINDS.get(kind)
+    if purpose is None:
+        raise InvalidArgument(
+            "rotate.bad_purpose", f"key: {kind!r} is not signing or token", field="key"
+        )
+    pending = next_key_path(node_dir, purpose)
+    if pending.exists():
+        raise FailedPrecondition(
+            "rotate.pending",
+            f"a rotation of the {kind} key is already pending ({pending.name}); wait until the "
+            "running node takes it into use",
+        )
+    async with node_context(node_dir) as ctx:
+        config, keys = ctx.config, ctx.keys
+        if not keys.enrolled:
+            raise FailedPrecondition("node.not_enrolled", "the node is not enrolled yet")
+        plan = plan_for(
+            purpose,
+            poll_interval_s=config.poll_interval_s,
+            overlap_s=0.0 if retire_now else overlap_s,
+            activation_s=0.0 if retire_now else activation_s,
+        )
+        if retire_now:
+            plan = RotationPlan(activation_ms=0, overlap_ms=0)
+        algorithm = keys.profile.key_algorithm
+        new = algorithms.generate(algorithm)
+        public = algorithms.public_bytes(new)
+        write_private(pending, private_pem(new))
+        try:
+            if config.is_central:
+                async with central(node_dir) as (_, authority):
+                    listed, retired_at, version = await authority.rotate_key(
+                        config.id, purpose, public, plan=plan, retire_now=retire_now
+                    )
+                result = Rotated(listed.key_id, listed.not_before_unix_ms, retired_at, version)
+            else:
+                result = await _ask_central(ctx, purpose, new, plan, retire_now)
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+    if retire_now:
+        # Valid at once: sign with it from now on (the running node sees the file change).
+        os.replace(pending, node_dir / KEY_DIR / ROTATING[purpose])
+    assert result.key_id == key_id(config.id, purpose, public, algorithm)
+    return result
+
+
+async def _ask_central(
+    ctx: Context, purpose: str, new: algorithms.SigningKey, plan: RotationPlan, retire_now: bool
+) -> Rotated:
+    config, keys = ctx.config, ctx.keys
+    public = algorithms.public_bytes(new)
+    channels = PeerChannels(keys.tls_identity(), max_message_bytes=config.max_message_bytes)
+    try:
+        route = Route.to_listed(ctx.trust, config.federation, config.central_peer_endpoint)
+        stub = peer_pb2_grpc.RotationStub(channels.channel(route))
+        answer: ppb.RotateKeyResponse = await stub.RotateKey(
+            ppb.RotateKeyRequest(
+                purpose=_PURPOSE_PB[purpose],
+                algorithm=algorithms.as_pb(keys.profile.key_algorithm),
+                public_key=public,
+                proof=sign(new, ROTATE_DOMAIN, rotation_proof_message(config.id, purpose, public)),
+                retire_now=retire_now,
+                overlap_ms=plan.overlap_ms,
+                activation_ms=plan.activation_ms,
+            ),
+            timeout=30,
+        )
+    except grpc.aio.AioRpcError as exc:
+        error = from_rpc_error(exc, default_reason="rotate.refused")
+        error.message = f"the central refused the rotation: {error.message}"
+        raise error from exc
+    finally:
+        await channels.close()
+    return Rotated(
+        answer.key_id,
+        answer.not_before_unix_ms,
+        answer.old_retired_at_unix_ms,
+        answer.directory_version,
+    )
