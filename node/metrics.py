@@ -60,6 +60,14 @@ class Metrics:
             ["peer", "status"],
             registry=r,
         )
+        self.key_expiry = Gauge(
+            "swnode_key_expiry_seconds",
+            "Seconds until each of this node's certificates and keys expires (negative once it"
+            " has): key is tls, signing, token, directory or ca (OPERATIONS.md, rotation"
+            " calendar).",
+            ["key", "node"],
+            registry=r,
+        )
         self.rpc_errors = Counter(
             "swnode_rpc_refusals",
             "Requests refused, by reason code.",
