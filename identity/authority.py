@@ -85,7 +85,10 @@ def _listed(
 
 
 def _entry(
-    member: Member, algorithm: KeyAlgorithm, stored: dict[tuple[str, str], list[MemberKey]]
+    member: Member,
+    algorithm: KeyAlgorithm,
+    stored: dict[tuple[str, str], list[MemberKey]],
+    previous: dict[str, list[bytes]],
 ) -> pb.NodeEntry:
     """A member's directory entry."""
     return pb.NodeEntry(
@@ -95,6 +98,7 @@ def _entry(
         peer_endpoint=member.peer_endpoint,
         client_endpoint=member.client_endpoint,
         tls_certificate=member.tls_certificate,
+        previous_tls_certificates=previous.get(member.node_id, []),
         signing_keys=_listed(
             member, PURPOSE_SIGNING, stored.get((member.node_id, PURPOSE_SIGNING)), algorithm
         ),
@@ -156,6 +160,7 @@ class Authority:
     async def _build_txn(self, tx: Tx, version: int, now_ms: int) -> pb.Directory:
         members = await self._db.membership.members(tx)
         stored = await self._db.membership.member_keys(tx)
+        previous = await self._db.membership.previous_certificates(tx, now_ms)
         anchors = await self._db.membership.anchors(tx)
         revocations = [
             pb.Revocation(
@@ -177,7 +182,7 @@ class Authority:
             version=version,
             issued_at_unix_ms=now_ms,
             expires_at_unix_ms=now_ms + int(self._config.directory_validity_s * 1000),
-            nodes=[_entry(m, self.profile.key_algorithm, stored) for m in members],
+            nodes=[_entry(m, self.profile.key_algorithm, stored, previous) for m in members],
             revocations=revocations,
             trusted_federations=trusted,
             ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
@@ -471,6 +476,67 @@ class Authority:
             not_before_unix_ms=listed.not_before_unix_ms,
             old_retired_at_unix_ms=retired_at,
             directory_version=version,
+        )
+
+    async def renew_certificate(
+        self,
+        node_id: str,
+        csr_der: bytes,
+        *,
+        plan: RotationPlan | None = None,
+        retire_now: bool = False,
+    ) -> tuple[bytes, int, int]:
+        """A new TLS certificate for `node_id` from its CSR (its signature is the proof of
+        possession, §1.4), valid from the end of the activation delay; the old one stays listed
+        until the overlap ends (not at all with `retire_now`). Returns the certificate (DER),
+        until when the old one is listed, and the directory version."""
+        try:
+            csr = x509.load_der_x509_csr(csr_der)
+        except ValueError as exc:
+            raise InvalidArgument(
+                "enrol.bad_csr", "csr: not a DER PKCS#10 request", field="csr"
+            ) from exc
+        plan = plan or self._config.key_plan
+        now_ms = self._clock_ms()
+        starts = now_ms if retire_now else now_ms + plan.activation_ms
+        until = now_ms if retire_now else starts + plan.overlap_ms
+        cert = issue_certificate(
+            ca_key=self._ca_key,
+            ca_cert=self._ca_cert,
+            csr=csr,
+            node_id=node_id,
+            now_ms=now_ms,
+            not_before_ms=starts,
+        )
+        der = cert.public_bytes(Encoding.DER)
+        async with self._db.transaction() as tx:
+            member = next(
+                (m for m in await self._db.membership.members(tx) if m.node_id == node_id), None
+            )
+            if member is None or member.status != "active":
+                raise NotFound(
+                    "member.unknown", f"{node_id} is not an active member of {self.federation}"
+                )
+            await self._db.membership.replace_certificate_txn(tx, node_id, der, until)
+            signed = await self.publish_txn(tx)
+        return der, until, pb.Directory.FromString(signed.directory).version
+
+    async def renew_requested(
+        self, node_id: str, request: ppb.RenewCertificateRequest
+    ) -> ppb.RenewCertificateResponse:
+        default = self._config.key_plan
+        plan = RotationPlan(
+            activation_ms=request.activation_ms or default.activation_ms,
+            overlap_ms=request.overlap_ms or default.overlap_ms,
+        )
+        der, until, version = await self.renew_certificate(
+            node_id, request.csr, plan=plan, retire_now=request.retire_now
+        )
+        return ppb.RenewCertificateResponse(
+            tls_certificate=der,
+            ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
+            directory_version=version,
+            previous_until_unix_ms=until,
         )
 
     async def note_member_version(self, version: int) -> bool:

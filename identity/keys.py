@@ -29,7 +29,9 @@ __all__ = [
     "generate_node_keys",
     "load_node_keys",
     "load_signing_key",
+    "load_tls",
     "next_key_path",
+    "next_tls_paths",
     "paths",
     "private_pem",
     "save_enrolment",
@@ -210,6 +212,25 @@ ROTATING = {"sig": "signing.key", "tok": "token.key"}
 
 def next_key_path(node_dir: Path, purpose: str) -> Path:
     return node_dir / KEY_DIR / ROTATING[purpose].replace(".key", ".next.key")
+
+
+def next_tls_paths(node_dir: Path) -> tuple[Path, Path]:
+    """Where `swnode rotate --key tls` puts the new TLS key and its certificate until the
+    running node presents them."""
+    d = node_dir / KEY_DIR
+    return d / "tls.next.key", d / "tls.next.crt"
+
+
+def load_tls(
+    node_dir: Path, *, pending: bool = False
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """The TLS key and certificate in use (or, `pending`, those waiting to be used)."""
+    p = paths(node_dir)
+    key_path, cert_path = next_tls_paths(node_dir) if pending else (p["tls.key"], p["tls.crt"])
+    cert = _load_cert(cert_path)
+    if cert is None:
+        raise ConfigError(f"{cert_path}: missing")
+    return _load_ec(key_path), cert
 
 
 def load_signing_key(path: Path) -> SigningKey:

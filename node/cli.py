@@ -392,9 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", required=True)
     p.add_argument("--reason", default="revoked by the central operator")
 
-    p = command("rotate", cmd_rotate, "a new signing or token key, overlapping the old one")
+    p = command("rotate", cmd_rotate, "a new signing, token or TLS key, overlapping the old one")
     p.add_argument("--dir", type=Path, required=True)
-    p.add_argument("--key", required=True, choices=["signing", "token"])
+    p.add_argument("--key", required=True, choices=["signing", "token", "tls"])
     p.add_argument(
         "--now", action="store_true", help="retire the old key at once (suspected compromise)"
     )

@@ -18,11 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from core.algorithms import SigningKey
 from core.key_lifetimes import signing_choice
 from core.signing import key_id_of
-from core.trust import TrustView
-from identity.keys import KEY_DIR, ROTATING, load_signing_key, next_key_path
+from core.trust import TrustView, listed_certificates
+from identity.keys import (
+    KEY_DIR,
+    ROTATING,
+    load_signing_key,
+    load_tls,
+    next_key_path,
+    next_tls_paths,
+)
 
 __all__ = ["KeyWatch"]
 
@@ -48,12 +59,15 @@ class KeyWatch:
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
         on_key: Callable[[str, SigningKey, str], None],
+        on_tls: Callable[[ec.EllipticCurvePrivateKey, x509.Certificate], None] | None = None,
     ) -> None:
         self._node_id = node_id
         self._dir = node_dir
         self._trust = trust
         self._clock_ms = clock_ms
         self._on_key = on_key
+        self._on_tls = on_tls
+        self._tls_stamp = self._file_stamp(self._dir / KEY_DIR / "tls.crt")
         self._held = {
             purpose: _Held(key_id_of(node_id, purpose, key), self._stamp(purpose))
             for purpose, key in keys.items()
@@ -70,6 +84,42 @@ class KeyWatch:
         for purpose in self._held:
             self._promote_if_due(purpose)
             self._reload_if_changed(purpose)
+        if self._on_tls is not None:
+            self._tls_tick(self._on_tls)
+
+    @staticmethod
+    def _file_stamp(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    def _tls_tick(
+        self, on_tls: Callable[[ec.EllipticCurvePrivateKey, x509.Certificate], None]
+    ) -> None:
+        """A new TLS certificate is presented once the directory lists it and it is valid
+        (its notBefore is the end of the rotation's activation delay)."""
+        key_path, cert_path = next_tls_paths(self._dir)
+        if key_path.exists() and cert_path.exists():
+            _, cert = load_tls(self._dir, pending=True)
+            me = self._trust().node(self._node_id)
+            der = cert.public_bytes(Encoding.DER)
+            valid_from = int(cert.not_valid_before_utc.timestamp() * 1000)
+            if me is not None and der in listed_certificates(me) and valid_from <= self._clock_ms():
+                try:
+                    os.replace(key_path, self._dir / KEY_DIR / "tls.key")
+                    os.replace(cert_path, self._dir / KEY_DIR / "tls.crt")
+                except FileNotFoundError:
+                    pass  # another replica moved them first
+        stamp = self._file_stamp(self._dir / KEY_DIR / "tls.crt")
+        if stamp is not None and stamp != self._tls_stamp:
+            key, cert = load_tls(self._dir)
+            if key.public_key() != cert.public_key():
+                return  # half moved: the key follows within a tick
+            self._tls_stamp = stamp
+            log.info("TLS certificate in use: serial %x", cert.serial_number)
+            on_tls(key, cert)
 
     def _promote_if_due(self, purpose: str) -> None:
         pending = next_key_path(self._dir, purpose)

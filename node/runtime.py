@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from grpc_health.v1._async import HealthServicer
 
@@ -419,7 +421,13 @@ class Node:
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             on_key=self._use_key,
+            on_tls=self._use_tls,
         )
+
+    def _use_tls(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+        """Present a renewed TLS certificate: new handshakes on both ports, new channels."""
+        self.keys = replace(self.keys, tls_key=key, tls_cert=cert)
+        self.channels.use_identity(self.keys.tls_identity())
 
     def _use_key(self, purpose: str, key: SigningKey, kid: str) -> None:
         """Sign with a rotated key from now on: envelopes, receipts and queries, or tokens."""

@@ -158,6 +158,37 @@ class MembershipStore:
                 k.retired_at_unix_ms,
             )
 
+    async def previous_certificates(self, tx: Tx, now_ms: int) -> dict[str, list[bytes]]:
+        """Each member's earlier TLS certificates whose overlap has not ended at `now_ms`."""
+        rows = await tx.fetch(
+            "SELECT node_id, certificate FROM member_certificates"
+            " WHERE retired_at_unix_ms > $1 ORDER BY node_id, retired_at_unix_ms",
+            now_ms,
+        )
+        found: dict[str, list[bytes]] = {}
+        for r in rows:
+            found.setdefault(r["node_id"], []).append(bytes(r["certificate"]))
+        return found
+
+    async def replace_certificate_txn(
+        self, tx: Tx, node_id: str, certificate: bytes, previous_until_ms: int
+    ) -> None:
+        """`certificate` becomes the member's; the one it replaces stays listed until
+        `previous_until_ms` (not at all if that is not in the future of the caller's clock)."""
+        old = await tx.fetchval("SELECT tls_certificate FROM members WHERE node_id = $1", node_id)
+        if old is None:
+            raise NotFound("member.unknown", f"{node_id} is not a member of this federation")
+        await tx.execute(
+            "INSERT INTO member_certificates (node_id, certificate, retired_at_unix_ms)"
+            " VALUES ($1, $2, $3) ON CONFLICT (node_id, retired_at_unix_ms) DO NOTHING",
+            node_id,
+            bytes(old),
+            previous_until_ms,
+        )
+        await tx.execute(
+            "UPDATE members SET tls_certificate = $2 WHERE node_id = $1", node_id, certificate
+        )
+
     # -- invitations -------------------------------------------------------------------------
 
     async def add_invitation(

@@ -10,11 +10,17 @@ it as valid (node/key_rotation.py); with `--now` at once.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from core import algorithms
 from core.errors import FailedPrecondition, InvalidArgument
@@ -23,7 +29,17 @@ from core.key_lifetimes import ROTATE_DOMAIN, RotationPlan, rotation_proof_messa
 from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id, sign
 from federation.channels import PeerChannels, Route
 from identity import tokens
-from identity.keys import KEY_DIR, ROTATING, next_key_path, private_pem, write_private
+from identity.ca import make_csr
+from identity.keys import (
+    KEY_DIR,
+    ROTATING,
+    cert_pem,
+    next_key_path,
+    next_tls_paths,
+    private_pem,
+    write_private,
+    write_public,
+)
 from node.operator.admin import central
 from node.operator.messaging import Context, node_context
 from swf.v1 import peer_pb2 as ppb
@@ -69,6 +85,10 @@ async def rotate(
     overlap_s: float | None = None,
     activation_s: float | None = None,
 ) -> Rotated:
+    if kind == "tls":
+        return await _rotate_tls(
+            node_dir, retire_now=retire_now, overlap_s=overlap_s, activation_s=activation_s
+        )
     purpose = KINDS.get(kind)
     if purpose is None:
         raise InvalidArgument(
@@ -116,33 +136,109 @@ async def rotate(
     return result
 
 
-async def _ask_central(
-    ctx: Context, purpose: str, new: algorithms.SigningKey, plan: RotationPlan, retire_now: bool
+async def _rotate_tls(
+    node_dir: Path,
+    *,
+    retire_now: bool,
+    overlap_s: float | None,
+    activation_s: float | None,
 ) -> Rotated:
+    """A new TLS key and a certificate for it from the federation CA (the CSR's signature proves
+    possession), listed beside the old certificate for the overlap."""
+    key_path, cert_path = next_tls_paths(node_dir)
+    if key_path.exists() or cert_path.exists():
+        raise FailedPrecondition(
+            "rotate.pending",
+            f"a rotation of the TLS key is already pending ({key_path.name}); wait until the "
+            "running node presents it",
+        )
+    async with node_context(node_dir) as ctx:
+        config, keys = ctx.config, ctx.keys
+        if not keys.enrolled:
+            raise FailedPrecondition("node.not_enrolled", "the node is not enrolled yet")
+        plan = plan_for(
+            PURPOSE_SIGNING,
+            poll_interval_s=config.poll_interval_s,
+            overlap_s=overlap_s,
+            activation_s=activation_s,
+        )
+        new = ec.generate_private_key(ec.SECP256R1())
+        csr = make_csr(config.id, new, [config.host, config.advertise_host])
+        csr_der = csr.public_bytes(Encoding.DER)
+        write_private(key_path, private_pem(new))
+        try:
+            if config.is_central:
+                async with central(node_dir) as (_, authority):
+                    der, until, version = await authority.renew_certificate(
+                        config.id, csr_der, plan=plan, retire_now=retire_now
+                    )
+            else:
+                answer = await _call_central(
+                    ctx,
+                    lambda stub: stub.RenewCertificate(
+                        ppb.RenewCertificateRequest(
+                            csr=csr_der,
+                            retire_now=retire_now,
+                            overlap_ms=plan.overlap_ms,
+                            activation_ms=plan.activation_ms,
+                        ),
+                        timeout=30,
+                    ),
+                )
+                assert isinstance(answer, ppb.RenewCertificateResponse)
+                der, until, version = (
+                    answer.tls_certificate,
+                    answer.previous_until_unix_ms,
+                    answer.directory_version,
+                )
+        except BaseException:
+            key_path.unlink(missing_ok=True)
+            raise
+        cert = x509.load_der_x509_certificate(der)
+        write_public(cert_path, cert_pem(cert))
+    if retire_now:
+        # The old certificate is no longer listed: present the new one at once.
+        os.replace(key_path, node_dir / KEY_DIR / "tls.key")
+        os.replace(cert_path, node_dir / KEY_DIR / "tls.crt")
+    return Rotated(
+        f"{config.id}/tls/{hashlib.sha256(der).hexdigest()[:16]}",
+        int(cert.not_valid_before_utc.timestamp() * 1000),
+        until,
+        version,
+    )
+
+
+async def _call_central(ctx: Context, call: Callable[[peer_pb2_grpc.RotationStub], Any]) -> Any:
+    """One `Rotation` call to this node's central over the peer port, as this node."""
     config, keys = ctx.config, ctx.keys
-    public = algorithms.public_bytes(new)
     channels = PeerChannels(keys.tls_identity(), max_message_bytes=config.max_message_bytes)
     try:
         route = Route.to_listed(ctx.trust, config.federation, config.central_peer_endpoint)
-        stub = peer_pb2_grpc.RotationStub(channels.channel(route))
-        answer: ppb.RotateKeyResponse = await stub.RotateKey(
-            ppb.RotateKeyRequest(
-                purpose=_PURPOSE_PB[purpose],
-                algorithm=algorithms.as_pb(keys.profile.key_algorithm),
-                public_key=public,
-                proof=sign(new, ROTATE_DOMAIN, rotation_proof_message(config.id, purpose, public)),
-                retire_now=retire_now,
-                overlap_ms=plan.overlap_ms,
-                activation_ms=plan.activation_ms,
-            ),
-            timeout=30,
-        )
+        return await call(peer_pb2_grpc.RotationStub(channels.channel(route)))
     except grpc.aio.AioRpcError as exc:
         error = from_rpc_error(exc, default_reason="rotate.refused")
         error.message = f"the central refused the rotation: {error.message}"
         raise error from exc
     finally:
         await channels.close()
+
+
+async def _ask_central(
+    ctx: Context, purpose: str, new: algorithms.SigningKey, plan: RotationPlan, retire_now: bool
+) -> Rotated:
+    config, keys = ctx.config, ctx.keys
+    public = algorithms.public_bytes(new)
+    request = ppb.RotateKeyRequest(
+        purpose=_PURPOSE_PB[purpose],
+        algorithm=algorithms.as_pb(keys.profile.key_algorithm),
+        public_key=public,
+        proof=sign(new, ROTATE_DOMAIN, rotation_proof_message(config.id, purpose, public)),
+        retire_now=retire_now,
+        overlap_ms=plan.overlap_ms,
+        activation_ms=plan.activation_ms,
+    )
+    answer = await _call_central(ctx, lambda stub: stub.RotateKey(request, timeout=30))
+    assert isinstance(answer, ppb.RotateKeyResponse)
     return Rotated(
         answer.key_id,
         answer.not_before_unix_ms,

@@ -158,7 +158,9 @@ def peer_server(node: Parts) -> grpc.aio.Server:
         node.config,
         peer,
         config.peer_port,
-        peer_port_credentials(node.keys.tls_identity(), lambda: node.trust.ca_certificates()),
+        peer_port_credentials(
+            lambda: node.keys.tls_identity(), lambda: node.trust.ca_certificates()
+        ),
         "peer",
     )
     return peer
@@ -197,7 +199,7 @@ def client_server(node: Parts) -> grpc.aio.Server:
         node.config,
         client,
         config.client_port,
-        client_port_credentials(node.keys.tls_identity()),
+        client_port_credentials(lambda: node.keys.tls_identity()),
         "client",
     )
     return client

@@ -39,14 +39,26 @@ class RotationService(peer_pb2_grpc.RotationServicer):
     async def RotateKey(
         self, request: peer_pb2.RotateKeyRequest, context: Context
     ) -> peer_pb2.RotateKeyResponse:
-        caller = self._trust().authenticate_peer(peer_certificate(context), self._clock_ms())
+        return await self._authority_for(context).rotate_requested(self._caller(context), request)
+
+    @unary
+    async def RenewCertificate(
+        self, request: peer_pb2.RenewCertificateRequest, context: Context
+    ) -> peer_pb2.RenewCertificateResponse:
+        return await self._authority_for(context).renew_requested(self._caller(context), request)
+
+    def _caller(self, context: Context) -> str:
+        return self._trust().authenticate_peer(peer_certificate(context), self._clock_ms()).id
+
+    def _authority_for(self, context: Context) -> Authority:
+        caller = self._caller(context)
         if self._authority is None:
             raise FailedPrecondition(
                 "rotate.not_central",
                 f"{self._node_id} is a province node; keys are rotated at the central node",
             )
-        if federation_of(caller.id) != federation_of(self._node_id):
+        if federation_of(caller) != federation_of(self._node_id):
             raise PermissionDenied(
-                "peer.cross_border", f"{caller.id} is not a member of {self._node_id}"
+                "peer.cross_border", f"{caller} is not a member of {self._node_id}"
             )
-        return await self._authority.rotate_requested(caller.id, request)
+        return self._authority

@@ -169,3 +169,64 @@ class RotateKeyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RotateKeyResponse: _TypeAlias = RotateKeyResponse  # noqa: Y015
+
+@_typing.final
+class RenewCertificateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CSR_FIELD_NUMBER: _builtins.int
+    RETIRE_NOW_FIELD_NUMBER: _builtins.int
+    OVERLAP_MS_FIELD_NUMBER: _builtins.int
+    ACTIVATION_MS_FIELD_NUMBER: _builtins.int
+    csr: _builtins.bytes
+    """DER PKCS#10 request for the new key, for the caller's own names (as at enrolment, §1.4)."""
+    retire_now: _builtins.bool
+    """Stop listing the old certificate at once."""
+    overlap_ms: _builtins.int
+    """As in RotateKeyRequest; 0 for the central's defaults."""
+    activation_ms: _builtins.int
+    def __init__(
+        self,
+        *,
+        csr: _builtins.bytes = ...,
+        retire_now: _builtins.bool = ...,
+        overlap_ms: _builtins.int = ...,
+        activation_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_ms", b"activation_ms", "csr", b"csr", "overlap_ms", b"overlap_ms", "retire_now", b"retire_now"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewCertificateRequest: _TypeAlias = RenewCertificateRequest  # noqa: Y015
+
+@_typing.final
+class RenewCertificateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TLS_CERTIFICATE_FIELD_NUMBER: _builtins.int
+    CA_CERTIFICATE_FIELD_NUMBER: _builtins.int
+    DIRECTORY_VERSION_FIELD_NUMBER: _builtins.int
+    PREVIOUS_UNTIL_UNIX_MS_FIELD_NUMBER: _builtins.int
+    tls_certificate: _builtins.bytes
+    """DER; valid from the end of the activation delay, when the caller starts presenting it."""
+    ca_certificate: _builtins.bytes
+    directory_version: _builtins.int
+    previous_until_unix_ms: _builtins.int
+    """Until when the directory lists the old certificate beside the new one."""
+    def __init__(
+        self,
+        *,
+        tls_certificate: _builtins.bytes = ...,
+        ca_certificate: _builtins.bytes = ...,
+        directory_version: _builtins.int = ...,
+        previous_until_unix_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "directory_version", b"directory_version", "previous_until_unix_ms", b"previous_until_unix_ms", "tls_certificate", b"tls_certificate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewCertificateResponse: _TypeAlias = RenewCertificateResponse  # noqa: Y015

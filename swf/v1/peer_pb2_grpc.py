@@ -206,6 +206,11 @@ class RotationStub:
                 request_serializer=swf_dot_v1_dot_peer__pb2.RotateKeyRequest.SerializeToString,
                 response_deserializer=swf_dot_v1_dot_peer__pb2.RotateKeyResponse.FromString,
                 _registered_method=True)
+        self.RenewCertificate = channel.unary_unary(
+                '/swf.v1.Rotation/RenewCertificate',
+                request_serializer=swf_dot_v1_dot_peer__pb2.RenewCertificateRequest.SerializeToString,
+                response_deserializer=swf_dot_v1_dot_peer__pb2.RenewCertificateResponse.FromString,
+                _registered_method=True)
 
 
 class RotationServicer:
@@ -219,6 +224,14 @@ class RotationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenewCertificate(self, request, context):
+        """A new TLS certificate for the caller, issued by the federation CA for the CSR (whose
+        signature proves possession of the new TLS key), listed beside the old one for the overlap.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RotationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -226,6 +239,11 @@ def add_RotationServicer_to_server(servicer, server):
                     servicer.RotateKey,
                     request_deserializer=swf_dot_v1_dot_peer__pb2.RotateKeyRequest.FromString,
                     response_serializer=swf_dot_v1_dot_peer__pb2.RotateKeyResponse.SerializeToString,
+            ),
+            'RenewCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewCertificate,
+                    request_deserializer=swf_dot_v1_dot_peer__pb2.RenewCertificateRequest.FromString,
+                    response_serializer=swf_dot_v1_dot_peer__pb2.RenewCertificateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -257,6 +275,33 @@ class Rotation:
             '/swf.v1.Rotation/RotateKey',
             swf_dot_v1_dot_peer__pb2.RotateKeyRequest.SerializeToString,
             swf_dot_v1_dot_peer__pb2.RotateKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swf.v1.Rotation/RenewCertificate',
+            swf_dot_v1_dot_peer__pb2.RenewCertificateRequest.SerializeToString,
+            swf_dot_v1_dot_peer__pb2.RenewCertificateResponse.FromString,
             options,
             channel_credentials,
             insecure,

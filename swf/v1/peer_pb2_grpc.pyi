@@ -99,6 +99,10 @@ class RotationStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> RotationAsyncStub: ...
     RotateKey: _grpc.UnaryUnaryMultiCallable[_peer_pb2.RotateKeyRequest, _peer_pb2.RotateKeyResponse]
+    RenewCertificate: _grpc.UnaryUnaryMultiCallable[_peer_pb2.RenewCertificateRequest, _peer_pb2.RenewCertificateResponse]
+    """A new TLS certificate for the caller, issued by the federation CA for the CSR (whose
+    signature proves possession of the new TLS key), listed beside the old one for the overlap.
+    """
 
 @_typing.type_check_only
 class RotationAsyncStub(RotationStub):
@@ -108,6 +112,10 @@ class RotationAsyncStub(RotationStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     RotateKey: _aio.UnaryUnaryMultiCallable[_peer_pb2.RotateKeyRequest, _peer_pb2.RotateKeyResponse]  # type: ignore[assignment]
+    RenewCertificate: _aio.UnaryUnaryMultiCallable[_peer_pb2.RenewCertificateRequest, _peer_pb2.RenewCertificateResponse]  # type: ignore[assignment]
+    """A new TLS certificate for the caller, issued by the federation CA for the CSR (whose
+    signature proves possession of the new TLS key), listed beside the old one for the overlap.
+    """
 
 class RotationServicer(metaclass=_abc_1.ABCMeta):
     """On the peer port of a central: a member asks to list a new key of its own beside the old one
@@ -120,5 +128,15 @@ class RotationServicer(metaclass=_abc_1.ABCMeta):
         request: _peer_pb2.RotateKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_peer_pb2.RotateKeyResponse, _abc.Awaitable[_peer_pb2.RotateKeyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RenewCertificate(
+        self,
+        request: _peer_pb2.RenewCertificateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.RenewCertificateResponse, _abc.Awaitable[_peer_pb2.RenewCertificateResponse]]:
+        """A new TLS certificate for the caller, issued by the federation CA for the CSR (whose
+        signature proves possession of the new TLS key), listed beside the old one for the overlap.
+        """
 
 def add_RotationServicer_to_server(servicer: RotationServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

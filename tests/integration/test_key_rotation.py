@@ -18,7 +18,7 @@ import pytest
 from core.algorithms import SigningKey
 from core.envelope import Draft, new_message_id, seal
 from core.signing import PURPOSE_SIGNING, key_id_of
-from identity.keys import next_key_path
+from identity.keys import next_key_path, next_tls_paths
 from swf.v1 import envelope_pb2 as pb
 from tests.harness import Network, NetworkFactory, NetworkSpec, eventually, swnode
 from tests.identity_client import IdentityClient, new_uscc
@@ -99,7 +99,10 @@ def in_use(net: Network, node_id: str, purpose: str) -> None:
     """The running node took the new key into use: the pending file was moved in place."""
 
     def moved() -> None:
-        assert not next_key_path(net.dir(node_id), purpose).exists()
+        if purpose == "tls":
+            assert not any(p.exists() for p in next_tls_paths(net.dir(node_id)))
+        else:
+            assert not next_key_path(net.dir(node_id), purpose).exists()
 
     eventually(moved, timeout_s=15)
 
@@ -122,6 +125,7 @@ def test_every_key_rotates_while_documents_flow(
     }
 
     for node_id, key, purpose in [
+        ("CN-GD", "tls", "tls"),
         ("CN-GD", "signing", "sig"),
         ("CN-GD", "token", "tok"),
         ("CN", "signing", "sig"),
@@ -151,6 +155,18 @@ def test_every_key_rotates_while_documents_flow(
                 assert identity.whoami(at, token_before).subject == f"{uscc}/alice"
             fresh = identity.login("CN-GD", uscc).access_token
             assert identity.whoami("CN-SH", fresh).subject == f"{uscc}/alice"
+        if key == "tls":
+            # The new certificate is the one presented: the peers' channels to CN-GD and its
+            # channels to them were made anew, and every link carries on.
+            for target in ("CN", "CN-SH"):
+                assert net.ping_outcome(target, as_node="CN-GD") is None, target
+    # The expiry of every certificate and key is a metric; nothing is due within 30 days.
+    samples = net.metrics("CN-GD")["swnode_key_expiry_seconds"]
+    kinds = {dict(labels)["key"]: value for labels, value in samples.items()}
+    assert {"tls", "ca", "directory"} <= set(kinds), kinds
+    assert kinds["tls"] > 300 * 86400 and kinds["ca"] > kinds["tls"]
+    assert all(dict(labels)["node"] == "CN-GD" for labels in samples)
+    assert net.status("CN-GD")["expiring"] == []
     # Evidence exported after the rotations, of a message from before them, verifies too.
     later = evidence_of(net, traffic.sent["SG"][0], tmp_path / "after-sg.json")
     verdict = verifies(net, later)
