@@ -142,13 +142,17 @@ def signing_choice(
     return max(usable, key=lambda k: k.not_before_unix_ms).key_id
 
 
-def renewal_due(life: Lifetime, issued_at_ms: int, now_ms: int, fraction: float) -> bool:
-    """A key or certificate is renewed once `fraction` of its lifetime (from `issued_at_ms`, or
-    its `not_before`, to its `not_after`) has passed; one without an end is never due."""
-    if not life.not_after:
-        return False
+def renewal_due(
+    life: Lifetime, issued_at_ms: int, now_ms: int, fraction: float, cap_ms: int = 0
+) -> bool:
+    """A key or certificate is renewed once `fraction` of its lifetime (from its `not_before`,
+    or `issued_at_ms`, to its `not_after`) has passed. `cap_ms` (node.toml `[keys] lifetime_s`)
+    shortens a longer lifetime; one with no end at all is never due."""
     start = life.not_before or issued_at_ms
-    return now_ms >= start + int((life.not_after - start) * fraction)
+    ends = [e for e in (life.not_after, start + cap_ms if cap_ms else 0) if e]
+    if not ends:
+        return False
+    return now_ms >= start + int((min(ends) - start) * fraction)
 
 
 def next_directory_version(latest_published: int, highest_seen: int) -> int:

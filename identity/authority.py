@@ -466,7 +466,7 @@ class Authority:
         plan = RotationPlan(
             activation_ms=request.activation_ms or default.activation_ms,
             overlap_ms=request.overlap_ms or default.overlap_ms,
-            lifetime_ms=default.lifetime_ms,
+            lifetime_ms=request.lifetime_ms or default.lifetime_ms,
         )
         listed, retired_at, version = await self.rotate_key(
             node_id, purpose, request.public_key, plan=plan, retire_now=request.retire_now
@@ -507,6 +507,7 @@ class Authority:
             node_id=node_id,
             now_ms=now_ms,
             not_before_ms=starts,
+            validity_ms=plan.lifetime_ms,
         )
         der = cert.public_bytes(Encoding.DER)
         async with self._db.transaction() as tx:
@@ -528,6 +529,7 @@ class Authority:
         plan = RotationPlan(
             activation_ms=request.activation_ms or default.activation_ms,
             overlap_ms=request.overlap_ms or default.overlap_ms,
+            lifetime_ms=request.lifetime_ms,
         )
         der, until, version = await self.renew_certificate(
             node_id, request.csr, plan=plan, retire_now=request.retire_now

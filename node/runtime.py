@@ -50,6 +50,7 @@ from node.config import NodeConfig
 from node.health import Health
 from node.key_rotation import KeyWatch
 from node.metrics import Metrics
+from node.renewal import Renewal
 from node.servers.ops import OpsServer
 from node.servers.ports import client_server, peer_server
 from node.servers.rpc import set_refusal_observer
@@ -223,6 +224,13 @@ class Node:
             on_change=self._trust_changed,
         )
         await self.sync.load()
+        if not config.is_central:
+            # A node that was stopped may hold a directory that missed rotations: fetch the
+            # current one before serving, so that peers' new keys are known (PROTOCOL.md §2.9).
+            try:
+                await asyncio.wait_for(self.sync.poll_once(), timeout=3.0)
+            except Exception as exc:  # the loop keeps trying; start anyway
+                log.warning("directory not refreshed at start: %s", exc)
         self.reachability = Reachability(
             config.id, self.channels, lambda: self.trust, self.clock_ms
         )
@@ -361,6 +369,12 @@ class Node:
             "identity": lambda: identity_loop(self.accounts, interval),
             "certificates": lambda: certificates_loop(self.certificates),
             "keys": self._key_watch().run,
+            "renewal": lambda: Renewal(
+                config=config,
+                keys=lambda: self.keys,
+                trust=lambda: self.trust,
+                clock_ms=self.clock_ms,
+            ).run(interval),
         }
         if config.simulator_enabled:
             log.warning("the agency simulator is on: agencies' work is decided by rules")

@@ -40,6 +40,7 @@ from identity.keys import (
     write_private,
     write_public,
 )
+from node.config import NodeConfig
 from node.operator.admin import central
 from node.operator.messaging import Context, node_context
 from swf.v1 import peer_pb2 as ppb
@@ -49,7 +50,6 @@ __all__ = ["KINDS", "Rotated", "rotate"]
 
 KINDS = {"signing": PURPOSE_SIGNING, "token": PURPOSE_TOKEN}
 _PURPOSE_PB = {PURPOSE_SIGNING: ppb.KEY_PURPOSE_SIGNING, PURPOSE_TOKEN: ppb.KEY_PURPOSE_TOKEN}
-DEFAULT_OVERLAP_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -61,20 +61,28 @@ class Rotated:
 
 
 def plan_for(
-    purpose: str, *, poll_interval_s: float, overlap_s: float | None, activation_s: float | None
+    purpose: str,
+    config: NodeConfig,
+    *,
+    overlap_s: float | None,
+    activation_s: float | None,
 ) -> RotationPlan:
     """The overlap of a rotation: the new key published two poll intervals before it is used
     (every node's directory lists it by then), the old accepted `overlap_s` after, and a token
     key's never less than the longest token lifetime (tokens it issued stay valid to expiry)."""
-    overlap = DEFAULT_OVERLAP_S if overlap_s is None else overlap_s
+    overlap = config.key_overlap_s if overlap_s is None else overlap_s
     if purpose == PURPOSE_TOKEN:
         overlap = max(overlap, tokens.MAX_LIFETIME_S + 60)
-    activation = 2 * poll_interval_s if activation_s is None else activation_s
+    activation = 2 * config.poll_interval_s if activation_s is None else activation_s
     if overlap < 0 or activation < 0:
         raise InvalidArgument(
             "duration.malformed", "overlap: durations must not be negative", field="overlap"
         )
-    return RotationPlan(activation_ms=int(activation * 1000), overlap_ms=int(overlap * 1000))
+    return RotationPlan(
+        activation_ms=int(activation * 1000),
+        overlap_ms=int(overlap * 1000),
+        lifetime_ms=int(config.key_lifetime_s * 1000),
+    )
 
 
 async def rotate(
@@ -105,14 +113,7 @@ async def rotate(
         config, keys = ctx.config, ctx.keys
         if not keys.enrolled:
             raise FailedPrecondition("node.not_enrolled", "the node is not enrolled yet")
-        plan = plan_for(
-            purpose,
-            poll_interval_s=config.poll_interval_s,
-            overlap_s=0.0 if retire_now else overlap_s,
-            activation_s=0.0 if retire_now else activation_s,
-        )
-        if retire_now:
-            plan = RotationPlan(activation_ms=0, overlap_ms=0)
+        plan = plan_for(purpose, config, overlap_s=overlap_s, activation_s=activation_s)
         algorithm = keys.profile.key_algorithm
         new = algorithms.generate(algorithm)
         public = algorithms.public_bytes(new)
@@ -156,12 +157,7 @@ async def _rotate_tls(
         config, keys = ctx.config, ctx.keys
         if not keys.enrolled:
             raise FailedPrecondition("node.not_enrolled", "the node is not enrolled yet")
-        plan = plan_for(
-            PURPOSE_SIGNING,
-            poll_interval_s=config.poll_interval_s,
-            overlap_s=overlap_s,
-            activation_s=activation_s,
-        )
+        plan = plan_for(PURPOSE_SIGNING, config, overlap_s=overlap_s, activation_s=activation_s)
         new = ec.generate_private_key(ec.SECP256R1())
         csr = make_csr(config.id, new, [config.host, config.advertise_host])
         csr_der = csr.public_bytes(Encoding.DER)
@@ -181,6 +177,7 @@ async def _rotate_tls(
                             retire_now=retire_now,
                             overlap_ms=plan.overlap_ms,
                             activation_ms=plan.activation_ms,
+                            lifetime_ms=plan.lifetime_ms,
                         ),
                         timeout=30,
                     ),
@@ -236,6 +233,7 @@ async def _ask_central(
         retire_now=retire_now,
         overlap_ms=plan.overlap_ms,
         activation_ms=plan.activation_ms,
+        lifetime_ms=plan.lifetime_ms,
     )
     answer = await _call_central(ctx, lambda stub: stub.RotateKey(request, timeout=30))
     assert isinstance(answer, ppb.RotateKeyResponse)

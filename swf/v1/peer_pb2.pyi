@@ -107,6 +107,7 @@ class RotateKeyRequest(_message.Message):
     RETIRE_NOW_FIELD_NUMBER: _builtins.int
     OVERLAP_MS_FIELD_NUMBER: _builtins.int
     ACTIVATION_MS_FIELD_NUMBER: _builtins.int
+    LIFETIME_MS_FIELD_NUMBER: _builtins.int
     purpose: Global___KeyPurpose.ValueType
     algorithm: _directory_pb2.KeyAlgorithm.ValueType
     """The new public key, of the federation's profile's algorithm."""
@@ -122,6 +123,8 @@ class RotateKeyRequest(_message.Message):
     that the new key is published; 0 for the central's defaults.
     """
     activation_ms: _builtins.int
+    lifetime_ms: _builtins.int
+    """The new key's lifetime from its activation (its not_after); 0: until rotated."""
     def __init__(
         self,
         *,
@@ -132,10 +135,11 @@ class RotateKeyRequest(_message.Message):
         retire_now: _builtins.bool = ...,
         overlap_ms: _builtins.int = ...,
         activation_ms: _builtins.int = ...,
+        lifetime_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_ms", b"activation_ms", "algorithm", b"algorithm", "overlap_ms", b"overlap_ms", "proof", b"proof", "public_key", b"public_key", "purpose", b"purpose", "retire_now", b"retire_now"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_ms", b"activation_ms", "algorithm", b"algorithm", "lifetime_ms", b"lifetime_ms", "overlap_ms", b"overlap_ms", "proof", b"proof", "public_key", b"public_key", "purpose", b"purpose", "retire_now", b"retire_now"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -178,6 +182,7 @@ class RenewCertificateRequest(_message.Message):
     RETIRE_NOW_FIELD_NUMBER: _builtins.int
     OVERLAP_MS_FIELD_NUMBER: _builtins.int
     ACTIVATION_MS_FIELD_NUMBER: _builtins.int
+    LIFETIME_MS_FIELD_NUMBER: _builtins.int
     csr: _builtins.bytes
     """DER PKCS#10 request for the new key, for the caller's own names (as at enrolment, §1.4)."""
     retire_now: _builtins.bool
@@ -185,6 +190,10 @@ class RenewCertificateRequest(_message.Message):
     overlap_ms: _builtins.int
     """As in RotateKeyRequest; 0 for the central's defaults."""
     activation_ms: _builtins.int
+    lifetime_ms: _builtins.int
+    """The certificate's validity from its notBefore; 0 (or more than the central issues): the
+    central's (about 13 months, never beyond the CA's).
+    """
     def __init__(
         self,
         *,
@@ -192,10 +201,11 @@ class RenewCertificateRequest(_message.Message):
         retire_now: _builtins.bool = ...,
         overlap_ms: _builtins.int = ...,
         activation_ms: _builtins.int = ...,
+        lifetime_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_ms", b"activation_ms", "csr", b"csr", "overlap_ms", b"overlap_ms", "retire_now", b"retire_now"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_ms", b"activation_ms", "csr", b"csr", "lifetime_ms", b"lifetime_ms", "overlap_ms", b"overlap_ms", "retire_now", b"retire_now"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -103,6 +103,10 @@ def test_renewal_is_due_after_the_fraction_of_the_lifetime() -> None:
     assert not renewal_due(life, T, T + 59 * MIN, 2 / 3)
     assert renewal_due(life, T, T + 60 * MIN, 2 / 3)
     assert not renewal_due(Lifetime(), T, T + 10**9, 2 / 3)
+    # A configured lifetime shortens a longer (or endless) one: minutes, to watch it happen.
+    assert renewal_due(life, T, T + 2 * MIN, 2 / 3, cap_ms=3 * MIN)
+    assert not renewal_due(Lifetime(), T, T + MIN, 2 / 3, cap_ms=3 * MIN)
+    assert renewal_due(Lifetime(), T, T + 2 * MIN, 2 / 3, cap_ms=3 * MIN)
 
 
 def test_a_restored_central_continues_above_what_members_saw() -> None:

@@ -95,9 +95,14 @@ async def test_a_rotation_lists_the_new_key_beside_the_old(
     third = await authority.rotate_requested(
         "CN-GD", request(Ed25519PrivateKey.generate(), now=True)
     )
-    keys = list((await entry(authority)).signing_keys)
-    assert [k.retired_at_unix_ms for k in keys] == [clock.ms, clock.ms, 0]
-    assert keys[2].key_id == third.key_id and keys[2].not_before_unix_ms == clock.ms
+    listed = {k.key_id: k for k in (await entry(authority)).signing_keys}
+    assert len(listed) == 3
+    assert {i: k.retired_at_unix_ms for i, k in listed.items()} == {
+        old.key_id: clock.ms,
+        answer.key_id: clock.ms,
+        third.key_id: 0,
+    }
+    assert listed[third.key_id].not_before_unix_ms == clock.ms
 
 
 @pytest.mark.parametrize(
