@@ -42,6 +42,8 @@ from core.signing import (
     verifies,
 )
 from identity.ca import issue_certificate
+from identity.directory_entries import entry as _entry
+from identity.directory_entries import listed as _listed
 from identity.keys import NodeKeys
 from storage.database import Database
 from storage.engine import Tx
@@ -60,54 +62,6 @@ def _endpoint(value: str, field: str) -> str:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise InvalidArgument("enrol.bad_endpoint", f"{field}: must be host:port", field=field)
     return value
-
-
-def _listed(
-    member: Member, purpose: str, stored: list[MemberKey] | None, algorithm: KeyAlgorithm
-) -> list[pb.PublicKey]:
-    """A member's keys of `purpose`: those its rotations recorded, else the one it enrolled
-    with. Every key of a federation is of its profile's algorithm (enrolment and rotation refuse
-    any other), so the registry need not store it."""
-    if not stored:
-        enrolled = member.signing_key if purpose == PURPOSE_SIGNING else member.token_key
-        stored = [MemberKey(key_id(member.node_id, purpose, enrolled, algorithm), enrolled)]
-    return [
-        pb.PublicKey(
-            key_id=k.key_id,
-            algorithm=as_pb(algorithm),
-            public_key=k.public_key,
-            not_before_unix_ms=k.not_before_unix_ms,
-            not_after_unix_ms=k.not_after_unix_ms,
-            retired_at_unix_ms=k.retired_at_unix_ms,
-        )
-        for k in stored
-    ]
-
-
-def _entry(
-    member: Member,
-    algorithm: KeyAlgorithm,
-    stored: dict[tuple[str, str], list[MemberKey]],
-    previous: dict[str, list[bytes]],
-) -> pb.NodeEntry:
-    """A member's directory entry."""
-    return pb.NodeEntry(
-        id=member.node_id,
-        role=pb.ROLE_CENTRAL if member.role == "central" else pb.ROLE_PROVINCE,
-        status=pb.NODE_STATUS_ACTIVE if member.status == "active" else pb.NODE_STATUS_REVOKED,
-        peer_endpoint=member.peer_endpoint,
-        client_endpoint=member.client_endpoint,
-        tls_certificate=member.tls_certificate,
-        previous_tls_certificates=previous.get(member.node_id, []),
-        signing_keys=_listed(
-            member, PURPOSE_SIGNING, stored.get((member.node_id, PURPOSE_SIGNING)), algorithm
-        ),
-        token_keys=_listed(
-            member, PURPOSE_TOKEN, stored.get((member.node_id, PURPOSE_TOKEN)), algorithm
-        ),
-        document_types=list(member.document_types),
-        enrolled_at_unix_ms=member.enrolled_at_unix_ms,
-    )
 
 
 # A day's overlap, a minute for the directory to reach every node first.
@@ -358,6 +312,7 @@ class Authority:
                 tx, invitation.secret_sha256, request.node_id, now_ms
             )
             await self._db.membership.put_member_txn(tx, member)
+            await self._relist_txn(tx, member, now_ms)
             await self.publish_txn(tx)
         return epb.EnrolResponse(
             tls_certificate=cert.public_bytes(Encoding.DER),
@@ -410,24 +365,48 @@ class Authority:
                 plan=plan or self._config.key_plan,
                 retire_now=retire_now,
             )
-            await self._db.membership.put_member_keys_txn(
-                tx,
-                node_id,
-                purpose,
-                [
-                    MemberKey(
-                        k.key_id,
-                        k.public_key,
-                        k.not_before_unix_ms,
-                        k.not_after_unix_ms,
-                        k.retired_at_unix_ms,
-                    )
-                    for k in keys
-                ],
-            )
+            await self._put_keys_txn(tx, node_id, purpose, keys)
             signed = await self.publish_txn(tx)
         version = pb.Directory.FromString(signed.directory).version
         return keys[-1], keys[-2].retired_at_unix_ms, version
+
+    async def _put_keys_txn(
+        self, tx: Tx, node_id: str, purpose: str, keys: list[pb.PublicKey]
+    ) -> None:
+        await self._db.membership.put_member_keys_txn(
+            tx,
+            node_id,
+            purpose,
+            [
+                MemberKey(
+                    k.key_id,
+                    k.public_key,
+                    k.not_before_unix_ms,
+                    k.not_after_unix_ms,
+                    k.retired_at_unix_ms,
+                )
+                for k in keys
+            ],
+        )
+
+    async def _relist_txn(self, tx: Tx, member: Member, now_ms: int) -> None:
+        """A node enrolled again: the keys its earlier enrolment rotated are retired now, the new
+        ones listed after them, and its earlier TLS certificates no longer listed."""
+        stored = await self._db.membership.member_keys(tx)
+        algorithm = self.profile.key_algorithm
+        for purpose in (PURPOSE_SIGNING, PURPOSE_TOKEN):
+            rows = stored.get((member.node_id, purpose))
+            if not rows:
+                continue
+            new = _listed(member, purpose, None, algorithm)[0]
+            listed = _listed(member, purpose, rows, algorithm)
+            if any(k.key_id == new.key_id for k in listed):
+                continue
+            keys = key_lifetimes.rotate(
+                listed, new, now_ms=now_ms, plan=RotationPlan(0, 0), retire_now=True
+            )
+            await self._put_keys_txn(tx, member.node_id, purpose, keys)
+        await self._db.membership.forget_previous_certificates_txn(tx, member.node_id)
 
     async def rotate_requested(
         self, node_id: str, request: ppb.RotateKeyRequest

@@ -170,6 +170,9 @@ class MembershipStore:
             found.setdefault(r["node_id"], []).append(bytes(r["certificate"]))
         return found
 
+    async def forget_previous_certificates_txn(self, tx: Tx, node_id: str) -> None:
+        await tx.execute("DELETE FROM member_certificates WHERE node_id = $1", node_id)
+
     async def replace_certificate_txn(
         self, tx: Tx, node_id: str, certificate: bytes, previous_until_ms: int
     ) -> None:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from core.directory import verify_directory
 from core.errors import SwnodeError
 from core.ids import Role
-from core.key_lifetimes import ROTATE_DOMAIN, rotation_proof_message
+from core.key_lifetimes import ROTATE_DOMAIN, rotation_proof_message, signing_choice
 from core.signing import raw_public, sign
 from identity.authority import Authority, CentralSettings
 from identity.keys import load_node_keys
@@ -153,3 +153,18 @@ async def test_a_restored_central_publishes_above_what_a_member_holds(
     latest = await authority.latest()
     assert latest is not None and latest[1].version == published + 7
     assert not await authority.note_member_version(published + 5)
+
+
+async def test_a_node_enrolled_again_lists_its_new_keys_after_its_rotated_ones(
+    central: tuple[Authority, Database, Clock],
+) -> None:
+    authority, _, clock = central
+    rotated = await authority.rotate_requested("CN-GD", request(Ed25519PrivateKey.generate()))
+    clock.ms += MIN
+    keys = fresh_keys()
+    await authority.enrol(enrol_request(await authority.invite("CN-GD", 3600), keys))
+    listed = {k.key_id: k for k in (await entry(authority)).signing_keys}
+    enrolled = next(k for k in listed.values() if k.public_key == raw_public(keys.signing_key))
+    assert enrolled.retired_at_unix_ms == 0
+    assert listed[rotated.key_id].retired_at_unix_ms == clock.ms
+    assert signing_choice(list(listed.values()), set(listed), clock.ms) == enrolled.key_id
