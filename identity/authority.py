@@ -22,6 +22,7 @@ from core import key_lifetimes
 from core.algorithms import (
     KeyAlgorithm,
     Profile,
+    SigningKey,
     as_pb,
     check_public_key,
     declarations,
@@ -50,7 +51,6 @@ from storage.engine import Tx
 from storage.membership import Member, MemberKey
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import enrolment_pb2 as epb
-from swf.v1 import peer_pb2 as ppb
 
 __all__ = ["MAX_INVITATION_TTL_S", "Authority", "CentralSettings"]
 
@@ -101,6 +101,7 @@ class Authority:
         self._ca_key = keys.ca_key
         self._ca_cert = keys.ca_cert
         self._directory_key = keys.directory_key
+        self._directory_next = keys.directory_next
         self._clock_ms = clock_ms
         # The federation's crypto profile, fixed when the central was created: its keys' own.
         self.profile: Profile = profile_of(keys.directory_key)
@@ -141,8 +142,23 @@ class Authority:
             trusted_federations=trusted,
             ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
             directory_key=raw_public(self._directory_key),
+            next_directory_key=raw_public(self._directory_next) if self._directory_next else b"",
             **declarations(self.profile),
         )
+
+    def announce_directory_key(self, key: SigningKey) -> None:
+        """Announce `key` as the next directory key in every directory published from now on,
+        still signed by the current one (§2.9)."""
+        self._directory_next = key
+
+    def use_directory_key(self, key: SigningKey) -> None:
+        """Sign directories with `key` from now on (the one announced before)."""
+        self._directory_key = key
+        self._directory_next = None
+
+    @property
+    def announced_directory_key(self) -> SigningKey | None:
+        return self._directory_next
 
     async def publish_txn(self, tx: Tx) -> pb.SignedDirectory:
         """Sign and store a new directory version built from the registry as `tx` sees it."""
@@ -408,55 +424,6 @@ class Authority:
             await self._put_keys_txn(tx, member.node_id, purpose, keys)
         await self._db.membership.forget_previous_certificates_txn(tx, member.node_id)
 
-    async def rotate_requested(
-        self, node_id: str, request: ppb.RotateKeyRequest
-    ) -> ppb.RotateKeyResponse:
-        """A member's own request over the peer port (its TLS certificate already
-        authenticated it as `node_id`): the new key's proof of possession, then the rotation."""
-        purposes = {ppb.KEY_PURPOSE_SIGNING: PURPOSE_SIGNING, ppb.KEY_PURPOSE_TOKEN: PURPOSE_TOKEN}
-        purpose = purposes.get(request.purpose)
-        if purpose is None:
-            raise InvalidArgument(
-                "rotate.bad_purpose", "purpose: must be signing or token", field="purpose"
-            )
-        wanted = self.profile.key_algorithm
-        if (request.algorithm or pb.KEY_ALGORITHM_ED25519) != as_pb(wanted):
-            raise InvalidArgument(
-                "key.algorithm_mismatch",
-                f"algorithm: federation {self.federation} runs the {self.profile.name} profile; "
-                f"its keys are {wanted.name}",
-                field="algorithm",
-            )
-        check_public_key(wanted, request.public_key, field="public_key")
-        message = key_lifetimes.rotation_proof_message(node_id, purpose, request.public_key)
-        if not verifies(
-            request.public_key,
-            request.proof,
-            key_lifetimes.ROTATE_DOMAIN,
-            message,
-            algorithm=wanted,
-        ):
-            raise PermissionDenied(
-                "rotate.bad_proof",
-                "proof: the new key's proof of possession does not verify",
-                field="proof",
-            )
-        default = self._config.key_plan
-        plan = RotationPlan(
-            activation_ms=request.activation_ms or default.activation_ms,
-            overlap_ms=request.overlap_ms or default.overlap_ms,
-            lifetime_ms=request.lifetime_ms or default.lifetime_ms,
-        )
-        listed, retired_at, version = await self.rotate_key(
-            node_id, purpose, request.public_key, plan=plan, retire_now=request.retire_now
-        )
-        return ppb.RotateKeyResponse(
-            key_id=listed.key_id,
-            not_before_unix_ms=listed.not_before_unix_ms,
-            old_retired_at_unix_ms=retired_at,
-            directory_version=version,
-        )
-
     async def renew_certificate(
         self,
         node_id: str,
@@ -501,24 +468,10 @@ class Authority:
             signed = await self.publish_txn(tx)
         return der, until, pb.Directory.FromString(signed.directory).version
 
-    async def renew_requested(
-        self, node_id: str, request: ppb.RenewCertificateRequest
-    ) -> ppb.RenewCertificateResponse:
-        default = self._config.key_plan
-        plan = RotationPlan(
-            activation_ms=request.activation_ms or default.activation_ms,
-            overlap_ms=request.overlap_ms or default.overlap_ms,
-            lifetime_ms=request.lifetime_ms,
-        )
-        der, until, version = await self.renew_certificate(
-            node_id, request.csr, plan=plan, retire_now=request.retire_now
-        )
-        return ppb.RenewCertificateResponse(
-            tls_certificate=der,
-            ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
-            directory_version=version,
-            previous_until_unix_ms=until,
-        )
+    @property
+    def key_plan(self) -> RotationPlan:
+        """A rotation's defaults, where the member asking gives none."""
+        return self._config.key_plan
 
     async def note_member_version(self, version: int) -> bool:
         """A member holds `version`: if that is above anything published here (a central
@@ -552,6 +505,29 @@ class Authority:
                 anchor.SerializeToString(deterministic=True),
                 anchor_fingerprint(anchor),
                 self._clock_ms(),
+            )
+            signed = await self.publish_txn(tx)
+        return pb.Directory.FromString(signed.directory).version
+
+    async def follow_anchor_key(self, federation: str, directory_key: bytes) -> int:
+        """A trusted federation's directory is signed by the next key it announced: its anchor
+        here follows, and this federation's directory publishes it (§2.9)."""
+        async with self._db.transaction() as tx:
+            held = next(
+                (a for a in await self._db.membership.anchors(tx) if a.federation == federation),
+                None,
+            )
+            if held is None:
+                raise InvalidArgument(
+                    "anchor.unknown", f"federation: {federation} is not trusted", field="federation"
+                )
+            anchor = pb.Anchor.FromString(held.anchor)
+            anchor.directory_key = directory_key
+            await self._db.membership.replace_anchor_txn(
+                tx,
+                federation,
+                anchor.SerializeToString(deterministic=True),
+                anchor_fingerprint(anchor),
             )
             signed = await self.publish_txn(tx)
         return pb.Directory.FromString(signed.directory).version

@@ -34,6 +34,7 @@ __all__ = [
     "next_tls_paths",
     "paths",
     "private_pem",
+    "save_directory_public",
     "save_enrolment",
     "write_private",
     "write_public",
@@ -121,6 +122,8 @@ class NodeKeys:
     directory_public: bytes | None
     directory_key: SigningKey | None = None
     ca_key: ec.EllipticCurvePrivateKey | None = None
+    # A central rotating its directory key: the next one, announced until it signs (§2.9).
+    directory_next: SigningKey | None = None
 
     @property
     def profile(self) -> Profile:
@@ -156,6 +159,7 @@ def paths(node_dir: Path) -> dict[str, Path]:
             "ca.key",
             "directory.key",
             "directory.pub",
+            "directory.next.key",
         )
     }
 
@@ -191,6 +195,9 @@ def load_node_keys(node_dir: Path) -> NodeKeys:
         directory_public=directory_public,
         directory_key=directory_key,
         ca_key=ca_key,
+        directory_next=(
+            _load_signing(p["directory.next.key"]) if p["directory.next.key"].exists() else None
+        ),
     )
 
 
@@ -231,6 +238,11 @@ def load_tls(
     if cert is None:
         raise ConfigError(f"{cert_path}: missing")
     return _load_ec(key_path), cert
+
+
+def save_directory_public(node_dir: Path, public_key: bytes) -> None:
+    """A member follows its federation's directory key rotation (§2.9)."""
+    write_public(paths(node_dir)["directory.pub"], public_key)
 
 
 def load_signing_key(path: Path) -> SigningKey:

@@ -287,5 +287,17 @@ class MembershipStore:
             now_ms,
         )
 
+    async def replace_anchor_txn(
+        self, tx: Tx, federation: str, anchor: bytes, fingerprint: str
+    ) -> None:
+        """A trusted federation's anchor after its directory key rotation (announced by the key
+        trusted before, so no fingerprint check by an operator is needed)."""
+        await tx.execute(
+            "UPDATE trusted_anchors SET anchor = $2, fingerprint = $3 WHERE federation = $1",
+            federation,
+            anchor,
+            fingerprint,
+        )
+
     async def remove_anchor_txn(self, tx: Tx, federation: str) -> bool:
         return await tx.execute("DELETE FROM trusted_anchors WHERE federation = $1", federation) > 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,22 +28,25 @@ from core.errors import FailedPrecondition, InvalidArgument
 from core.grpc_status import from_rpc_error
 from core.key_lifetimes import ROTATE_DOMAIN, RotationPlan, rotation_proof_message
 from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id, sign
+from core.trust import TrustView
 from federation.channels import PeerChannels, Route
+from federation.directory_sync import load_trust
 from identity import tokens
 from identity.ca import make_csr
 from identity.keys import (
     KEY_DIR,
     ROTATING,
+    NodeKeys,
     cert_pem,
+    load_node_keys,
     next_key_path,
     next_tls_paths,
     private_pem,
     write_private,
     write_public,
 )
-from node.config import NodeConfig
-from node.operator.admin import central
-from node.operator.messaging import Context, node_context
+from node.config import NodeConfig, load_config
+from node.operator.admin import central, open_db
 from swf.v1 import peer_pb2 as ppb
 from swf.v1 import peer_pb2_grpc
 
@@ -50,6 +54,29 @@ __all__ = ["KINDS", "Rotated", "rotate"]
 
 KINDS = {"signing": PURPOSE_SIGNING, "token": PURPOSE_TOKEN}
 _PURPOSE_PB = {PURPOSE_SIGNING: ppb.KEY_PURPOSE_SIGNING, PURPOSE_TOKEN: ppb.KEY_PURPOSE_TOKEN}
+
+
+@dataclass
+class Context:
+    config: NodeConfig
+    keys: NodeKeys
+    trust: TrustView
+
+
+@asynccontextmanager
+async def node_context(node_dir: Path) -> AsyncIterator[Context]:
+    """The node's config, keys and the trust its held directories give."""
+    config = load_config(node_dir)
+    keys = load_node_keys(node_dir)
+    if keys.directory_public is None:
+        yield Context(config, keys, TrustView.build(config.id, None))
+        return
+    db = await open_db(config)
+    try:
+        trust = await load_trust(db, config.id, keys.directory_public, keys.profile.key_algorithm)
+    finally:
+        await db.close()
+    yield Context(config, keys, trust)
 
 
 @dataclass(frozen=True)

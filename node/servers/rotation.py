@@ -12,6 +12,7 @@ from core.errors import FailedPrecondition, PermissionDenied
 from core.ids import federation_of
 from core.trust import TrustView
 from identity.authority import Authority
+from identity.rotation_requests import renew_requested, rotate_requested
 from node.servers.peer import peer_certificate
 from node.servers.rpc import unary
 from swf.v1 import peer_pb2, peer_pb2_grpc
@@ -39,13 +40,15 @@ class RotationService(peer_pb2_grpc.RotationServicer):
     async def RotateKey(
         self, request: peer_pb2.RotateKeyRequest, context: Context
     ) -> peer_pb2.RotateKeyResponse:
-        return await self._authority_for(context).rotate_requested(self._caller(context), request)
+        authority = self._authority_for(context)
+        return await rotate_requested(authority, self._caller(context), request)
 
     @unary
     async def RenewCertificate(
         self, request: peer_pb2.RenewCertificateRequest, context: Context
     ) -> peer_pb2.RenewCertificateResponse:
-        return await self._authority_for(context).renew_requested(self._caller(context), request)
+        authority = self._authority_for(context)
+        return await renew_requested(authority, self._caller(context), request)
 
     def _caller(self, context: Context) -> str:
         return self._trust().authenticate_peer(peer_certificate(context), self._clock_ms()).id

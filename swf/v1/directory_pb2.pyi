@@ -303,6 +303,7 @@ class Directory(_message.Message):
     DIRECTORY_KEY_FIELD_NUMBER: _builtins.int
     DIRECTORY_KEY_ALGORITHM_FIELD_NUMBER: _builtins.int
     DIGEST_FIELD_NUMBER: _builtins.int
+    NEXT_DIRECTORY_KEY_FIELD_NUMBER: _builtins.int
     federation: _builtins.str
     version: _builtins.int
     """Strictly increasing: a node never accepts a lower version than the one it holds."""
@@ -317,6 +318,11 @@ class Directory(_message.Message):
     """The algorithm of `directory_key`; unset (0) is Ed25519, as in every directory before profiles."""
     digest: Global___DigestAlgorithm.ValueType
     """This federation's digest: SHA-256 (ed25519 profile, unset) or SM3 (sm2 profile)."""
+    next_directory_key: _builtins.bytes
+    """The key that will sign this federation's directories next, of the same algorithm (a
+    directory key rotation, docs/PROTOCOL.md §2.9): announced in directories signed by the
+    current key, so that every holder accepts the first directory the new key signs.
+    """
     @_builtins.property
     def nodes(self) -> _containers.RepeatedCompositeFieldContainer[Global___NodeEntry]: ...
     @_builtins.property
@@ -339,10 +345,11 @@ class Directory(_message.Message):
         directory_key: _builtins.bytes = ...,
         directory_key_algorithm: Global___KeyAlgorithm.ValueType = ...,
         digest: Global___DigestAlgorithm.ValueType = ...,
+        next_directory_key: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "digest", b"digest", "directory_key", b"directory_key", "directory_key_algorithm", b"directory_key_algorithm", "expires_at_unix_ms", b"expires_at_unix_ms", "federation", b"federation", "issued_at_unix_ms", b"issued_at_unix_ms", "nodes", b"nodes", "revocations", b"revocations", "trusted_federations", b"trusted_federations", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "digest", b"digest", "directory_key", b"directory_key", "directory_key_algorithm", b"directory_key_algorithm", "expires_at_unix_ms", b"expires_at_unix_ms", "federation", b"federation", "issued_at_unix_ms", b"issued_at_unix_ms", "next_directory_key", b"next_directory_key", "nodes", b"nodes", "revocations", b"revocations", "trusted_federations", b"trusted_federations", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

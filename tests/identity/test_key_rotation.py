@@ -17,6 +17,7 @@ from core.key_lifetimes import ROTATE_DOMAIN, rotation_proof_message, signing_ch
 from core.signing import raw_public, sign
 from identity.authority import Authority, CentralSettings
 from identity.keys import load_node_keys
+from identity.rotation_requests import rotate_requested
 from node.operator import admin
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
@@ -85,15 +86,15 @@ async def test_a_rotation_lists_the_new_key_beside_the_old(
 ) -> None:
     authority, _, clock = central
     old = (await entry(authority)).signing_keys[0]
-    answer = await authority.rotate_requested("CN-GD", request(Ed25519PrivateKey.generate()))
+    answer = await rotate_requested(authority, "CN-GD", request(Ed25519PrivateKey.generate()))
     keys = list((await entry(authority)).signing_keys)
     assert [k.key_id for k in keys] == [old.key_id, answer.key_id]
     assert keys[1].not_before_unix_ms == clock.ms + MIN
     assert keys[0].retired_at_unix_ms == clock.ms + 11 * MIN == answer.old_retired_at_unix_ms
     # Another rotation at once with --now retires both and keeps them listed.
     clock.ms += MIN
-    third = await authority.rotate_requested(
-        "CN-GD", request(Ed25519PrivateKey.generate(), now=True)
+    third = await rotate_requested(
+        authority, "CN-GD", request(Ed25519PrivateKey.generate(), now=True)
     )
     listed = {k.key_id: k for k in (await entry(authority)).signing_keys}
     assert len(listed) == 3
@@ -123,14 +124,14 @@ async def test_a_bad_rotation_request_is_refused_with_its_reason(
     if case == "proof by another key":
         bad = request(new, prover=Ed25519PrivateKey.generate())
     elif case == "the key already listed":
-        await authority.rotate_requested("CN-GD", bad)
+        await rotate_requested(authority, "CN-GD", bad)
     elif case == "no purpose":
         bad.purpose = ppb.KEY_PURPOSE_UNSPECIFIED
     else:
         bad.algorithm = pb.KEY_ALGORITHM_SM2
     before = list((await entry(authority)).signing_keys)
     with pytest.raises(SwnodeError) as refused:
-        await authority.rotate_requested("CN-GD", bad)
+        await rotate_requested(authority, "CN-GD", bad)
     assert refused.value.reason == reason
     assert list((await entry(authority)).signing_keys) == before
 
@@ -159,7 +160,7 @@ async def test_a_node_enrolled_again_lists_its_new_keys_after_its_rotated_ones(
     central: tuple[Authority, Database, Clock],
 ) -> None:
     authority, _, clock = central
-    rotated = await authority.rotate_requested("CN-GD", request(Ed25519PrivateKey.generate()))
+    rotated = await rotate_requested(authority, "CN-GD", request(Ed25519PrivateKey.generate()))
     clock.ms += MIN
     keys = fresh_keys()
     await authority.enrol(enrol_request(await authority.invite("CN-GD", 3600), keys))
