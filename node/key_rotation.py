@@ -22,10 +22,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from core.algorithms import SigningKey
+from core.algorithms import SigningKey, public_bytes
 from core.key_lifetimes import signing_choice
 from core.signing import key_id_of
 from core.trust import TrustView, listed_certificates
+from federation.directory_sync import DirectorySync
+from identity.authority import Authority
 from identity.keys import (
     KEY_DIR,
     ROTATING,
@@ -34,6 +36,7 @@ from identity.keys import (
     next_key_path,
     next_tls_paths,
 )
+from swf.v1 import directory_pb2 as pb
 
 __all__ = ["KeyWatch"]
 
@@ -160,4 +163,56 @@ class KeyWatch:
                 self.tick()
             except Exception:
                 log.exception("key upkeep failed")
+            await asyncio.sleep(interval_s)
+
+
+class DirectoryKeyWatch:
+    """A central rotating its directory key (`swnode rotate --key directory`): the next key is
+    announced in every directory it publishes, and signs them once `activation_ms` have passed
+    since it was written, long enough for every member and trusting central to have fetched an
+    announcing directory (PROTOCOL.md §2.9)."""
+
+    def __init__(
+        self,
+        *,
+        node_dir: Path,
+        authority: Authority,
+        sync: DirectorySync,
+        activation_ms: int,
+        clock_ms: Callable[[], int],
+        on_key: Callable[[SigningKey], None],
+    ) -> None:
+        self._dir = node_dir
+        self._authority = authority
+        self._sync = sync
+        self._activation_ms = activation_ms
+        self._clock_ms = clock_ms
+        self._on_key = on_key
+
+    async def tick(self) -> None:
+        pending = self._dir / KEY_DIR / "directory.next.key"
+        try:
+            written_ms = int(pending.stat().st_mtime * 1000)
+        except FileNotFoundError:
+            return
+        key = load_signing_key(pending)
+        announced = self._authority.announced_directory_key
+        if announced is None or public_bytes(announced) != public_bytes(key):
+            self._authority.announce_directory_key(key)
+        if self._clock_ms() < written_ms + self._activation_ms:
+            return
+        os.replace(pending, self._dir / KEY_DIR / "directory.key")
+        self._sync.use_directory_key(public_bytes(key))
+        self._authority.use_directory_key(key)
+        self._on_key(key)
+        signed = await self._authority.publish()
+        version = pb.Directory.FromString(signed.directory).version
+        log.info("the directory is signed by its new key from version %d on", version)
+
+    async def run(self, interval_s: float = 1.0) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("directory key upkeep failed")
             await asyncio.sleep(interval_s)

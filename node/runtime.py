@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from grpc_health.v1._async import HealthServicer
 
 import services
-from core.algorithms import SigningKey
+from core.algorithms import SigningKey, public_bytes
 from core.backoff import Backoff
 from core.certificate_checks import KIND_TYPES
 from core.envelope import Limits
@@ -43,12 +43,12 @@ from federation.statistics_client import StatisticsPeers
 from federation.tasks import Tasks
 from identity.accounts import Accounts, AccountSettings
 from identity.authority import Authority, CentralSettings
-from identity.keys import NodeKeys, load_node_keys
+from identity.keys import NodeKeys, load_node_keys, save_directory_public
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.config import NodeConfig
 from node.health import Health
-from node.key_rotation import KeyWatch
+from node.key_rotation import DirectoryKeyWatch, KeyWatch
 from node.metrics import Metrics
 from node.renewal import Renewal
 from node.servers.ops import OpsServer
@@ -222,6 +222,8 @@ class Node:
             refresh=self.authority.refresh_if_due if self.authority else None,
             central_peer_endpoint=config.central_peer_endpoint,
             on_change=self._trust_changed,
+            on_directory_key=self._follow_directory_key,
+            on_foreign_key=self.authority.follow_anchor_key if self.authority else None,
         )
         await self.sync.load()
         if not config.is_central:
@@ -369,6 +371,20 @@ class Node:
             "identity": lambda: identity_loop(self.accounts, interval),
             "certificates": lambda: certificates_loop(self.certificates),
             "keys": self._key_watch().run,
+            **(
+                {
+                    "directory-key": DirectoryKeyWatch(
+                        node_dir=config.dir,
+                        authority=self.authority,
+                        sync=self.sync,
+                        activation_ms=int(4 * interval * 1000),
+                        clock_ms=self.clock_ms,
+                        on_key=self._use_directory_key,
+                    ).run
+                }
+                if self.authority is not None
+                else {}
+            ),
             "renewal": lambda: Renewal(
                 config=config,
                 keys=lambda: self.keys,
@@ -436,6 +452,17 @@ class Node:
             clock_ms=self.clock_ms,
             on_key=self._use_key,
             on_tls=self._use_tls,
+        )
+
+    def _follow_directory_key(self, public_key: bytes) -> None:
+        """The federation's directory is signed by the key its central announced: trust it
+        from now on, also after a restart."""
+        save_directory_public(self.config.dir, public_key)
+        self.keys = replace(self.keys, directory_public=public_key)
+
+    def _use_directory_key(self, key: SigningKey) -> None:
+        self.keys = replace(
+            self.keys, directory_key=key, directory_public=public_bytes(key), directory_next=None
         )
 
     def _use_tls(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:

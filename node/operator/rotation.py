@@ -24,10 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from core import algorithms
+from core.anchor import anchor_fingerprint
 from core.errors import FailedPrecondition, InvalidArgument
 from core.grpc_status import from_rpc_error
 from core.key_lifetimes import ROTATE_DOMAIN, RotationPlan, rotation_proof_message
-from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id, sign
+from core.signing import PURPOSE_DIRECTORY, PURPOSE_SIGNING, PURPOSE_TOKEN, key_id, sign
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route
 from federation.directory_sync import load_trust
@@ -47,6 +48,7 @@ from identity.keys import (
 )
 from node.config import NodeConfig, load_config
 from node.operator.admin import central, open_db
+from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2 as ppb
 from swf.v1 import peer_pb2_grpc
 
@@ -85,6 +87,8 @@ class Rotated:
     not_before_unix_ms: int
     old_retired_at_unix_ms: int
     directory_version: int
+    # A directory key rotation: the fingerprint of the federation's anchor with the new key.
+    anchor_fingerprint: str = ""
 
 
 def plan_for(
@@ -120,6 +124,8 @@ async def rotate(
     overlap_s: float | None = None,
     activation_s: float | None = None,
 ) -> Rotated:
+    if kind == "directory":
+        return await _rotate_directory(node_dir)
     if kind == "tls":
         return await _rotate_tls(
             node_dir, retire_now=retire_now, overlap_s=overlap_s, activation_s=activation_s
@@ -162,6 +168,46 @@ async def rotate(
         os.replace(pending, node_dir / KEY_DIR / ROTATING[purpose])
     assert result.key_id == key_id(config.id, purpose, public, algorithm)
     return result
+
+
+async def _rotate_directory(node_dir: Path) -> Rotated:
+    """A central's new directory key: written beside the current one and announced in a
+    directory the current one signs; the running central signs with it four poll intervals
+    later (node/key_rotation.py), and every member and trusting central follows (§2.9)."""
+    config = load_config(node_dir)
+    pending = node_dir / KEY_DIR / "directory.next.key"
+    if pending.exists():
+        raise FailedPrecondition(
+            "rotate.pending",
+            "a rotation of the directory key is already pending (directory.next.key); wait "
+            "until the running central signs with it",
+        )
+    keys = load_node_keys(node_dir)
+    if not config.is_central or keys.directory_key is None:
+        raise FailedPrecondition(
+            "authority.not_central",
+            f"{node_dir}: {config.id} is a province node; run this on the central node's folder",
+        )
+    algorithm = keys.profile.key_algorithm
+    new = algorithms.generate(algorithm)
+    public = algorithms.public_bytes(new)
+    write_private(pending, private_pem(new))
+    try:
+        async with central(node_dir) as (_, authority):
+            signed = await authority.publish()
+            anchor = authority.own_anchor()
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        raise
+    anchor.directory_key = public
+    starts = int(pending.stat().st_mtime * 1000) + int(4 * config.poll_interval_s * 1000)
+    return Rotated(
+        key_id(config.id, PURPOSE_DIRECTORY, public, algorithm),
+        starts,
+        starts,
+        pb.Directory.FromString(signed.directory).version,
+        anchor_fingerprint(anchor),
+    )
 
 
 async def _rotate_tls(
