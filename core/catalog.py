@@ -14,6 +14,11 @@ arm and `(swf.v1.document)` name disagree. `build_catalog()` collects every such
 `Catalog.errors` instead of raising, so `swnode catalog` can show them; a test keeps the list
 empty.
 
+Every name is given in English (`name`, `title`) and in Simplified Chinese (`name_zh`,
+`title_zh`), as is a description (`description_zh`), and every code of a code list has a name in
+both (`(swf.v1.code)`, `code_names`): the portal's forms take their labels from here, so a
+missing one is a catalog error too.
+
 Paths use proto field names; `[]` marks a repeated field (`items[].quantity.value`). A use is
 `required` when the field and every group around it are required: what a declarant must fill in.
 Code lists are the enum's value names without its prefix (IMPORT, EXPORT); in protobuf JSON a
@@ -34,7 +39,8 @@ from swf.v1 import declarations_pb2, documents_pb2, options_pb2
 if TYPE_CHECKING:
     from google._upb._message import Descriptor as _UpbDescriptor
     from google._upb._message import EnumDescriptor as _UpbEnumDescriptor
-    from google.protobuf.descriptor import Descriptor, EnumDescriptor
+    from google._upb._message import EnumValueDescriptor as _UpbEnumValueDescriptor
+    from google.protobuf.descriptor import Descriptor, EnumDescriptor, EnumValueDescriptor
 
 __all__ = [
     "Catalog",
@@ -46,6 +52,7 @@ __all__ = [
     "build_catalog",
     "catalog_to_dict",
     "code_list",
+    "code_names",
     "format_name",
     "merge_uses",
 ]
@@ -71,13 +78,17 @@ class ElementUse:
 class CatalogElement:
     id: str
     name: str
+    name_zh: str
     tded: str
     type: str  # "string", or the full name of the enum or message (see the module docstring)
     format: str
     max_length: int
     description: str
+    description_zh: str
     code_list: tuple[str, ...]
     uses: tuple[ElementUse, ...]
+    # Each code's name in English and Chinese, in code_list's order.
+    code_names: tuple[tuple[str, str], ...] = ()
 
     @property
     def required(self) -> bool:
@@ -100,6 +111,7 @@ class DocumentField:
 class CatalogDocument:
     name: str
     title: str
+    title_zh: str
     message: str
     fields: tuple[DocumentField, ...]
 
@@ -124,6 +136,7 @@ class FieldUse:
     element: options_pb2.DataElement
     value_type: str  # "string", or the full name of the field's enum or message
     code_list: tuple[str, ...] = ()
+    code_names: tuple[tuple[str, str], ...] = ()
 
 
 def code_list(enum: EnumDescriptor | _UpbEnumDescriptor) -> tuple[tuple[str, ...], list[str]]:
@@ -138,7 +151,30 @@ def code_list(enum: EnumDescriptor | _UpbEnumDescriptor) -> tuple[tuple[str, ...
         if not v.name.startswith(prefix)
     ]
     codes = tuple(v.name.removeprefix(prefix) for v in enum.values if v.number != 0)
+    errors.extend(
+        f"enum {enum.full_name}: {v.name} has no (swf.v1.code) name in English and Chinese"
+        for v in enum.values
+        if v.number != 0 and not (_code_option(v).name and _code_option(v).name_zh)
+    )
     return codes, errors
+
+
+def _code_option(value: EnumValueDescriptor | _UpbEnumValueDescriptor) -> options_pb2.Code:
+    return value.GetOptions().Extensions[options_pb2.code]
+
+
+def code_names(
+    enum: EnumDescriptor | _UpbEnumDescriptor,
+) -> tuple[tuple[int, str, str, str], ...]:
+    """Each code of an enum but UNSPECIFIED: (number, code without the prefix, English name,
+    Chinese name), in the enum's order; the names from its `(swf.v1.code)` option."""
+    zero = enum.values_by_number.get(0)
+    prefix = zero.name.removesuffix("UNSPECIFIED") if zero is not None else ""
+    return tuple(
+        (v.number, v.name.removeprefix(prefix), _code_option(v).name, _code_option(v).name_zh)
+        for v in enum.values
+        if v.number != 0
+    )
 
 
 def _field_uses(
@@ -158,11 +194,13 @@ def _field_uses(
         path = prefix + field.name + ("[]" if field.is_repeated else "")
         use_required = required and element.required
         codes: tuple[str, ...] = ()
+        names: tuple[tuple[str, str], ...] = ()
         if field.message_type is not None:
             value_type, expected = field.message_type.full_name, F.FORMAT_GROUP
         elif field.enum_type is not None:
             value_type, expected = field.enum_type.full_name, F.FORMAT_CODE
             codes, enum_errors = code_list(field.enum_type)
+            names = tuple((en, zh) for _n, _c, en, zh in code_names(field.enum_type))
             errors.extend(enum_errors)
         else:
             value_type, expected = _STRING_TYPE, None
@@ -174,6 +212,8 @@ def _field_uses(
             errors.append(f"{where}: element id {element.id!r} is not SW and 4 digits")
         elif not element.name:
             errors.append(f"{where}: element {element.id} has no name")
+        elif not element.name_zh:
+            errors.append(f"{where}: element {element.id} has no Chinese name (name_zh)")
         elif element.format == F.FORMAT_UNSPECIFIED:
             errors.append(f"{where}: element {element.id} has no format")
         elif expected is not None and element.format != expected:
@@ -193,6 +233,7 @@ def _field_uses(
             element=element,
             value_type=value_type,
             code_list=codes,
+            code_names=names,
         )
         if field.message_type is not None:
             yield from _field_uses(
@@ -209,6 +250,7 @@ def _identity(use: FieldUse) -> dict[str, Any]:
     e = use.element
     return {
         "name": e.name,
+        "name_zh": e.name_zh,
         "tded": e.tded,
         "format": format_name(e.format),
         "max_length": e.max_length,
@@ -241,16 +283,28 @@ def merge_uses(uses: Iterable[FieldUse]) -> tuple[tuple[CatalogElement, ...], tu
         descriptions = {u.element.description for u in group if u.element.description}
         if len(descriptions) > 1:
             errors.append(f"element {element_id}: different descriptions: {sorted(descriptions)!r}")
+        descriptions_zh = {u.element.description_zh for u in group if u.element.description_zh}
+        if len(descriptions_zh) > 1:
+            errors.append(
+                f"element {element_id}: different Chinese descriptions: {sorted(descriptions_zh)!r}"
+            )
+        if bool(descriptions) != bool(descriptions_zh):
+            errors.append(
+                f"element {element_id}: a description needs both description and description_zh"
+            )
         elements.append(
             CatalogElement(
                 id=element_id,
                 name=first.element.name,
+                name_zh=first.element.name_zh,
                 tded=first.element.tded,
                 type=first.value_type,
                 format=format_name(first.element.format),
                 max_length=first.element.max_length,
                 description=min(descriptions, default=""),
+                description_zh=min(descriptions_zh, default=""),
                 code_list=first.code_list,
+                code_names=first.code_names,
                 uses=tuple(
                     ElementUse(document_type=u.document_type, path=u.path, required=u.required)
                     for u in group
@@ -277,6 +331,10 @@ def _document_errors() -> list[str]:
             )
         if not option.title:
             errors.append(f"{message.full_name}: its (swf.v1.document) option has no title")
+        if not option.title_zh:
+            errors.append(
+                f"{message.full_name}: its (swf.v1.document) option has no Chinese title (title_zh)"
+            )
     errors.extend(
         f"{message.full_name}: a document type missing from Document.body"
         for message in documents_pb2.DESCRIPTOR.message_types_by_name.values()
@@ -298,6 +356,7 @@ def build_catalog() -> Catalog:
             CatalogDocument(
                 name=info.name,
                 title=info.title,
+                title_zh=info.title_zh,
                 message=info.descriptor.full_name,
                 fields=tuple(
                     DocumentField(path=u.path, element=u.element.id, required=u.required)
@@ -318,6 +377,7 @@ def catalog_to_dict(catalog: Catalog) -> dict[str, Any]:
             {
                 "name": d.name,
                 "title": d.title,
+                "title_zh": d.title_zh,
                 "message": d.message,
                 "fields": [
                     {"path": f.path, "element": f.element, "required": f.required} for f in d.fields
@@ -329,13 +389,16 @@ def catalog_to_dict(catalog: Catalog) -> dict[str, Any]:
             {
                 "id": e.id,
                 "name": e.name,
+                "name_zh": e.name_zh,
                 "tded": e.tded,
                 "type": e.type,
                 "format": e.format,
                 "required": e.required,
                 "max_length": e.max_length,
                 "description": e.description,
+                "description_zh": e.description_zh,
                 "code_list": list(e.code_list),
+                "code_names": [{"name": en, "name_zh": zh} for en, zh in e.code_names],
                 "document_types": list(e.document_types),
                 "uses": [
                     {"document_type": u.document_type, "path": u.path, "required": u.required}

@@ -50,11 +50,12 @@ DocumentKind = options_pb2.DocumentKind
 
 @dataclass(frozen=True, kw_only=True)
 class DocumentTypeInfo:
-    """One document type: its name (the `Document` oneof arm), title and message class, and the
-    policy its option declares."""
+    """One document type: its name (the `Document` oneof arm), title (in English, and `title_zh`
+    in Simplified Chinese) and message class, and the policy its option declares."""
 
     name: str
     title: str
+    title_zh: str = ""
     message_class: type[Message]
     submit_roles: tuple[str, ...] = ()
     default_agencies: tuple[str, ...] = ()
@@ -78,6 +79,7 @@ def _registry() -> dict[str, DocumentTypeInfo]:
         types[arm.name] = DocumentTypeInfo(
             name=arm.name,
             title=option.title or descriptor.name,
+            title_zh=option.title_zh,
             message_class=message_factory.GetMessageClass(descriptor),
             submit_roles=tuple(option.submit_roles),
             default_agencies=tuple(option.default_agencies),

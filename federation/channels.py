@@ -13,6 +13,7 @@ listed certificate is pinned.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -127,8 +128,17 @@ def message_size_options(max_message_bytes: int) -> list[tuple[str, int]]:
 
 
 class PeerChannels:
-    def __init__(self, tls: TlsIdentity, *, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        tls: TlsIdentity,
+        *,
+        max_message_bytes: int,
+        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+    ) -> None:
+        """`interceptors` wrap every call on every channel (the node's tracing, which
+        carries the caller's trace context to the peer)."""
         self._tls = tls
+        self._interceptors = list(interceptors)
         self._options = KEEPALIVE + message_size_options(max_message_bytes)
         self._channels: dict[str, tuple[Route, grpc.aio.Channel]] = {}
         self._closing: list[grpc.aio.Channel] = []
@@ -158,6 +168,7 @@ class PeerChannels:
             route.endpoint,
             peer_channel_credentials(self._tls, route.trusted),
             options=[("grpc.ssl_target_name_override", tls_name(route.node_id)), *self._options],
+            interceptors=self._interceptors or None,
         )
         self._channels[route.node_id] = (route, channel)
         return channel

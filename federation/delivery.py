@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from core import batch_signatures as batch
 from core import receipts
@@ -35,6 +37,7 @@ from core.outbox_status import Event
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route
 from federation.tasks import Tasks
+from federation.tracing import context_of, default_tracer, traceparent_of
 from federation.window import AckMismatch, Outcome, Window, judge
 from storage.database import Database
 from storage.outbox import Change, Claimed
@@ -85,6 +88,8 @@ class PeerQueue:
         )
         self.had_failures = True  # until a first success clears the stored state
         self.connected = False
+        # The `swnode.send` span of each message in flight, ended by its ack or a reset.
+        self._spans: dict[str, Span] = {}
 
     async def run(self) -> None:
         d = self.d
@@ -159,7 +164,10 @@ class PeerQueue:
             if claimed:
                 self.connected = True
                 for frame in self.window.send(claimed):
-                    envelopes = pb.EnvelopeFrame(envelopes=frame.envelopes())
+                    envelopes = pb.EnvelopeFrame(
+                        envelopes=frame.envelopes(),
+                        traceparents=[self._send_span(m) for m in frame.messages],
+                    )
                     await self._write(call, envelopes, reader, session)
                 log.debug("%s: wrote %d", self.peer, len(claimed))
                 idle_since = asyncio.get_running_loop().time()
@@ -179,6 +187,50 @@ class PeerQueue:
                     raise StreamBroken(
                         f"no answer from {self.peer} for {d.settings.ack_timeout_s:.0f}s"
                     ) from None
+
+    def _send_span(self, claimed: Claimed) -> str:
+        """Start `claimed`'s send span, child of the trace it was queued in; its traceparent
+        goes beside the envelope in the frame (federation/tracing.py)."""
+        span = self.d.tracer.start_span(
+            "swnode.send",
+            context=context_of(claimed.traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "swnode.node": self.d.node_id,
+                "swnode.message_id": claimed.message_id,
+                "swnode.peer": self.peer,
+                "swnode.recipient": claimed.recipient,
+                "swnode.attempt": claimed.attempts,
+            },
+        )
+        old = self._spans.pop(claimed.message_id, None)
+        if old is not None:
+            old.end()
+        self._spans[claimed.message_id] = span
+        self._log(
+            logging.DEBUG, claimed.message_id, "%s: sending %s (attempt %d)", claimed.attempts
+        )
+        return traceparent_of(span) or claimed.traceparent
+
+    def _log(self, level: int, message_id: str, text: str, *args: object) -> None:
+        """Log about one message in flight, in its send span (its trace ids in the log)."""
+        if not log.isEnabledFor(level):
+            return
+        span = self._spans.get(message_id)
+        if span is None:
+            log.log(level, text, self.peer, message_id, *args, extra={"message_id": message_id})
+            return
+        with trace.use_span(span, end_on_exit=False):
+            log.log(level, text, self.peer, message_id, *args, extra={"message_id": message_id})
+
+    def _end_span(self, message_id: str, outcome: str, error: str = "") -> None:
+        span = self._spans.pop(message_id, None)
+        if span is None:
+            return
+        span.set_attribute("swnode.outcome", outcome)
+        if error:
+            span.set_status(Status(StatusCode.ERROR, error))
+        span.end()
 
     async def _renew_claims(self) -> None:
         """While the stream is open, keep this replica's claims on what is in flight alive: only
@@ -267,6 +319,9 @@ class PeerQueue:
             outcome = judge(
                 refusal=refused, receipt=body, recipient=claimed.recipient, peer=self.peer
             )
+            if outcome is Outcome.DEAD:
+                self._log(logging.WARNING, message_id, "%s: %s is dead: %s", error)
+            self._end_span(message_id, outcome.value, error)
             if outcome is Outcome.FAILED:
                 transient.append(Change(message_id, error, retry_at))
             elif outcome is Outcome.DEAD:
@@ -330,6 +385,8 @@ class PeerQueue:
         delay_s = d.settings.backoff.delay_s(failures, d.rand())
         retry_at = now_ms + int(delay_s * 1000)
         changes = [Change(c.message_id, error, retry_at) for c in self.window.reset()]
+        for change in changes:
+            self._end_span(change.message_id, "failed", error)
         await d.db.outbox.transition(Event.TRANSIENT_FAILURE, changes, now_ms, claimed_by=d.replica)
         await d.db.outbox.set_peer_backoff(self.peer, failures, retry_at, error)
         self.had_failures = True
@@ -348,9 +405,11 @@ class Delivery:
         clock_ms: Callable[[], int],
         settings: DeliverySettings = DeliverySettings(),
         rand: Callable[[], float] = random.random,
+        tracer: Tracer | None = None,
     ) -> None:
         self.node_id = node_id
         self.replica = replica
+        self.tracer = tracer or default_tracer()
         self.db = db
         self.channels = channels
         self.trust = trust

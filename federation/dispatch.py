@@ -14,6 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from opentelemetry.trace import SpanKind, Tracer
+
+from federation.tracing import context_of, default_tracer
 from storage.database import Database
 from swf.v1 import envelope_pb2 as pb
 
@@ -38,8 +41,11 @@ Handler = Callable[[Received], Awaitable[None]]
 
 
 class Dispatcher:
-    def __init__(self, db: Database, *, poll_s: float = 1.0, batch: int = 200) -> None:
+    def __init__(
+        self, db: Database, *, poll_s: float = 1.0, batch: int = 200, tracer: Tracer | None = None
+    ) -> None:
         self._db = db
+        self._tracer = tracer or default_tracer()
         self._handlers: dict[str, Handler] = {}
         self._wake = asyncio.Event()
         self._poll_s = poll_s
@@ -67,7 +73,18 @@ class Dispatcher:
                     envelope=bytes(row["envelope"]),
                 )
                 try:
-                    await handler(message)
+                    # In the trace the message arrived in (its receipt's span, stored with it).
+                    with self._tracer.start_as_current_span(
+                        "swnode.handle",
+                        context=context_of(row["traceparent"]),
+                        kind=SpanKind.CONSUMER,
+                        attributes={
+                            "swnode.message_id": message.message_id,
+                            "swnode.document_type": document_type,
+                            "swnode.sender": message.origin,
+                        },
+                    ):
+                        await handler(message)
                 except Exception:
                     log.exception(
                         "handling %s %s failed; it stays received", document_type, row["message_id"]

@@ -19,7 +19,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from opentelemetry import trace
+from opentelemetry.trace import (
+    INVALID_SPAN_CONTEXT,
+    NonRecordingSpan,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+)
 
 from core import batch_signatures as batch
 from core.envelope import (
@@ -50,6 +61,7 @@ from federation.inbound_plan import (
     wants_end_to_end,
 )
 from federation.outbox import Outbox
+from federation.tracing import context_of, default_tracer, traceparent_of
 from storage.database import Database
 from storage.engine import Tx
 from storage.inbox import InboxRow
@@ -65,6 +77,12 @@ __all__ = ["Inbound", "refusal"]
 class _Item:
     accepted: Accepted
     receipt: pb.Receipt
+    # The `swnode.receive` span of this message here: what it queues continues its trace.
+    span: Span = field(default_factory=lambda: NonRecordingSpan(INVALID_SPAN_CONTEXT))
+
+    @property
+    def traceparent(self) -> str:
+        return traceparent_of(self.span)
 
 
 def refusal(error: SwnodeError) -> pb.Refusal:
@@ -88,8 +106,10 @@ class Inbound:
         clock_ms: Callable[[], int],
         limits: Limits,
         on_received: Callable[[int], None] = lambda _: None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.node_id = node_id
+        self._tracer = tracer or default_tracer()
         self._db = db
         self._outbox = outbox
         self._signer = signer
@@ -103,8 +123,41 @@ class Inbound:
         """Sign receipts with `signer` from now on (a key rotation, PROTOCOL.md §2.9)."""
         self._signer = signer
 
-    async def accept(self, previous_hop: str, envelopes: Sequence[bytes]) -> list[pb.Ack]:
-        """Acks for serialized envelopes from `previous_hop`, in the same order."""
+    async def accept(
+        self,
+        previous_hop: str,
+        envelopes: Sequence[bytes],
+        *,
+        traceparents: Sequence[str] = (),
+    ) -> list[pb.Ack]:
+        """Acks for serialized envelopes from `previous_hop`, in the same order; each
+        envelope's trace, when the frame carried one (`traceparents[i]`), goes on here."""
+        spans: list[Span] = []
+        try:
+            return await self._accept(previous_hop, envelopes, traceparents, spans)
+        finally:
+            for span in spans:
+                span.end()
+
+    def _receive_span(self, previous_hop: str, traceparent: str, message_id: str) -> Span:
+        return self._tracer.start_span(
+            "swnode.receive",
+            context=context_of(traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "swnode.node": self.node_id,
+                "swnode.message_id": message_id,
+                "swnode.previous_hop": previous_hop,
+            },
+        )
+
+    async def _accept(
+        self,
+        previous_hop: str,
+        envelopes: Sequence[bytes],
+        traceparents: Sequence[str],
+        spans: list[Span],
+    ) -> list[pb.Ack]:
         trust = self._trust()
         now_ms = self._clock_ms()
         acks: dict[int, pb.Ack] = {}
@@ -112,6 +165,10 @@ class Inbound:
         order: list[tuple[int, Key]] = []
         # 1. Verify each envelope on its own (§3.6).
         for i, raw in enumerate(envelopes):
+            span = self._receive_span(
+                previous_hop, traceparents[i] if i < len(traceparents) else "", peek_message_id(raw)
+            )
+            spans.append(span)
             try:
                 env = parse_envelope(raw)
                 accepted = verify(
@@ -124,12 +181,33 @@ class Inbound:
                     cache=self._cache,
                 )
             except SwnodeError as exc:
-                acks[i] = pb.Ack(message_id=peek_message_id(raw), refusal=refusal(exc))
+                message_id = peek_message_id(raw)
+                acks[i] = pb.Ack(message_id=message_id, refusal=refusal(exc))
+                span.set_status(Status(StatusCode.ERROR, exc.reason))
+                with trace.use_span(span, end_on_exit=False):
+                    # Debug only: the sender records the refusal; a flood of bad envelopes
+                    # must not become a flood of log lines.
+                    log.debug(
+                        "refused %s from %s: %s [%s]",
+                        message_id or "an unreadable envelope",
+                        previous_hop,
+                        exc.message,
+                        exc.reason,
+                        extra={"message_id": message_id},
+                    )
                 continue
-            key = (accepted.header.sender, accepted.message_id)
+            h = accepted.header
+            span.set_attributes(
+                {
+                    "swnode.sender": h.sender,
+                    "swnode.recipient": h.recipient,
+                    "swnode.document_type": h.document_type,
+                }
+            )
+            key = (h.sender, accepted.message_id)
             order.append((i, key))
             if key not in items:
-                items[key] = _Item(accepted, pb.Receipt())
+                items[key] = _Item(accepted, pb.Receipt(), span)
         # 2. One batch of receipts for everything accepted (§4.1, §4.3).
         if items:
             bodies = [
@@ -179,6 +257,7 @@ class Inbound:
                     items[key].accepted.header,
                     items[key].accepted.envelope,
                     items[key].accepted.header_sha256,
+                    traceparent=items[key].traceparent,
                 )
                 for key, d in stores.items()
                 if d.relay
@@ -189,9 +268,28 @@ class Inbound:
                 await self._db.outbox.insert_txn(tx, relays, now_ms)
             fresh_e2e = [e2e_for[key] for key, d in stores.items() if d.end_to_end]
             if fresh_e2e:
-                await self._outbox.queue_txn(tx, fresh_e2e, now_ms)
+                await self._outbox.queue_txn(
+                    tx,
+                    fresh_e2e,
+                    now_ms,
+                    traceparents={
+                        e2e_for[key].message_id: items[key].traceparent
+                        for key, d in stores.items()
+                        if d.end_to_end
+                    },
+                )
             if found:
                 await self._apply_deliveries_txn(tx, found, now_ms)
+        for key, d in stores.items() if log.isEnabledFor(logging.DEBUG) else ():
+            with trace.use_span(items[key].span, end_on_exit=False):
+                log.debug(
+                    "stored %s from %s: %s%s",
+                    key[1],
+                    previous_hop,
+                    d.status,
+                    " (to relay)" if d.relay else "",
+                    extra={"message_id": key[1]},
+                )
         for row in relays:
             self._outbox.notify_hop(row.next_hop)
         if fresh_e2e:
@@ -268,6 +366,7 @@ class Inbound:
             payload_size=h.payload_size,
             receipt=item.receipt.SerializeToString(),
             status=status,
+            traceparent=item.traceparent,
         )
 
 

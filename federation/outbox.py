@@ -9,7 +9,7 @@ receipts too.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core import envelope
@@ -18,6 +18,7 @@ from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceE
 from core.hops import next_hop
 from core.signer import Signer
 from core.trust import TrustView
+from federation.tracing import current_traceparent
 from storage.database import Database
 from storage.engine import Tx
 from storage.outbox import OutboxRow
@@ -109,12 +110,34 @@ class Outbox:
         self.wake(sealed)
         return [s.message_id for s in sealed]
 
-    async def queue_txn(self, tx: Tx, sealed: Sequence[Sealed], now_ms: int) -> None:
+    async def queue_txn(
+        self,
+        tx: Tx,
+        sealed: Sequence[Sealed],
+        now_ms: int,
+        *,
+        traceparents: Mapping[str, str] | None = None,
+    ) -> None:
+        """Queue `sealed`, each with the trace it continues: `traceparents[message_id]`, or
+        the span this code runs in (federation/tracing.py)."""
+        given = traceparents or {}
         await self._db.outbox.insert_txn(
-            tx, [self.row(s.header, s.envelope, s.header_sha256) for s in sealed], now_ms
+            tx,
+            [
+                self.row(s.header, s.envelope, s.header_sha256, traceparent=given.get(s.message_id))
+                for s in sealed
+            ],
+            now_ms,
         )
 
-    def row(self, header: pb.Header, env: pb.Envelope, header_sha256: bytes) -> OutboxRow:
+    def row(
+        self,
+        header: pb.Header,
+        env: pb.Envelope,
+        header_sha256: bytes,
+        *,
+        traceparent: str | None = None,
+    ) -> OutboxRow:
         """The outbox row of a sealed or relayed envelope; `header_sha256` is the header's digest
         in its origin's federation digest (§4.1), as receipts for it will name it."""
         return OutboxRow(
@@ -129,6 +152,7 @@ class Outbox:
             payload_size=header.payload_size,
             created_at_unix_ms=header.created_at_unix_ms,
             expires_at_unix_ms=header.expires_at_unix_ms,
+            traceparent=current_traceparent() if traceparent is None else traceparent,
         )
 
     def wake(self, sealed: Sequence[Sealed]) -> None:

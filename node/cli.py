@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import time
 from dataclasses import replace
@@ -36,6 +35,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 peer_port=args.peer_port,
                 client_port=args.client_port,
                 ops_port=args.ops_port,
+                web_port=args.web_port,
                 poll_interval_s=args.poll_interval,
                 directory_validity_s=args.directory_validity,
                 storage_url=args.storage,
@@ -45,6 +45,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     )
     print(f"initialised {config.role.value} node {config.id} in {config.dir}")
     print(f"  peer {config.peer_endpoint}  client {config.client_endpoint}  ops {config.ops_url}")
+    print(f"  portal {config.web_url}")
     if config.is_central:
         print(f"next: swnode run --dir {config.dir}")
     else:
@@ -83,9 +84,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         "peer_port": args.peer_port,
         "client_port": args.client_port,
         "ops_port": args.ops_port,
+        "web_port": args.web_port,
     }
     config = replace(config, **{k: v for k, v in ports.items() if v is not None})
-    _setup_logging(config.log_level, config.log_path)
+    _setup_logging(config.log_level, config.log_path, fmt=config.log_format, node_id=config.id)
     asyncio.run(run_node(config))
     return 0
 
@@ -326,16 +328,12 @@ def cmd_devnet(args: argparse.Namespace) -> int:
     return cli.main(args)
 
 
-def _setup_logging(level: str, path: Path | None = None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if path is not None:
-        handlers.append(logging.FileHandler(path))
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-    )
-    logging.getLogger("asyncio").setLevel(logging.WARNING)
+def _setup_logging(
+    level: str, path: Path | None = None, *, fmt: str = "text", node_id: str = ""
+) -> None:
+    from node.logs import setup_logging
+
+    setup_logging(level, path, fmt=fmt, node_id=node_id)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -357,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer-port", type=int)
     p.add_argument("--client-port", type=int)
     p.add_argument("--ops-port", type=int)
+    p.add_argument("--web-port", type=int, help="the portal's port (default: a free one)")
     p.add_argument("--poll-interval", type=float, help="seconds between directory polls")
     p.add_argument("--directory-validity", type=float, help="central: seconds a directory is valid")
     p.add_argument("--storage", help="storage URL (default sqlite:///node.db in the folder)")
@@ -385,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--peer-port", type=int, help="listen on this peer port instead")
     p.add_argument("--client-port", type=int, help="listen on this client port instead")
+    p.add_argument("--web-port", type=int, help="serve the portal on this port instead")
 
     p = command("status", cmd_status, "what the node holds and who it can reach")
     p.add_argument("--dir", type=Path, required=True)

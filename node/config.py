@@ -36,6 +36,7 @@ class NodeConfig:
     peer_port: int
     client_port: int
     ops_port: int
+    web_port: int | None = None
     host: str = "127.0.0.1"
     advertise_host: str = "127.0.0.1"
     ops_host: str = "127.0.0.1"
@@ -65,9 +66,16 @@ class NodeConfig:
     registration_limit: int = 10
     registration_window_s: float = 3600.0
     log_level: str = "info"
+    log_format: str = "text"
+    tracing_exporter: str = "none"
+    tracing_endpoint: str = "http://127.0.0.1:4317"
     tariff_file: str | None = None
     routing: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
     simulator_enabled: bool = False
+    web_cert_file: str | None = None
+    web_key_file: str | None = None
+    web_name_en: str | None = None
+    web_name_zh: str | None = None
 
     @property
     def federation(self) -> str:
@@ -89,14 +97,28 @@ class NodeConfig:
     def ops_url(self) -> str:
         return f"http://{self.ops_host}:{self.ops_port}"
 
+    @property
+    def web_url(self) -> str | None:
+        """The portal's address, or None when this node serves no portal."""
+        if self.web_port is None:
+            return None
+        scheme = "https" if self.web_cert_file else "http"
+        return f"{scheme}://{self.advertise_host}:{self.web_port}/"
+
     def addresses(self) -> dict[str, dict[str, object]]:
         """Where the node listens, as `swnode status` and `devnet status` show it."""
         return {
-            "ports": {"peer": self.peer_port, "client": self.client_port, "ops": self.ops_port},
+            "ports": {
+                "peer": self.peer_port,
+                "client": self.client_port,
+                "ops": self.ops_port,
+                "web": self.web_port,
+            },
             "endpoints": {
                 "peer": self.peer_endpoint,
                 "client": self.client_endpoint,
                 "ops": self.ops_url,
+                "web": self.web_url,
             },
         }
 
@@ -126,6 +148,7 @@ _ATTR = {
     ("ports", "client"): "client_port",
     ("ports", "ops"): "ops_port",
     ("ports", "ops_host"): "ops_host",
+    ("ports", "web"): "web_port",
     ("central", "client_endpoint"): "central_client_endpoint",
     ("central", "peer_endpoint"): "central_peer_endpoint",
     ("directory", "poll_interval_s"): "poll_interval_s",
@@ -152,6 +175,13 @@ _ATTR = {
     ("identity", "registration_limit"): "registration_limit",
     ("identity", "registration_window_s"): "registration_window_s",
     ("log", "level"): "log_level",
+    ("log", "format"): "log_format",
+    ("tracing", "exporter"): "tracing_exporter",
+    ("tracing", "endpoint"): "tracing_endpoint",
+    ("web", "cert_file"): "web_cert_file",
+    ("web", "key_file"): "web_key_file",
+    ("web", "name_en"): "web_name_en",
+    ("web", "name_zh"): "web_name_zh",
     ("declarations", "tariff_file"): "tariff_file",
     **{("routing", t): ROUTING for t in DEFAULT_ROUTES},
     ("simulator", "enabled"): "simulator_enabled",
@@ -194,6 +224,11 @@ def parse_config(node_dir: Path, data: dict[str, Any], *, source: str = CONFIG_F
                 "central_peer_endpoint",
                 "storage_password_env",
                 "tariff_file",
+                "web_port",
+                "web_cert_file",
+                "web_key_file",
+                "web_name_en",
+                "web_name_zh",
             )
         ):
             raise ConfigError(
@@ -207,8 +242,16 @@ def parse_config(node_dir: Path, data: dict[str, Any], *, source: str = CONFIG_F
         raise ConfigError(f"{source}: {exc.message}", field="node.id") from exc
     values.setdefault("advertise_host", values.get("host", "127.0.0.1"))
     ports = [values["peer_port"], values["client_port"], values["ops_port"]]
-    if len(set(ports)) != 3:
-        raise ConfigError(f"{source}: [ports]: peer, client and ops must differ", field="ports")
+    if values.get("web_port") is not None:
+        ports.append(values["web_port"])
+    if len(set(ports)) != len(ports):
+        names = "peer, client, ops and web" if len(ports) == 4 else "peer, client and ops"
+        raise ConfigError(f"{source}: [ports]: {names} must differ", field="ports")
+    if ("web_cert_file" in values) != ("web_key_file" in values):
+        raise ConfigError(
+            f"{source}: [web] cert_file and key_file: set both or neither",
+            field="web.cert_file" if "web_cert_file" not in values else "web.key_file",
+        )
     return NodeConfig(dir=node_dir, role=role, **values)
 
 

@@ -97,6 +97,7 @@ class Health:
         own = trust.own
         m = self._metrics
         m.healthy.set(1 if serving else 0)
+        m.storage_up.set(0 if self.storage_error is not None else 1)
         m.directory_version.set(trust.version)
         m.directory_valid.set(1 if trust.valid(self._clock_ms()) else 0)
         m.directory_expires.set((own.expires_at_unix_ms if own else 0) / 1000)

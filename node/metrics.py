@@ -68,6 +68,18 @@ class Metrics:
             ["key", "node"],
             registry=r,
         )
+        self.storage_up = Gauge(
+            "swnode_storage_up",
+            "1 if the node's database answered its last check (every second); 0 while it does not.",
+            registry=r,
+        )
+        self.certificate_expires = Gauge(
+            "swnode_certificate_expires_at_seconds",
+            "Unix time at which the node's certificates expire: its TLS certificate (tls) and"
+            " the federation CA certificate it holds (ca).",
+            ["certificate"],
+            registry=r,
+        )
         self.rpc_errors = Counter(
             "swnode_rpc_refusals",
             "Requests refused, by reason code.",

@@ -1,4 +1,4 @@
-"""A running node: opens storage, loads keys and directories, serves the three ports, and runs
+"""A running node: opens storage, loads keys and directories, serves the four ports, and runs
 the background loops (directory sync, peer probes, health). `swnode run` is this and a signal
 handler."""
 
@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from grpc_health.v1._async import HealthServicer
+from opentelemetry.sdk.trace.export import SpanExporter
 
 import services
 from core.algorithms import SigningKey, public_bytes
@@ -56,7 +57,9 @@ from node.servers.ports import client_server, peer_server
 from node.servers.rpc import set_refusal_observer
 from node.servers.status_document import jwk, node_status
 from node.statistics import statistics_for
+from node.tracing import NodeTracing
 from node.upkeep import certificates_loop, identity_loop
+from node.web.server import WebServer, node_secret, portal_for
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
@@ -123,16 +126,25 @@ class Node:
     """The parts of a running node, built in order by start(): storage, the federation (channels,
     directory, delivery), the services, then the servers and the loops."""
 
-    def __init__(self, config: NodeConfig, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        span_exporter: SpanExporter | None = None,
+    ) -> None:
         self.config = config
         self.clock_ms = clock_ms
         self.replica = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # Where spans go: node.toml's [tracing], or `span_exporter` (a test's in-memory one).
+        self.tracing = NodeTracing(config, replica=self.replica, exporter=span_exporter)
         self.metrics = Metrics()
         set_refusal_observer(lambda reason: self.metrics.rpc_errors.labels(reason).inc())
         self._tasks = Tasks(f"node {config.id}")
         self._servers: list[grpc.aio.Server] = []
         self.health_servicer = HealthServicer()
         self._ops: OpsServer | None = None
+        self._web: WebServer | None = None
         self._serving = False  # set once start() has finished
         self.keys: NodeKeys
         self.db: Database
@@ -165,12 +177,13 @@ class Node:
         await self._serve()
         config = self.config
         log.info(
-            "node %s (%s) serving: peer %s, client %s, ops %s",
+            "node %s (%s) serving: peer %s, client %s, ops %s, portal %s",
             config.id,
             config.role.value,
             config.peer_endpoint,
             config.client_endpoint,
             config.ops_url,
+            config.web_url or "-",
         )
         self._serving = True
 
@@ -206,7 +219,9 @@ class Node:
         config = self.config
         assert self.keys.ca_cert is not None and self.keys.directory_public is not None
         self.channels = PeerChannels(
-            self.keys.tls_identity(), max_message_bytes=config.max_message_bytes
+            self.keys.tls_identity(),
+            max_message_bytes=config.max_message_bytes,
+            interceptors=self.tracing.client_interceptors(),
         )
         self.statistics_peers = StatisticsPeers(
             node_id=config.id, channels=self.channels, trust=lambda: self.trust
@@ -248,6 +263,7 @@ class Node:
                 lease_ms=int(config.claim_lease_s * 1000),
                 backoff=Backoff(base_s=config.backoff_base_s, cap_s=config.backoff_cap_s),
             ),
+            tracer=self.tracing.tracer,
         )
         self.delivery.listeners.append(self.metrics.answered)
         # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
@@ -261,7 +277,7 @@ class Node:
             settings=outbox_settings(config),
             notify=self.delivery.notify,
         )
-        self.dispatcher = Dispatcher(self.db)
+        self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)
 
     async def _start_services(self) -> None:
         """Identity, declarations, certificates, logistics and sharing, each told which
@@ -288,6 +304,7 @@ class Node:
             clock_ms=self.clock_ms,
             routing=config.routing,
             tariff=load_tariff(config),
+            tracer=self.tracing.tracer,
         )
         # Certificates across the border: issued when an application is approved, received
         # from other federations' windows, their statuses carried both ways.
@@ -342,6 +359,7 @@ class Node:
                 clock_skew_ms=int(config.clock_skew_s * 1000),
             ),
             on_received=self._received,
+            tracer=self.tracing.tracer,
         )
         await self._start_servers()
         self._ops = OpsServer(config.ops_host, config.ops_port, self.metrics.registry)
@@ -349,6 +367,10 @@ class Node:
         self.metrics.info.info(
             {"id": config.id, "role": config.role.value, "replica": self.replica}
         )
+        for name, cert in (("tls", self.keys.tls_cert), ("ca", self.keys.ca_cert)):
+            if cert is not None:
+                expires = cert.not_valid_after_utc.timestamp()
+                self.metrics.certificate_expires.labels(name).set(expires)
         self.health = Health(
             db=self.db,
             trust=lambda: self.trust,
@@ -399,10 +421,15 @@ class Node:
             self._tasks.supervise(name, loop)
 
     async def _start_servers(self) -> None:
-        servers = [peer_server(self), client_server(self)]  # both bound before either starts
+        servers = [peer_server(self), client_server(self)]  # all bound before any starts
+        if self.config.web_port is not None:
+            self._web = WebServer(portal_for(self, node_secret(self.keys.token_key)))
+            self._web.bind()
         for server in servers:
             await server.start()
             self._servers.append(server)
+        if self._web is not None:
+            await self._web.start()
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop whatever has started (also after a start that failed half-way)."""
@@ -410,6 +437,8 @@ class Node:
         if hasattr(self, "delivery"):
             await self.delivery.stop()
         await self.health_servicer.enter_graceful_shutdown()
+        if self._web is not None:
+            await self._web.stop()
         await asyncio.gather(*(s.stop(grace_s) for s in self._servers))
         if self._ops is not None:
             self._ops.stop()
@@ -417,6 +446,7 @@ class Node:
             await self.channels.close()
         if hasattr(self, "db"):
             await self.db.close()
+        self.tracing.shutdown()
         if self._serving:
             log.info("node %s stopped", self.config.id)
         self._serving = False

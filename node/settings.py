@@ -90,6 +90,15 @@ def _level(value: Any) -> str:
     return str(value)
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return str(value)
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -149,6 +158,16 @@ SETTINGS: tuple[Setting, ...] = (
         _text,
         "127.0.0.1",
         "Address the ops port listens on; loopback unless a monitoring network needs it.",
+    ),
+    Setting(
+        "ports",
+        "web",
+        _port,
+        None,
+        "Web port: the portal people use in a browser (docs/PORTAL.md), on [node] host; HTTPS"
+        " with [web] cert_file and key_file, plain HTTP only on a loopback host. Unset: no"
+        " portal.",
+        7104,
     ),
     Setting(
         "central",
@@ -342,6 +361,66 @@ SETTINGS: tuple[Setting, ...] = (
         "The sliding window in which a source address's registrations are counted.",
     ),
     Setting("log", "level", _level, "info", "debug, info, warning or error."),
+    Setting(
+        "log",
+        "format",
+        _choice("text", "json"),
+        "text",
+        "text: one readable line per event; json: one JSON object per line with the node id,"
+        " trace and span ids and message ids, for a log collector (docs/OPERATIONS.md).",
+        "json",
+    ),
+    Setting(
+        "tracing",
+        "exporter",
+        _choice("none", "otlp"),
+        "none",
+        "Where the node's OpenTelemetry spans go: none (trace context is still passed on to"
+        " peers), or otlp (an OpenTelemetry collector over gRPC at endpoint).",
+        "otlp",
+    ),
+    Setting(
+        "tracing",
+        "endpoint",
+        _text,
+        "http://127.0.0.1:4317",
+        "The OTLP/gRPC collector's address (http:// for plain text, https:// for TLS).",
+    ),
+    Setting(
+        "web",
+        "cert_file",
+        _text,
+        None,
+        "The portal's HTTPS certificate chain (PEM, a certificate browsers trust), relative to"
+        " the node folder or absolute.",
+        "/etc/swnode/portal.crt",
+    ),
+    Setting(
+        "web",
+        "key_file",
+        _text,
+        None,
+        "The private key of cert_file (PEM, mode 0600).",
+        "/etc/swnode/portal.key",
+    ),
+    Setting(
+        "web",
+        "name_en",
+        _text,
+        None,
+        "The window's name in English on its portal; default: from the node id (China"
+        " (Guangdong) International Trade Single Window).",
+        "China (Guangdong) International Trade Single Window",
+    ),
+    Setting(
+        "web",
+        "name_zh",
+        _text,
+        None,
+        "The window's name in Chinese on its portal; default: from the node id"
+        " (中国（广东）国际贸易单一窗口).",
+        "中国（广东）国际贸易单一窗口",
+    ),
     Setting(
         "declarations",
         "tariff_file",

@@ -22,3 +22,29 @@ swnode_env() {
   fi
   export PATH="$VENV/bin:$PATH"
 }
+
+# promtool checks and unit-tests deploy/prometheus's alert rules. Debian's prometheus package
+# ships it; install that (without the server's recommends) when promtool is missing.
+swnode_promtool() {
+  command -v promtool >/dev/null 2>&1 && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || {
+      echo "promtool not found and packages cannot be installed: the alert rule tests skip" >&2
+      return 0
+    }
+    sudo="sudo -n"
+  fi
+  command -v apt-get >/dev/null 2>&1 || {
+    echo "promtool not found and there is no apt-get: the alert rule tests skip" >&2
+    return 0
+  }
+  echo "installing promtool (Debian's prometheus package)" >&2
+  local log="${TMPDIR:-/tmp}/swnode-promtool-install.log"
+  {
+    $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq \
+      && DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install \
+        -y -qq --no-install-recommends prometheus
+  } >"$log" 2>&1 || { tail -n 20 "$log" >&2; echo "promtool install failed: the alert rule tests skip" >&2; }
+  return 0
+}

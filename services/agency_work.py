@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from opentelemetry import trace
+from opentelemetry.trace import Link, Tracer
+
 from core import access
 from core import declaration_status as ds
 from core.access import Claims
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, quote
+from federation.tracing import context_of
 from services.agencies import GOODS, PAYMENT
 from services.declaration_records import decision_note, work_item_proto
 from services.watch_signal import WatchSignal
@@ -38,6 +42,7 @@ class AgencyWork:
     _db: Database
     _clock_ms: Callable[[], int]
     _watch_signal: WatchSignal
+    tracer: Tracer
 
     def _agency(self, claims: Claims) -> str:
         if not access.is_local(claims, access.AGENCIES, self.node_id):
@@ -60,6 +65,19 @@ class AgencyWork:
         chosen = statuses.get(status, list(W))
         rows = await self._db.declarations.agency_work(agency, chosen, limit or 100)
         return dpb.ListWorkResponse(items=[await self._item(w) for w in rows])
+
+    async def work_item(self, claims: Claims, work_id: str) -> dpb.WorkItem:
+        """One work item of the caller's agency (another agency's answers as one that does not
+        exist), as ListWork shows it."""
+        agency = self._agency(claims)
+        w = await self._db.declarations.work(work_id)
+        if w is None or w.agency != agency:
+            raise NotFound(
+                "work.unknown",
+                f"work_id: no work item {quote(work_id)} for {agency}",
+                field="work_id",
+            )
+        return await self._item(w)
 
     async def watch_work(self, claims: Claims) -> AsyncIterator[dpb.WorkItem]:
         agency = self._agency(claims)
@@ -108,6 +126,26 @@ class AgencyWork:
         return await self.decide_as(agency, claims.actor, req)
 
     async def decide_as(self, agency: str, actor: str, req: dpb.DecideRequest) -> dpb.WorkItem:
+        """Decide in a span of the declaration's own trace (the submission's, stored with it),
+        linked to the request that decides, so that what an approval starts (a certificate on
+        its way abroad) is part of the declaration's journey."""
+        w = await self._db.declarations.work(req.work_id)
+        declaration = await self._db.declarations.get(w.declaration_id) if w else None
+        caller = trace.get_current_span().get_span_context()
+        with self.tracer.start_as_current_span(
+            "swnode.decide",
+            context=context_of(declaration.traceparent) if declaration else None,
+            links=[Link(caller)] if caller.is_valid else [],
+            attributes={
+                "swnode.node": self.node_id,
+                "swnode.agency": agency,
+                "swnode.declaration_id": w.declaration_id if w else "",
+                "swnode.decision": dpb.Decision.Name(req.decision),
+            },
+        ):
+            return await self._decide_as(agency, actor, req)
+
+    async def _decide_as(self, agency: str, actor: str, req: dpb.DecideRequest) -> dpb.WorkItem:
         decision = {
             dpb.DECISION_ACCEPT: "accept",
             dpb.DECISION_REJECT: "reject",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from google.protobuf.message import Message
+from opentelemetry.trace import Tracer
 
 from core import declaration_status as ds
 from core.access import Claims
@@ -37,6 +38,7 @@ from core.logistics import declaration_refs
 from core.tariff import Tariff, TariffLineMissing, assess
 from core.tariff import to_proto as assessment_proto
 from core.validation import Problem, refused, to_proto, validate
+from federation.tracing import current_traceparent, default_tracer
 from services.agencies import GOODS, PAYMENT, declaring_party, submit_roles
 from services.agency_work import AgencyWork, ApprovalHook
 from services.declaration_records import (
@@ -78,8 +80,10 @@ class Declarations(AgencyWork):
         clock_ms: Callable[[], int],
         routing: Mapping[str, tuple[str, ...]],
         tariff: Tariff,
+        tracer: Tracer | None = None,
     ) -> None:
         self.node_id = node_id
+        self.tracer = tracer or default_tracer()
         self._db = db
         self._clock_ms = clock_ms
         self._routing = routing
@@ -218,6 +222,7 @@ class Declarations(AgencyWork):
             created_at_unix_ms=now_ms,
             updated_at_unix_ms=now_ms,
             decided_at_unix_ms=None,
+            traceparent=current_traceparent(),
         )
         async with self._db.transaction() as tx:
             await self._db.declarations.insert_txn(tx, row)

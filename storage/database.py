@@ -22,6 +22,7 @@ from storage.revocations import RevocationStore
 from storage.sessions import SessionStore
 from storage.sharing import SharingStore
 from storage.users import UserStore
+from storage.web_sessions import WebSessionStore
 
 __all__ = ["Database"]
 
@@ -44,6 +45,7 @@ class Database:
         self.certificates = CertificateStore(engine)
         self.logistics = LogisticsStore(engine)
         self.sharing = SharingStore(engine)
+        self.web_sessions = WebSessionStore(engine)
 
     @classmethod
     async def open(

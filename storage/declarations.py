@@ -36,6 +36,8 @@ class DeclarationRow:
     created_at_unix_ms: int
     updated_at_unix_ms: int
     decided_at_unix_ms: int | None
+    # W3C traceparent of the submission (core/trace_context.py): decisions continue its trace.
+    traceparent: str = ""
 
     @classmethod
     def from_row(cls, r: Row) -> DeclarationRow:
@@ -52,6 +54,7 @@ class DeclarationRow:
             created_at_unix_ms=r["created_at_unix_ms"],
             updated_at_unix_ms=r["updated_at_unix_ms"],
             decided_at_unix_ms=r["decided_at_unix_ms"],
+            traceparent=r["traceparent"],
         )
 
 
@@ -79,6 +82,8 @@ class WorkRow:
     note: str
     created_at_unix_ms: int
     decided_at_unix_ms: int | None
+    # W3C traceparent of the submission (core/trace_context.py): decisions continue its trace.
+    traceparent: str = ""
 
     @classmethod
     def new(cls, work_id: str, declaration_id: str, agency: str, round_: int) -> WorkRow:
@@ -125,8 +130,8 @@ class DeclarationStore:
     async def insert_txn(self, tx: Tx, d: DeclarationRow) -> None:
         await tx.execute(
             "INSERT INTO declarations (id, party_id, submitted_by, document_type, document, status,"
-            " revision, assessment, payment_due, created_at_unix_ms, updated_at_unix_ms)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            " revision, assessment, payment_due, created_at_unix_ms, updated_at_unix_ms,"
+            " traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
             d.id,
             d.party_id,
             d.submitted_by,
@@ -137,6 +142,7 @@ class DeclarationStore:
             d.assessment,
             int(d.payment_due),
             d.created_at_unix_ms,
+            d.traceparent,
         )
 
     async def get(self, declaration_id: str) -> DeclarationRow | None:

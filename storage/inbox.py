@@ -24,6 +24,8 @@ class InboxRow:
     payload_size: int
     receipt: bytes
     status: str  # received | relayed | processed
+    # W3C traceparent of its receipt here (core/trace_context.py); "" for none.
+    traceparent: str = ""
 
 
 # What the dispatcher runs for each document type a service handles, every time messages arrive:
@@ -64,7 +66,8 @@ class InboxStore:
         await tx.executemany(
             "INSERT INTO inbox (message_id, conversation_id, origin, previous_hop, recipient,"
             " document_type, envelope, header_sha256, payload_size, receipt, status,"
-            " received_at_unix_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            " received_at_unix_ms, traceparent)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             " ON CONFLICT (origin, message_id) DO NOTHING",
             [
                 (
@@ -80,6 +83,7 @@ class InboxStore:
                     r.receipt,
                     r.status,
                     now_ms,
+                    r.traceparent,
                 )
                 for r in rows
             ],
@@ -135,6 +139,7 @@ class InboxStore:
                 updated_at_unix_ms=r["received_at_unix_ms"],
                 sent_by=None,
                 payload_size=r["payload_size"],
+                traceparent=r["traceparent"],
             )
             for r in rows
         ]

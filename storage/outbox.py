@@ -28,6 +28,8 @@ class OutboxRow:
     payload_size: int
     created_at_unix_ms: int
     expires_at_unix_ms: int
+    # W3C traceparent of the work that queued it (core/trace_context.py); "" for none.
+    traceparent: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Claimed:
     header_sha256: bytes
     recipient: str
     attempts: int  # counting this one
+    traceparent: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class MessageRecord:
     updated_at_unix_ms: int
     sent_by: str | None
     payload_size: int
+    traceparent: str = ""  # of the work that queued it (out, relay) or of its receipt (in)
 
 
 # Waiting to be claimed (what a claim leaves from, besides a lapsed claim's sent).
@@ -100,8 +104,8 @@ class OutboxStore:
         await tx.executemany(
             "INSERT INTO outbox (message_id, conversation_id, origin, recipient, next_hop,"
             " document_type, envelope, header_sha256, payload_size, status, created_at_unix_ms,"
-            " expires_at_unix_ms, updated_at_unix_ms, next_attempt_at_unix_ms)"
-            f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {_QUEUED}, $10, $11, $12, 0)"
+            " expires_at_unix_ms, updated_at_unix_ms, next_attempt_at_unix_ms, traceparent)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {_QUEUED}, $10, $11, $12, 0, $13)"
             " ON CONFLICT (message_id) DO NOTHING",
             [
                 (
@@ -117,6 +121,7 @@ class OutboxStore:
                     r.created_at_unix_ms,
                     r.expires_at_unix_ms,
                     now_ms,
+                    r.traceparent,
                 )
                 for r in rows
             ],
@@ -135,7 +140,8 @@ class OutboxStore:
         async with self._db.transaction() as tx:
             lock = self._db.skip_locked()
             rows = await tx.fetch(
-                "SELECT seq, message_id, envelope, header_sha256, recipient, attempts"
+                "SELECT seq, message_id, envelope, header_sha256, recipient, attempts,"
+                " traceparent"
                 f" FROM outbox WHERE next_hop = $1 AND status = {_SENT}"
                 " AND claim_expires_at_unix_ms < $2 AND expires_at_unix_ms > $2"
                 f" ORDER BY seq LIMIT $3{lock}",
@@ -145,7 +151,8 @@ class OutboxStore:
             )
             if len(rows) < limit:
                 rows += await tx.fetch(
-                    "SELECT seq, message_id, envelope, header_sha256, recipient, attempts"
+                    "SELECT seq, message_id, envelope, header_sha256, recipient, attempts,"
+                    " traceparent"
                     f" FROM outbox WHERE next_hop = $1 AND status IN {_PENDING}"
                     " AND next_attempt_at_unix_ms <= $2 AND expires_at_unix_ms > $2"
                     f" ORDER BY seq LIMIT $3{lock}",
@@ -170,6 +177,7 @@ class OutboxStore:
                 header_sha256=bytes(r["header_sha256"]),
                 recipient=r["recipient"],
                 attempts=r["attempts"] + 1,
+                traceparent=r["traceparent"],
             )
             for r in rows
         ]
@@ -422,6 +430,7 @@ class OutboxStore:
                 updated_at_unix_ms=r["updated_at_unix_ms"],
                 sent_by=r["sent_by"],
                 payload_size=r["payload_size"],
+                traceparent=r["traceparent"],
             )
             for r in rows
         ]

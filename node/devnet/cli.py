@@ -17,12 +17,16 @@ __all__ = ["add_arguments", "main", "render_table", "usage_hint"]
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'node':<7} {'role':<9} {'pid':>7}  {'state':<11} {'peer':<17} {'client':<17} ops"]
+    lines = [
+        f"{'node':<7} {'role':<9} {'pid':>7}  {'state':<11} {'peer':<17} {'client':<17} "
+        f"{'ops':<23} portal"
+    ]
     for r in rows:
         state = "healthy" if r["healthy"] else ("running" if r["running"] else "stopped")
         lines.append(
             f"{r['id']:<7} {r['role']:<9} {r['pid'] or '-':>7}  {state:<11} "
-            f"{r['endpoints']['peer']:<17} {r['endpoints']['client']:<17} {r['endpoints']['ops']}"
+            f"{r['endpoints']['peer']:<17} {r['endpoints']['client']:<17} "
+            f"{r['endpoints']['ops']:<23} {r['endpoints'].get('web') or '-'}"
         )
     return "\n".join(lines)
 

@@ -121,7 +121,7 @@ class Devnet:
             ids += [FOREIGN_PROVINCE[f] for f in FOREIGN[:foreign]]
         self.root.mkdir(parents=True, exist_ok=True)
         # Every port of the network at once, so that no two nodes are given the same one.
-        ports = iter(admin.free_ports("127.0.0.1", 3 * len(ids)))
+        ports = iter(admin.free_ports("127.0.0.1", 4 * len(ids)))
         for node_id in ids:
             await admin.init_node(
                 admin.InitOptions(
@@ -131,6 +131,7 @@ class Devnet:
                     peer_port=next(ports),
                     client_port=next(ports),
                     ops_port=next(ports),
+                    web_port=next(ports),
                     poll_interval_s=settings.poll_interval_s,
                     directory_validity_s=settings.directory_validity_s,
                     storage_url=settings.storage.get(node_id),

@@ -123,6 +123,7 @@ class InitOptions:
     peer_port: int | None = None
     client_port: int | None = None
     ops_port: int | None = None
+    web_port: int | None = None
     poll_interval_s: float | None = None
     directory_validity_s: float | None = None
     storage_url: str | None = None
@@ -141,7 +142,7 @@ async def init_node(opts: InitOptions) -> NodeConfig:
             field="dir",
         )
     opts.node_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    chosen = iter(free_ports(opts.host, 3))
+    chosen = iter(free_ports(opts.host, 4))
     defaults = NodeConfig(
         dir=opts.node_dir, id=opts.node_id, role=opts.role, peer_port=1, client_port=2, ops_port=3
     )
@@ -154,12 +155,13 @@ async def init_node(opts: InitOptions) -> NodeConfig:
         peer_port=opts.peer_port or next(chosen),
         client_port=opts.client_port or next(chosen),
         ops_port=opts.ops_port or next(chosen),
+        web_port=opts.web_port or next(chosen),
         poll_interval_s=opts.poll_interval_s or defaults.poll_interval_s,
         directory_validity_s=opts.directory_validity_s or defaults.directory_validity_s,
         storage_url=opts.storage_url or defaults.storage_url,
     )
-    if len({config.peer_port, config.client_port, config.ops_port}) != 3:
-        raise ConfigError("ports: peer, client and ops must differ", field="ports")
+    if len({config.peer_port, config.client_port, config.ops_port, config.web_port}) != 4:
+        raise ConfigError("ports: peer, client, ops and web must differ", field="ports")
     write_config(config)
     generate_node_keys(opts.node_dir, central=opts.role is Role.CENTRAL, profile=crypto)
     if opts.role is Role.CENTRAL:

@@ -42,11 +42,17 @@ def _element_lines(e: CatalogElement) -> list[str]:
         facts.append("required")
     elif any(u.required for u in e.uses):
         facts.append("required in some uses")
-    lines = [f"{e.id}  {e.name}", f"        {', '.join(facts)}"]
+    lines = [f"{e.id}  {e.name} / {e.name_zh}", f"        {', '.join(facts)}"]
     if e.description:
         lines.append(f"        {e.description}")
+        lines.append(f"        {e.description_zh}")
     if e.code_list:
-        lines.append(f"        codes: {', '.join(e.code_list)}")
+        lines.append("        codes:")
+        width = max(len(code) for code in e.code_list)
+        names = dict(zip(e.code_list, e.code_names, strict=False))
+        for code in e.code_list:
+            en, zh = names.get(code, ("", ""))
+            lines.append(f"          {code:<{width}}  {en} / {zh}")
     by_type: dict[str, list[str]] = {}
     for use in e.uses:
         by_type.setdefault(use.document_type, []).append(use.path + ("*" if use.required else ""))
@@ -66,7 +72,7 @@ def render(catalog: Catalog) -> str:
         out += _element_lines(element)
     names = {e.id: e.name for e in catalog.elements}
     for document in catalog.documents:
-        out += ["", f"{document.name}: {document.title}"]
+        out += ["", f"{document.name}: {document.title} / {document.title_zh}"]
         width = max((len(f.path) for f in document.fields), default=0)
         for f in document.fields:
             mark = "*" if f.required else " "

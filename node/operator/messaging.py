@@ -17,6 +17,7 @@ from core.anchor import decode_anchor
 from core.envelope import Draft
 from core.errors import InvalidArgument, NotFound, quote
 from core.signer import Signer
+from core.trace_context import parse_traceparent
 from core.trust import TrustView
 from federation.directory_sync import load_trust
 from federation.outbox import Outbox
@@ -102,6 +103,8 @@ async def messages(
         if direction and r.direction != direction:
             continue
         row = asdict(r)
+        traced = parse_traceparent(row.pop("traceparent"))
+        row["trace_id"] = f"{traced.trace_id:032x}" if traced else None
         row["created_at"] = iso(r.created_at_unix_ms)
         row["updated_at"] = iso(r.updated_at_unix_ms)
         rows.append(row)

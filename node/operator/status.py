@@ -83,6 +83,8 @@ def render(status: dict[str, Any]) -> str:
     )
     e = status["endpoints"]
     lines.append(f"ports      peer {e['peer']}  client {e['client']}  ops {e['ops']}")
+    if e.get("web"):
+        lines.append(f"portal     {e['web']}")
     if status["peers"]:
         lines.append("peers")
         for p in status["peers"]:

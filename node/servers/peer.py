@@ -81,7 +81,10 @@ class PeerService(peer_pb2_grpc.PeerServicer):
             if not trust.is_active(peer.id):
                 raise PermissionDenied("peer.revoked", f"node {peer.id} has been revoked")
             trust.require_valid(self._clock_ms())
-            yield epb.AckFrame(acks=await self._inbound.accept(peer.id, list(frame.envelopes)))
+            acks = await self._inbound.accept(
+                peer.id, list(frame.envelopes), traceparents=list(frame.traceparents)
+            )
+            yield epb.AckFrame(acks=acks)
 
     @unary
     async def Ping(self, request: peer_pb2.PingRequest, context: Context) -> peer_pb2.PingResponse:

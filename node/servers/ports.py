@@ -32,6 +32,7 @@ from node.servers.peer import PeerService
 from node.servers.rotation import RotationService
 from node.servers.sharing import DataSharingService
 from node.servers.statistics import StatisticsPeerService
+from node.tracing import NodeTracing
 from services.certificates import Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
@@ -69,6 +70,7 @@ class Parts(Protocol):
     sharing: Sharing
     logistics: Logistics
     health_servicer: HealthServicer
+    tracing: NodeTracing
 
     @property
     def trust(self) -> TrustView: ...
@@ -110,7 +112,7 @@ def peer_server(node: Parts) -> grpc.aio.Server:
     """The peer port: other nodes only, mutual TLS with the directory's certificates."""
     config = node.config
     options = message_size_options(config.max_message_bytes) + SERVER_KEEPALIVE
-    peer = grpc.aio.server(options=options)
+    peer = grpc.aio.server(options=options, interceptors=node.tracing.server_interceptors())
     peer_pb2_grpc.add_PeerServicer_to_server(
         PeerService(
             node_id=config.id,
@@ -170,7 +172,7 @@ def client_server(node: Parts) -> grpc.aio.Server:
     """The client port: enterprises, agencies, operators and enrolment, over TLS."""
     config = node.config
     options = message_size_options(config.max_message_bytes) + SERVER_KEEPALIVE
-    client = grpc.aio.server(options=options)
+    client = grpc.aio.server(options=options, interceptors=node.tracing.server_interceptors())
     identity_pb2_grpc.add_IdentityServicer_to_server(IdentityService(node.accounts), client)
     declarations_pb2_grpc.add_DeclarationsServicer_to_server(
         DeclarationsService(node.accounts, node.declarations, node.statistics), client

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from core import directory as dirs
+from core.algorithms import KeyAlgorithm
 from core.expiry import expiries, expiring
 from core.hops import is_direct_neighbour, next_hop
 from core.ids import federation_of, role_of
@@ -28,6 +29,11 @@ def iso(ms: int) -> str:
 def jwk(key: pb.PublicKey) -> dict[str, str]:
     """A token key as a JWK: RFC 8037 (Ed25519) or RFC 7518 §6.2 with crv SM2 (IDENTITY.md)."""
     return token_jwk(key)
+
+
+def _profile(directory: pb.Directory) -> str:
+    """The crypto profile a directory declares (PROTOCOL.md §0.9), by name."""
+    return "sm2" if dirs.directory_key_algorithm(directory) is KeyAlgorithm.SM2 else "ed25519"
 
 
 def node_status(
@@ -71,6 +77,7 @@ def node_status(
         "replica": replica,
         "directory": {
             "version": trust.version,
+            "crypto": _profile(own) if own else None,
             "issued_at": iso(own.issued_at_unix_ms) if own else None,
             "expires_at": iso(own.expires_at_unix_ms) if own else None,
             "valid": trust.valid(now_ms),
@@ -78,6 +85,7 @@ def node_status(
             "foreign": {
                 fed: {
                     "version": d.version,
+                    "crypto": _profile(d),
                     "expires_at": iso(d.expires_at_unix_ms),
                     "valid": dirs.is_current(d, now_ms),
                     "error": (foreign_errors or {}).get(fed),

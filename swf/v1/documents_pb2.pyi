@@ -70,54 +70,32 @@ class _UnitEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Unit.ValueType],
     DESCRIPTOR: _descriptor.EnumDescriptor
     UNIT_UNSPECIFIED: _Unit.ValueType  # 0
     UNIT_KGM: _Unit.ValueType  # 1
-    """kilogram"""
     UNIT_TNE: _Unit.ValueType  # 2
-    """tonne"""
     UNIT_PCE: _Unit.ValueType  # 3
-    """piece"""
     UNIT_SET: _Unit.ValueType  # 4
-    """set"""
     UNIT_PR: _Unit.ValueType  # 5
-    """pair"""
     UNIT_MTR: _Unit.ValueType  # 6
-    """metre"""
     UNIT_MTK: _Unit.ValueType  # 7
-    """square metre"""
     UNIT_MTQ: _Unit.ValueType  # 8
-    """cubic metre"""
     UNIT_LTR: _Unit.ValueType  # 9
-    """litre"""
     UNIT_DZN: _Unit.ValueType  # 10
-    """dozen"""
     UNIT_CT: _Unit.ValueType  # 11
-    """carton"""
 
 class Unit(_Unit, metaclass=_UnitEnumTypeWrapper):
     """UN/ECE Recommendation 20 unit codes in use at the single window."""
 
 UNIT_UNSPECIFIED: Unit.ValueType  # 0
 UNIT_KGM: Unit.ValueType  # 1
-"""kilogram"""
 UNIT_TNE: Unit.ValueType  # 2
-"""tonne"""
 UNIT_PCE: Unit.ValueType  # 3
-"""piece"""
 UNIT_SET: Unit.ValueType  # 4
-"""set"""
 UNIT_PR: Unit.ValueType  # 5
-"""pair"""
 UNIT_MTR: Unit.ValueType  # 6
-"""metre"""
 UNIT_MTK: Unit.ValueType  # 7
-"""square metre"""
 UNIT_MTQ: Unit.ValueType  # 8
-"""cubic metre"""
 UNIT_LTR: Unit.ValueType  # 9
-"""litre"""
 UNIT_DZN: Unit.ValueType  # 10
-"""dozen"""
 UNIT_CT: Unit.ValueType  # 11
-"""carton"""
 Global___Unit: _TypeAlias = Unit  # noqa: Y015
 
 class _Movement:
@@ -185,17 +163,13 @@ class _AgreementEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Agreement.V
     DESCRIPTOR: _descriptor.EnumDescriptor
     AGREEMENT_UNSPECIFIED: _Agreement.ValueType  # 0
     AGREEMENT_RCEP: _Agreement.ValueType  # 1
-    """Regional Comprehensive Economic Partnership"""
     AGREEMENT_CHINA_ASEAN: _Agreement.ValueType  # 2
-    """China–ASEAN Free Trade Area (Form E)"""
 
 class Agreement(_Agreement, metaclass=_AgreementEnumTypeWrapper): ...
 
 AGREEMENT_UNSPECIFIED: Agreement.ValueType  # 0
 AGREEMENT_RCEP: Agreement.ValueType  # 1
-"""Regional Comprehensive Economic Partnership"""
 AGREEMENT_CHINA_ASEAN: Agreement.ValueType  # 2
-"""China–ASEAN Free Trade Area (Form E)"""
 Global___Agreement: _TypeAlias = Agreement  # noqa: Y015
 
 class _OriginCriterion:
@@ -206,29 +180,19 @@ class _OriginCriterionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Origi
     DESCRIPTOR: _descriptor.EnumDescriptor
     ORIGIN_CRITERION_UNSPECIFIED: _OriginCriterion.ValueType  # 0
     ORIGIN_CRITERION_WO: _OriginCriterion.ValueType  # 1
-    """wholly obtained or produced"""
     ORIGIN_CRITERION_PE: _OriginCriterion.ValueType  # 2
-    """produced exclusively from originating materials"""
     ORIGIN_CRITERION_CTC: _OriginCriterion.ValueType  # 3
-    """change in tariff classification"""
     ORIGIN_CRITERION_RVC: _OriginCriterion.ValueType  # 4
-    """regional value content"""
     ORIGIN_CRITERION_PSR: _OriginCriterion.ValueType  # 5
-    """product-specific rule"""
 
 class OriginCriterion(_OriginCriterion, metaclass=_OriginCriterionEnumTypeWrapper): ...
 
 ORIGIN_CRITERION_UNSPECIFIED: OriginCriterion.ValueType  # 0
 ORIGIN_CRITERION_WO: OriginCriterion.ValueType  # 1
-"""wholly obtained or produced"""
 ORIGIN_CRITERION_PE: OriginCriterion.ValueType  # 2
-"""produced exclusively from originating materials"""
 ORIGIN_CRITERION_CTC: OriginCriterion.ValueType  # 3
-"""change in tariff classification"""
 ORIGIN_CRITERION_RVC: OriginCriterion.ValueType  # 4
-"""regional value content"""
 ORIGIN_CRITERION_PSR: OriginCriterion.ValueType  # 5
-"""product-specific rule"""
 Global___OriginCriterion: _TypeAlias = OriginCriterion  # noqa: Y015
 
 class _Qualification:

@@ -127,6 +127,8 @@ class DataElement(_message.Message):
     REQUIRED_FIELD_NUMBER: _builtins.int
     MAX_LENGTH_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    NAME_ZH_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_ZH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Catalog id, e.g. "SW0101"; one id means one meaning across every document."""
     name: _builtins.str
@@ -137,6 +139,12 @@ class DataElement(_message.Message):
     max_length: _builtins.int
     """For text and identifiers; 0 means the format's own limit."""
     description: _builtins.str
+    name_zh: _builtins.str
+    """The name in Simplified Chinese, as the single window's portal and forms show it (name is the
+    English one). Every element has both: core/catalog.py reports one without it.
+    """
+    description_zh: _builtins.str
+    """The description in Simplified Chinese; an element with a description has both."""
     def __init__(
         self,
         *,
@@ -147,10 +155,12 @@ class DataElement(_message.Message):
         required: _builtins.bool = ...,
         max_length: _builtins.int = ...,
         description: _builtins.str = ...,
+        name_zh: _builtins.str = ...,
+        description_zh: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "format", b"format", "id", b"id", "max_length", b"max_length", "name", b"name", "required", b"required", "tded", b"tded"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "description_zh", b"description_zh", "format", b"format", "id", b"id", "max_length", b"max_length", "name", b"name", "name_zh", b"name_zh", "required", b"required", "tded", b"tded"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -170,12 +180,15 @@ class DocumentType(_message.Message):
     DEFAULT_AGENCIES_FIELD_NUMBER: _builtins.int
     PARTY_FIELD_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    TITLE_ZH_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The type name used by clients and routing rules, e.g. "goods_declaration"."""
     title: _builtins.str
     party_field: _builtins.str
     """The field (a dotted path) holding the USCC of the party the document is declared for."""
     kind: Global___DocumentKind.ValueType
+    title_zh: _builtins.str
+    """The title in Simplified Chinese (title is the English one); required like name_zh."""
     @_builtins.property
     def submit_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """A user needs one of these roles to submit the document."""
@@ -195,16 +208,45 @@ class DocumentType(_message.Message):
         default_agencies: _abc.Iterable[_builtins.str] | None = ...,
         party_field: _builtins.str = ...,
         kind: Global___DocumentKind.ValueType = ...,
+        title_zh: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_agencies", b"default_agencies", "kind", b"kind", "name", b"name", "party_field", b"party_field", "submit_roles", b"submit_roles", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_agencies", b"default_agencies", "kind", b"kind", "name", b"name", "party_field", b"party_field", "submit_roles", b"submit_roles", "title", b"title", "title_zh", b"title_zh"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DocumentType: _TypeAlias = DocumentType  # noqa: Y015
 
+@_typing.final
+class Code(_message.Message):
+    """What one value of a code list (an enum of documents.proto) means, in both languages: the
+    portal's selects show it. Every value but UNSPECIFIED has one (core/catalog.py checks).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    NAME_ZH_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    name_zh: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        name_zh: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "name_zh", b"name_zh"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Code: _TypeAlias = Code  # noqa: Y015
+
 ELEMENT_FIELD_NUMBER: _builtins.int
 DOCUMENT_FIELD_NUMBER: _builtins.int
+CODE_FIELD_NUMBER: _builtins.int
 element: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, Global___DataElement]
 document: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.MessageOptions, Global___DocumentType]
+code: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.EnumValueOptions, Global___Code]

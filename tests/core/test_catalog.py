@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from google.protobuf import descriptor_pool
 
-from core.catalog import FieldUse, build_catalog, catalog_to_dict, merge_uses
+from core.catalog import FieldUse, build_catalog, catalog_to_dict, code_names, merge_uses
 from core.documents import document_types
 from node.operator import catalog as catalog_cli
 from swf.v1 import documents_pb2, options_pb2
@@ -73,6 +75,45 @@ def test_an_element_lists_its_attributes_and_uses() -> None:
     assert reference.description.startswith("IMO number for a vessel")
 
 
+def test_every_element_and_document_type_has_a_chinese_name() -> None:
+    catalog = build_catalog()
+    assert [e.id for e in catalog.elements if not e.name_zh] == []
+    assert [d.name for d in catalog.documents if not d.title_zh] == []
+    assert [i.name for i in document_types() if not i.title_zh] == []
+    uscc, hs = catalog.element("SW0001"), catalog.element("SW0021")
+    assert uscc is not None and uscc.name_zh == "统一社会信用代码"
+    assert hs is not None and hs.name_zh == "商品编号（HS）"
+    goods = next(d for d in catalog.documents if d.name == "goods_declaration")
+    assert goods.title_zh == "进出口货物报关单"
+
+
+def test_every_code_has_a_name_in_both_languages() -> None:
+    enums = {
+        field.enum_type.full_name: field.enum_type
+        for info in document_types()
+        for field in _all_fields(info.descriptor)
+        if field.enum_type is not None
+    }
+    assert len(enums) >= 9
+    for enum in enums.values():
+        for _number, code, name, name_zh in code_names(enum):
+            assert name and name_zh, f"{enum.full_name} {code}"
+    assert code_names(documents_pb2.DeclarationKind.DESCRIPTOR) == (
+        (1, "IMPORT", "Import", "进口"),
+        (2, "EXPORT", "Export", "出口"),
+    )
+
+
+def test_two_chinese_names_for_one_id_are_a_catalog_error() -> None:
+    other = options_pb2.DataElement(
+        id="SW0104", name="Port of loading", tded="3225", format=F.FORMAT_UNLOCODE
+    )
+    _, errors = merge_uses([_use("a"), replace(_use("b"), element=other)])
+    assert errors == (
+        "element SW0104: name_zh '装货港' at goods_declaration a, but '' at goods_declaration b",
+    )
+
+
 def test_code_lists_are_the_enum_values_without_their_prefix() -> None:
     catalog = build_catalog()
     kind, unit = catalog.element("SW0100"), catalog.element("SW0013")
@@ -115,7 +156,8 @@ def test_an_element_shows_its_value_type(
     shown = next(e for e in data["elements"] if e["id"] == element_id)
     assert (shown["type"], shown["format"]) == (value_type, fmt)
     assert _run([]) == 0
-    assert f"{element_id}  {element.name}\n        {line}\n" in capsys.readouterr().out
+    shown_line = f"{element_id}  {element.name} / {element.name_zh}\n        {line}\n"
+    assert shown_line in capsys.readouterr().out
 
 
 def test_every_value_type_is_string_or_the_enum_or_message_of_its_format() -> None:
@@ -150,7 +192,13 @@ def _use(
     value_type: str = "string",
 ) -> FieldUse:
     element = options_pb2.DataElement(
-        id="SW0104", name=name, tded="3225", format=fmt, description=description
+        id="SW0104",
+        name=name,
+        name_zh="装货港",
+        tded="3225",
+        format=fmt,
+        description=description,
+        description_zh=f"{description}（中文）" if description else "",
     )
     return FieldUse(
         document_type="goods_declaration",
@@ -190,7 +238,28 @@ def test_two_different_descriptions_are_a_catalog_error_one_is_not() -> None:
     _, errors = merge_uses([_use("a", description="one"), _use("b")])
     assert errors == ()
     _, errors = merge_uses([_use("a", description="one"), _use("b", description="two")])
-    assert errors == ("element SW0104: different descriptions: ['one', 'two']",)
+    assert errors == (
+        "element SW0104: different descriptions: ['one', 'two']",
+        "element SW0104: different Chinese descriptions: ['one（中文）', 'two（中文）']",
+    )
+
+
+def test_a_description_in_one_language_only_is_a_catalog_error() -> None:
+    english_only = replace(
+        _use("a"),
+        element=options_pb2.DataElement(
+            id="SW0104",
+            name="Port of loading",
+            name_zh="装货港",
+            tded="3225",
+            format=F.FORMAT_UNLOCODE,
+            description="one",
+        ),
+    )
+    _, errors = merge_uses([english_only])
+    assert errors == ("element SW0104: a description needs both description and description_zh",)
+    reference = build_catalog().element("SW0202")
+    assert reference is not None and reference.description_zh.startswith("船舶填 IMO 编号")
 
 
 def test_catalog_to_dict_is_json() -> None:
@@ -200,17 +269,32 @@ def test_catalog_to_dict_is_json() -> None:
     assert element == {
         "id": "SW0100",
         "name": "Declaration kind",
+        "name_zh": "进出口类别",
         "tded": "1001",
         "type": "swf.v1.DeclarationKind",
         "format": "code",
         "required": True,
         "max_length": 0,
         "description": "",
+        "description_zh": "",
         "code_list": ["IMPORT", "EXPORT"],
+        "code_names": [
+            {"name": "Import", "name_zh": "进口"},
+            {"name": "Export", "name_zh": "出口"},
+        ],
         "document_types": ["goods_declaration"],
         "uses": [{"document_type": "goods_declaration", "path": "kind", "required": True}],
     }
     json.dumps(data)
+
+
+def _all_fields(message: Any, seen: frozenset[str] = frozenset()) -> Iterator[Any]:
+    """Every field of a message and of the messages inside it."""
+    for field in message.fields:
+        yield field
+        nested = field.message_type
+        if nested is not None and nested.full_name not in seen:
+            yield from _all_fields(nested, seen | {message.full_name})
 
 
 def _run(argv: list[str]) -> int:
@@ -224,9 +308,12 @@ def test_swnode_catalog_prints_every_element(capsys: pytest.CaptureFixture[str])
     out, err = capsys.readouterr()
     assert err == ""
     assert out.startswith(f"Data element catalog: {len(build_catalog().elements)} elements in 9 ")
-    assert "SW0101  Declarant USCC\n        type string, format uscc, TDED 3039, required\n" in out
-    assert "codes: IMPORT, EXPORT" in out
-    assert "goods_declaration: Goods declaration (import or export)" in out
+    assert (
+        "SW0101  Declarant USCC / 申报单位统一社会信用代码\n"
+        "        type string, format uscc, TDED 3039, required\n" in out
+    )
+    assert "codes:\n          IMPORT  Import / 进口\n          EXPORT  Export / 出口\n" in out
+    assert "goods_declaration: Goods declaration (import or export) / 进出口货物报关单" in out
 
 
 def test_swnode_catalog_json(capsys: pytest.CaptureFixture[str]) -> None:

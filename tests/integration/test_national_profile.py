@@ -60,6 +60,10 @@ def test_each_federation_has_the_keys_of_its_profile(net: Network) -> None:
     assert cn["digest"] == "DIGEST_ALGORITHM_SM3"
     sg = json.loads((net.root / "SG.anchor.json").read_text())
     assert "directoryKeyAlgorithm" not in sg and "digest" not in sg
+    # `swnode status` says which profile each federation it holds runs.
+    directory = net.status("CN-GD")["directory"]
+    assert directory["crypto"] == "sm2" and directory["foreign"]["SG"]["crypto"] == "ed25519"
+    assert net.status("SG")["directory"]["foreign"]["CN"]["crypto"] == "sm2"
 
 
 def test_the_demo_crosses_the_border_and_every_receipt_verifies_offline(

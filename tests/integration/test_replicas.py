@@ -44,7 +44,7 @@ class Replica:
     keys and database; this test has it send, not receive."""
 
     def __init__(self, node_dir: Path) -> None:
-        peer, client, self.ops_port = free_ports("127.0.0.1", 3)
+        peer, client, self.ops_port, web = free_ports("127.0.0.1", 4)
         log = (node_dir / "replica.log").open("ab")
         self.process = subprocess.Popen(
             [
@@ -60,6 +60,8 @@ class Replica:
                 str(peer),
                 "--client-port",
                 str(client),
+                "--web-port",
+                str(web),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

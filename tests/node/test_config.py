@@ -64,6 +64,7 @@ def test_defaults() -> None:
     assert config.storage_url == "sqlite:///node.db"
     assert config.peer_endpoint == "127.0.0.1:7101"
     assert config.ops_url == "http://127.0.0.1:7103"
+    assert (config.log_format, config.tracing_exporter) == ("text", "none")
 
 
 @pytest.mark.parametrize(
@@ -98,6 +99,12 @@ def test_defaults() -> None:
             "[limits] max_message_bytes: must be a whole number",
         ),
         (minimal(log={"level": "loud"}), "log.level", "[log] level: must be one of"),
+        (minimal(log={"format": "xml"}), "log.format", "[log] format: must be one of text, json"),
+        (
+            minimal(tracing={"exporter": "jaeger"}),
+            "tracing.exporter",
+            "[tracing] exporter: must be one of none, otlp",
+        ),
         (minimal(node={"colour": "red"}), "node.colour", "[node] colour: unknown setting"),
         (minimal(extra={"x": 1}), "extra.x", "[extra] x: unknown setting"),
         ({"node": {"role": "province"}, "ports": {}}, "node.id", "[node] id: required"),

@@ -420,3 +420,11 @@ async def test_counts_by_day_and_decision_times(db: Database) -> None:
     # Only what was cleared or approved counts towards clearance times.
     times = await db.declarations.decision_times(day * DAY_MS, (day + 2) * DAY_MS)
     assert [(r["document_type"], r["took_ms"]) for r in times] == [("goods_declaration", 60_000)]
+
+
+async def test_a_declaration_keeps_the_trace_of_its_submission(db: Database) -> None:
+    traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    await submit(db, declaration("d1", traceparent=traced), declaration("d2"))
+    one, two = await db.declarations.get("d1"), await db.declarations.get("d2")
+    assert one is not None and one.traceparent == traced
+    assert two is not None and two.traceparent == ""

@@ -5,6 +5,7 @@ the receipt it got the first time; messages for this node wait as `received` unt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from storage.database import Database
 from storage.inbox import WAITING_SQL, InboxRow
@@ -142,3 +143,10 @@ async def test_the_dispatchers_query_reads_only_its_types_waiting_messages(db: D
             await tx.execute("SET LOCAL enable_seqscan = off")
             plan = str(await tx.fetchval("EXPLAIN (FORMAT JSON) " + WAITING_SQL, 0, 10, "x"))
         assert "inbox_waiting_by_type" in plan, plan
+
+
+async def test_a_message_keeps_the_trace_it_arrived_in_for_its_handler(db: Database) -> None:
+    traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    await store(db, [replace(received("m-1"), traceparent=traced), received("m-2")])
+    waiting = await db.inbox.received("certificate_of_origin", 0, 10)
+    assert [(r["message_id"], r["traceparent"]) for r in waiting] == [("m-1", traced), ("m-2", "")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -423,3 +424,15 @@ async def test_a_peers_backoff_is_stored_and_shared_by_replicas(
         PeerState("CN-SH", 1, NOW + 6_000, "again", NOW + 5_000),
         PeerState("CN-ZJ", 1, NOW + 500, "CN-ZJ: refused", None),
     ]
+
+
+# -- trace context ---------------------------------------------------------------------------
+
+
+async def test_a_message_keeps_the_trace_it_was_queued_in_until_it_is_claimed(
+    db: Database,
+) -> None:
+    traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    await queue(db, [replace(message(1), traceparent=traced), message(2)])
+    first, second = await db.outbox.claim("CN-SH", "r1", NOW, 2, LEASE_MS)
+    assert (first.traceparent, second.traceparent) == (traced, "")

@@ -1,0 +1,363 @@
+"""The portal in a real headless Chromium (Debian's, driven by Playwright): register at CN-GD,
+log in at CN-SH, follow a declaration that changes while its page is open, and every page in
+both languages checked by axe-core and photographed (.screenshots/, for docs/PORTAL.md).
+
+Needs `scripts/with-browser` (CI runs the suite under it); without it these tests skip."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.agencies import DEFAULT_ROUTES
+from swf.v1 import declarations_pb2 as dpb
+from tests.declarations_client import example, office
+from tests.harness import Network, NetworkSpec, swnode
+from tests.identity_client import PASSWORD, new_uscc
+from tests.logistics_client import new_container
+from tests.web.portal_client import portal_url
+
+CHROMIUM = os.environ.get("SWNODE_CHROMIUM", "")
+AXE_JS = os.environ.get("SWNODE_AXE_JS", "")
+SHOTS = Path(__file__).parents[3] / ".screenshots"
+
+pytestmark = [
+    pytest.mark.network,
+    pytest.mark.timeout(90),
+    pytest.mark.skipif(
+        not (CHROMIUM and Path(CHROMIUM).exists() and AXE_JS and Path(AXE_JS).exists()),
+        reason="no browser set up: run under scripts/with-browser (chromium, axe-core)",
+    ),
+]
+
+SPEC = NetworkSpec(provinces=2, foreign=0, simulator=False)
+LANGUAGES = {"en": "English", "zh_Hans": "中文"}
+LABELS = {
+    "en": {
+        "uscc": "USCC",
+        "name": "Enterprise name",
+        "user": "User name",
+        "password": "Password",
+        "register": "Register",
+        "login": "Log in",
+        "logout": "Log out",
+    },
+    "zh_Hans": {
+        "uscc": "统一社会信用代码",
+        "name": "企业名称",
+        "user": "用户名",
+        "password": "密码",
+        "register": "注册",
+        "login": "登录",
+        "logout": "退出",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def net(module_network_factory: Any) -> Network:
+    network: Network = module_network_factory(SPEC)
+    return network
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Tab:
+    """A page in its own browser context (own cookies), that fails on any CSP violation."""
+
+    def __init__(self, browser: Any, base: str, locale: str) -> None:
+        self.context = browser.new_context(
+            viewport={"width": 1000, "height": 720},
+            locale="zh-CN" if locale == "zh_Hans" else "en-GB",
+        )
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.base = base
+        self.locale = locale
+        self.violations: list[str] = []
+        self.page.on(
+            "console",
+            lambda m: (
+                self.violations.append(m.text) if "Content Security Policy" in m.text else None
+            ),
+        )
+
+    def close(self) -> None:
+        self.context.close()
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def label(self, key: str) -> str:
+        return LABELS[self.locale][key]
+
+    def check(self, name: str) -> None:
+        """axe-core finds no serious or critical violation; a screenshot is kept."""
+        self.page.evaluate(Path(AXE_JS).read_text() + "\n;void 0")
+        found = self.page.evaluate(
+            """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"""
+        )
+        assert not found, f"{name} ({self.locale}): {found}"
+        assert not self.violations, self.violations
+        SHOTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}-{self.locale}.png"))
+
+
+def _register(tab: Tab, uscc: str) -> None:
+    tab.go("/register")
+    page = tab.page
+    page.get_by_label(tab.label("uscc"), exact=True).fill(uscc)
+    page.get_by_label(tab.label("name"), exact=True).fill("Example Trading Co., Ltd.")
+    page.get_by_label("Declarant" if tab.locale == "en" else "申报人").check()
+    page.get_by_label(tab.label("user"), exact=True).fill("alice")
+    page.get_by_label(tab.label("password"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=tab.label("register"), exact=True).click()
+    page.wait_for_url("**/register")
+
+
+def _login(tab: Tab, uscc: str, password: str = PASSWORD, *, user: str = "alice") -> None:
+    tab.go("/login")
+    page = tab.page
+    page.get_by_label(tab.label("uscc"), exact=True).fill(uscc)
+    page.get_by_label(tab.label("user"), exact=True).fill(user)
+    page.get_by_label(tab.label("password"), exact=True).fill(password)
+    page.get_by_role("main").get_by_role("button", name=tab.label("login"), exact=True).click()
+
+
+def declaration_of(uscc: str) -> dpb.Document:
+    document = example("goods_declaration")
+    document.goods_declaration.declarant_uscc = uscc
+    return document
+
+
+def _decide_as_officer(net: Network, browser: Any, agency: str, declaration_id: str) -> None:
+    """An officer of `agency` at CN-GD logs in, finds the declaration in the inbox, claims it
+    and accepts it, through the agency pages; the pages are checked by axe-core as they go."""
+    user, password = net.devnet.agency_login("CN-GD", agency)
+    party, _, name = user.partition("/")
+    officer = Tab(browser, portal_url(net, "CN-GD"), "en")
+    try:
+        _login(officer, party, password, user=name)
+        officer.page.wait_for_url("**/dashboard")
+        officer.go("/work")
+        officer.check(f"work-{agency}")
+        officer.page.get_by_role("link", name=declaration_id).click()
+        officer.page.get_by_role("button", name="Claim", exact=True).click()
+        officer.page.wait_for_selector('#work-status[data-status="claimed"]')
+        officer.check(f"work-item-{agency}")
+        officer.page.get_by_label("Accept", exact=True).check()
+        officer.page.get_by_role("button", name="Submit", exact=True).click()
+        officer.page.wait_for_url("**/work")
+    finally:
+        officer.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
+def test_every_page_in_both_languages(net: Network, browser: Any, locale: str) -> None:
+    """Register at CN-GD, log in at CN-SH, and visit every page: each passes axe-core."""
+    uscc = new_uscc()
+    home = Tab(browser, portal_url(net, "CN-GD"), locale)
+    elsewhere = Tab(browser, portal_url(net, "CN-SH"), locale)
+    try:
+        home.go("/")
+        expected = (
+            "中国（广东）国际贸易单一窗口"
+            if locale == "zh_Hans"
+            else "China (Guangdong) International Trade Single Window"
+        )
+        assert expected in home.page.title()
+        home.check("front")
+        home.go("/register")
+        home.check("register")
+        # A wrong check character: the API's rule, at the field.
+        _register(home, uscc[:-1] + ("0" if uscc[-1] != "0" else "1"))
+        assert home.page.locator("#uscc-error").is_visible()
+        home.check("register-error")
+        _register(home, uscc)
+        assert uscc in home.page.content()
+        home.check("registered")
+        with office(net) as o:  # declared through the API at CN-SH, where it is then seen
+            desk = o.enterprise(uscc, at="CN-SH", roles=("declarant",))
+            submitted = desk.submit(declaration_of(uscc))
+        _login(elsewhere, uscc)
+        elsewhere.page.wait_for_url("**/dashboard")
+        assert submitted.id in elsewhere.page.content()
+        elsewhere.check("dashboard")
+        elsewhere.go("/declarations")
+        elsewhere.check("declarations")
+        elsewhere.go(f"/declarations/{submitted.id}")
+        elsewhere.check("declaration")
+        elsewhere.go(f"/timeline?declaration_id={submitted.id}")
+        elsewhere.check("timeline")
+        elsewhere.go("/sharing")
+        elsewhere.check("sharing")
+        elsewhere.go("/documents/new")
+        elsewhere.check("new-document")
+        elsewhere.go("/documents/new/goods_declaration")
+        elsewhere.check("goods-declaration-form")
+        submit = "Submit" if locale == "en" else "提交"
+        elsewhere.page.get_by_role("button", name=submit, exact=True).click()
+        elsewhere.page.wait_for_selector(".error-summary")
+        elsewhere.check("goods-declaration-errors")
+        elsewhere.go("/nowhere")
+        elsewhere.check("not-found")
+        _login(home, uscc)
+        home.page.wait_for_url("**/dashboard")
+        home.go("/users")
+        home.check("users")
+        home.go("/login")
+        home.check("login")
+        home.page.get_by_role("button", name=home.label("logout"), exact=True).count()
+    finally:
+        home.close()
+        elsewhere.close()
+
+
+def test_the_language_switch_is_visible_and_remembered(net: Network, browser: Any) -> None:
+    tab = Tab(browser, portal_url(net, "CN-GD"), "en")
+    try:
+        tab.go("/login")
+        tab.page.get_by_role("button", name="中文").click()
+        tab.page.wait_for_url("**/login")
+        assert tab.page.get_by_label("统一社会信用代码", exact=True).is_visible()
+        tab.go("/")
+        assert "中国（广东）国际贸易单一窗口" in tab.page.title()
+    finally:
+        tab.close()
+
+
+def test_a_declaration_page_updates_itself_as_agencies_decide(net: Network, browser: Any) -> None:
+    uscc = new_uscc()
+    tab = Tab(browser, portal_url(net, "CN-GD"), "en")
+    try:
+        with office(net) as o:
+            desk = o.enterprise(uscc, roles=("declarant",))
+            submitted = desk.submit(declaration_of(uscc))
+            _login(tab, uscc)
+            tab.page.wait_for_url("**/dashboard")
+            tab.go(f"/declarations/{submitted.id}")
+            status = tab.page.locator("#declaration-status")
+            assert status.get_attribute("data-status") != "cleared"
+            tab.page.wait_for_timeout(300)  # the page is listening
+            # Each agency's officer decides on its own portal page, in another browser.
+            for agency in DEFAULT_ROUTES["goods_declaration"]:
+                _decide_as_officer(net, browser, agency, submitted.id)
+            tab.page.wait_for_selector('#declaration-status[data-status="cleared"]', timeout=15_000)
+        assert not tab.violations
+    finally:
+        tab.close()
+
+
+def _tab_to(tab: Tab, selector: str, limit: int = 40) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        tab.page.keyboard.press("Tab")
+        if tab.page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def test_register_log_in_and_follow_a_declaration_by_keyboard_alone(
+    net: Network, browser: Any
+) -> None:
+    uscc = new_uscc()
+    tab = Tab(browser, portal_url(net, "CN-GD"), "en")
+    keys = tab.page.keyboard
+    try:
+        tab.go("/")
+        _tab_to(tab, 'a[href="/register"]')
+        keys.press("Enter")
+        tab.page.wait_for_url("**/register")
+        for selector, text in (("#uscc", uscc), ("#name", "Example Trading Co., Ltd.")):
+            _tab_to(tab, selector)
+            keys.type(text)
+        _tab_to(tab, "#role-declarant")
+        keys.press("Space")
+        for selector, text in (("#admin_user", "alice"), ("#admin_password", PASSWORD)):
+            _tab_to(tab, selector)
+            keys.type(text)
+        keys.press("Enter")
+        tab.page.wait_for_selector(f"text={uscc}")
+        with office(net) as o:
+            submitted = o.enterprise(uscc, roles=("declarant",)).submit(declaration_of(uscc))
+        _tab_to(tab, 'main a[href="/login"]')
+        keys.press("Enter")
+        tab.page.wait_for_url("**/login")
+        for selector, text in (("#party", uscc), ("#user", "alice"), ("#password", PASSWORD)):
+            _tab_to(tab, selector)
+            keys.type(text)
+        keys.press("Enter")
+        tab.page.wait_for_url("**/dashboard")
+        _tab_to(tab, f'a[href="/declarations/{submitted.id}"]')
+        keys.press("Enter")
+        tab.page.wait_for_url(f"**/declarations/{submitted.id}")
+        assert tab.page.locator("#declaration-status").is_visible()
+    finally:
+        tab.close()
+
+
+def test_another_enterprise_gets_404_for_the_declaration_page(net: Network, browser: Any) -> None:
+    owner, other = new_uscc(), new_uscc()
+    with office(net) as o:
+        theirs = o.enterprise(owner, roles=("declarant",)).submit(declaration_of(owner))
+        o.enterprise(other, roles=("declarant",))
+    tab = Tab(browser, portal_url(net, "CN-GD"), "en")
+    try:
+        _login(tab, other)
+        tab.page.wait_for_url("**/dashboard")
+        answer = tab.page.goto(tab.base + f"/declarations/{theirs.id}")
+        assert answer is not None and answer.status == 404
+        assert "Page not found" in tab.page.title()
+        assert theirs.id not in tab.page.inner_text("main")
+    finally:
+        tab.close()
+
+
+def test_an_operator_uploads_a_csv_of_events(net: Network, browser: Any, tmp_path: Path) -> None:
+    party = f"op-{secrets.token_hex(3)}"
+    done = swnode(
+        "party", "add", "--dir", str(net.dir("CN-GD")), "--id", party,
+        "--kind", "terminal", "--name", "Yantian Terminal", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    added = json.loads(done.stdout)
+    box = new_container()
+    when = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).isoformat()
+    upload = tmp_path / "events.csv"
+    upload.write_text(
+        f"event_id,kind,occurred_at,place,container,mode\nu1,gate_in,{when},CNYTN,{box},sea\n"
+    )
+    for locale in ("zh_Hans", "en"):
+        tab = Tab(browser, portal_url(net, "CN-GD"), locale)
+        try:
+            _login(tab, party, added["password"], user=added["user"].partition("/")[2])
+            tab.page.wait_for_url("**/dashboard")
+            tab.go("/sharing/incoming")
+            tab.check("sharing-incoming")
+            tab.go("/events")
+            tab.check("events")
+            if locale == "en":
+                tab.page.get_by_label("CSV or JSON file", exact=True).set_input_files(str(upload))
+                tab.page.get_by_role("button", name="Upload", exact=True).click()
+                tab.page.wait_for_selector("#stored")
+                assert "1" in tab.page.inner_text("#stored")
+                tab.check("events-stored")
+        finally:
+            tab.close()
