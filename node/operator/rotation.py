@@ -125,6 +125,14 @@ async def rotate(
     activation_s: float | None = None,
 ) -> Rotated:
     if kind == "directory":
+        if retire_now:
+            raise InvalidArgument(
+                "rotate.no_now",
+                "now: the directory key is not retired at once: an announcement signed by a "
+                "compromised key proves nothing; form the federation anew (OPERATIONS.md, "
+                "section 11)",
+                field="now",
+            )
         return await _rotate_directory(node_dir)
     if kind == "tls":
         return await _rotate_tls(
