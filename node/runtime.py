@@ -526,9 +526,18 @@ class Node:
 
     def jwks(self) -> dict[str, Any]:
         """This node's token keys as a JWKS, taken from its entry in the signed directory, so
-        that the two can never differ."""
+        that the two can never differ: those not retired nor expired (one about to be used
+        included, so that clients fetch it first; PROTOCOL.md §2.9)."""
         me = self.trust.node(self.config.id)
-        return {"keys": [jwk(k) for k in me.token_keys] if me is not None else []}
+        now = self.clock_ms()
+        return {
+            "keys": [
+                jwk(k)
+                for k in (me.token_keys if me is not None else [])
+                if not (k.retired_at_unix_ms and now >= k.retired_at_unix_ms)
+                and not (k.not_after_unix_ms and now >= k.not_after_unix_ms)
+            ]
+        }
 
     def status(self) -> dict[str, Any]:
         return node_status(
