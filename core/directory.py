@@ -43,14 +43,25 @@ def verify_directory(
     held_version: int = 0,
     ca_certificate: bytes | None = None,
     algorithm: KeyAlgorithm = KeyAlgorithm.ED25519,
+    announced: bytes = b"",
 ) -> pb.Directory:
     """Return the directory inside `signed` if it is authentic, for `federation`, and not older
     than `held_version`. Expiry is a separate question (`is_current`): a node keeps an expired copy
     to report on, but must not use it for traffic. `algorithm` is the directory key's, as the
-    anchor (or the own profile) declares it."""
-    # 1. The signature over the exact bytes carried, with the directory key we already trust.
+    anchor (or the own profile) declares it. `announced` is the next directory key a directory
+    already verified announced (§2.9): a directory it signs is accepted too, and names it."""
+    # 1. The signature over the exact bytes carried, with the directory key we already trust
+    #    (or the next one it announced).
+    key = directory_key
     if not verifies(
         directory_key, signed.signature, DIRECTORY_DOMAIN, signed.directory, algorithm=algorithm
+    ):
+        key = announced
+    if key is not directory_key and not (
+        announced
+        and verifies(
+            announced, signed.signature, DIRECTORY_DOMAIN, signed.directory, algorithm=algorithm
+        )
     ):
         raise Unauthenticated(
             "directory.bad_signature",
@@ -68,7 +79,7 @@ def verify_directory(
             "directory.wrong_federation",
             f"expected the directory of {federation}, got one for {quote(directory.federation)}",
         )
-    if directory.directory_key != directory_key:
+    if directory.directory_key != key:
         raise PermissionDenied(
             "directory.wrong_key", "the directory names a different key than the one that signed it"
         )

@@ -28,6 +28,7 @@ from core.errors import (
 )
 from core.hops import path
 from core.ids import federation_of
+from core.key_lifetimes import check_usable
 from core.trust import TrustView
 from swf.v1 import envelope_pb2 as pb
 
@@ -221,6 +222,9 @@ def verify(
             "directory.expired",
             f"no current directory for {federation_of(key.node_id)}; cannot check its keys",
         )
+    # 2c. The key is valid now, and not retired (§2.9): after a retirement, nothing signed with
+    #     it is accepted online, whatever time its header claims.
+    check_usable(key.life, now_ms, what=f"signing key {key.key_id}", skew_ms=limits.clock_skew_ms)
     # 3. Its owner is not revoked.
     if not trust.is_active(key.node_id):
         raise PermissionDenied("envelope.revoked_sender", f"node {key.node_id} has been revoked")

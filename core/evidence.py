@@ -26,6 +26,7 @@ from core.directory import verify_directory
 from core.envelope import ENVELOPE_DOMAIN
 from core.errors import InvalidArgument, SwnodeError, Unauthenticated
 from core.ids import federation_of
+from core.key_lifetimes import check_signed_before_retirement
 from core.trust import KeyRef
 from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
@@ -131,10 +132,19 @@ def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
         raise Unauthenticated(
             "evidence.bad_header", "the header names another sender or key than signed it"
         )
+    # The keys were valid when they signed, by the times signed (§2.9): a key retired since
+    # still verifies what it signed before its retirement.
+    check_signed_before_retirement(
+        origin.life, header.created_at_unix_ms, what=f"signing key {origin.key_id}"
+    )
     header_sha256 = digest(origin.digest, evidence.header)
     facts = []
     for receipt in evidence.receipts:
         body = receipts.verify(receipt, keys.get)
+        issuer_key = keys[receipt.signature.key_id]
+        check_signed_before_retirement(
+            issuer_key.life, body.received_at_unix_ms, what=f"receipt key {issuer_key.key_id}"
+        )
         receipts.check_for(
             body, message_id=header.message_id, header_sha256=header_sha256, issuer=body.issuer
         )

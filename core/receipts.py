@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 from core import batch_signatures
 from core.algorithms import Digest, SigningKey, declared
 from core.errors import InvalidArgument, Unauthenticated, quote
+from core.key_lifetimes import check_usable
 from core.trust import KeyRef
 from swf.v1 import envelope_pb2 as pb
 
@@ -39,8 +40,11 @@ def verify(
     receipt: pb.Receipt,
     key_of: Callable[[str], KeyRef | None],
     cache: batch_signatures.RootCache | None = None,
+    *,
+    now_ms: int | None = None,
 ) -> pb.ReceiptBody:
-    """The body of an authentic receipt, or Unauthenticated: §4.4 steps 1–4, in order."""
+    """The body of an authentic receipt, or Unauthenticated: §4.4 steps 1–4, in order. Given
+    `now_ms` (a receipt that arrives live), the key must be valid and unretired then (§2.9)."""
     # 1. The issuer's key is known.
     sig = receipt.signature
     key = key_of(sig.key_id)
@@ -48,6 +52,9 @@ def verify(
         raise Unauthenticated(
             "receipt.unknown_key", f"receipt key {quote(sig.key_id)} is not known"
         )
+    # 1b. Live, it is valid and not retired (§2.9).
+    if now_ms is not None:
+        check_usable(key.life, now_ms, what=f"receipt key {key.key_id}", skew_ms=5 * 60_000)
     # 2. The signature covers these exact body bytes, under the algorithm the key declares.
     declared(key.algorithm, what=f"receipt key {key.key_id}")
     if not batch_signatures.verify_by(key, RECEIPT_DOMAIN, receipt.body, sig, cache):

@@ -19,6 +19,7 @@ from core.algorithms import Digest, KeyAlgorithm
 from core.directory import is_current
 from core.errors import PermissionDenied, Unauthenticated, Unavailable, quote
 from core.ids import Role, federation_of, role_of
+from core.key_lifetimes import UNBOUNDED, Lifetime
 from swf.v1 import directory_pb2 as pb
 
 __all__ = ["KeyRef", "TrustView", "digest_of", "listed_certificates"]
@@ -35,11 +36,20 @@ class KeyRef:
     public_key: bytes
     algorithm: int = KeyAlgorithm.ED25519
     digest: Digest = Digest.SHA256
+    # When the key may be used, and whether it was retired (PROTOCOL.md §2.9).
+    life: Lifetime = UNBOUNDED
 
     @classmethod
     def listed(cls, node_id: str, key: pb.PublicKey, directory: pb.Directory) -> KeyRef:
         algorithm = key.algorithm or KeyAlgorithm.ED25519
-        return cls(node_id, key.key_id, key.public_key, algorithm, digest_of(directory))
+        return cls(
+            node_id,
+            key.key_id,
+            key.public_key,
+            algorithm,
+            digest_of(directory),
+            Lifetime.of(key),
+        )
 
 
 def digest_of(directory: pb.Directory) -> Digest:
@@ -50,10 +60,10 @@ def digest_of(directory: pb.Directory) -> Digest:
 
 def listed_certificates(node: pb.NodeEntry) -> tuple[bytes, ...]:
     """The TLS certificates (DER) the directory lists for `node`: exactly what it must present,
-    as a caller to our peer port and as the server we call. One today
-    (`NodeEntry.tls_certificate`); a set, so that a node rotating its TLS key can be listed with
-    the old and the new certificate while both are in use."""
-    return (node.tls_certificate,) if node.tls_certificate else ()
+    as a caller to our peer port and as the server we call: `NodeEntry.tls_certificate`, and
+    during a TLS rotation's overlap the previous ones it still presents (§2.9)."""
+    current = (node.tls_certificate,) if node.tls_certificate else ()
+    return current + tuple(node.previous_tls_certificates)
 
 
 @dataclass(frozen=True)

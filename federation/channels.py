@@ -147,6 +147,13 @@ class PeerChannels:
         self._channels: dict[str, tuple[Route, grpc.aio.Channel]] = {}
         self._closing: list[grpc.aio.Channel] = []
 
+    def use_identity(self, tls: TlsIdentity) -> None:
+        """Present `tls` from now on (a TLS rotation): the channels held are replaced as they
+        are next asked for; calls on the old ones finish on their own."""
+        self._tls = tls
+        self._closing.extend(channel for _, channel in self._channels.values())
+        self._channels.clear()
+
     def route_to(self, trust: TrustView, node_id: str) -> Route:
         return Route.to_listed(trust, node_id)
 

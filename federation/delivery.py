@@ -374,7 +374,9 @@ class PeerQueue:
     ) -> pb.ReceiptBody:
         """The receipt is the peer's, for this message, and for a header it was sealed with:
         the current one, or (when the peer had it before a redrive) an earlier one."""
-        body = receipts.verify(ack.receipt, trust.signing_key, self.d.cache)
+        body = receipts.verify(
+            ack.receipt, trust.signing_key, self.d.cache, now_ms=self.d.clock_ms()
+        )
         header_sha256 = claimed.header_sha256
         if body.header_sha256 != header_sha256 and body.message_id == claimed.message_id:
             earlier = await self.d.db.outbox.versions(claimed.message_id)

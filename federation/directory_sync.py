@@ -48,6 +48,8 @@ class DirectorySync:
         refresh: Callable[[], Awaitable[bool]] | None = None,
         central_peer_endpoint: str | None = None,
         on_change: Callable[[TrustView], None] = lambda _: None,
+        on_directory_key: Callable[[bytes], None] = lambda _: None,
+        on_foreign_key: Callable[[str, bytes], Awaitable[object]] | None = None,
     ) -> None:
         self.node_id = node_id
         self.federation = federation_of(node_id)
@@ -62,6 +64,11 @@ class DirectorySync:
         self._refresh = refresh
         self._central_peer_endpoint = central_peer_endpoint
         self._on_change = on_change
+        # A directory key rotation (PROTOCOL.md §2.9): a member follows its federation's new
+        # key; a central, a trusted federation's (its anchor follows).
+        self._on_directory_key = on_directory_key
+        self._on_foreign_key = on_foreign_key
+        self._previous_key = b""
         self.trust = TrustView.build(node_id, None)
         self.last_error: str | None = None
         self.last_success_ms: int | None = None
@@ -74,12 +81,20 @@ class DirectorySync:
 
     async def load(self) -> TrustView:
         """Rebuild the trust view from the copies held in storage."""
-        trust = await load_trust(self._db, self.node_id, self._directory_key, self._algorithm)
+        trust = await load_trust(
+            self._db, self.node_id, self._directory_key, self._algorithm, also=self._previous_key
+        )
         changed = _versions(trust) != _versions(self.trust)
         self.trust = trust
         if changed:
             self._on_change(trust)
         return trust
+
+    def use_directory_key(self, directory_key: bytes) -> None:
+        """Verify the own federation's directory with `directory_key` from now on (the one
+        before still verifies what it signed, while the stored copy is its)."""
+        self._previous_key = self._directory_key
+        self._directory_key = directory_key
 
     # -- from the network --------------------------------------------------------------------
 
@@ -98,7 +113,12 @@ class DirectorySync:
                 federation=self.federation,
                 held_version=self.trust.version,
                 algorithm=self._algorithm,
+                announced=self.trust.own.next_directory_key if self.trust.own else b"",
             )
+            if own.directory_key != self._directory_key:
+                log.info("the directory of %s is signed by its new key now", self.federation)
+                self.use_directory_key(own.directory_key)
+                self._on_directory_key(own.directory_key)
             await self._db.directories.hold(self.federation, own.version, raw, now_ms)
             self._accepted[self.federation] = raw
             trusted, changed = list(own.trusted_federations), True
@@ -131,6 +151,7 @@ class DirectorySync:
                 held_version=held.version if held is not None else 0,
                 ca_certificate=anchor.ca_certificate,
                 algorithm=anchor_key_algorithm(anchor),
+                announced=held.next_directory_key if held is not None else b"",
             )
         except SwnodeError as exc:
             self.foreign_errors[claimed] = str(exc)
@@ -139,6 +160,9 @@ class DirectorySync:
         self.foreign_errors.pop(claimed, None)
         await self._db.directories.hold(claimed, directory.version, raw, now_ms)
         self._accepted[claimed] = raw
+        if directory.directory_key != anchor.directory_key and self._on_foreign_key is not None:
+            log.info("%s signs its directory with its new key; its anchor follows", claimed)
+            await self._on_foreign_key(claimed, directory.directory_key)
         return True
 
     def _central_route(self, central: str, endpoint: str, ca_der: bytes) -> Route:
@@ -224,8 +248,11 @@ async def load_trust(
     node_id: str,
     directory_key: bytes,
     algorithm: KeyAlgorithm = KeyAlgorithm.ED25519,
+    *,
+    also: bytes = b"",
 ) -> TrustView:
-    """The trust view the directories held in storage give, each re-verified on the way in."""
+    """The trust view the directories held in storage give, each re-verified on the way in
+    (the own one with `directory_key`, or `also`: the key before a rotation)."""
     federation = federation_of(node_id)
     held = await db.directories.held()
     own = None
@@ -236,6 +263,7 @@ async def load_trust(
                 directory_key=directory_key,
                 federation=federation,
                 algorithm=algorithm,
+                announced=also,
             )
         except SwnodeError as exc:
             log.error("the stored directory of %s does not verify: %s", federation, exc)

@@ -121,6 +121,10 @@ class Inbound:
         self._on_received = on_received
         self._on_delivered = on_delivered  # end-to-end receipts came back for messages sent
 
+    def use_signer(self, signer: Signer) -> None:
+        """Sign receipts with `signer` from now on (a key rotation, PROTOCOL.md §2.9)."""
+        self._signer = signer
+
     async def accept(
         self,
         previous_hop: str,

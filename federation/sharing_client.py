@@ -51,6 +51,11 @@ class SharingPeers:
         self._timeout_s = timeout_s
         self._connect_timeout_s = connect_timeout_s
 
+    def use_key(self, signing_key: SigningKey) -> None:
+        """Sign queries with `signing_key` from now on (a key rotation, PROTOCOL.md §2.9)."""
+        self._key = signing_key
+        self._key_id = key_id_of(self.node_id, PURPOSE_SIGNING, signing_key)
+
     def new_nonce(self) -> bytes:
         return os.urandom(NONCE_BYTES)
 

@@ -35,26 +35,50 @@ def _pem_bundle(ders: list[bytes]) -> bytes:
     return b"".join(x509.load_der_x509_certificate(d).public_bytes(Encoding.PEM) for d in ders)
 
 
-def client_port_credentials(tls: TlsIdentity) -> grpc.ServerCredentials:
-    """Server-authenticated TLS: clients check the node's certificate, present none of their own."""
-    return grpc.ssl_server_credentials([tls.pair])
+Identity = TlsIdentity | Callable[[], TlsIdentity]
+
+
+def _current(tls: Identity) -> TlsIdentity:
+    return tls if isinstance(tls, TlsIdentity) else tls()
+
+
+def client_port_credentials(tls: Identity) -> grpc.ServerCredentials:
+    """Server-authenticated TLS: clients check the node's certificate, present none of their own.
+    Given a callable, the identity is asked for at each handshake (a rotated TLS key)."""
+    held: list[TlsIdentity] = [_current(tls)]
+
+    def fetch() -> grpc.ServerCertificateConfiguration | None:
+        now = _current(tls)
+        if now == held[0]:
+            return None
+        held[0] = now
+        return grpc.ssl_server_certificate_configuration([now.pair])
+
+    fetcher = cast(Callable[[], grpc.ServerCertificateConfiguration], fetch)
+    return grpc.dynamic_ssl_server_credentials(
+        grpc.ssl_server_certificate_configuration([held[0].pair]),
+        fetcher,
+        require_client_authentication=False,
+    )
 
 
 def peer_port_credentials(
-    tls: TlsIdentity, trusted_cas: Callable[[], list[bytes]]
+    tls: Identity, trusted_cas: Callable[[], list[bytes]]
 ) -> grpc.ServerCredentials:
     """Mutual TLS. `trusted_cas` is asked at every handshake for the CA certificates (DER) of this
     federation and of the foreign federations it trusts; a client certificate from anyone else is
-    refused in the handshake."""
-    pair = tls.pair
+    refused in the handshake. Given a callable, the node's own identity is asked for likewise (a
+    TLS rotation, PROTOCOL.md §2.9)."""
     current: list[bytes] = []
+    held: list[TlsIdentity] = []
 
     def config() -> grpc.ServerCertificateConfiguration:
         current[:] = trusted_cas()
-        return grpc.ssl_server_certificate_configuration([pair], _pem_bundle(current))
+        held[:] = [_current(tls)]
+        return grpc.ssl_server_certificate_configuration([held[0].pair], _pem_bundle(current))
 
     def fetch() -> grpc.ServerCertificateConfiguration | None:
-        return config() if trusted_cas() != current else None
+        return config() if trusted_cas() != current or _current(tls) != held[0] else None
 
     # The stubs say the fetcher must return a configuration; gRPC documents None as "no change".
     fetcher = cast(Callable[[], grpc.ServerCertificateConfiguration], fetch)

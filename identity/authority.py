@@ -18,18 +18,21 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from core import directory as dirs
+from core import key_lifetimes
 from core.algorithms import (
     KeyAlgorithm,
     Profile,
+    SigningKey,
     as_pb,
     check_public_key,
     declarations,
     profile_of,
 )
 from core.anchor import anchor_fingerprint, check_anchor_fingerprint
-from core.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from core.ids import Role, federation_of, validate_node_id
 from core.invitation import Invitation, proof_message
+from core.key_lifetimes import RotationPlan
 from core.signing import (
     ENROL_DOMAIN,
     PURPOSE_SIGNING,
@@ -40,10 +43,12 @@ from core.signing import (
     verifies,
 )
 from identity.ca import issue_certificate
+from identity.directory_entries import entry as _entry
+from identity.directory_entries import listed as _listed
 from identity.keys import NodeKeys
 from storage.database import Database
 from storage.engine import Tx
-from storage.membership import Member
+from storage.membership import Member, MemberKey
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import enrolment_pb2 as epb
 
@@ -59,33 +64,8 @@ def _endpoint(value: str, field: str) -> str:
     return value
 
 
-def _entry(member: Member, algorithm: KeyAlgorithm) -> pb.NodeEntry:
-    """A member's directory entry; every key of a federation is of its profile's algorithm
-    (enrolment refuses any other), so the registry need not store it."""
-    return pb.NodeEntry(
-        id=member.node_id,
-        role=pb.ROLE_CENTRAL if member.role == "central" else pb.ROLE_PROVINCE,
-        status=pb.NODE_STATUS_ACTIVE if member.status == "active" else pb.NODE_STATUS_REVOKED,
-        peer_endpoint=member.peer_endpoint,
-        client_endpoint=member.client_endpoint,
-        tls_certificate=member.tls_certificate,
-        signing_keys=[
-            pb.PublicKey(
-                key_id=key_id(member.node_id, PURPOSE_SIGNING, member.signing_key, algorithm),
-                algorithm=as_pb(algorithm),
-                public_key=member.signing_key,
-            )
-        ],
-        token_keys=[
-            pb.PublicKey(
-                key_id=key_id(member.node_id, PURPOSE_TOKEN, member.token_key, algorithm),
-                algorithm=as_pb(algorithm),
-                public_key=member.token_key,
-            )
-        ],
-        document_types=list(member.document_types),
-        enrolled_at_unix_ms=member.enrolled_at_unix_ms,
-    )
+# A day's overlap, a minute for the directory to reach every node first.
+DEFAULT_PLAN = RotationPlan(activation_ms=60_000, overlap_ms=86_400_000)
 
 
 @dataclass(frozen=True)
@@ -94,6 +74,8 @@ class CentralSettings:
     peer_endpoint: str
     client_endpoint: str
     directory_validity_s: float
+    # A rotation's defaults (§2.9), where the member asking gives none.
+    key_plan: RotationPlan = DEFAULT_PLAN
 
 
 class Authority:
@@ -119,6 +101,7 @@ class Authority:
         self._ca_key = keys.ca_key
         self._ca_cert = keys.ca_cert
         self._directory_key = keys.directory_key
+        self._directory_next = keys.directory_next
         self._clock_ms = clock_ms
         # The federation's crypto profile, fixed when the central was created: its keys' own.
         self.profile: Profile = profile_of(keys.directory_key)
@@ -131,6 +114,8 @@ class Authority:
 
     async def _build_txn(self, tx: Tx, version: int, now_ms: int) -> pb.Directory:
         members = await self._db.membership.members(tx)
+        stored = await self._db.membership.member_keys(tx)
+        previous = await self._db.membership.previous_certificates(tx, now_ms)
         anchors = await self._db.membership.anchors(tx)
         revocations = [
             pb.Revocation(
@@ -152,13 +137,28 @@ class Authority:
             version=version,
             issued_at_unix_ms=now_ms,
             expires_at_unix_ms=now_ms + int(self._config.directory_validity_s * 1000),
-            nodes=[_entry(m, self.profile.key_algorithm) for m in members],
+            nodes=[_entry(m, self.profile.key_algorithm, stored, previous) for m in members],
             revocations=revocations,
             trusted_federations=trusted,
             ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
             directory_key=raw_public(self._directory_key),
+            next_directory_key=raw_public(self._directory_next) if self._directory_next else b"",
             **declarations(self.profile),
         )
+
+    def announce_directory_key(self, key: SigningKey) -> None:
+        """Announce `key` as the next directory key in every directory published from now on,
+        still signed by the current one (§2.9)."""
+        self._directory_next = key
+
+    def use_directory_key(self, key: SigningKey) -> None:
+        """Sign directories with `key` from now on (the one announced before)."""
+        self._directory_key = key
+        self._directory_next = None
+
+    @property
+    def announced_directory_key(self) -> SigningKey | None:
+        return self._directory_next
 
     async def publish_txn(self, tx: Tx) -> pb.SignedDirectory:
         """Sign and store a new directory version built from the registry as `tx` sees it."""
@@ -328,6 +328,7 @@ class Authority:
                 tx, invitation.secret_sha256, request.node_id, now_ms
             )
             await self._db.membership.put_member_txn(tx, member)
+            await self._relist_txn(tx, member, now_ms)
             await self.publish_txn(tx)
         return epb.EnrolResponse(
             tls_certificate=cert.public_bytes(Encoding.DER),
@@ -343,6 +344,142 @@ class Authority:
             await self._db.membership.revoke_member_txn(tx, node_id, reason, self._clock_ms())
             signed = await self.publish_txn(tx)
         return pb.Directory.FromString(signed.directory).version
+
+    # -- key rotation (PROTOCOL.md §2.9) ----------------------------------------------------
+
+    async def rotate_key(
+        self,
+        node_id: str,
+        purpose: str,
+        public_key: bytes,
+        *,
+        plan: RotationPlan | None = None,
+        retire_now: bool = False,
+    ) -> tuple[pb.PublicKey, int, int]:
+        """List `public_key` as `node_id`'s new key of `purpose` beside its old ones, and publish;
+        return the new key as listed, when the old ones retire, and the directory version."""
+        algorithm = self.profile.key_algorithm
+        check_public_key(algorithm, public_key, field="public_key")
+        new = pb.PublicKey(
+            key_id=key_id(node_id, purpose, public_key, algorithm),
+            algorithm=as_pb(algorithm),
+            public_key=public_key,
+        )
+        async with self._db.transaction() as tx:
+            member = next(
+                (m for m in await self._db.membership.members(tx) if m.node_id == node_id), None
+            )
+            if member is None or member.status != "active":
+                raise NotFound(
+                    "member.unknown", f"{node_id} is not an active member of {self.federation}"
+                )
+            stored = (await self._db.membership.member_keys(tx)).get((node_id, purpose))
+            keys = key_lifetimes.rotate(
+                _listed(member, purpose, stored, algorithm),
+                new,
+                now_ms=self._clock_ms(),
+                plan=plan or self._config.key_plan,
+                retire_now=retire_now,
+            )
+            await self._put_keys_txn(tx, node_id, purpose, keys)
+            signed = await self.publish_txn(tx)
+        version = pb.Directory.FromString(signed.directory).version
+        return keys[-1], keys[-2].retired_at_unix_ms, version
+
+    async def _put_keys_txn(
+        self, tx: Tx, node_id: str, purpose: str, keys: list[pb.PublicKey]
+    ) -> None:
+        await self._db.membership.put_member_keys_txn(
+            tx,
+            node_id,
+            purpose,
+            [
+                MemberKey(
+                    k.key_id,
+                    k.public_key,
+                    k.not_before_unix_ms,
+                    k.not_after_unix_ms,
+                    k.retired_at_unix_ms,
+                )
+                for k in keys
+            ],
+        )
+
+    async def _relist_txn(self, tx: Tx, member: Member, now_ms: int) -> None:
+        """A node enrolled again: the keys its earlier enrolment rotated are retired now, the new
+        ones listed after them, and its earlier TLS certificates no longer listed."""
+        stored = await self._db.membership.member_keys(tx)
+        algorithm = self.profile.key_algorithm
+        for purpose in (PURPOSE_SIGNING, PURPOSE_TOKEN):
+            rows = stored.get((member.node_id, purpose))
+            if not rows:
+                continue
+            new = _listed(member, purpose, None, algorithm)[0]
+            listed = _listed(member, purpose, rows, algorithm)
+            if any(k.key_id == new.key_id for k in listed):
+                continue
+            keys = key_lifetimes.rotate(
+                listed, new, now_ms=now_ms, plan=RotationPlan(0, 0), retire_now=True
+            )
+            await self._put_keys_txn(tx, member.node_id, purpose, keys)
+        await self._db.membership.forget_previous_certificates_txn(tx, member.node_id)
+
+    async def renew_certificate(
+        self,
+        node_id: str,
+        csr_der: bytes,
+        *,
+        plan: RotationPlan | None = None,
+        retire_now: bool = False,
+    ) -> tuple[bytes, int, int]:
+        """A new TLS certificate for `node_id` from its CSR (its signature is the proof of
+        possession, §1.4), valid from the end of the activation delay; the old one stays listed
+        until the overlap ends (not at all with `retire_now`). Returns the certificate (DER),
+        until when the old one is listed, and the directory version."""
+        try:
+            csr = x509.load_der_x509_csr(csr_der)
+        except ValueError as exc:
+            raise InvalidArgument(
+                "enrol.bad_csr", "csr: not a DER PKCS#10 request", field="csr"
+            ) from exc
+        plan = plan or self._config.key_plan
+        now_ms = self._clock_ms()
+        starts = now_ms if retire_now else now_ms + plan.activation_ms
+        until = now_ms if retire_now else starts + plan.overlap_ms
+        cert = issue_certificate(
+            ca_key=self._ca_key,
+            ca_cert=self._ca_cert,
+            csr=csr,
+            node_id=node_id,
+            now_ms=now_ms,
+            not_before_ms=starts,
+            validity_ms=plan.lifetime_ms,
+        )
+        der = cert.public_bytes(Encoding.DER)
+        async with self._db.transaction() as tx:
+            member = next(
+                (m for m in await self._db.membership.members(tx) if m.node_id == node_id), None
+            )
+            if member is None or member.status != "active":
+                raise NotFound(
+                    "member.unknown", f"{node_id} is not an active member of {self.federation}"
+                )
+            await self._db.membership.replace_certificate_txn(tx, node_id, der, until)
+            signed = await self.publish_txn(tx)
+        return der, until, pb.Directory.FromString(signed.directory).version
+
+    @property
+    def key_plan(self) -> RotationPlan:
+        """A rotation's defaults, where the member asking gives none."""
+        return self._config.key_plan
+
+    async def note_member_version(self, version: int) -> bool:
+        """A member holds `version`: if that is above anything published here (a central
+        restored from an older backup), publish above it at once; True if it did."""
+        if not await self._db.directories.note_seen(version):
+            return False
+        await self.publish()
+        return True
 
     # -- foreign federations -----------------------------------------------------------------
 
@@ -368,6 +505,29 @@ class Authority:
                 anchor.SerializeToString(deterministic=True),
                 anchor_fingerprint(anchor),
                 self._clock_ms(),
+            )
+            signed = await self.publish_txn(tx)
+        return pb.Directory.FromString(signed.directory).version
+
+    async def follow_anchor_key(self, federation: str, directory_key: bytes) -> int:
+        """A trusted federation's directory is signed by the next key it announced: its anchor
+        here follows, and this federation's directory publishes it (§2.9)."""
+        async with self._db.transaction() as tx:
+            held = next(
+                (a for a in await self._db.membership.anchors(tx) if a.federation == federation),
+                None,
+            )
+            if held is None:
+                raise InvalidArgument(
+                    "anchor.unknown", f"federation: {federation} is not trusted", field="federation"
+                )
+            anchor = pb.Anchor.FromString(held.anchor)
+            anchor.directory_key = directory_key
+            await self._db.membership.replace_anchor_txn(
+                tx,
+                federation,
+                anchor.SerializeToString(deterministic=True),
+                anchor_fingerprint(anchor),
             )
             signed = await self.publish_txn(tx)
         return pb.Directory.FromString(signed.directory).version

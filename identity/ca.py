@@ -95,6 +95,8 @@ def issue_certificate(
     csr: x509.CertificateSigningRequest,
     node_id: str,
     now_ms: int,
+    not_before_ms: int | None = None,
+    validity_ms: int = 0,
 ) -> x509.Certificate:
     """Sign a member's TLS certificate from its CSR, after checking the CSR proves possession of
     the key and asks for nothing but `node_id`'s own names."""
@@ -137,8 +139,16 @@ def issue_certificate(
         .issuer_name(ca_cert.subject)
         .public_key(csr.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(min(now + NODE_VALIDITY, ca_cert.not_valid_after_utc))
+        .not_valid_before(
+            now - dt.timedelta(minutes=5) if not_before_ms is None else _ts(not_before_ms)
+        )
+        .not_valid_after(
+            min(
+                now + NODE_VALIDITY,
+                ca_cert.not_valid_after_utc,
+                *([_ts((not_before_ms or now_ms) + validity_ms)] if validity_ms else []),
+            )
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName(_alt_names(node_id, hosts)), critical=False)
         .add_extension(

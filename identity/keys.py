@@ -23,12 +23,18 @@ from federation.tls import TlsIdentity
 
 __all__ = [
     "KEY_DIR",
+    "ROTATING",
     "NodeKeys",
     "cert_pem",
     "generate_node_keys",
     "load_node_keys",
+    "load_signing_key",
+    "load_tls",
+    "next_key_path",
+    "next_tls_paths",
     "paths",
     "private_pem",
+    "save_directory_public",
     "save_enrolment",
     "write_private",
     "write_public",
@@ -116,6 +122,8 @@ class NodeKeys:
     directory_public: bytes | None
     directory_key: SigningKey | None = None
     ca_key: ec.EllipticCurvePrivateKey | None = None
+    # A central rotating its directory key: the next one, announced until it signs (§2.9).
+    directory_next: SigningKey | None = None
 
     @property
     def profile(self) -> Profile:
@@ -151,6 +159,7 @@ def paths(node_dir: Path) -> dict[str, Path]:
             "ca.key",
             "directory.key",
             "directory.pub",
+            "directory.next.key",
         )
     }
 
@@ -186,6 +195,9 @@ def load_node_keys(node_dir: Path) -> NodeKeys:
         directory_public=directory_public,
         directory_key=directory_key,
         ca_key=ca_key,
+        directory_next=(
+            _load_signing(p["directory.next.key"]) if p["directory.next.key"].exists() else None
+        ),
     )
 
 
@@ -197,3 +209,42 @@ def save_enrolment(
     write_public(p["ca.crt"], cert_pem(ca_cert))
     if directory_key and not p["directory.key"].exists():
         write_public(p["directory.pub"], directory_key)
+
+
+# The keys `swnode rotate` replaces, by purpose: the file of the key in use. A rotation writes
+# the new key beside it as `<name>.next.key`; the running node moves it in place once the
+# directory lists it as valid (PROTOCOL.md §2.9), and the old private key is gone.
+ROTATING = {"sig": "signing.key", "tok": "token.key"}
+
+
+def next_key_path(node_dir: Path, purpose: str) -> Path:
+    return node_dir / KEY_DIR / ROTATING[purpose].replace(".key", ".next.key")
+
+
+def next_tls_paths(node_dir: Path) -> tuple[Path, Path]:
+    """Where `swnode rotate --key tls` puts the new TLS key and its certificate until the
+    running node presents them."""
+    d = node_dir / KEY_DIR
+    return d / "tls.next.key", d / "tls.next.crt"
+
+
+def load_tls(
+    node_dir: Path, *, pending: bool = False
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """The TLS key and certificate in use (or, `pending`, those waiting to be used)."""
+    p = paths(node_dir)
+    key_path, cert_path = next_tls_paths(node_dir) if pending else (p["tls.key"], p["tls.crt"])
+    cert = _load_cert(cert_path)
+    if cert is None:
+        raise ConfigError(f"{cert_path}: missing")
+    return _load_ec(key_path), cert
+
+
+def save_directory_public(node_dir: Path, public_key: bytes) -> None:
+    """A member follows its federation's directory key rotation (§2.9)."""
+    write_public(paths(node_dir)["directory.pub"], public_key)
+
+
+def load_signing_key(path: Path) -> SigningKey:
+    """An Ed25519 or SM2 private key file (mode 0600)."""
+    return _load_signing(path)

@@ -67,6 +67,12 @@ class LoginSessions:
         self._client = client
         self._revoke = revoke
 
+    def use_token_key(self, token_key: SigningKey, token_key_id: str) -> None:
+        """Issue tokens with `token_key` from now on (a key rotation, PROTOCOL.md §2.9); tokens
+        the old key issued stay valid while the directory lists it unretired."""
+        self._token_key = token_key
+        self._token_key_id = token_key_id
+
     async def login(self, req: ipb.LoginRequest, source: str) -> ipb.Tokens:
         if not req.party or not req.user:
             raise InvalidArgument("login.incomplete", "party and user are required", field="party")

@@ -20,6 +20,7 @@ from core.algorithms import KeyAlgorithm, SigningKey
 from core.directory import is_current
 from core.errors import PermissionDenied, Unauthenticated, Unavailable, quote
 from core.ids import federation_of
+from core.key_lifetimes import check_usable
 from core.trust import TrustView
 from identity.token_algorithms import JWS_ALG, Sm2PublicKey, jws_alg
 
@@ -122,6 +123,9 @@ def verify(
     ref = trust.token_key(header["kid"])
     if ref is None:
         raise Unauthenticated("token.unknown_key", f"token key {quote(header['kid'])} is not known")
+    # 2a. It is valid now and not retired (PROTOCOL.md §2.9): a token key rotated out stays
+    #     listed through the overlap, so tokens it issued before are accepted until they expire.
+    check_usable(ref.life, now_ms, what=f"token key {ref.key_id}", skew_ms=skew_s * 1000)
     # A node trusts other federations' directories to check their envelopes, never their tokens:
     # a foreign window speaks for its own parties, not for ours (IDENTITY.md §4.2).
     if federation_of(ref.node_id) != federation_of(self_id):

@@ -114,6 +114,33 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate(args: argparse.Namespace) -> int:
+    from node.operator.admin import parse_duration
+    from node.operator.rotation import rotate
+
+    def seconds(text: str | None, field: str) -> float | None:
+        return parse_duration(text, field=field) if text else None
+
+    done = asyncio.run(
+        rotate(
+            args.dir,
+            args.key,
+            retire_now=args.now,
+            overlap_s=seconds(args.overlap, "overlap"),
+            activation_s=seconds(args.activation, "activation"),
+        )
+    )
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(done.old_retired_at_unix_ms / 1000))
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(done.not_before_unix_ms / 1000))
+    print(f"new {args.key} key {done.key_id}: directory v{done.directory_version}")
+    verb = "retired" if args.now else "retire"
+    print(f"  in use from {start}; the keys it replaces {verb} at {when}")
+    if done.anchor_fingerprint:
+        print(f"  new anchor fingerprint {done.anchor_fingerprint}")
+        print("  trusting federations follow on their own; give them it for their records")
+    return 0
+
+
 def cmd_anchor_export(args: argparse.Namespace) -> int:
     from node.operator.admin import export_anchor
 
@@ -378,6 +405,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--id", required=True)
     p.add_argument("--reason", default="revoked by the central operator")
+
+    p = command("rotate", cmd_rotate, "a new signing, token or TLS key, overlapping the old one")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--key", required=True, choices=["signing", "token", "tls", "directory"])
+    p.add_argument(
+        "--now", action="store_true", help="retire the old key at once (suspected compromise)"
+    )
+    p.add_argument("--overlap", help="how long the old key stays accepted (default 1d)")
+    p.add_argument(
+        "--activation", help="how long before use the new key is published (two poll intervals)"
+    )
 
     p = command("anchor", lambda a: 2, "this federation's anchor, for foreign operators")
     anchor_sub = p.add_subparsers(dest="anchor_command", required=True, metavar="ACTION")

@@ -48,6 +48,9 @@ class NodeConfig:
     storage_password_env: str | None = None
     max_message_bytes: int = 4 * 1024 * 1024
     clock_skew_s: float = 300.0
+    key_lifetime_s: float = 0.0
+    key_renew_fraction: float = 0.6667
+    key_overlap_s: float = 86400.0
     message_ttl_s: float = 86400.0
     delivery_window: int = 2048
     backoff_base_s: float = 0.5
@@ -154,6 +157,9 @@ _ATTR = {
     ("storage", "password_env"): "storage_password_env",
     ("limits", "max_message_bytes"): "max_message_bytes",
     ("limits", "clock_skew_s"): "clock_skew_s",
+    ("keys", "lifetime_s"): "key_lifetime_s",
+    ("keys", "renew_fraction"): "key_renew_fraction",
+    ("keys", "overlap_s"): "key_overlap_s",
     ("delivery", "ttl_s"): "message_ttl_s",
     ("delivery", "window"): "delivery_window",
     ("delivery", "backoff_base_s"): "backoff_base_s",

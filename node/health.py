@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
 from core import directory as dirs
+from core.expiry import expiries
 from core.trust import TrustView
 from federation.reachability import Reachability
 from node.metrics import Metrics
@@ -114,6 +115,9 @@ class Health:
         m.directory_version.set(trust.version)
         m.directory_valid.set(1 if trust.valid(self._clock_ms()) else 0)
         m.directory_expires.set((own.expires_at_unix_ms if own else 0) / 1000)
+        now = self._clock_ms()
+        for kind, at in expiries(trust, trust.self_id, now).items():
+            m.key_expiry.labels(kind, trust.self_id).set((at - now) / 1000)
         for fed, d in trust.foreign.items():
             m.foreign_directory_version.labels(fed).set(d.version)
         for peer, state in self._reachability.peers.items():

@@ -65,6 +65,14 @@ class Metrics:
             ["peer", "status"],
             registry=r,
         )
+        self.key_expiry = Gauge(
+            "swnode_key_expiry_seconds",
+            "Seconds until each of this node's certificates and keys expires (negative once it"
+            " has): key is tls, signing, token, directory or ca (OPERATIONS.md, rotation"
+            " calendar).",
+            ["key", "node"],
+            registry=r,
+        )
         self.storage_up = Gauge(
             "swnode_storage_up",
             "1 if the node's database answered its last check (every second); 0 while it does not.",

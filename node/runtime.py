@@ -10,21 +10,25 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from grpc_health.v1._async import HealthServicer
 from opentelemetry.sdk.trace.export import SpanExporter
 
 import services
+from core.algorithms import SigningKey, public_bytes
 from core.backoff import Backoff
 from core.certificate_checks import KIND_TYPES
 from core.envelope import Limits
 from core.errors import ConfigError
 from core.signer import Signer
-from core.signing import PURPOSE_TOKEN, key_id_of
+from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id_of
 from core.tariff import Tariff, parse_tariff
 from core.trust import TrustView
 from federation.channels import PeerChannels
@@ -40,12 +44,14 @@ from federation.statistics_client import StatisticsPeers
 from federation.tasks import Tasks
 from identity.accounts import Accounts, AccountSettings
 from identity.authority import Authority, CentralSettings
-from identity.keys import NodeKeys, load_node_keys
+from identity.keys import NodeKeys, load_node_keys, save_directory_public
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.config import NodeConfig
 from node.health import Health
+from node.key_rotation import DirectoryKeyWatch, KeyWatch
 from node.metrics import Metrics
+from node.renewal import Renewal
 from node.servers.ops import OpsServer
 from node.servers.ports import client_server, peer_server
 from node.servers.rpc import set_refusal_observer
@@ -232,8 +238,17 @@ class Node:
             refresh=self.authority.refresh_if_due if self.authority else None,
             central_peer_endpoint=config.central_peer_endpoint,
             on_change=self._trust_changed,
+            on_directory_key=self._follow_directory_key,
+            on_foreign_key=self.authority.follow_anchor_key if self.authority else None,
         )
         await self.sync.load()
+        if not config.is_central:
+            # A node that was stopped may hold a directory that missed rotations: fetch the
+            # current one before serving, so that peers' new keys are known (PROTOCOL.md §2.9).
+            try:
+                await asyncio.wait_for(self.sync.poll_once(), timeout=3.0)
+            except Exception as exc:  # the loop keeps trying; start anyway
+                log.warning("directory not refreshed at start: %s", exc)
         self.reachability = Reachability(
             config.id, self.channels, lambda: self.trust, self.clock_ms
         )
@@ -398,7 +413,23 @@ class Node:
             "certificates": lambda: certificates_loop(
                 self.certificates, self._certificates_due, interval
             ),
+            "keys": self._key_watch().run,
+            "renewal": lambda: Renewal(
+                config=config,
+                keys=lambda: self.keys,
+                trust=lambda: self.trust,
+                clock_ms=self.clock_ms,
+            ).run(interval),
         }
+        if self.authority is not None:
+            loops["directory-key"] = DirectoryKeyWatch(
+                node_dir=config.dir,
+                authority=self.authority,
+                sync=self.sync,
+                activation_ms=int(4 * interval * 1000),
+                clock_ms=self.clock_ms,
+                on_key=self._use_directory_key,
+            ).run
         if config.simulator_enabled:
             log.warning("the agency simulator is on: agencies' work is decided by rules")
             loops["simulator"] = Simulator(self.declarations).run
@@ -464,6 +495,47 @@ class Node:
         if drafts:
             await self.outbox.submit(drafts)
 
+    # -- key rotation (PROTOCOL.md §2.9) ----------------------------------------------------
+
+    def _key_watch(self) -> KeyWatch:
+        return KeyWatch(
+            node_id=self.config.id,
+            node_dir=self.config.dir,
+            keys={PURPOSE_SIGNING: self.keys.signing_key, PURPOSE_TOKEN: self.keys.token_key},
+            trust=lambda: self.trust,
+            clock_ms=self.clock_ms,
+            on_key=self._use_key,
+            on_tls=self._use_tls,
+        )
+
+    def _follow_directory_key(self, public_key: bytes) -> None:
+        """The federation's directory is signed by the key its central announced: trust it
+        from now on, also after a restart."""
+        save_directory_public(self.config.dir, public_key)
+        self.keys = replace(self.keys, directory_public=public_key)
+
+    def _use_directory_key(self, key: SigningKey) -> None:
+        self.keys = replace(
+            self.keys, directory_key=key, directory_public=public_bytes(key), directory_next=None
+        )
+
+    def _use_tls(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+        """Present a renewed TLS certificate: new handshakes on both ports, new channels."""
+        self.keys = replace(self.keys, tls_key=key, tls_cert=cert)
+        self.channels.use_identity(self.keys.tls_identity())
+
+    def _use_key(self, purpose: str, key: SigningKey, kid: str) -> None:
+        """Sign with a rotated key from now on: envelopes, receipts and queries, or tokens."""
+        if purpose == PURPOSE_SIGNING:
+            self.keys = replace(self.keys, signing_key=key)
+            self.signer = Signer.of(self.config.id, key)
+            self.outbox.signer = self.signer
+            self.inbound.use_signer(self.signer)
+            self.sharing.peers.use_key(key)
+        else:
+            self.keys = replace(self.keys, token_key=key)
+            self.accounts.sessions.use_token_key(key, kid)
+
     # -- reacting to the directory -----------------------------------------------------------
 
     def _trust_changed(self, trust: TrustView) -> None:
@@ -483,9 +555,18 @@ class Node:
 
     def jwks(self) -> dict[str, Any]:
         """This node's token keys as a JWKS, taken from its entry in the signed directory, so
-        that the two can never differ."""
+        that the two can never differ: those not retired nor expired (one about to be used
+        included, so that clients fetch it first; PROTOCOL.md §2.9)."""
         me = self.trust.node(self.config.id)
-        return {"keys": [jwk(k) for k in me.token_keys] if me is not None else []}
+        now = self.clock_ms()
+        return {
+            "keys": [
+                jwk(k)
+                for k in (me.token_keys if me is not None else [])
+                if not (k.retired_at_unix_ms and now >= k.retired_at_unix_ms)
+                and not (k.not_after_unix_ms and now >= k.not_after_unix_ms)
+            ]
+        }
 
     def status(self) -> dict[str, Any]:
         return node_status(

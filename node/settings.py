@@ -72,6 +72,18 @@ def _agencies(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _fraction(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1:
+        raise ValueError("must be a number between 0 and 1, e.g. 0.6667")
+    return float(value)
+
+
+def _seconds_or_zero(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ValueError("must be a number of seconds, 0 or more")
+    return float(value)
+
+
 def _level(value: Any) -> str:
     if value not in ("debug", "info", "warning", "error"):
         raise ValueError("must be one of debug, info, warning, error")
@@ -220,6 +232,31 @@ SETTINGS: tuple[Setting, ...] = (
         300.0,
         "How far ahead of this node's clock a message's creation time may be (the sender's"
         " clock is fast); older messages are fine until they expire.",
+    ),
+    Setting(
+        "keys",
+        "lifetime_s",
+        _seconds_or_zero,
+        0.0,
+        "Lifetime of the TLS certificate, signing and token keys this node renews: 0 keeps"
+        " what the central issues (a certificate of about 13 months, keys until rotated); a"
+        " few minutes lets renewal be watched on a test network.",
+    ),
+    Setting(
+        "keys",
+        "renew_fraction",
+        _fraction,
+        0.6667,
+        "The running node renews a certificate or key once this fraction of its lifetime has"
+        " passed (swnode rotate, automatically).",
+    ),
+    Setting(
+        "keys",
+        "overlap_s",
+        _positive,
+        86400.0,
+        "How long a replaced key or certificate stays accepted after its successor is in use"
+        " (a token key's at least the longest token lifetime).",
     ),
     Setting(
         "delivery",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.key_lifetimes import next_directory_version
 from storage.engine import Engine, Tx
 
 __all__ = ["DirectoryStore", "HeldDirectory"]
@@ -22,12 +23,27 @@ class DirectoryStore:
         self._db = engine
 
     async def next_version_txn(self, tx: Tx) -> int:
-        """Reserve the next directory version; concurrent publishers are serialized here."""
-        return int(
-            await tx.fetchval(
-                "UPDATE directory_state SET version = version + 1 WHERE id = 1 RETURNING version"
-            )
+        """Reserve the next directory version: above every version published and every version
+        a member reported holding (core.key_lifetimes.next_directory_version). The first UPDATE
+        locks the row, so concurrent publishers are serialized here."""
+        row = await tx.fetchrow(
+            "UPDATE directory_state SET version = version WHERE id = 1"
+            " RETURNING version, highest_seen"
         )
+        assert row is not None
+        version = next_directory_version(int(row["version"]), int(row["highest_seen"]))
+        await tx.execute("UPDATE directory_state SET version = $1 WHERE id = 1", version)
+        return version
+
+    async def note_seen(self, version: int) -> bool:
+        """Record that a member holds `version`; True if it is above every version known here
+        (a central restored from an older backup)."""
+        changed = await self._db.execute(
+            "UPDATE directory_state SET highest_seen = $1"
+            " WHERE id = 1 AND highest_seen < $1 AND version < $1",
+            version,
+        )
+        return changed > 0
 
     async def publish_txn(
         self, tx: Tx, federation: str, version: int, signed: bytes, issued_ms: int, expires_ms: int

@@ -9,7 +9,7 @@ from core.errors import AlreadyExists, NotFound, PermissionDenied
 from storage.columns import join_names, split_names
 from storage.engine import Engine, Row, Tx
 
-__all__ = ["Member", "MembershipStore", "TrustedAnchor"]
+__all__ = ["Member", "MemberKey", "MembershipStore", "TrustedAnchor"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,18 @@ class Member:
             revoked_at_unix_ms=row["revoked_at_unix_ms"],
             revoke_reason=row["revoke_reason"],
         )
+
+
+@dataclass(frozen=True)
+class MemberKey:
+    """One key a member lists for a purpose ("sig" or "tok"), with its lifetime (0: unbounded)
+    and retirement (0: not retired)."""
+
+    key_id: str
+    public_key: bytes
+    not_before_unix_ms: int = 0
+    not_after_unix_ms: int = 0
+    retired_at_unix_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,79 @@ class MembershipStore:
             node_id,
             now_ms,
             reason,
+        )
+
+    async def member_keys(self, tx: Tx | None = None) -> dict[tuple[str, str], list[MemberKey]]:
+        """The keys of every member that rotated one, by (node id, purpose), in listing order."""
+        rows = await (tx or self._db).fetch(
+            "SELECT * FROM member_keys ORDER BY node_id, purpose, not_before_unix_ms, key_id"
+        )
+        found: dict[tuple[str, str], list[MemberKey]] = {}
+        for r in rows:
+            found.setdefault((r["node_id"], r["purpose"]), []).append(
+                MemberKey(
+                    r["key_id"],
+                    bytes(r["public_key"]),
+                    r["not_before_unix_ms"],
+                    r["not_after_unix_ms"],
+                    r["retired_at_unix_ms"],
+                )
+            )
+        return found
+
+    async def put_member_keys_txn(
+        self, tx: Tx, node_id: str, purpose: str, keys: list[MemberKey]
+    ) -> None:
+        """Record `keys` as the member's keys of `purpose` (rows are updated, never removed)."""
+        for k in keys:
+            await tx.execute(
+                "INSERT INTO member_keys (node_id, purpose, key_id, public_key,"
+                " not_before_unix_ms, not_after_unix_ms, retired_at_unix_ms)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (node_id, key_id) DO UPDATE"
+                " SET not_before_unix_ms = excluded.not_before_unix_ms,"
+                " not_after_unix_ms = excluded.not_after_unix_ms,"
+                " retired_at_unix_ms = excluded.retired_at_unix_ms",
+                node_id,
+                purpose,
+                k.key_id,
+                k.public_key,
+                k.not_before_unix_ms,
+                k.not_after_unix_ms,
+                k.retired_at_unix_ms,
+            )
+
+    async def previous_certificates(self, tx: Tx, now_ms: int) -> dict[str, list[bytes]]:
+        """Each member's earlier TLS certificates whose overlap has not ended at `now_ms`."""
+        rows = await tx.fetch(
+            "SELECT node_id, certificate FROM member_certificates"
+            " WHERE retired_at_unix_ms > $1 ORDER BY node_id, retired_at_unix_ms",
+            now_ms,
+        )
+        found: dict[str, list[bytes]] = {}
+        for r in rows:
+            found.setdefault(r["node_id"], []).append(bytes(r["certificate"]))
+        return found
+
+    async def forget_previous_certificates_txn(self, tx: Tx, node_id: str) -> None:
+        await tx.execute("DELETE FROM member_certificates WHERE node_id = $1", node_id)
+
+    async def replace_certificate_txn(
+        self, tx: Tx, node_id: str, certificate: bytes, previous_until_ms: int
+    ) -> None:
+        """`certificate` becomes the member's; the one it replaces stays listed until
+        `previous_until_ms` (not at all if that is not in the future of the caller's clock)."""
+        old = await tx.fetchval("SELECT tls_certificate FROM members WHERE node_id = $1", node_id)
+        if old is None:
+            raise NotFound("member.unknown", f"{node_id} is not a member of this federation")
+        await tx.execute(
+            "INSERT INTO member_certificates (node_id, certificate, retired_at_unix_ms)"
+            " VALUES ($1, $2, $3) ON CONFLICT (node_id, retired_at_unix_ms) DO NOTHING",
+            node_id,
+            bytes(old),
+            previous_until_ms,
+        )
+        await tx.execute(
+            "UPDATE members SET tls_certificate = $2 WHERE node_id = $1", node_id, certificate
         )
 
     # -- invitations -------------------------------------------------------------------------
@@ -200,6 +285,18 @@ class MembershipStore:
             anchor,
             fingerprint,
             now_ms,
+        )
+
+    async def replace_anchor_txn(
+        self, tx: Tx, federation: str, anchor: bytes, fingerprint: str
+    ) -> None:
+        """A trusted federation's anchor after its directory key rotation (announced by the key
+        trusted before, so no fingerprint check by an operator is needed)."""
+        await tx.execute(
+            "UPDATE trusted_anchors SET anchor = $2, fingerprint = $3 WHERE federation = $1",
+            federation,
+            anchor,
+            fingerprint,
         )
 
     async def remove_anchor_txn(self, tx: Tx, federation: str) -> bool:

@@ -76,6 +76,11 @@ def render(status: dict[str, Any]) -> str:
             f"foreign    {fed} v{f['version']}, expires {f['expires_at']}, "
             + ("valid" if f["valid"] else "NOT VALID")
         )
+    lines.extend(
+        f"WARNING    the {kind} {'certificate' if kind in ('tls', 'ca') else 'key'} expires "
+        f"{status['keys'][kind]}, within 30 days: rotate it (OPERATIONS.md, rotation calendar)"
+        for kind in status.get("expiring", [])
+    )
     e = status["endpoints"]
     lines.append(f"ports      peer {e['peer']}  client {e['client']}  ops {e['ops']}")
     if e.get("web"):

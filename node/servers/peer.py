@@ -62,6 +62,13 @@ class PeerService(peer_pb2_grpc.PeerServicer):
                 "directory.not_central",
                 f"{self._node_id} is a province node; fetch the directory from the central node",
             )
+        if (
+            federation_of(caller) == federation_of(self._node_id)
+            and request.have_version > self._trust().version
+        ):
+            # A member holds a version above any published here: this central was restored
+            # from an older backup; it publishes above it first (PROTOCOL.md §2.9).
+            await self._authority.note_member_version(request.have_version)
         bundle = await self._authority.bundle()
         if federation_of(caller) != federation_of(self._node_id):
             del bundle.foreign[:]  # a foreign central gets this federation's directory only

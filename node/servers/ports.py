@@ -29,6 +29,7 @@ from node.servers.enrolment import EnrolmentService
 from node.servers.identity import IdentityService, RegistryService
 from node.servers.logistics import LogisticsPeerService, LogisticsService
 from node.servers.peer import PeerService
+from node.servers.rotation import RotationService
 from node.servers.sharing import DataSharingService
 from node.servers.statistics import StatisticsPeerService
 from node.tracing import NodeTracing
@@ -90,6 +91,7 @@ log = logging.getLogger("swnode.node")
 
 PEER_SERVICES = (
     peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
+    peer_pb2.DESCRIPTOR.services_by_name["Rotation"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["Registry"].full_name,
     declarations_pb2.DESCRIPTOR.services_by_name["StatisticsPeer"].full_name,
     lpb.DESCRIPTOR.services_by_name["LogisticsPeer"].full_name,
@@ -121,6 +123,15 @@ def peer_server(node: Parts) -> grpc.aio.Server:
         ),
         peer,
     )
+    peer_pb2_grpc.add_RotationServicer_to_server(
+        RotationService(
+            node_id=config.id,
+            trust=lambda: node.trust,
+            clock_ms=node.clock_ms,
+            authority=node.authority,
+        ),
+        peer,
+    )
     identity_pb2_grpc.add_RegistryServicer_to_server(
         RegistryService(node.accounts, lambda: node.trust, node.clock_ms), peer
     )
@@ -149,7 +160,9 @@ def peer_server(node: Parts) -> grpc.aio.Server:
         node.config,
         peer,
         config.peer_port,
-        peer_port_credentials(node.keys.tls_identity(), lambda: node.trust.ca_certificates()),
+        peer_port_credentials(
+            lambda: node.keys.tls_identity(), lambda: node.trust.ca_certificates()
+        ),
         "peer",
     )
     return peer
@@ -188,7 +201,7 @@ def client_server(node: Parts) -> grpc.aio.Server:
         node.config,
         client,
         config.client_port,
-        client_port_credentials(node.keys.tls_identity()),
+        client_port_credentials(lambda: node.keys.tls_identity()),
         "client",
     )
     return client

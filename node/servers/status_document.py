@@ -9,6 +9,7 @@ from typing import Any
 
 from core import directory as dirs
 from core.algorithms import KeyAlgorithm
+from core.expiry import expiries, expiring
 from core.hops import is_direct_neighbour, next_hop
 from core.ids import federation_of, role_of
 from core.trust import TrustView
@@ -50,6 +51,7 @@ def node_status(
 ) -> dict[str, Any]:
     """The status document: `swnode status --json` and the ops port's /status."""
     own = trust.own
+    found = expiries(trust, config.id, now_ms)
     peers = []
     for node in sorted(trust.nodes(), key=lambda n: n.id):
         if node.id == config.id:
@@ -93,6 +95,9 @@ def node_status(
             "trusted_federations": sorted(a.federation for a in trust.trusted_anchors()),
         },
         "peers": peers,
+        # When each certificate and key expires; `expiring` lists those within 30 days.
+        "keys": {k: iso(at) for k, at in sorted(found.items())},
+        "expiring": expiring(found, now_ms),
         **config.addresses(),
         "storage": redact(config.storage_url),
     }

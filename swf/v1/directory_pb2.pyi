@@ -114,20 +114,36 @@ class PublicKey(_message.Message):
     KEY_ID_FIELD_NUMBER: _builtins.int
     ALGORITHM_FIELD_NUMBER: _builtins.int
     PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_UNIX_MS_FIELD_NUMBER: _builtins.int
+    NOT_AFTER_UNIX_MS_FIELD_NUMBER: _builtins.int
+    RETIRED_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
     key_id: _builtins.str
     """"<node id>/<purpose>/<first 16 hex digits of SHA-256 of the raw key>", e.g. "CN-GD/sig/3f2a9c1e07b4d5a6"."""
     algorithm: Global___KeyAlgorithm.ValueType
     public_key: _builtins.bytes
+    not_before_unix_ms: _builtins.int
+    """Its lifetime (docs/PROTOCOL.md §2.9), Unix milliseconds; 0 is unbounded. A verifier accepts
+    the key for what is signed from `not_before` until `not_after`.
+    """
+    not_after_unix_ms: _builtins.int
+    retired_at_unix_ms: _builtins.int
+    """Set once the key is retired (rotated out, or at once after a suspected compromise): from
+    this instant nothing signed with it is accepted, but it stays listed so that evidence signed
+    before still verifies offline.
+    """
     def __init__(
         self,
         *,
         key_id: _builtins.str = ...,
         algorithm: Global___KeyAlgorithm.ValueType = ...,
         public_key: _builtins.bytes = ...,
+        not_before_unix_ms: _builtins.int = ...,
+        not_after_unix_ms: _builtins.int = ...,
+        retired_at_unix_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "key_id", b"key_id", "public_key", b"public_key"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "key_id", b"key_id", "not_after_unix_ms", b"not_after_unix_ms", "not_before_unix_ms", b"not_before_unix_ms", "public_key", b"public_key", "retired_at_unix_ms", b"retired_at_unix_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -147,6 +163,7 @@ class NodeEntry(_message.Message):
     TOKEN_KEYS_FIELD_NUMBER: _builtins.int
     DOCUMENT_TYPES_FIELD_NUMBER: _builtins.int
     ENROLLED_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_TLS_CERTIFICATES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """ISO 3166-1 alpha-2 for a central node, ISO 3166-2 for a province node."""
     role: Global___Role.ValueType
@@ -161,7 +178,9 @@ class NodeEntry(_message.Message):
     """When the node joined this federation, Unix milliseconds."""
     @_builtins.property
     def signing_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicKey]:
-        """Keys that sign envelopes and receipts."""
+        """Keys that sign envelopes and receipts: the current one and, during a rotation's overlap, the
+        previous ones, retired ones included (§2.9).
+        """
 
     @_builtins.property
     def token_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicKey]:
@@ -170,6 +189,10 @@ class NodeEntry(_message.Message):
     @_builtins.property
     def document_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Document types the node accepts; empty means every type."""
+
+    @_builtins.property
+    def previous_tls_certificates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """Earlier certificates of this node still accepted during a TLS rotation's overlap (§2.9)."""
 
     def __init__(
         self,
@@ -184,10 +207,11 @@ class NodeEntry(_message.Message):
         token_keys: _abc.Iterable[Global___PublicKey] | None = ...,
         document_types: _abc.Iterable[_builtins.str] | None = ...,
         enrolled_at_unix_ms: _builtins.int = ...,
+        previous_tls_certificates: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_endpoint", b"client_endpoint", "document_types", b"document_types", "enrolled_at_unix_ms", b"enrolled_at_unix_ms", "id", b"id", "peer_endpoint", b"peer_endpoint", "role", b"role", "signing_keys", b"signing_keys", "status", b"status", "tls_certificate", b"tls_certificate", "token_keys", b"token_keys"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_endpoint", b"client_endpoint", "document_types", b"document_types", "enrolled_at_unix_ms", b"enrolled_at_unix_ms", "id", b"id", "peer_endpoint", b"peer_endpoint", "previous_tls_certificates", b"previous_tls_certificates", "role", b"role", "signing_keys", b"signing_keys", "status", b"status", "tls_certificate", b"tls_certificate", "token_keys", b"token_keys"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -279,6 +303,7 @@ class Directory(_message.Message):
     DIRECTORY_KEY_FIELD_NUMBER: _builtins.int
     DIRECTORY_KEY_ALGORITHM_FIELD_NUMBER: _builtins.int
     DIGEST_FIELD_NUMBER: _builtins.int
+    NEXT_DIRECTORY_KEY_FIELD_NUMBER: _builtins.int
     federation: _builtins.str
     version: _builtins.int
     """Strictly increasing: a node never accepts a lower version than the one it holds."""
@@ -293,6 +318,11 @@ class Directory(_message.Message):
     """The algorithm of `directory_key`; unset (0) is Ed25519, as in every directory before profiles."""
     digest: Global___DigestAlgorithm.ValueType
     """This federation's digest: SHA-256 (ed25519 profile, unset) or SM3 (sm2 profile)."""
+    next_directory_key: _builtins.bytes
+    """The key that will sign this federation's directories next, of the same algorithm (a
+    directory key rotation, docs/PROTOCOL.md §2.9): announced in directories signed by the
+    current key, so that every holder accepts the first directory the new key signs.
+    """
     @_builtins.property
     def nodes(self) -> _containers.RepeatedCompositeFieldContainer[Global___NodeEntry]: ...
     @_builtins.property
@@ -315,10 +345,11 @@ class Directory(_message.Message):
         directory_key: _builtins.bytes = ...,
         directory_key_algorithm: Global___KeyAlgorithm.ValueType = ...,
         digest: Global___DigestAlgorithm.ValueType = ...,
+        next_directory_key: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "digest", b"digest", "directory_key", b"directory_key", "directory_key_algorithm", b"directory_key_algorithm", "expires_at_unix_ms", b"expires_at_unix_ms", "federation", b"federation", "issued_at_unix_ms", b"issued_at_unix_ms", "nodes", b"nodes", "revocations", b"revocations", "trusted_federations", b"trusted_federations", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "digest", b"digest", "directory_key", b"directory_key", "directory_key_algorithm", b"directory_key_algorithm", "expires_at_unix_ms", b"expires_at_unix_ms", "federation", b"federation", "issued_at_unix_ms", b"issued_at_unix_ms", "next_directory_key", b"next_directory_key", "nodes", b"nodes", "revocations", b"revocations", "trusted_federations", b"trusted_federations", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -5,6 +5,8 @@ The peer port: node-to-node, mutual TLS only. See docs/PROTOCOL.md."""
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from swf.v1 import directory_pb2 as _directory_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -15,6 +17,24 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _KeyPurpose:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _KeyPurposeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_KeyPurpose.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    KEY_PURPOSE_UNSPECIFIED: _KeyPurpose.ValueType  # 0
+    KEY_PURPOSE_SIGNING: _KeyPurpose.ValueType  # 1
+    KEY_PURPOSE_TOKEN: _KeyPurpose.ValueType  # 2
+
+class KeyPurpose(_KeyPurpose, metaclass=_KeyPurposeEnumTypeWrapper):
+    """Which of a node's keys a rotation replaces."""
+
+KEY_PURPOSE_UNSPECIFIED: KeyPurpose.ValueType  # 0
+KEY_PURPOSE_SIGNING: KeyPurpose.ValueType  # 1
+KEY_PURPOSE_TOKEN: KeyPurpose.ValueType  # 2
+Global___KeyPurpose: _TypeAlias = KeyPurpose  # noqa: Y015
 
 @_typing.final
 class GetDirectoryRequest(_message.Message):
@@ -75,3 +95,148 @@ class PingResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PingResponse: _TypeAlias = PingResponse  # noqa: Y015
+
+@_typing.final
+class RotateKeyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    ALGORITHM_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    PROOF_FIELD_NUMBER: _builtins.int
+    RETIRE_NOW_FIELD_NUMBER: _builtins.int
+    OVERLAP_MS_FIELD_NUMBER: _builtins.int
+    ACTIVATION_MS_FIELD_NUMBER: _builtins.int
+    LIFETIME_MS_FIELD_NUMBER: _builtins.int
+    purpose: Global___KeyPurpose.ValueType
+    algorithm: _directory_pb2.KeyAlgorithm.ValueType
+    """The new public key, of the federation's profile's algorithm."""
+    public_key: _builtins.bytes
+    proof: _builtins.bytes
+    """Sign(new key, "swnode/rotate/v1" || 0x00 || node_id || 0x00 || purpose || 0x00 || public_key)
+    with purpose "sig" or "tok": proof that the caller holds the new key.
+    """
+    retire_now: _builtins.bool
+    """Retire every other key of the purpose at once (after a suspected compromise)."""
+    overlap_ms: _builtins.int
+    """How long the old key stays accepted after the new one becomes valid, and how long before
+    that the new key is published; 0 for the central's defaults.
+    """
+    activation_ms: _builtins.int
+    lifetime_ms: _builtins.int
+    """The new key's lifetime from its activation (its not_after); 0: until rotated."""
+    def __init__(
+        self,
+        *,
+        purpose: Global___KeyPurpose.ValueType = ...,
+        algorithm: _directory_pb2.KeyAlgorithm.ValueType = ...,
+        public_key: _builtins.bytes = ...,
+        proof: _builtins.bytes = ...,
+        retire_now: _builtins.bool = ...,
+        overlap_ms: _builtins.int = ...,
+        activation_ms: _builtins.int = ...,
+        lifetime_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_ms", b"activation_ms", "algorithm", b"algorithm", "lifetime_ms", b"lifetime_ms", "overlap_ms", b"overlap_ms", "proof", b"proof", "public_key", b"public_key", "purpose", b"purpose", "retire_now", b"retire_now"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateKeyRequest: _TypeAlias = RotateKeyRequest  # noqa: Y015
+
+@_typing.final
+class RotateKeyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_UNIX_MS_FIELD_NUMBER: _builtins.int
+    OLD_RETIRED_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    DIRECTORY_VERSION_FIELD_NUMBER: _builtins.int
+    key_id: _builtins.str
+    not_before_unix_ms: _builtins.int
+    old_retired_at_unix_ms: _builtins.int
+    """When the keys it replaces retire."""
+    directory_version: _builtins.int
+    def __init__(
+        self,
+        *,
+        key_id: _builtins.str = ...,
+        not_before_unix_ms: _builtins.int = ...,
+        old_retired_at_unix_ms: _builtins.int = ...,
+        directory_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["directory_version", b"directory_version", "key_id", b"key_id", "not_before_unix_ms", b"not_before_unix_ms", "old_retired_at_unix_ms", b"old_retired_at_unix_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateKeyResponse: _TypeAlias = RotateKeyResponse  # noqa: Y015
+
+@_typing.final
+class RenewCertificateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CSR_FIELD_NUMBER: _builtins.int
+    RETIRE_NOW_FIELD_NUMBER: _builtins.int
+    OVERLAP_MS_FIELD_NUMBER: _builtins.int
+    ACTIVATION_MS_FIELD_NUMBER: _builtins.int
+    LIFETIME_MS_FIELD_NUMBER: _builtins.int
+    csr: _builtins.bytes
+    """DER PKCS#10 request for the new key, for the caller's own names (as at enrolment, §1.4)."""
+    retire_now: _builtins.bool
+    """Stop listing the old certificate at once."""
+    overlap_ms: _builtins.int
+    """As in RotateKeyRequest; 0 for the central's defaults."""
+    activation_ms: _builtins.int
+    lifetime_ms: _builtins.int
+    """The certificate's validity from its notBefore; 0 (or more than the central issues): the
+    central's (about 13 months, never beyond the CA's).
+    """
+    def __init__(
+        self,
+        *,
+        csr: _builtins.bytes = ...,
+        retire_now: _builtins.bool = ...,
+        overlap_ms: _builtins.int = ...,
+        activation_ms: _builtins.int = ...,
+        lifetime_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_ms", b"activation_ms", "csr", b"csr", "lifetime_ms", b"lifetime_ms", "overlap_ms", b"overlap_ms", "retire_now", b"retire_now"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewCertificateRequest: _TypeAlias = RenewCertificateRequest  # noqa: Y015
+
+@_typing.final
+class RenewCertificateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TLS_CERTIFICATE_FIELD_NUMBER: _builtins.int
+    CA_CERTIFICATE_FIELD_NUMBER: _builtins.int
+    DIRECTORY_VERSION_FIELD_NUMBER: _builtins.int
+    PREVIOUS_UNTIL_UNIX_MS_FIELD_NUMBER: _builtins.int
+    tls_certificate: _builtins.bytes
+    """DER; valid from the end of the activation delay, when the caller starts presenting it."""
+    ca_certificate: _builtins.bytes
+    directory_version: _builtins.int
+    previous_until_unix_ms: _builtins.int
+    """Until when the directory lists the old certificate beside the new one."""
+    def __init__(
+        self,
+        *,
+        tls_certificate: _builtins.bytes = ...,
+        ca_certificate: _builtins.bytes = ...,
+        directory_version: _builtins.int = ...,
+        previous_until_unix_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "directory_version", b"directory_version", "previous_until_unix_ms", b"previous_until_unix_ms", "tls_certificate", b"tls_certificate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewCertificateResponse: _TypeAlias = RenewCertificateResponse  # noqa: Y015

@@ -188,3 +188,126 @@ class Peer:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class RotationStub:
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.RotateKey = channel.unary_unary(
+                '/swf.v1.Rotation/RotateKey',
+                request_serializer=swf_dot_v1_dot_peer__pb2.RotateKeyRequest.SerializeToString,
+                response_deserializer=swf_dot_v1_dot_peer__pb2.RotateKeyResponse.FromString,
+                _registered_method=True)
+        self.RenewCertificate = channel.unary_unary(
+                '/swf.v1.Rotation/RenewCertificate',
+                request_serializer=swf_dot_v1_dot_peer__pb2.RenewCertificateRequest.SerializeToString,
+                response_deserializer=swf_dot_v1_dot_peer__pb2.RenewCertificateResponse.FromString,
+                _registered_method=True)
+
+
+class RotationServicer:
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    def RotateKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewCertificate(self, request, context):
+        """A new TLS certificate for the caller, issued by the federation CA for the CSR (whose
+        signature proves possession of the new TLS key), listed beside the old one for the overlap.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_RotationServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'RotateKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateKey,
+                    request_deserializer=swf_dot_v1_dot_peer__pb2.RotateKeyRequest.FromString,
+                    response_serializer=swf_dot_v1_dot_peer__pb2.RotateKeyResponse.SerializeToString,
+            ),
+            'RenewCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewCertificate,
+                    request_deserializer=swf_dot_v1_dot_peer__pb2.RenewCertificateRequest.FromString,
+                    response_serializer=swf_dot_v1_dot_peer__pb2.RenewCertificateResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'swf.v1.Rotation', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('swf.v1.Rotation', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Rotation:
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    @staticmethod
+    def RotateKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swf.v1.Rotation/RotateKey',
+            swf_dot_v1_dot_peer__pb2.RotateKeyRequest.SerializeToString,
+            swf_dot_v1_dot_peer__pb2.RotateKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swf.v1.Rotation/RenewCertificate',
+            swf_dot_v1_dot_peer__pb2.RenewCertificateRequest.SerializeToString,
+            swf_dot_v1_dot_peer__pb2.RenewCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

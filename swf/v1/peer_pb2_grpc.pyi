@@ -88,3 +88,55 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         """
 
 def add_PeerServicer_to_server(servicer: PeerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class RotationStub:
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> RotationAsyncStub: ...
+    RotateKey: _grpc.UnaryUnaryMultiCallable[_peer_pb2.RotateKeyRequest, _peer_pb2.RotateKeyResponse]
+    RenewCertificate: _grpc.UnaryUnaryMultiCallable[_peer_pb2.RenewCertificateRequest, _peer_pb2.RenewCertificateResponse]
+    """A new TLS certificate for the caller, issued by the federation CA for the CSR (whose
+    signature proves possession of the new TLS key), listed beside the old one for the overlap.
+    """
+
+@_typing.type_check_only
+class RotationAsyncStub(RotationStub):
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    RotateKey: _aio.UnaryUnaryMultiCallable[_peer_pb2.RotateKeyRequest, _peer_pb2.RotateKeyResponse]  # type: ignore[assignment]
+    RenewCertificate: _aio.UnaryUnaryMultiCallable[_peer_pb2.RenewCertificateRequest, _peer_pb2.RenewCertificateResponse]  # type: ignore[assignment]
+    """A new TLS certificate for the caller, issued by the federation CA for the CSR (whose
+    signature proves possession of the new TLS key), listed beside the old one for the overlap.
+    """
+
+class RotationServicer(metaclass=_abc_1.ABCMeta):
+    """On the peer port of a central: a member asks to list a new key of its own beside the old one
+    (docs/PROTOCOL.md §2.9), authenticated by its listed TLS certificate, for its own entry only.
+    """
+
+    @_abc_1.abstractmethod
+    def RotateKey(
+        self,
+        request: _peer_pb2.RotateKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.RotateKeyResponse, _abc.Awaitable[_peer_pb2.RotateKeyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RenewCertificate(
+        self,
+        request: _peer_pb2.RenewCertificateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.RenewCertificateResponse, _abc.Awaitable[_peer_pb2.RenewCertificateResponse]]:
+        """A new TLS certificate for the caller, issued by the federation CA for the CSR (whose
+        signature proves possession of the new TLS key), listed beside the old one for the overlap.
+        """
+
+def add_RotationServicer_to_server(servicer: RotationServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
