@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ class PeerState:
     reachable: bool = False
     last_ok_unix_ms: int | None = None
     last_error: str | None = None
+    rtt_ms: float | None = None  # the last Ping's round trip, when it was answered
 
 
 class Reachability:
@@ -54,7 +56,9 @@ class Reachability:
         state = self.peers.setdefault(node.id, PeerState())
         try:
             stub = self._channels.stub(self._channels.route_to(self._trust(), node.id))
+            started = time.perf_counter()
             await stub.Ping(peer_pb2.PingRequest(), timeout=5)
+            state.rtt_ms = (time.perf_counter() - started) * 1000
         except grpc.aio.AioRpcError as exc:
             state.reachable = False
             state.last_error = str(self._channels.mismatch(node.id, exc) or from_rpc_error(exc))
