@@ -221,6 +221,7 @@ def test_a_dead_message_is_found_redriven_and_delivered(
 
 
 def test_revocation_at_the_central_asks_to_confirm_and_is_audited(net: Network) -> None:
+    """Near the end of this module: CN-SH is revoked."""
     who = add_operator(net.dir("CN"))
     visitor = OperatorVisitor(net, "CN")
     try:
@@ -229,9 +230,28 @@ def test_revocation_at_the_central_asks_to_confirm_and_is_audited(net: Network) 
             "/console/revocation", {"id": "CN-SH", "confirm": "CN-GD", "reason": "test"}
         )
         assert unconfirmed.status_code == 400 and 'id="confirm-error"' in unconfirmed.text
-        assert ("node.revoke", "CN-SH", "refused") in actions_of(visitor, who.user)
+        revoked = visitor.post(
+            "/console/revocation", {"id": "CN-SH", "confirm": "CN-SH", "reason": "test"}
+        )
+        assert revoked.status_code == 200 and 'id="revoked"' in revoked.text
+        deadline = time.monotonic() + 20
+        while not any(p["id"] == "CN-SH" and p["revoked"] for p in net.status("CN-GD")["peers"]):
+            assert time.monotonic() < deadline, "CN-GD does not know CN-SH is revoked"
+            time.sleep(0.3)
+        out = visitor.post("/console/logout", {}, token_from="/console")
+        assert out.status_code == 303 and visitor.get("/console").status_code == 303
     finally:
         visitor.close()
+    reader = add_operator(net.dir("CN"))
+    again = OperatorVisitor(net, "CN")
+    try:
+        again.enrol(reader)
+        log = [(r["operator"], r["action"], r["object"], r["outcome"]) for r in audit_export(again)]
+        assert (who.user, "node.revoke", "CN-SH", "refused") in log
+        assert (who.user, "node.revoke", "CN-SH", "ok") in log
+        assert (who.user, "logout", who.user, "ok") in log
+    finally:
+        again.close()
 
 
 def test_failed_logins_lock_the_operator(net: Network) -> None:

@@ -119,3 +119,16 @@ def test_a_long_detail_is_cut() -> None:
         at_unix_ms=1, operator="a", action="login", obj="a", outcome="failed", detail="x" * 2000
     )
     assert len(record.detail) == 500
+
+
+def test_bars_share_the_width_and_the_tallest_reaches_the_top() -> None:
+    from node.web.console.charts import BASELINE, bars
+
+    drawn = bars([("a", 1.0), ("b", 4.0), ("c", 0.0)], width=300, top=20)
+    assert [b.label for b in drawn] == ["a", "b", "c"]
+    assert [b.x for b in drawn] == [15.0, 115.0, 215.0] and {b.width for b in drawn} == {70.0}
+    tallest = drawn[1]
+    assert tallest.y == 20 and tallest.y + tallest.height == BASELINE
+    assert drawn[0].height == (BASELINE - 20) / 4 and drawn[2].height == 0
+    assert bars([]) == []
+    assert {b.height for b in bars([("x", 0.0), ("y", 0.0)])} == {0.0}
