@@ -31,6 +31,7 @@ ACTIONS = frozenset(
 )
 OUTCOMES = frozenset({"ok", "refused", "failed"})
 _MAX_DETAIL = 500
+_MAX_NAME = 200  # an operator's or an object's name, as typed (a refused login's user name)
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,9 @@ def audit_record(
         raise InvalidArgument("audit.bad_time", "at_unix_ms: must be a time after the epoch")
     return AuditRecord(
         at_unix_ms=at_unix_ms,
-        operator=operator,
+        operator=operator[:_MAX_NAME],
         action=action,
-        object=obj,
+        object=obj[:_MAX_NAME],
         outcome=outcome,
         detail=detail[:_MAX_DETAIL],
     )

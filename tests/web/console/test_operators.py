@@ -146,3 +146,26 @@ async def test_the_audit_log_keeps_every_record_in_order(db: Database) -> None:
         "message.redrive",
     ]
     assert [r.object for r in await db.audit.latest(2)] == ["o2", "o1"]
+
+
+async def test_messages_are_found_by_each_filter_and_counted_by_day(db: Database) -> None:
+    from storage.message_search import MessageQuery
+    from tests.storage.test_outbox import message, queue
+
+    await queue(db, [message(1), message(2, next_hop="CN"), message(3, next_hop="CN")])
+    find = db.message_search.find
+    assert [r.message_id for r in await find("CN-GD", MessageQuery(message_id="m-0002"))] == [
+        "m-0002"
+    ]
+    by_peer = await find("CN-GD", MessageQuery(peer="CN"))
+    assert sorted(r.message_id for r in by_peer) == ["m-0002", "m-0003"]
+    assert {r.direction for r in by_peer} == {"out"}
+    assert [r.message_id for r in await find("CN-GD", MessageQuery(conversation_id="c-3"))] == [
+        "m-0003"
+    ]
+    assert len(await find("CN-GD", MessageQuery(status="queued", peer="CN-SH"))) == 1
+    assert await find("CN-GD", MessageQuery(status="dead")) == []
+    assert len(await find("CN-GD", MessageQuery(document_type="certificate_of_origin"))) == 3
+    assert await db.message_search.traffic_by_day(NOW_MS - 86_400_000) == [
+        (NOW_MS // 86_400_000, "out", 3)
+    ]
