@@ -19,6 +19,7 @@ __all__ = ["routes"]
 
 FILTERS = ("message_id", "conversation_id", "document_type", "peer", "status")
 STATUSES = tuple(s.value for s in Status)
+FINAL = frozenset({Status.DELIVERED.value, Status.DEAD.value})  # of a message sent or relayed
 
 
 @console_page()
@@ -48,7 +49,9 @@ async def message(desk: Desk) -> Response:
         return desk.visit.not_found()
     receipts = await node.db.outbox.receipts(message_id)
     first = records[0]
-    await desk.audit("message.view", message_id, "ok", first.status)
+    # The page refreshing itself while the message moves (htmx) is not another look.
+    if desk.visit.request.headers.get("hx-request") != "true":
+        await desk.audit("message.view", message_id, "ok", first.status)
     return desk.render(
         "console/message.html",
         records=records,
@@ -56,6 +59,7 @@ async def message(desk: Desk) -> Response:
         receipts=receipts,
         redrivable=any(r.direction == "out" and r.status in ("dead", "failed") for r in records),
         notice=desk.visit.request.query_params.get("done", ""),
+        moving=any(r.direction != "in" and r.status not in FINAL for r in records),
         error="",
     )
 
