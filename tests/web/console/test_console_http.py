@@ -66,8 +66,13 @@ def test_sign_in_needs_the_code_and_a_new_password_first(net: Network) -> None:
         assert refused.status_code == 400
         assert "login.failed" in refused.text and 'id="password-error"' in refused.text
         assert visitor.get("/console").status_code == 303  # still signed out
+        before = visitor.http.cookies.get("swnode")
         first = visitor.sign_in(who, code=right)
         assert first.status_code == 303 and first.headers["location"] == "/console/password"
+        cookie = first.headers["set-cookie"].lower()  # a new id at sign-in, the portal's flags
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+        assert visitor.http.cookies.get("swnode") != before
+        assert "content-security-policy" in visitor.get("/console/password").headers
         held = visitor.get("/console/peers")
         assert held.status_code == 303 and held.headers["location"] == "/console/password"
         visitor.post(
