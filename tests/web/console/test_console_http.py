@@ -7,6 +7,7 @@ in the audit log and its JSON lines export."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -218,6 +219,12 @@ def test_a_dead_message_is_found_redriven_and_delivered(
     assert checked.returncode == 0, checked.stderr
     verdict = json.loads(checked.stdout)
     assert verdict["ok"] and verdict["delivered"] and verdict["message_id"] == mid
+    charts = visitor.get("/console/charts").text
+    sent_chart = charts.split('id="sent"')[1].split("</figure>")[0]
+    today = time.strftime("%m-%d", time.gmtime())
+    shown = re.search(rf'<th scope="row">{today}</th><td>(\d+)</td>', sent_chart)
+    assert shown and int(shown[1]) >= 1, "today's sent messages are not in the chart"
+    assert sent_chart.count("<rect") == 14
     done = [a for a in actions_of(visitor, who.user) if a[1].endswith(mid) or mid in a[1]]
     assert ("messages.search", f"message_id={mid} status=dead", "ok") in done
     assert ("message.view", mid, "ok") in done
