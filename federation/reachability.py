@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ class PeerState:
     last_error: str | None = None
     failures: int = 0
     next_probe_s: float = 0.0  # on the event loop's clock
+    rtt_ms: float | None = None  # the last Ping's round trip, when it was answered
 
 
 class Reachability:
@@ -73,7 +75,9 @@ class Reachability:
         state.failures += 1  # undone below when it answers
         try:
             stub = self._channels.stub(self._channels.route_to(self._trust(), node.id))
+            started = time.perf_counter()
             await stub.Ping(peer_pb2.PingRequest(), timeout=5)
+            state.rtt_ms = (time.perf_counter() - started) * 1000
         except grpc.aio.AioRpcError as exc:
             state.reachable = False
             state.last_error = str(self._channels.mismatch(node.id, exc) or from_rpc_error(exc))

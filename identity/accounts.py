@@ -114,6 +114,11 @@ class Accounts:
         access.admit(claims, self_id=self.node_id, home=home)
         return claims
 
+    @property
+    def lockout(self) -> LockoutPolicy:
+        """How failed logins are slowed and locked here (the console's operators too)."""
+        return self._settings.lockout
+
     def verify(self, token: str) -> tokens.Claims:
         """The signature, key, time and revocation checks alone; callers that act for the
         bearer use `authenticate`."""

@@ -536,6 +536,11 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--dir", type=Path, required=True)
         q.add_argument("--id", required=True)
 
+    p = command("operator", lambda a: 2, "operators of this node's console")
+    from node.operator.operators import add_arguments as operator_arguments
+
+    operator_arguments(p)
+
     p = command("catalog", cmd_catalog, "the data element catalog, generated from the protos")
     from node.operator.catalog import add_arguments as catalog_arguments
 

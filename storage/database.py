@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from storage.attempts import AttemptStore
+from storage.audit import AuditStore
 from storage.certificates import CertificateStore
 from storage.declarations import DeclarationStore
 from storage.directories import DirectoryStore
@@ -15,8 +16,10 @@ from storage.inbox import InboxStore
 from storage.login_failures import LoginFailureStore
 from storage.logistics import LogisticsStore
 from storage.membership import MembershipStore
+from storage.message_search import MessageSearch
 from storage.migrations import migrate
 from storage.national_registry import NationalRegistryStore
+from storage.operators import OperatorStore
 from storage.outbox import OutboxStore
 from storage.parties import PartyStore
 from storage.revocations import RevocationStore
@@ -47,6 +50,10 @@ class Database:
         self.logistics = LogisticsStore(engine)
         self.sharing = SharingStore(engine)
         self.web_sessions = WebSessionStore(engine)
+        # The operator console's (node/web/console/).
+        self.operators = OperatorStore(engine)
+        self.audit = AuditStore(engine)
+        self.message_search = MessageSearch(engine)
 
     @classmethod
     async def open(

@@ -73,6 +73,17 @@ class PartyStore:
         row = await self._db.fetchrow("SELECT * FROM parties WHERE party_id = $1", party_id)
         return Party.from_row(row) if row else None
 
+    async def of_kinds(self, kinds: tuple[str, ...], limit: int = 500) -> list[Party]:
+        """This node's parties of these kinds, by id (the console's list of agencies and
+        logistics operators)."""
+        marks = ", ".join(f"${i + 2}" for i in range(len(kinds)))
+        rows = await self._db.fetch(
+            f"SELECT * FROM parties WHERE kind IN ({marks}) ORDER BY party_id LIMIT $1",
+            limit,
+            *kinds,
+        )
+        return [Party.from_row(r) for r in rows]
+
     async def pending(self, limit: int = 100) -> list[Party]:
         rows = await self._db.fetch(
             "SELECT * FROM parties WHERE status = 'pending' ORDER BY created_at_unix_ms LIMIT $1",

@@ -15,10 +15,10 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from core import algorithms, evidence
+from core import evidence
 from core.anchor import decode_anchor
 from core.envelope import Draft
-from core.errors import InvalidArgument, NotFound, quote
+from core.errors import InvalidArgument
 from core.signer import Signer
 from core.trace_context import parse_traceparent
 from core.trust import TrustView
@@ -27,10 +27,10 @@ from federation.outbox import Outbox
 from identity.keys import NodeKeys, load_node_keys
 from node.config import NodeConfig, load_config
 from node.operator.admin import now_ms, open_db
+from node.operator.evidence import evidence_json, message_evidence
 from node.runtime import outbox_settings
 from node.servers.status_document import iso
 from storage.database import Database
-from swf.v1 import directory_pb2 as dpb
 from swf.v1 import envelope_pb2 as pb
 
 __all__ = [
@@ -141,48 +141,8 @@ async def redrive(node_dir: Path, message_id: str) -> str:
 async def export_evidence(node_dir: Path, message_id: str) -> pb.Evidence:
     """The message's header and every receipt for it, with the directories that verify them."""
     async with node_context(node_dir) as ctx:
-        row = await ctx.db.outbox.envelope(message_id)
-        given: list[pb.Receipt]
-        if row is not None:
-            envelope = pb.Envelope.FromString(bytes(row["envelope"]))
-            given = [
-                pb.Receipt.FromString(bytes(r["receipt"]))
-                for r in await ctx.db.outbox.receipts(message_id)
-            ]
-            # After a redrive the receipts may be for an earlier sealing: show the header the
-            # delivery receipt (else the newest receipt) was given for, with its receipts only.
-            bodies = [pb.ReceiptBody.FromString(r.body) for r in given]
-            if bodies and bodies[-1].header_sha256 != bytes(row["header_sha256"]):
-                wanted = next(
-                    (b.header_sha256 for b in bodies if b.kind == pb.RECEIPT_KIND_DELIVERY),
-                    bodies[-1].header_sha256,
-                )
-                earlier = (await ctx.db.outbox.versions(message_id)).get(wanted)
-                if earlier is not None:
-                    envelope = pb.Envelope.FromString(earlier)
-            origin = ctx.trust.signing_key(envelope.signature.key_id)
-            h = (
-                origin.digest
-                if origin is not None
-                else Signer.of(ctx.config.id, ctx.keys.signing_key).digest
-            )
-            digest = algorithms.digest(h, envelope.header)
-            given = [r for r, b in zip(given, bodies, strict=True) if b.header_sha256 == digest]
-        else:
-            received = await ctx.db.inbox.get(message_id)
-            if received is None:
-                raise NotFound(
-                    "message.unknown", f"message_id: this node has no {quote(message_id)}"
-                )
-            envelope = pb.Envelope.FromString(bytes(received["envelope"]))
-            given = [pb.Receipt.FromString(bytes(received["receipt"]))]
-        held = await ctx.db.directories.held()
-    directories = [dpb.SignedDirectory.FromString(h.signed) for h in held.values()]
-    return evidence.build(envelope, given, directories)
-
-
-def evidence_json(ev: pb.Evidence) -> str:
-    return json_format.MessageToJson(ev, indent=2) + "\n"
+        signer = Signer.of(ctx.config.id, ctx.keys.signing_key)
+        return await message_evidence(ctx.db, ctx.trust, signer, message_id)
 
 
 def verify_evidence_file(anchor_file: Path, evidence_file: Path) -> evidence.Verified:

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from node.web import console
 from node.web.headers import security_headers
 from node.web.pages import (
     account,
@@ -149,6 +150,7 @@ async def _internal(request: Request, exc: Exception) -> Response:
 
 def build_app(portal: Portal) -> ASGIApp:
     routes: list[BaseRoute] = [r for module in PAGES for r in module.routes]
+    routes += console.routes  # the operator console, at /console
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))
     app = Starlette(
         routes=routes,

@@ -1,0 +1,103 @@
+"""The console's operators and their sessions (migration 0012): a node's own, never federated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.engine import Engine
+
+__all__ = ["Operator", "OperatorStore"]
+
+
+@dataclass(frozen=True)
+class Operator:
+    username: str
+    password_hash: str
+    totp_secret: str
+    totp_last_step: int
+    must_change_password: bool
+    created_at_unix_ms: int
+
+
+class OperatorStore:
+    def __init__(self, engine: Engine) -> None:
+        self._db = engine
+
+    async def add(self, operator: Operator) -> bool:
+        """False if an operator of that name exists already."""
+        if await self.get(operator.username) is not None:
+            return False
+        await self._db.execute(
+            "INSERT INTO operators (username, password_hash, totp_secret, totp_last_step,"
+            " must_change_password, created_at_unix_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+            operator.username,
+            operator.password_hash,
+            operator.totp_secret,
+            operator.totp_last_step,
+            1 if operator.must_change_password else 0,
+            operator.created_at_unix_ms,
+        )
+        return True
+
+    async def get(self, username: str) -> Operator | None:
+        row = await self._db.fetchrow("SELECT * FROM operators WHERE username = $1", username)
+        if row is None:
+            return None
+        return Operator(
+            username=row["username"],
+            password_hash=row["password_hash"],
+            totp_secret=row["totp_secret"],
+            totp_last_step=row["totp_last_step"],
+            must_change_password=bool(row["must_change_password"]),
+            created_at_unix_ms=row["created_at_unix_ms"],
+        )
+
+    async def use_step(self, username: str, step: int) -> bool:
+        """Record the TOTP step just accepted; False if it (or a later one) was used already,
+        by a login at the same moment on another replica."""
+        return (
+            await self._db.execute(
+                "UPDATE operators SET totp_last_step = $2"
+                " WHERE username = $1 AND totp_last_step < $2",
+                username,
+                step,
+            )
+            == 1
+        )
+
+    async def set_password(self, username: str, password_hash: str) -> None:
+        await self._db.execute(
+            "UPDATE operators SET password_hash = $2, must_change_password = 0 WHERE username = $1",
+            username,
+            password_hash,
+        )
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def open_session(
+        self, id_sha256: bytes, username: str, now_ms: int, expires_at_ms: int
+    ) -> None:
+        await self._db.execute(
+            "DELETE FROM console_sessions WHERE expires_at_unix_ms <= $1", now_ms
+        )
+        await self._db.execute(
+            "INSERT INTO console_sessions (id_sha256, username, created_at_unix_ms,"
+            " expires_at_unix_ms) VALUES ($1, $2, $3, $4)",
+            id_sha256,
+            username,
+            now_ms,
+            expires_at_ms,
+        )
+
+    async def session(self, id_sha256: bytes, now_ms: int) -> str | None:
+        """The operator signed in under this session, unless it has expired."""
+        value = await self._db.fetchval(
+            "SELECT username FROM console_sessions WHERE id_sha256 = $1"
+            " AND expires_at_unix_ms > $2",
+            id_sha256,
+            now_ms,
+        )
+        return str(value) if value is not None else None
+
+    async def end_session(self, id_sha256: bytes) -> None:
+        await self._db.execute("DELETE FROM console_sessions WHERE id_sha256 = $1", id_sha256)

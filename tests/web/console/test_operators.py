@@ -1,0 +1,171 @@
+"""Operators, their sessions and the audit log on a real database (both backends): an operator
+added once, logged in with password and code, refused alike for either wrong factor, locked
+after failures in a row, a code good once; the audit log kept in order."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from core.audit import audit_record
+from core.errors import AlreadyExists, InvalidArgument, ResourceExhausted, Unauthenticated
+from identity.guards import LoginGuard
+from identity.lockout import LockoutPolicy
+from identity.operators import Operators, operator_key
+from storage.database import Database
+
+NOW_MS = 1_800_000_000_000
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = NOW_MS
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def db(engine_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(engine_url, base_dir=tmp_path)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def operators(db: Database, clock: Clock) -> Operators:
+    policy = LockoutPolicy(lock_after=3, lock_s=60)
+    guard = LoginGuard(db, policy, clock, no_sleep)
+    return Operators(node_id="CN-GD", db=db, guard=guard, clock_ms=clock)
+
+
+def secret_of(uri: str) -> str:
+    otp = pyotp.parse_uri(uri)
+    assert isinstance(otp, pyotp.TOTP)
+    return otp.secret
+
+
+async def test_an_operator_logs_in_with_both_factors_and_must_change_the_password(
+    operators: Operators, db: Database, clock: Clock
+) -> None:
+    enrolment = await operators.add("alice")
+    assert enrolment.totp_uri.startswith("otpauth://totp/") and len(enrolment.password) >= 20
+    code = pyotp.TOTP(secret_of(enrolment.totp_uri)).at(clock.ms / 1000)
+    operator = await operators.login("alice", enrolment.password, code, "127.0.0.1")
+    assert operator.username == "alice" and operator.must_change_password
+    stored = await db.operators.get("alice")
+    assert stored is not None and stored.password_hash.startswith("$argon2id$")
+    with pytest.raises(InvalidArgument) as same:
+        await operators.change_password("alice", enrolment.password, enrolment.password)
+    assert same.value.field == "new_password"
+    await operators.change_password("alice", enrolment.password, "a long new passphrase")
+    changed = await db.operators.get("alice")
+    assert changed is not None and not changed.must_change_password
+
+
+async def test_the_same_name_twice_is_refused(operators: Operators) -> None:
+    await operators.add("bob")
+    with pytest.raises(AlreadyExists) as twice:
+        await operators.add("bob")
+    assert twice.value.reason == "operator.exists"
+
+
+async def test_a_wrong_code_a_wrong_password_and_a_used_code_fail_alike(
+    operators: Operators, clock: Clock
+) -> None:
+    enrolment = await operators.add("carol")
+    totp = pyotp.TOTP(secret_of(enrolment.totp_uri))
+    right = totp.at(clock.ms / 1000)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for password, code in ((enrolment.password, wrong), ("not the password", right)):
+        with pytest.raises(Unauthenticated) as refused:
+            await operators.login("carol", password, code, "127.0.0.1")
+        assert refused.value.reason == "login.failed"
+    await operators.login("carol", enrolment.password, right, "127.0.0.1")
+    with pytest.raises(Unauthenticated):  # the same code again
+        await operators.login("carol", enrolment.password, right, "127.0.0.1")
+
+
+async def test_failures_in_a_row_lock_the_operator(
+    operators: Operators, clock: Clock, db: Database
+) -> None:
+    enrolment = await operators.add("dave")
+    totp = pyotp.TOTP(secret_of(enrolment.totp_uri))
+    for _ in range(3):
+        with pytest.raises(Unauthenticated):
+            await operators.login("dave", enrolment.password, "000000", "127.0.0.1")
+    with pytest.raises(ResourceExhausted) as locked:
+        await operators.login("dave", enrolment.password, totp.at(clock.ms / 1000), "127.0.0.1")
+    assert locked.value.reason == "login.locked"
+    _, until = await db.login_failures.failures(operator_key("CN-GD", "dave"))
+    assert until is not None and until > clock.ms
+    clock.ms += 61_000  # the lock is over
+    await operators.login("dave", enrolment.password, totp.at(clock.ms / 1000), "127.0.0.1")
+
+
+async def test_an_unknown_operator_fails_as_a_wrong_password_does(operators: Operators) -> None:
+    with pytest.raises(Unauthenticated) as refused:
+        await operators.login("nobody", "whatever it is", "123456", "127.0.0.1")
+    assert refused.value.reason == "login.failed"
+
+
+async def test_a_console_session_lasts_until_it_expires_or_ends(db: Database) -> None:
+    key = hashlib.sha256(b"cookie").digest()
+    await db.operators.open_session(key, "alice", NOW_MS, NOW_MS + 1000)
+    assert await db.operators.session(key, NOW_MS + 999) == "alice"
+    assert await db.operators.session(key, NOW_MS + 1000) is None
+    await db.operators.end_session(key)
+    assert await db.operators.session(key, NOW_MS) is None
+
+
+async def test_the_audit_log_keeps_every_record_in_order(db: Database) -> None:
+    for i, action in enumerate(("login", "messages.search", "message.redrive")):
+        await db.audit.append(
+            audit_record(
+                at_unix_ms=NOW_MS + i, operator="alice", action=action, obj=f"o{i}", outcome="ok"
+            )
+        )
+    assert [r.action for r in await db.audit.all()] == [
+        "login",
+        "messages.search",
+        "message.redrive",
+    ]
+    assert [r.object for r in await db.audit.latest(2)] == ["o2", "o1"]
+
+
+async def test_messages_are_found_by_each_filter_and_counted_by_day(db: Database) -> None:
+    from storage.message_search import MessageQuery
+    from tests.storage.test_outbox import message, queue
+
+    await queue(db, [message(1), message(2, next_hop="CN"), message(3, next_hop="CN")])
+    find = db.message_search.find
+    assert [r.message_id for r in await find("CN-GD", MessageQuery(message_id="m-0002"))] == [
+        "m-0002"
+    ]
+    by_peer = await find("CN-GD", MessageQuery(peer="CN"))
+    assert sorted(r.message_id for r in by_peer) == ["m-0002", "m-0003"]
+    assert {r.direction for r in by_peer} == {"out"}
+    assert [r.message_id for r in await find("CN-GD", MessageQuery(conversation_id="c-3"))] == [
+        "m-0003"
+    ]
+    assert len(await find("CN-GD", MessageQuery(status="queued", peer="CN-SH"))) == 1
+    assert await find("CN-GD", MessageQuery(status="dead")) == []
+    assert len(await find("CN-GD", MessageQuery(document_type="certificate_of_origin"))) == 3
+    assert await db.message_search.traffic_by_day(NOW_MS - 86_400_000) == [
+        (NOW_MS // 86_400_000, "out", 3)
+    ]
