@@ -128,6 +128,27 @@ def test_a_wrong_uscc_shows_the_apis_rule_at_its_field(visitor: Visitor) -> None
     assert 'aria-invalid="true"' in answer.text
 
 
+def test_a_chinese_page_shows_the_refusals_in_chinese(net: Network) -> None:
+    """The API's English messages, shown by reason code and rule from the catalogs."""
+    visitor = Visitor(portal_url(net, "CN-GD"), language="zh-CN")
+    try:
+        uscc = new_uscc()
+        answer = visitor.register(wrong_check_character(uscc), password=PASSWORD)
+        assert answer.status_code == 400 and "校验码错误" in answer.text
+        assert "(party.bad_uscc)" in answer.text
+        assert visitor.register(uscc, password=PASSWORD).status_code == 200
+        refused = visitor.login(uscc, password="not the password")
+        assert refused.status_code == 400 and "主体、用户名或密码错误。" in refused.text
+        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        values = form_values(declaration_of(uscc).goods_declaration)
+        wrong = {**values, "declarant_uscc": wrong_check_character(uscc), "submit": "1"}
+        form = visitor.post("/documents/new/goods_declaration", wrong)
+        assert form.status_code == 422 and "统一社会信用代码的校验码错误。" in form.text
+        assert "uscc_check_character" in form.text
+    finally:
+        visitor.close()
+
+
 def test_the_dashboard_shows_declarations_submitted_through_the_api(
     net: Network, visitor: Visitor
 ) -> None:

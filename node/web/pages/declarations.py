@@ -18,6 +18,7 @@ from core.declaration_status import FINAL, Status
 from core.errors import NotFound, SwnodeError
 from node.web.forms import bind_form, form_spec, form_values
 from node.web.pages.labels import STATUS_LABELS
+from node.web.refusals import refusal
 from node.web.visit import Visit, page
 from services.agencies import PAYMENT
 from swf.v1 import declarations_pb2 as dpb
@@ -47,7 +48,7 @@ async def listing(visit: Visit) -> Response:
             ),
         )
     except SwnodeError as exc:
-        return visit.refuse(400, "This list cannot be shown", f"{exc.message} ({exc.reason})")
+        return visit.refuse(400, "This list cannot be shown", refusal(exc, visit.locale))
     return visit.render(
         "declarations/list.html",
         declarations=list(listed.declarations),

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from core.errors import SwnodeError
 from node.web.pages.labels import N_
+from node.web.refusals import refusal
 from node.web.visit import FieldErrors, Visit, field_errors, page
 from swf.v1 import logistics_pb2 as lpb
 
@@ -41,7 +42,7 @@ async def _pool(visit: Visit, *, errors: FieldErrors | None = None, status: int 
         datasets = await sharing.list_datasets(claims, lpb.ListDatasetsRequest())
         mine = await sharing.list_requests(claims, lpb.ListRequestsRequest())
     except SwnodeError as exc:
-        return visit.refuse(403, "The data sharing pool", f"{exc.message} ({exc.reason})")
+        return visit.refuse(403, "The data sharing pool", refusal(exc, visit.locale))
     return visit.render(
         "sharing/pool.html",
         status_code=status,
@@ -68,7 +69,7 @@ async def ask(visit: Visit) -> Response:
     try:
         await visit.portal.node.sharing.request_access(visit.signed_in.claims, request)
     except SwnodeError as exc:
-        errors = field_errors(exc, "purpose")
+        errors = field_errors(exc, "purpose", visit.locale)
         if "valid_until_unix_ms" in errors:
             errors["days"] = errors.pop("valid_until_unix_ms")
         return await _pool(visit, errors=errors, status=400)
@@ -90,7 +91,7 @@ async def _incoming(
         asked = await sharing.list_requests(claims, lpb.ListRequestsRequest(incoming=True))
         log = await sharing.access_log(claims, lpb.AccessLogRequest(page_size=50))
     except SwnodeError as exc:
-        return visit.refuse(403, "The data sharing pool", f"{exc.message} ({exc.reason})")
+        return visit.refuse(403, "The data sharing pool", refusal(exc, visit.locale))
     return visit.render(
         "sharing/incoming.html",
         status_code=status,
@@ -116,9 +117,7 @@ async def decide(visit: Visit) -> Response:
             reason="" if action == "grant" else form.get("reason", ""),
         )
     except SwnodeError as exc:
-        return await _incoming(
-            visit, errors={"requests": f"{exc.message} ({exc.reason})"}, status=400
-        )
+        return await _incoming(visit, errors={"requests": refusal(exc, visit.locale)}, status=400)
     return RedirectResponse("/sharing/incoming", status_code=303)
 
 

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from core.errors import SwnodeError
 from node.web.pages.declarations import sse_event
 from node.web.pages.labels import EVENT_LABELS, N_, STATUS_LABELS
+from node.web.refusals import refusal
 from node.web.visit import Visit, page
 from swf.v1 import logistics_pb2 as lpb
 
@@ -67,7 +68,7 @@ async def timeline(visit: Visit) -> Response:
             visit.signed_in.claims, lpb.TimelineRequest(key=lpb.TimelineKey(**{name: value}))
         )
     except SwnodeError as exc:
-        errors = {"value": f"{exc.message} ({exc.reason})"}
+        errors = {"value": refusal(exc, visit.locale)}
         return visit.render(
             "timeline/page.html",
             status_code=400 if exc.kind.value == "invalid_argument" else 403,
