@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from services.agencies import DEFAULT_ROUTES
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import logistics_pb2 as lpb
 from tests.declarations_client import example, office
-from tests.harness import Network, NetworkSpec, refusal_of, swnode
+from tests.harness import Network, NetworkSpec, eventually, refusal_of, swnode
 from tests.identity_client import PASSWORD, IdentityClient, new_uscc, wrong_check_character
 from tests.logistics_client import event, new_container, yard
 from tests.web.portal_client import Visitor, csrf_of, portal_url
@@ -442,6 +443,45 @@ def test_a_declarations_events_stream_each_transition_until_it_is_final(
                     break
         deciding.join()
     assert events[0] == "update" and "cleared" in events and events[-1] == "done"
+
+
+def test_one_session_holds_at_most_its_limit_of_live_connections(
+    net: Network, visitor: Visitor
+) -> None:
+    """[web] streams_per_session (4 by default): the fifth live page is refused with 429 and
+    says why; once one is closed, another may open."""
+    uscc = new_uscc()
+    with office(net) as o:
+        submitted = o.enterprise(uscc, roles=("declarant",)).submit(declaration_of(uscc))
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    path = f"/declarations/{submitted.id}/events"
+    with ExitStack() as open_pages:
+        for _ in range(4):
+            held = open_pages.enter_context(visitor.http.stream("GET", path))
+            assert held.status_code == 200
+        refused = visitor.get(path)
+        assert refused.status_code == 429 and "Too many live pages" in refused.text
+        assert "Close some of its declaration or timeline pages" in refused.text
+        # Another enterprise's session has its own connections.
+        other = Visitor(visitor.base)
+        try:
+            stranger = new_uscc()
+            with office(net) as o:
+                theirs = o.enterprise(stranger, roles=("declarant",)).submit(
+                    declaration_of(stranger)
+                )
+            assert other.login(stranger, password=PASSWORD).status_code == 303
+            with other.http.stream("GET", f"/declarations/{theirs.id}/events") as answer:
+                assert answer.status_code == 200
+        finally:
+            other.close()
+        open_pages.close()  # the browser leaves the four pages
+
+    def reopened() -> None:
+        with visitor.http.stream("GET", path) as again:
+            assert again.status_code == 200
+
+    eventually(reopened, timeout_s=10)
 
 
 def officer(net: Network, agency: str) -> Visitor:

@@ -17,13 +17,14 @@ from starlette.routing import Route
 from core.declaration_status import FINAL, Status
 from core.errors import NotFound, SwnodeError
 from node.web.forms import bind_form, form_spec, form_values
-from node.web.pages.labels import STATUS_LABELS
+from node.web.i18n import catalog
+from node.web.pages.labels import N_, STATUS_LABELS
 from node.web.refusals import refusal
 from node.web.visit import Visit, page
 from services.agencies import PAYMENT
 from swf.v1 import declarations_pb2 as dpb
 
-__all__ = ["routes", "sse_event"]
+__all__ = ["live_stream", "routes", "sse_event"]
 
 LIST_SIZE = 50
 
@@ -32,6 +33,36 @@ def sse_event(event: str, html: str) -> str:
     """One server-sent event carrying an HTML fragment (each line its own `data:` field)."""
     lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
     return f"event: {event}\n{lines}\n"
+
+
+TOO_MANY_STREAMS = N_(
+    "This login already has as many live pages open as it may. Close some of its declaration"
+    " or timeline pages in other tabs, then reload this one."
+)
+
+
+def live_stream(visit: Visit, events: AsyncIterator[str]) -> Response:
+    """`events` as a stream of server-sent events, holding one of the session's live-update
+    connections ([web] streams_per_session) until it ends or the browser goes; beyond the
+    limit, 429 with a message."""
+    streams = visit.portal.streams
+    if not streams.acquire(visit.session_id):
+        detail = catalog(visit.locale).gettext(TOO_MANY_STREAMS)
+        return visit.refuse(429, "Too many live pages", detail)
+    session_id = visit.session_id
+
+    async def held() -> AsyncIterator[str]:
+        try:
+            async for event in events:
+                yield event
+        finally:
+            streams.release(session_id)
+
+    return StreamingResponse(
+        held(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
 
 
 @page(signed_in=True)
@@ -142,11 +173,7 @@ async def events(visit: Visit) -> Response:
         except TimeoutError:
             return
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
-    )
+    return live_stream(visit, stream())
 
 
 routes = [

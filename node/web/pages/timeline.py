@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from core.errors import SwnodeError
-from node.web.pages.declarations import sse_event
+from node.web.pages.declarations import live_stream, sse_event
 from node.web.pages.labels import EVENT_LABELS, N_, STATUS_LABELS
 from node.web.refusals import refusal
 from node.web.visit import Visit, page
@@ -115,11 +115,7 @@ async def events(visit: Visit) -> Response:
         except SwnodeError:  # refused now (a grant revoked): the page stops listening
             yield sse_event("done", "")
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
-    )
+    return live_stream(visit, stream())
 
 
 routes = [
