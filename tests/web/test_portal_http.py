@@ -255,6 +255,51 @@ def test_the_dashboard_shows_the_enterprises_certificates(net: Network, visitor:
         other.close()
 
 
+def test_the_issuing_body_cancels_a_certificate_on_its_page(net: Network, visitor: Visitor) -> None:
+    """CancelCertificate's rules on the portal: a reason at its field, then cancelled; the
+    exporter has no such form; verifying by number is the importing window's agencies'."""
+    uscc = new_uscc()
+    application = example("certificate_of_origin_application")
+    application.certificate_of_origin_application.exporter.uscc = uscc
+    with office(net) as o:
+        exporter = o.enterprise(uscc, roles=("declarant", "exporter"))
+        applied = exporter.submit(application)
+        for agency in DEFAULT_ROUTES["certificate_of_origin_application"]:
+            o.agency("CN-GD", agency).decide(applied.id, dpb.DECISION_ACCEPT)
+        exporter.wait_status(applied.id, "approved")
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    found = re.search(r'href="/certificates/([^"]+)"', visitor.get("/dashboard").text)
+    assert found
+    number = found[1]
+    assert 'id="cancel-certificate"' not in visitor.get(f"/certificates/{number}").text
+    mine = visitor.post(
+        f"/certificates/{number}/cancel", {"reason": "mine"}, token_from="/dashboard"
+    )
+    assert mine.status_code in (400, 404) and "cancelled" not in mine.text
+    refused = visitor.get(f"/certificates/verify?number={number}")
+    assert refused.status_code == 403 and "certificate.not_agency" in refused.text
+    body = officer(net, "ccpit")
+    try:
+        page = f"/certificates/{number}"
+        assert 'id="cancel-certificate"' in body.get(page).text
+        empty = body.post(f"{page}/cancel", {"reason": " "}, token_from=page)
+        assert empty.status_code == 400 and 'id="reason-error"' in empty.text
+        assert "certificate.reason_required" in empty.text
+        done = body.post(f"{page}/cancel", {"reason": "issued in error"}, token_from=page)
+        assert done.status_code == 303 and done.headers["location"] == page
+        after = body.get(page).text
+        assert 'data-status="cancelled"' in after and "issued in error" in after
+        assert 'id="cancel-certificate"' not in after
+    finally:
+        body.close()
+    customs = officer(net, "customs")
+    try:
+        unknown = customs.get("/certificates/verify?number=RCEP-CN-GD-999999&country=CN")
+        assert unknown.status_code == 200 and 'data-authentic="no"' in unknown.text
+    finally:
+        customs.close()
+
+
 def test_the_cargo_timeline_of_a_declaration_keeps_itself_up_to_date(
     net: Network, visitor: Visitor
 ) -> None:

@@ -2,8 +2,9 @@
 browser tests use (conftest.py): a goods declaration typed into its generated form (a wrong USCC
 check character shown at the field and linked from the error summary, then right); a duty paid
 from an import declaration's page; a certificate of origin applied for on the portal, issued,
-and followed until SG has accepted and used it. The pages are checked by axe-core and
-photographed as they go (.screenshots/); the certificate's page in both languages.
+and followed until SG has accepted and used it, SG's officer verifying it on SG's portal. The
+pages are checked by axe-core and photographed as they go (.screenshots/); the certificate's
+page in both languages.
 
 Registering at CN-GD and logging in at CN-SH with the same identity is test_browser.py's
 test_every_page_in_both_languages. Needs `scripts/with-browser`; without it these tests skip."""
@@ -184,6 +185,20 @@ def test_a_certificate_of_origin_is_applied_for_and_used_at_sg(net: Network, bro
             tab.check("certificate")
         finally:
             tab.close()
+    # SG's customs officer verifies it by number on SG's own portal.
+    user, password = net.devnet.agency_login("SG", "customs")
+    party, _, name = user.partition("/")
+    officer = Tab(browser, portal_url(net, "SG"), "en")
+    try:
+        login(officer, party, password, user=name)
+        officer.page.wait_for_url("**/dashboard")
+        officer.page.get_by_role("link", name="Verify a certificate").click()
+        officer.page.get_by_label("Certificate number", exact=True).fill(number)
+        officer.page.get_by_role("button", name="Verify", exact=True).click()
+        officer.page.wait_for_selector('#verification[data-authentic="yes"]')
+        officer.check("verify-certificate")
+    finally:
+        officer.close()
     chinese = Tab(browser, portal_url(net, "CN-GD"), "zh_Hans")
     try:
         login(chinese, uscc)
