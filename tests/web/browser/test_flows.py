@@ -81,9 +81,9 @@ def test_a_goods_declaration_typed_into_its_generated_form(net: Network, browser
         # The summary links to the field: following the link puts the focus on it.
         link = summary.locator(f'a[href="#{field.get_attribute("id")}"]')
         assert link.count() == 1
+        tab.check("goods-declaration-uscc-error")
         link.click()
         assert field.evaluate("e => e === document.activeElement")
-        tab.check("goods-declaration-uscc-error")
         field.fill(uscc)
         submit(tab)
         tab.page.wait_for_url("**/declarations/*")
