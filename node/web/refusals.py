@@ -95,6 +95,7 @@ REASONS: Mapping[str, str] = {
     "sharing.grant_expired": N_("Your grant has expired."),
     "sharing.grant_revoked": N_("Your grant was revoked."),
     "sharing.not_home": N_("This is done at the party's home window."),
+    "dataset.invalid": N_("The dataset breaks the rule shown at its field."),
     "sharing.bad_request": N_("Give a purpose and a period of at most 366 days, not yet ended."),
 }
 

@@ -455,6 +455,22 @@ def test_access_to_an_operators_dataset_is_asked_granted_and_revoked(
         terminal.close()
 
 
+def test_an_administrator_publishes_a_dataset_with_the_apis_rules(visitor: Visitor) -> None:
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    assert 'href="/sharing/publish"' in visitor.get("/sharing").text
+    form = {"description": "Monthly export prices", "fields": "hs_code, month\nprice"}
+    bad = visitor.post("/sharing/publish", {**form, "name": "Prices!"})
+    assert bad.status_code == 400 and 'id="name-error"' in bad.text
+    assert "dataset.invalid" in bad.text and 'href="#name"' in bad.text
+    name = f"prices-{secrets.token_hex(3)}"
+    policy = "SHARING_POLICY_RESTRICTED"
+    done = visitor.post("/sharing/publish", {**form, "name": name, "policy": policy})
+    assert done.status_code == 303 and done.headers["location"] == "/sharing"
+    assert name in visitor.get("/sharing").text
+
+
 def test_a_declarations_events_stream_each_transition_until_it_is_final(
     net: Network, visitor: Visitor
 ) -> None:

@@ -1,6 +1,7 @@
 """The data sharing pool: browse the federation's datasets, ask for access and follow one's own
-requests; for a dataset's owner, the requests made to it (grant, refuse, revoke) and its access
-log. All through the same service as the API's DataSharing, with the visitor's claims."""
+requests; publish a dataset (an administrator, at its home node); for a dataset's owner, the
+requests made to it (grant, refuse, revoke) and its access log. All through the same service as
+the API's DataSharing, with the visitor's claims."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ ACCESS_LABELS = {
     "ACCESS_STATUS_EXPIRED": N_("Expired"),
 }
 DAY_MS = 86_400_000
+POLICY_LABELS = {
+    "SHARING_POLICY_OPEN_TO_AGENCIES": N_("Open to the federation's agencies"),
+    "SHARING_POLICY_RESTRICTED": N_("Restricted: each party asks and the owner grants"),
+}
 
 
 def _context() -> dict[str, object]:
@@ -121,8 +126,46 @@ async def decide(visit: Visit) -> Response:
     return RedirectResponse("/sharing/incoming", status_code=303)
 
 
+@page(signed_in=True)
+async def publish(visit: Visit) -> Response:
+    """PublishDataset: a name, a description, its fields (one per line or comma-separated)
+    and its policy."""
+    assert visit.signed_in is not None
+    if visit.request.method == "GET":
+        return _publish_form(visit, {}, {})
+    form = await visit.form()
+    values = {k: form.get(k, "") for k in ("name", "description", "fields", "policy")}
+    policy = values["policy"]
+    request = lpb.PublishDatasetRequest(
+        name=values["name"].strip(),
+        description=values["description"],
+        fields=[f for f in values["fields"].replace(",", "\n").splitlines() if f.strip()],
+        policy=lpb.SharingPolicy.Value(policy)
+        if policy in POLICY_LABELS
+        else lpb.SHARING_POLICY_UNSPECIFIED,
+    )
+    try:
+        await visit.portal.node.sharing.publish(visit.signed_in.claims, request)
+    except SwnodeError as exc:
+        return _publish_form(visit, values, field_errors(exc, "name", visit.locale), status=400)
+    return RedirectResponse("/sharing", status_code=303)
+
+
+def _publish_form(
+    visit: Visit, values: dict[str, str], errors: FieldErrors, status: int = 200
+) -> Response:
+    return visit.render(
+        "sharing/publish.html",
+        status_code=status,
+        values=values,
+        errors=errors,
+        policy_labels=POLICY_LABELS,
+    )
+
+
 routes = [
     Route("/sharing", pool, name="sharing"),
+    Route("/sharing/publish", publish, methods=["GET", "POST"], name="publish_dataset"),
     Route("/sharing/ask", ask, methods=["POST"], name="ask_access"),
     Route("/sharing/incoming", incoming, name="incoming_requests"),
     Route("/sharing/requests/{id}/{action}", decide, methods=["POST"], name="decide_access"),

@@ -101,6 +101,8 @@ def test_every_page_in_both_languages(net: Network, browser: Any, locale: str) -
         home.page.wait_for_url("**/dashboard")
         home.go("/users")
         home.check("users")
+        home.go("/sharing/publish")
+        home.check("publish-dataset")
         home.go("/login")
         home.check("login")
         home.page.get_by_role("button", name=home.label("logout"), exact=True).count()
