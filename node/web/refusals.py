@@ -85,6 +85,8 @@ REASONS: Mapping[str, str] = {
     "certificate.reason_required": N_("Give a reason."),
     "certificate.bad_transition": N_("This is not allowed in the certificate's status."),
     "certificate.not_usable": N_("The certificate was replaced or cancelled."),
+    "certificate.content": N_("Give the corrected application of the certificate's kind."),
+    "certificate.other_parties": N_("A replacement keeps the exporter and importing country."),
     # Logistics and data sharing.
     "event.invalid": N_("The events break the rules shown."),
     "event.too_many": N_("At most 1000 events at a time."),

@@ -255,9 +255,13 @@ def test_the_dashboard_shows_the_enterprises_certificates(net: Network, visitor:
         other.close()
 
 
-def test_the_issuing_body_cancels_a_certificate_on_its_page(net: Network, visitor: Visitor) -> None:
-    """CancelCertificate's rules on the portal: a reason at its field, then cancelled; the
-    exporter has no such form; verifying by number is the importing window's agencies'."""
+def test_the_issuing_body_replaces_and_cancels_a_certificate_on_its_page(
+    net: Network, visitor: Visitor
+) -> None:
+    """ReplaceCertificate's and CancelCertificate's rules on the portal: a replacement for
+    another importing country refused, a corrected one issued in its place; a cancellation
+    needs a reason at its field; the exporter has neither form; verifying by number is the
+    importing window's agencies'."""
     uscc = new_uscc()
     application = example("certificate_of_origin_application")
     application.certificate_of_origin_application.exporter.uscc = uscc
@@ -278,9 +282,26 @@ def test_the_issuing_body_cancels_a_certificate_on_its_page(net: Network, visito
     assert mine.status_code in (400, 404) and "cancelled" not in mine.text
     refused = visitor.get(f"/certificates/verify?number={number}")
     assert refused.status_code == 403 and "certificate.not_agency" in refused.text
+    assert visitor.get(f"/certificates/{number}/replace").status_code == 404  # not the exporter's
     body = officer(net, "ccpit")
     try:
-        page = f"/certificates/{number}"
+        # Replaced with a corrected application, in its generated form filled from the old one.
+        replace_at = f"/certificates/{number}/replace"
+        form = body.get(replace_at)
+        assert form.status_code == 200 and f'value="{uscc}"' in form.text
+        values = form_values(application.certificate_of_origin_application)
+        other = {**values, "importing_country": "TH", "importer.country": "TH", "submit": "1"}
+        refused = body.post(replace_at, other)
+        assert refused.status_code == 422 and "certificate.other_parties" in refused.text
+        corrected = {**values, "invoice_number": "INV-2025-0042-R", "reason": "invoice number"}
+        replaced = body.post(replace_at, {**corrected, "submit": "1"})
+        assert replaced.status_code == 303, replaced.text
+        new_page = replaced.headers["location"]
+        assert new_page.startswith("/certificates/RCEP-CN-GD-") and number not in new_page
+        old_page = body.get(f"/certificates/{number}").text
+        assert 'data-status="replaced"' in old_page and 'id="replace"' not in old_page
+        number = new_page.removeprefix("/certificates/")
+        page = new_page
         assert 'id="cancel-certificate"' in body.get(page).text
         empty = body.post(f"{page}/cancel", {"reason": " "}, token_from=page)
         assert empty.status_code == 400 and 'id="reason-error"' in empty.text
