@@ -8,11 +8,13 @@ New documents are pages/documents.py's."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlencode
 
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from core.declaration_status import FINAL, Status
 from core.errors import NotFound, SwnodeError
@@ -41,6 +43,25 @@ TOO_MANY_STREAMS = N_(
 )
 
 
+class _Held(StreamingResponse):
+    """A stream that gives its connection back however it ends: finished, refused, or the
+    browser gone before its first byte."""
+
+    def __init__(self, events: AsyncIterator[str], release: Callable[[], None]) -> None:
+        super().__init__(
+            events,
+            media_type="text/event-stream",
+            headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+        )
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 def live_stream(visit: Visit, events: AsyncIterator[str]) -> Response:
     """`events` as a stream of server-sent events, holding one of the session's live-update
     connections ([web] streams_per_session) until it ends or the browser goes; beyond the
@@ -49,20 +70,7 @@ def live_stream(visit: Visit, events: AsyncIterator[str]) -> Response:
     if not streams.acquire(visit.session_id):
         detail = catalog(visit.locale).gettext(TOO_MANY_STREAMS)
         return visit.refuse(429, "Too many live pages", detail)
-    session_id = visit.session_id
-
-    async def held() -> AsyncIterator[str]:
-        try:
-            async for event in events:
-                yield event
-        finally:
-            streams.release(session_id)
-
-    return StreamingResponse(
-        held(),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
-    )
+    return _Held(events, functools.partial(streams.release, visit.session_id))
 
 
 @page(signed_in=True)
