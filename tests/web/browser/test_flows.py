@@ -4,7 +4,7 @@ check character shown at the field and linked from the error summary, then right
 from an import declaration's page; a certificate of origin applied for on the portal, issued,
 and followed until SG has accepted and used it, SG's officer verifying it on SG's portal. The
 pages are checked by axe-core and photographed as they go (.screenshots/); the certificate's
-page in both languages.
+page, the issuing body's page to replace it and SG's page to verify it in both languages.
 
 Registering at CN-GD and logging in at CN-SH with the same identity is test_browser.py's
 test_every_page_in_both_languages. Needs `scripts/with-browser`; without it these tests skip."""
@@ -50,6 +50,15 @@ def submit(tab: Tab) -> None:
 def signed_in(net: Network, browser: Any, uscc: str, at: str = "CN-GD") -> Tab:
     tab = Tab(browser, portal_url(net, at), "en")
     login(tab, uscc)
+    tab.page.wait_for_url("**/dashboard")
+    return tab
+
+
+def officer_tab(net: Network, browser: Any, at: str, agency: str, locale: str) -> Tab:
+    user, password = net.devnet.agency_login(at, agency)
+    party, _, name = user.partition("/")
+    tab = Tab(browser, portal_url(net, at), locale)
+    login(tab, party, password, user=name)
     tab.page.wait_for_url("**/dashboard")
     return tab
 
@@ -175,6 +184,15 @@ def test_a_certificate_of_origin_is_applied_for_and_used_at_sg(net: Network, bro
             number = tab.page.url.rsplit("/", 1)[1]
             assert number.startswith("RCEP-CN-GD-")
             wait_status(tab, "delivered")
+            for locale in ("en", "zh_Hans"):  # the issuing body's replace page, not sent
+                body = officer_tab(net, browser, "CN-GD", "ccpit", locale)
+                try:
+                    body.go(f"/certificates/{number}")
+                    body.page.locator("#replace").click()
+                    body.page.wait_for_url("**/replace")
+                    body.check("replace-certificate")
+                finally:
+                    body.close()
             sg = o.agency("SG", "customs")
             assert decide_at_sg(sg, number, cpb.CERTIFICATE_DECISION_ACCEPT) == "accepted"
             wait_status(tab, "accepted")
@@ -186,19 +204,18 @@ def test_a_certificate_of_origin_is_applied_for_and_used_at_sg(net: Network, bro
         finally:
             tab.close()
     # SG's customs officer verifies it by number on SG's own portal.
-    user, password = net.devnet.agency_login("SG", "customs")
-    party, _, name = user.partition("/")
-    officer = Tab(browser, portal_url(net, "SG"), "en")
-    try:
-        login(officer, party, password, user=name)
-        officer.page.wait_for_url("**/dashboard")
-        officer.page.get_by_role("link", name="Verify a certificate").click()
-        officer.page.get_by_label("Certificate number", exact=True).fill(number)
-        officer.page.get_by_role("button", name="Verify", exact=True).click()
-        officer.page.wait_for_selector('#verification[data-authentic="yes"]')
-        officer.check("verify-certificate")
-    finally:
-        officer.close()
+    words = {"en": ("Verify a certificate", "Certificate number", "Verify"),
+             "zh_Hans": ("核验证书", "证书编号", "核验")}  # fmt: skip
+    for locale, (link, label, button) in words.items():
+        officer = officer_tab(net, browser, "SG", "customs", locale)
+        try:
+            officer.page.get_by_role("link", name=link).click()
+            officer.page.get_by_label(label, exact=True).fill(number)
+            officer.page.get_by_role("button", name=button, exact=True).click()
+            officer.page.wait_for_selector('#verification[data-authentic="yes"]')
+            officer.check("verify-certificate")
+        finally:
+            officer.close()
     chinese = Tab(browser, portal_url(net, "CN-GD"), "zh_Hans")
     try:
         login(chinese, uscc)
