@@ -76,6 +76,9 @@ class NodeConfig:
     web_key_file: str | None = None
     web_name_en: str | None = None
     web_name_zh: str | None = None
+    web_idle_timeout_s: float = 1800.0
+    web_session_lifetime_s: float = 43200.0
+    web_streams_per_session: int = 4
 
     @property
     def federation(self) -> str:
@@ -182,6 +185,9 @@ _ATTR = {
     ("web", "key_file"): "web_key_file",
     ("web", "name_en"): "web_name_en",
     ("web", "name_zh"): "web_name_zh",
+    ("web", "idle_timeout_s"): "web_idle_timeout_s",
+    ("web", "session_lifetime_s"): "web_session_lifetime_s",
+    ("web", "streams_per_session"): "web_streams_per_session",
     ("declarations", "tariff_file"): "tariff_file",
     **{("routing", t): ROUTING for t in DEFAULT_ROUTES},
     ("simulator", "enabled"): "simulator_enabled",

@@ -422,6 +422,30 @@ SETTINGS: tuple[Setting, ...] = (
         "中国（广东）国际贸易单一窗口",
     ),
     Setting(
+        "web",
+        "idle_timeout_s",
+        _positive,
+        1800.0,
+        "A portal session with no request for this long ends: its user logs in again.",
+    ),
+    Setting(
+        "web",
+        "session_lifetime_s",
+        _positive,
+        43200.0,
+        "A portal session ends this long after its login, however busy; never later than the"
+        " login session it holds (12 hours at the home node, 15 minutes for a login forwarded"
+        " from another node).",
+    ),
+    Setting(
+        "web",
+        "streams_per_session",
+        _positive_int,
+        4,
+        "Live-update connections (server-sent events of open declaration and timeline pages)"
+        " one portal session may hold at once, per process; one more is refused with 429.",
+    ),
+    Setting(
         "declarations",
         "tariff_file",
         _text,

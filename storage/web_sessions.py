@@ -1,4 +1,5 @@
-"""The portal's server-side sessions: a cookie id's hash, and the tokens of the login behind it."""
+"""The portal's server-side sessions: a cookie id's hash, the tokens of the login behind it, and
+when it was last used."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class WebSession:
     username: str
     created_at_unix_ms: int
     expires_at_unix_ms: int
+    last_seen_unix_ms: int = 0
 
 
 class WebSessionStore:
@@ -26,8 +28,8 @@ class WebSessionStore:
     async def open(self, id_sha256: bytes, session: WebSession) -> None:
         await self._db.execute(
             "INSERT INTO web_sessions (id_sha256, access_token, refresh_token, party_id,"
-            " username, created_at_unix_ms, expires_at_unix_ms)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            " username, created_at_unix_ms, expires_at_unix_ms, last_seen_unix_ms)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             id_sha256,
             session.access_token,
             session.refresh_token,
@@ -35,13 +37,14 @@ class WebSessionStore:
             session.username,
             session.created_at_unix_ms,
             session.expires_at_unix_ms,
+            session.last_seen_unix_ms or session.created_at_unix_ms,
         )
 
     async def get(self, id_sha256: bytes, now_ms: int) -> WebSession | None:
         """The session, unless it has expired."""
         row = await self._db.fetchrow(
             "SELECT access_token, refresh_token, party_id, username, created_at_unix_ms,"
-            " expires_at_unix_ms FROM web_sessions WHERE id_sha256 = $1"
+            " expires_at_unix_ms, last_seen_unix_ms FROM web_sessions WHERE id_sha256 = $1"
             " AND expires_at_unix_ms > $2",
             id_sha256,
             now_ms,
@@ -55,6 +58,16 @@ class WebSessionStore:
             username=row["username"],
             created_at_unix_ms=row["created_at_unix_ms"],
             expires_at_unix_ms=row["expires_at_unix_ms"],
+            last_seen_unix_ms=row["last_seen_unix_ms"],
+        )
+
+    async def touch(self, id_sha256: bytes, now_ms: int) -> None:
+        """The session was used at `now_ms` (never moved back by a slower replica)."""
+        await self._db.execute(
+            "UPDATE web_sessions SET last_seen_unix_ms = $2"
+            " WHERE id_sha256 = $1 AND last_seen_unix_ms < $2",
+            id_sha256,
+            now_ms,
         )
 
     async def renew(

@@ -10,7 +10,7 @@ from typing import Protocol
 from identity.accounts import Accounts
 from node.config import NodeConfig
 from node.web.branding import Branding
-from node.web.session import Sessions
+from node.web.session import Sessions, Streams
 from node.web.templating import Templates
 from services.certificates import Certificates
 from services.declarations import Declarations
@@ -39,6 +39,7 @@ class Portal:
     node: Parts
     branding: Branding
     sessions: Sessions
+    streams: Streams
     templates: Templates
     csrf_key: bytes
     https: bool

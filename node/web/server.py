@@ -28,7 +28,7 @@ from node.web import csrf
 from node.web.app import build_app
 from node.web.branding import branding_for
 from node.web.portal import Parts, Portal
-from node.web.session import Sessions
+from node.web.session import Sessions, Streams
 from node.web.templating import Templates
 
 __all__ = ["WebServer", "node_secret", "portal_for"]
@@ -64,8 +64,13 @@ def portal_for(node: Parts, secret: bytes) -> Portal:
         node=node,
         branding=branding_for(config.id, name_en=config.web_name_en, name_zh=config.web_name_zh),
         sessions=Sessions(
-            accounts=node.accounts, store=node.db.web_sessions, clock_ms=node.clock_ms
+            accounts=node.accounts,
+            store=node.db.web_sessions,
+            clock_ms=node.clock_ms,
+            idle_ms=int(config.web_idle_timeout_s * 1000),
+            lifetime_ms=int(config.web_session_lifetime_s * 1000),
         ),
+        streams=Streams(config.web_streams_per_session),
         templates=Templates(),
         csrf_key=csrf.derive_key(secret),
         https=config.web_cert_file is not None,

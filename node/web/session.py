@@ -8,6 +8,11 @@ tokens of an ordinary login through the identity layer: the same login as the AP
 same lock after failed logins, the same checks of every token on every request, and the same
 revocation. Logging out revokes the login's session across the federation, as the API's
 Logout does, and deletes the row. Tokens never reach the browser, a URL or a log.
+
+A session ends by itself after `idle_ms` without a request ([web] idle_timeout_s) and
+`lifetime_ms` after its login however busy ([web] session_lifetime_s), both kept in the row so
+every replica ends it alike; its last request is written at most every `TOUCH_MS`, not at every
+page. `Streams` counts each session's open live-update connections, in this process.
 """
 
 from __future__ import annotations
@@ -26,7 +31,18 @@ from identity.login_sessions import SESSION_LIFETIME_MS
 from storage.web_sessions import WebSession, WebSessionStore
 from swf.v1 import identity_pb2 as ipb
 
-__all__ = ["Sessions", "SignedIn", "cookie_attributes", "cookie_name", "new_id", "valid_id"]
+__all__ = [
+    "TOUCH_MS",
+    "Sessions",
+    "SignedIn",
+    "Streams",
+    "cookie_attributes",
+    "cookie_name",
+    "new_id",
+    "valid_id",
+]
+
+TOUCH_MS = 10_000  # how stale the row's last request may be: one write per 10 s of browsing
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -62,11 +78,19 @@ class SignedIn:
 
 class Sessions:
     def __init__(
-        self, *, accounts: Accounts, store: WebSessionStore, clock_ms: Callable[[], int]
+        self,
+        *,
+        accounts: Accounts,
+        store: WebSessionStore,
+        clock_ms: Callable[[], int],
+        idle_ms: int = 30 * 60_000,
+        lifetime_ms: int = SESSION_LIFETIME_MS,
     ) -> None:
         self._accounts = accounts
         self._store = store
         self._clock_ms = clock_ms
+        self.idle_ms = idle_ms
+        self.lifetime_ms = min(lifetime_ms, SESSION_LIFETIME_MS)
         self._renewing: dict[bytes, asyncio.Lock] = {}
 
     def _now(self) -> int:
@@ -89,9 +113,10 @@ class Sessions:
                 created_at_unix_ms=now_ms,
                 # A login here is refreshed here, for as long as the login session lasts; one
                 # forwarded from another node cannot be, and ends with its token.
-                expires_at_unix_ms=now_ms + SESSION_LIFETIME_MS
+                expires_at_unix_ms=now_ms + self.lifetime_ms
                 if claims.issuer == self._accounts.node_id
-                else claims.expires_at_ms,
+                else min(claims.expires_at_ms, now_ms + self.lifetime_ms),
+                last_seen_unix_ms=now_ms,
             ),
         )
         return session_id
@@ -99,13 +124,19 @@ class Sessions:
     async def signed_in(self, session_id: str | None) -> SignedIn | None:
         """The session behind the cookie, if it is one and its token is still good here. A
         token that is refused (expired, revoked: logged out elsewhere, user disabled, party
-        suspended) ends the session."""
+        suspended) ends the session, as does `idle_ms` without a request."""
         if session_id is None:
             return None
         key = _key(session_id)
-        session = await self._store.get(key, self._now())
+        now_ms = self._now()
+        session = await self._store.get(key, now_ms)
         if session is None:
             return None
+        if now_ms - session.last_seen_unix_ms >= self.idle_ms:
+            await self._store.end(key)
+            return None
+        if now_ms - session.last_seen_unix_ms >= TOUCH_MS:
+            await self._store.touch(key, now_ms)
         try:
             claims = await self._accounts.authenticate(session.access_token)
         except Unauthenticated as exc:
@@ -157,3 +188,33 @@ class Sessions:
         if signed_in is not None:
             await self._accounts.logout(signed_in.claims)
         await self._store.end(_key(session_id))
+
+
+class Streams:
+    """Each session's open live-update connections in this process, at most `limit` at once:
+    a page left open in many tabs holds a connection and a watch each, and one session may
+    not hold them all."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[bytes, int] = {}
+
+    def acquire(self, session_id: str) -> bool:
+        """One more connection for the session, or False at its limit."""
+        key = _key(session_id)
+        held = self._open.get(key, 0)
+        if held >= self.limit:
+            return False
+        self._open[key] = held + 1
+        return True
+
+    def release(self, session_id: str) -> None:
+        key = _key(session_id)
+        held = self._open.get(key, 0) - 1
+        if held > 0:
+            self._open[key] = held
+        else:
+            self._open.pop(key, None)
+
+    def held(self, session_id: str) -> int:
+        return self._open.get(_key(session_id), 0)

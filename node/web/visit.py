@@ -21,6 +21,7 @@ from node.web import csrf
 from node.web.i18n import COOKIE as LANG_COOKIE
 from node.web.i18n import negotiate
 from node.web.portal import Portal
+from node.web.refusals import refusal
 from node.web.session import SignedIn, cookie_attributes, cookie_name, new_id, valid_id
 
 __all__ = ["FieldErrors", "Visit", "field_errors", "page", "safe_next"]
@@ -30,9 +31,10 @@ log = logging.getLogger("swnode.web")
 FieldErrors = dict[str, str]
 
 
-def field_errors(exc: SwnodeError, default_field: str) -> FieldErrors:
-    """The API's refusal as the form shows it: its message at the field it names."""
-    return {exc.field or default_field: f"{exc.message} ({exc.reason})"}
+def field_errors(exc: SwnodeError, default_field: str, locale: str = "en") -> FieldErrors:
+    """The API's refusal as the form shows it: its message, in the page's language, at the
+    field it names."""
+    return {exc.field or default_field: refusal(exc, locale)}
 
 
 def safe_next(value: str | None, default: str = "/dashboard") -> str:

@@ -1,6 +1,6 @@
 """The portal's sessions (storage/web_sessions.py) on both backends: found by the id's hash
 until they expire, renewed only from the refresh token they hold, seen by every replica, and
-gone at logout or once expired."""
+gone at logout or once expired; their last request kept, never moved back."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ SESSION = WebSession(
     username="alice",
     created_at_unix_ms=NOW,
     expires_at_unix_ms=NOW + 60_000,
+    last_seen_unix_ms=NOW,
 )
 
 
@@ -47,3 +48,13 @@ async def test_logout_deletes_the_session(db: Database) -> None:
     await db.web_sessions.open(KEY, SESSION)
     await db.web_sessions.end(KEY)
     assert await db.web_sessions.get(KEY, NOW) is None
+
+
+async def test_the_last_request_is_kept_and_never_moved_back(
+    db: Database, other_db: Database
+) -> None:
+    await db.web_sessions.open(KEY, SESSION)
+    await db.web_sessions.touch(KEY, NOW + 20_000)
+    await other_db.web_sessions.touch(KEY, NOW + 10_000)  # a slower replica, later
+    found = await other_db.web_sessions.get(KEY, NOW)
+    assert found is not None and found.last_seen_unix_ms == NOW + 20_000

@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from services.agencies import DEFAULT_ROUTES
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import logistics_pb2 as lpb
 from tests.declarations_client import example, office
-from tests.harness import Network, NetworkSpec, refusal_of, swnode
+from tests.harness import Network, NetworkSpec, eventually, refusal_of, swnode
 from tests.identity_client import PASSWORD, IdentityClient, new_uscc, wrong_check_character
 from tests.logistics_client import event, new_container, yard
 from tests.web.portal_client import Visitor, csrf_of, portal_url
@@ -126,6 +127,27 @@ def test_a_wrong_uscc_shows_the_apis_rule_at_its_field(visitor: Visitor) -> None
     assert answer.status_code == 400
     assert 'id="uscc-error"' in answer.text and 'href="#uscc"' in answer.text
     assert 'aria-invalid="true"' in answer.text
+
+
+def test_a_chinese_page_shows_the_refusals_in_chinese(net: Network) -> None:
+    """The API's English messages, shown by reason code and rule from the catalogs."""
+    visitor = Visitor(portal_url(net, "CN-GD"), language="zh-CN")
+    try:
+        uscc = new_uscc()
+        answer = visitor.register(wrong_check_character(uscc), password=PASSWORD)
+        assert answer.status_code == 400 and "校验码错误" in answer.text
+        assert "(party.bad_uscc)" in answer.text
+        assert visitor.register(uscc, password=PASSWORD).status_code == 200
+        refused = visitor.login(uscc, password="not the password")
+        assert refused.status_code == 400 and "主体、用户名或密码错误。" in refused.text
+        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        values = form_values(declaration_of(uscc).goods_declaration)
+        wrong = {**values, "declarant_uscc": wrong_check_character(uscc), "submit": "1"}
+        form = visitor.post("/documents/new/goods_declaration", wrong)
+        assert form.status_code == 422 and "统一社会信用代码的校验码错误。" in form.text
+        assert "uscc_check_character" in form.text
+    finally:
+        visitor.close()
 
 
 def test_the_dashboard_shows_declarations_submitted_through_the_api(
@@ -231,6 +253,72 @@ def test_the_dashboard_shows_the_enterprises_certificates(net: Network, visitor:
         assert other.get(f"/certificates/{found[1]}").status_code == 404
     finally:
         other.close()
+
+
+def test_the_issuing_body_replaces_and_cancels_a_certificate_on_its_page(
+    net: Network, visitor: Visitor
+) -> None:
+    """ReplaceCertificate's and CancelCertificate's rules on the portal: a replacement for
+    another importing country refused, a corrected one issued in its place; a cancellation
+    needs a reason at its field; the exporter has neither form; verifying by number is the
+    importing window's agencies'."""
+    uscc = new_uscc()
+    application = example("certificate_of_origin_application")
+    application.certificate_of_origin_application.exporter.uscc = uscc
+    with office(net) as o:
+        exporter = o.enterprise(uscc, roles=("declarant", "exporter"))
+        applied = exporter.submit(application)
+        for agency in DEFAULT_ROUTES["certificate_of_origin_application"]:
+            o.agency("CN-GD", agency).decide(applied.id, dpb.DECISION_ACCEPT)
+        exporter.wait_status(applied.id, "approved")
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    found = re.search(r'href="/certificates/([^"]+)"', visitor.get("/dashboard").text)
+    assert found
+    number = found[1]
+    assert 'id="cancel-certificate"' not in visitor.get(f"/certificates/{number}").text
+    mine = visitor.post(
+        f"/certificates/{number}/cancel", {"reason": "mine"}, token_from="/dashboard"
+    )
+    assert mine.status_code in (400, 404) and "cancelled" not in mine.text
+    refused = visitor.get(f"/certificates/verify?number={number}")
+    assert refused.status_code == 403 and "certificate.not_agency" in refused.text
+    assert visitor.get(f"/certificates/{number}/replace").status_code == 404  # not the exporter's
+    body = officer(net, "ccpit")
+    try:
+        # Replaced with a corrected application, in its generated form filled from the old one.
+        replace_at = f"/certificates/{number}/replace"
+        form = body.get(replace_at)
+        assert form.status_code == 200 and f'value="{uscc}"' in form.text
+        values = form_values(application.certificate_of_origin_application)
+        other = {**values, "importing_country": "TH", "importer.country": "TH", "submit": "1"}
+        refused = body.post(replace_at, other)
+        assert refused.status_code == 422 and "certificate.other_parties" in refused.text
+        corrected = {**values, "invoice_number": "INV-2025-0042-R", "reason": "invoice number"}
+        replaced = body.post(replace_at, {**corrected, "submit": "1"})
+        assert replaced.status_code == 303, replaced.text
+        new_page = replaced.headers["location"]
+        assert new_page.startswith("/certificates/RCEP-CN-GD-") and number not in new_page
+        old_page = body.get(f"/certificates/{number}").text
+        assert 'data-status="replaced"' in old_page and 'id="replace"' not in old_page
+        number = new_page.removeprefix("/certificates/")
+        page = new_page
+        assert 'id="cancel-certificate"' in body.get(page).text
+        empty = body.post(f"{page}/cancel", {"reason": " "}, token_from=page)
+        assert empty.status_code == 400 and 'id="reason-error"' in empty.text
+        assert "certificate.reason_required" in empty.text
+        done = body.post(f"{page}/cancel", {"reason": "issued in error"}, token_from=page)
+        assert done.status_code == 303 and done.headers["location"] == page
+        after = body.get(page).text
+        assert 'data-status="cancelled"' in after and "issued in error" in after
+        assert 'id="cancel-certificate"' not in after
+    finally:
+        body.close()
+    customs = officer(net, "customs")
+    try:
+        unknown = customs.get("/certificates/verify?number=RCEP-CN-GD-999999&country=CN")
+        assert unknown.status_code == 200 and 'data-authentic="no"' in unknown.text
+    finally:
+        customs.close()
 
 
 def test_the_cargo_timeline_of_a_declaration_keeps_itself_up_to_date(
@@ -388,6 +476,22 @@ def test_access_to_an_operators_dataset_is_asked_granted_and_revoked(
         terminal.close()
 
 
+def test_an_administrator_publishes_a_dataset_with_the_apis_rules(visitor: Visitor) -> None:
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    assert 'href="/sharing/publish"' in visitor.get("/sharing").text
+    form = {"description": "Monthly export prices", "fields": "hs_code, month\nprice"}
+    bad = visitor.post("/sharing/publish", {**form, "name": "Prices!"})
+    assert bad.status_code == 400 and 'id="name-error"' in bad.text
+    assert "dataset.invalid" in bad.text and 'href="#name"' in bad.text
+    name = f"prices-{secrets.token_hex(3)}"
+    policy = "SHARING_POLICY_RESTRICTED"
+    done = visitor.post("/sharing/publish", {**form, "name": name, "policy": policy})
+    assert done.status_code == 303 and done.headers["location"] == "/sharing"
+    assert name in visitor.get("/sharing").text
+
+
 def test_a_declarations_events_stream_each_transition_until_it_is_final(
     net: Network, visitor: Visitor
 ) -> None:
@@ -421,6 +525,45 @@ def test_a_declarations_events_stream_each_transition_until_it_is_final(
                     break
         deciding.join()
     assert events[0] == "update" and "cleared" in events and events[-1] == "done"
+
+
+def test_one_session_holds_at_most_its_limit_of_live_connections(
+    net: Network, visitor: Visitor
+) -> None:
+    """[web] streams_per_session (4 by default): the fifth live page is refused with 429 and
+    says why; once one is closed, another may open."""
+    uscc = new_uscc()
+    with office(net) as o:
+        submitted = o.enterprise(uscc, roles=("declarant",)).submit(declaration_of(uscc))
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    path = f"/declarations/{submitted.id}/events"
+    with ExitStack() as open_pages:
+        for _ in range(4):
+            held = open_pages.enter_context(visitor.http.stream("GET", path))
+            assert held.status_code == 200
+        refused = visitor.get(path)
+        assert refused.status_code == 429 and "Too many live pages" in refused.text
+        assert "Close some of its declaration or timeline pages" in refused.text
+        # Another enterprise's session has its own connections.
+        other = Visitor(visitor.base)
+        try:
+            stranger = new_uscc()
+            with office(net) as o:
+                theirs = o.enterprise(stranger, roles=("declarant",)).submit(
+                    declaration_of(stranger)
+                )
+            assert other.login(stranger, password=PASSWORD).status_code == 303
+            with other.http.stream("GET", f"/declarations/{theirs.id}/events") as answer:
+                assert answer.status_code == 200
+        finally:
+            other.close()
+        open_pages.close()  # the browser leaves the four pages
+
+    def reopened() -> None:
+        with visitor.http.stream("GET", path) as again:
+            assert again.status_code == 200
+
+    eventually(reopened, timeout_s=10)
 
 
 def officer(net: Network, agency: str) -> Visitor:

@@ -1,7 +1,8 @@
 """The portal's sessions on the identity layer's real logins (each node's Accounts on its own
 SQLite database, a clock the test moves): renewed at the home node past the access token's
 15 minutes, ended with the token for a login forwarded from elsewhere, and revoked at logout
-as the API's Logout does."""
+as the API's Logout does; ended after an idle timeout and at an absolute lifetime; and the
+live-update connections each session may hold."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from core.errors import Unauthenticated
 from identity.tokens import MAX_LIFETIME_S
-from node.web.session import Sessions
+from node.web.session import Sessions, Streams
 from tests.identity.world import USCC, World, login, request
 
 
@@ -81,3 +82,50 @@ async def test_expired_sessions_are_forgotten_as_new_ones_begin(world: World) ->
     await sessions.open(await login_here(login(), "10.0.0.1"))
     store = world.databases["CN-SH"].web_sessions
     assert await store.forget_expired(world.clock.now_ms) == 0  # the old one is gone already
+
+
+async def test_a_session_idle_for_longer_than_its_timeout_ends(world: World) -> None:
+    await registered(world)
+    sessions = Sessions(
+        accounts=world.nodes["CN-GD"],
+        store=world.databases["CN-GD"].web_sessions,
+        clock_ms=world.clock,
+        idle_ms=30 * 60_000,
+    )
+    session_id = await sessions.open(await world.nodes["CN-GD"].sessions.login(login(), "10.0.0.1"))
+    for _ in range(3):  # a request every 29 minutes keeps it: 87 minutes in all
+        world.clock.now_ms += 29 * 60_000
+        assert await sessions.signed_in(session_id) is not None
+    world.clock.now_ms += 30 * 60_000
+    assert await sessions.signed_in(session_id) is None
+    world.clock.now_ms -= 30 * 60_000  # ended, not only refused: the row is gone
+    assert await sessions.signed_in(session_id) is None
+
+
+async def test_a_busy_session_ends_at_its_absolute_lifetime(world: World) -> None:
+    await registered(world)
+    sessions = Sessions(
+        accounts=world.nodes["CN-GD"],
+        store=world.databases["CN-GD"].web_sessions,
+        clock_ms=world.clock,
+        lifetime_ms=60 * 60_000,
+    )
+    session_id = await sessions.open(await world.nodes["CN-GD"].sessions.login(login(), "10.0.0.1"))
+    for _ in range(5):
+        world.clock.now_ms += 11 * 60_000
+        assert await sessions.signed_in(session_id) is not None
+    world.clock.now_ms += 6 * 60_000  # 61 minutes after the login, however busy
+    assert await sessions.signed_in(session_id) is None
+
+
+def test_live_connections_are_counted_per_session_up_to_the_limit() -> None:
+    streams = Streams(limit=2)
+    mine, theirs = "a" * 43, "b" * 43
+    assert streams.acquire(mine) and streams.acquire(mine)
+    assert not streams.acquire(mine)  # the third, refused
+    assert streams.acquire(theirs)  # another session has its own
+    streams.release(mine)
+    assert streams.held(mine) == 1 and streams.acquire(mine)
+    for _ in range(3):
+        streams.release(mine)
+    assert streams.held(mine) == 0

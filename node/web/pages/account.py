@@ -10,6 +10,7 @@ from core.parties import ENTERPRISE_ROLES
 from node.web.i18n import COOKIE as LANG_COOKIE
 from node.web.i18n import LOCALES
 from node.web.pages.labels import N_
+from node.web.refusals import refusal
 from node.web.session import new_id
 from node.web.visit import FieldErrors, Visit, field_errors, page, safe_next
 from swf.v1 import identity_pb2 as ipb
@@ -61,7 +62,7 @@ async def register(visit: Visit) -> Response:
         )
     except SwnodeError as exc:
         values["admin_password"] = ""
-        return _register_form(visit, values, roles, field_errors(exc, "uscc"), 400)
+        return _register_form(visit, values, roles, field_errors(exc, "uscc", visit.locale), 400)
     return visit.render(
         "account/registered.html", registration=registration, user=values["admin_user"]
     )
@@ -93,7 +94,7 @@ async def login(visit: Visit) -> Response:
         session_id = await visit.portal.sessions.open(tokens)
     except SwnodeError as exc:
         field = exc.field if exc.field in ("party", "user") else "password"
-        return _login_form(visit, values, {field: f"{exc.message} ({exc.reason})"}, 400)
+        return _login_form(visit, values, {field: refusal(exc, visit.locale)}, 400)
     visit.replace_session(session_id)
     return RedirectResponse(safe_next(form.get("next")), status_code=303)
 

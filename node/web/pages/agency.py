@@ -11,6 +11,7 @@ from starlette.routing import Route
 from core.errors import NotFound, PermissionDenied, SwnodeError
 from node.web.forms import bind_form, form_spec, form_values
 from node.web.pages.labels import N_
+from node.web.refusals import refusal
 from node.web.visit import FieldErrors, Visit, field_errors, page
 from swf.v1 import declarations_pb2 as dpb
 
@@ -35,7 +36,7 @@ def _refused(visit: Visit, exc: SwnodeError) -> Response:
     if isinstance(exc, NotFound):
         return visit.not_found()
     code = 403 if isinstance(exc, PermissionDenied) else 409
-    return visit.refuse(code, "This is agency work", f"{exc.message} ({exc.reason})")
+    return visit.refuse(code, "This is agency work", refusal(exc, visit.locale))
 
 
 @page(signed_in=True)
@@ -91,7 +92,9 @@ async def claim(visit: Visit) -> Response:
     except SwnodeError as exc:
         if isinstance(exc, NotFound | PermissionDenied):
             return _refused(visit, exc)
-        return await _item_page(visit, errors=field_errors(exc, "claim"), values={}, status=409)
+        return await _item_page(
+            visit, errors=field_errors(exc, "claim", visit.locale), values={}, status=409
+        )
     return RedirectResponse(f"/work/{work_id}", status_code=303)
 
 
@@ -114,7 +117,7 @@ async def decide(visit: Visit) -> Response:
         if isinstance(exc, NotFound | PermissionDenied):
             return _refused(visit, exc)
         return await _item_page(
-            visit, errors=field_errors(exc, "decision"), values=values, status=400
+            visit, errors=field_errors(exc, "decision", visit.locale), values=values, status=400
         )
     return RedirectResponse("/work", status_code=303)
 

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from core.errors import SwnodeError
 from node.web.pages.labels import CERTIFICATE_LABELS, STATUS_LABELS
+from node.web.refusals import refusal
 from node.web.visit import Visit, page
 from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import declarations_pb2 as dpb
@@ -45,7 +46,7 @@ async def dashboard(visit: Visit) -> Response:
             )
             certificates = list(issued.certificates)
         except SwnodeError as exc:
-            problem = f"{exc.message} ({exc.reason})"
+            problem = refusal(exc, visit.locale)
     return visit.render(
         "dashboard.html",
         claims=claims,

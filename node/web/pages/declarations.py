@@ -8,21 +8,25 @@ New documents are pages/documents.py's."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlencode
 
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from core.declaration_status import FINAL, Status
 from core.errors import NotFound, SwnodeError
 from node.web.forms import bind_form, form_spec, form_values
-from node.web.pages.labels import STATUS_LABELS
+from node.web.i18n import catalog
+from node.web.pages.labels import N_, STATUS_LABELS
+from node.web.refusals import refusal
 from node.web.visit import Visit, page
 from services.agencies import PAYMENT
 from swf.v1 import declarations_pb2 as dpb
 
-__all__ = ["routes", "sse_event"]
+__all__ = ["live_stream", "routes", "sse_event"]
 
 LIST_SIZE = 50
 
@@ -31,6 +35,42 @@ def sse_event(event: str, html: str) -> str:
     """One server-sent event carrying an HTML fragment (each line its own `data:` field)."""
     lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
     return f"event: {event}\n{lines}\n"
+
+
+TOO_MANY_STREAMS = N_(
+    "This login already has as many live pages open as it may. Close some of its declaration"
+    " or timeline pages in other tabs, then reload this one."
+)
+
+
+class _Held(StreamingResponse):
+    """A stream that gives its connection back however it ends: finished, refused, or the
+    browser gone before its first byte."""
+
+    def __init__(self, events: AsyncIterator[str], release: Callable[[], None]) -> None:
+        super().__init__(
+            events,
+            media_type="text/event-stream",
+            headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+        )
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+def live_stream(visit: Visit, events: AsyncIterator[str]) -> Response:
+    """`events` as a stream of server-sent events, holding one of the session's live-update
+    connections ([web] streams_per_session) until it ends or the browser goes; beyond the
+    limit, 429 with a message."""
+    streams = visit.portal.streams
+    if not streams.acquire(visit.session_id):
+        detail = catalog(visit.locale).gettext(TOO_MANY_STREAMS)
+        return visit.refuse(429, "Too many live pages", detail)
+    return _Held(events, functools.partial(streams.release, visit.session_id))
 
 
 @page(signed_in=True)
@@ -47,7 +87,7 @@ async def listing(visit: Visit) -> Response:
             ),
         )
     except SwnodeError as exc:
-        return visit.refuse(400, "This list cannot be shown", f"{exc.message} ({exc.reason})")
+        return visit.refuse(400, "This list cannot be shown", refusal(exc, visit.locale))
     return visit.render(
         "declarations/list.html",
         declarations=list(listed.declarations),
@@ -141,11 +181,7 @@ async def events(visit: Visit) -> Response:
         except TimeoutError:
             return
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
-    )
+    return live_stream(visit, stream())
 
 
 routes = [

@@ -5,6 +5,8 @@ problem is shown at the field it names."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
@@ -24,10 +26,16 @@ from node.web.forms import (
     parse_form,
 )
 from node.web.forms.bind import BoundForm
+from node.web.refusals import rule_message
 from node.web.visit import Visit, page
 from swf.v1 import declarations_pb2 as dpb
 
-__all__ = ["refusal_errors", "routes"]
+__all__ = ["in_language", "refusal_errors", "routes"]
+
+
+def in_language(errors: list[FormError], locale: str) -> list[FormError]:
+    """The problems' messages in the page's language, by their rules (node/web/refusals.py)."""
+    return [replace(e, message=rule_message(e.rule, e.message, locale)) for e in errors]
 
 
 def refusal_errors(document_type: str, data: FormData, exc: SwnodeError) -> list[FormError]:
@@ -86,6 +94,7 @@ async def new_document(visit: Visit) -> Response:
             errors = refusal_errors(document_type, data, exc)
         else:
             return RedirectResponse(f"/declarations/{declaration.id}", status_code=303)
+    errors = in_language(errors, visit.locale)
     return _form_page(visit, bind_form(spec, as_values(data), errors), status=422)
 
 

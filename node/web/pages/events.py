@@ -14,6 +14,7 @@ from core.event_files import MAX_EVENTS_PER_FILE, event_from_cells, parse_event_
 from core.grpc_status import VALIDATION_KEY
 from core.logistics import OPERATOR_KINDS
 from node.web.pages.labels import EVENT_LABELS, MODE_LABELS
+from node.web.refusals import refusal, rule_message
 from node.web.visit import FieldErrors, Visit, page
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import documents_pb2 as docs
@@ -25,7 +26,7 @@ FIELDS = ("event_id", "kind", "occurred_at", "place", "container", "bill_of_ladi
 _EVENT_FIELD = {"occurred_at_unix_ms": "occurred_at"}  # the API's field → the form's
 
 
-def _errors(exc: SwnodeError, single: bool) -> FieldErrors:
+def _errors(exc: SwnodeError, single: bool, locale: str) -> FieldErrors:
     """The API's refusal at the form's fields (one event), or listed by event (a file)."""
     for key, value in exc.details:
         if key == VALIDATION_KEY:
@@ -34,11 +35,11 @@ def _errors(exc: SwnodeError, single: bool) -> FieldErrors:
                 # "events[0].container" → the form's "container"; a file's rows keep their index
                 name = e.field.split(".", 1)[-1] if single else "file"
                 name = _EVENT_FIELD.get(name, name) if single else name
-                text = f"{e.field}: {e.message} ({e.rule})"
+                text = f"{e.field}: {rule_message(e.rule, e.message, locale)} ({e.rule})"
                 errors[name] = f"{errors[name]}; {text}" if name in errors else text
             return errors
     name = exc.field if single and exc.field in FIELDS else ("event_id" if single else "file")
-    return {name: f"{exc.message} ({exc.reason})"}
+    return {name: refusal(exc, locale)}
 
 
 def _page(
@@ -83,10 +84,10 @@ async def report(visit: Visit) -> Response:
         done = await _report(visit, [event_from_cells(values)])
     except PermissionDenied as exc:
         return visit.refuse(
-            403, "Only logistics operators report events", f"{exc.message} ({exc.reason})"
+            403, "Only logistics operators report events", refusal(exc, visit.locale)
         )
     except SwnodeError as exc:
-        return _page(visit, errors=_errors(exc, True), values=values, status=400)
+        return _page(visit, errors=_errors(exc, True, visit.locale), values=values, status=400)
     return _page(visit, stored=done)
 
 
@@ -103,10 +104,10 @@ async def upload(visit: Visit) -> Response:
         done = await _report(visit, events)
     except PermissionDenied as exc:
         return visit.refuse(
-            403, "Only logistics operators report events", f"{exc.message} ({exc.reason})"
+            403, "Only logistics operators report events", refusal(exc, visit.locale)
         )
     except SwnodeError as exc:
-        return _page(visit, errors=_errors(exc, False), status=400)
+        return _page(visit, errors=_errors(exc, False, visit.locale), status=400)
     return _page(visit, stored=done)
 
 

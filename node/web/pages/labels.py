@@ -27,6 +27,7 @@ STATUS_LABELS: dict[str, str] = {
 
 # services/certificate_records.py: where a certificate that crosses the border is.
 CERTIFICATE_LABELS: dict[str, str] = {
+    "issued": N_("Issued"),  # the first event of a certificate's history
     "pending_delivery": N_("Being delivered"),
     "delivered": N_("Delivered"),
     "delivery_failed": N_("Delivery failed"),

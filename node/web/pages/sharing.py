@@ -1,6 +1,7 @@
 """The data sharing pool: browse the federation's datasets, ask for access and follow one's own
-requests; for a dataset's owner, the requests made to it (grant, refuse, revoke) and its access
-log. All through the same service as the API's DataSharing, with the visitor's claims."""
+requests; publish a dataset (an administrator, at its home node); for a dataset's owner, the
+requests made to it (grant, refuse, revoke) and its access log. All through the same service as
+the API's DataSharing, with the visitor's claims."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.routing import Route
 
 from core.errors import SwnodeError
 from node.web.pages.labels import N_
+from node.web.refusals import refusal
 from node.web.visit import FieldErrors, Visit, field_errors, page
 from swf.v1 import logistics_pb2 as lpb
 
@@ -22,6 +24,10 @@ ACCESS_LABELS = {
     "ACCESS_STATUS_EXPIRED": N_("Expired"),
 }
 DAY_MS = 86_400_000
+POLICY_LABELS = {
+    "SHARING_POLICY_OPEN_TO_AGENCIES": N_("Open to the federation's agencies"),
+    "SHARING_POLICY_RESTRICTED": N_("Restricted: each party asks and the owner grants"),
+}
 
 
 def _context() -> dict[str, object]:
@@ -41,7 +47,7 @@ async def _pool(visit: Visit, *, errors: FieldErrors | None = None, status: int 
         datasets = await sharing.list_datasets(claims, lpb.ListDatasetsRequest())
         mine = await sharing.list_requests(claims, lpb.ListRequestsRequest())
     except SwnodeError as exc:
-        return visit.refuse(403, "The data sharing pool", f"{exc.message} ({exc.reason})")
+        return visit.refuse(403, "The data sharing pool", refusal(exc, visit.locale))
     return visit.render(
         "sharing/pool.html",
         status_code=status,
@@ -68,7 +74,7 @@ async def ask(visit: Visit) -> Response:
     try:
         await visit.portal.node.sharing.request_access(visit.signed_in.claims, request)
     except SwnodeError as exc:
-        errors = field_errors(exc, "purpose")
+        errors = field_errors(exc, "purpose", visit.locale)
         if "valid_until_unix_ms" in errors:
             errors["days"] = errors.pop("valid_until_unix_ms")
         return await _pool(visit, errors=errors, status=400)
@@ -90,7 +96,7 @@ async def _incoming(
         asked = await sharing.list_requests(claims, lpb.ListRequestsRequest(incoming=True))
         log = await sharing.access_log(claims, lpb.AccessLogRequest(page_size=50))
     except SwnodeError as exc:
-        return visit.refuse(403, "The data sharing pool", f"{exc.message} ({exc.reason})")
+        return visit.refuse(403, "The data sharing pool", refusal(exc, visit.locale))
     return visit.render(
         "sharing/incoming.html",
         status_code=status,
@@ -116,14 +122,50 @@ async def decide(visit: Visit) -> Response:
             reason="" if action == "grant" else form.get("reason", ""),
         )
     except SwnodeError as exc:
-        return await _incoming(
-            visit, errors={"requests": f"{exc.message} ({exc.reason})"}, status=400
-        )
+        return await _incoming(visit, errors={"requests": refusal(exc, visit.locale)}, status=400)
     return RedirectResponse("/sharing/incoming", status_code=303)
+
+
+@page(signed_in=True)
+async def publish(visit: Visit) -> Response:
+    """PublishDataset: a name, a description, its fields (one per line or comma-separated)
+    and its policy."""
+    assert visit.signed_in is not None
+    if visit.request.method == "GET":
+        return _publish_form(visit, {}, {})
+    form = await visit.form()
+    values = {k: form.get(k, "") for k in ("name", "description", "fields", "policy")}
+    policy = values["policy"]
+    request = lpb.PublishDatasetRequest(
+        name=values["name"].strip(),
+        description=values["description"],
+        fields=[f for f in values["fields"].replace(",", "\n").splitlines() if f.strip()],
+        policy=lpb.SharingPolicy.Value(policy)
+        if policy in POLICY_LABELS
+        else lpb.SHARING_POLICY_UNSPECIFIED,
+    )
+    try:
+        await visit.portal.node.sharing.publish(visit.signed_in.claims, request)
+    except SwnodeError as exc:
+        return _publish_form(visit, values, field_errors(exc, "name", visit.locale), status=400)
+    return RedirectResponse("/sharing", status_code=303)
+
+
+def _publish_form(
+    visit: Visit, values: dict[str, str], errors: FieldErrors, status: int = 200
+) -> Response:
+    return visit.render(
+        "sharing/publish.html",
+        status_code=status,
+        values=values,
+        errors=errors,
+        policy_labels=POLICY_LABELS,
+    )
 
 
 routes = [
     Route("/sharing", pool, name="sharing"),
+    Route("/sharing/publish", publish, methods=["GET", "POST"], name="publish_dataset"),
     Route("/sharing/ask", ask, methods=["POST"], name="ask_access"),
     Route("/sharing/incoming", incoming, name="incoming_requests"),
     Route("/sharing/requests/{id}/{action}", decide, methods=["POST"], name="decide_access"),

@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from core.errors import SwnodeError
-from node.web.pages.declarations import sse_event
+from node.web.pages.declarations import live_stream, sse_event
 from node.web.pages.labels import EVENT_LABELS, N_, STATUS_LABELS
+from node.web.refusals import refusal
 from node.web.visit import Visit, page
 from swf.v1 import logistics_pb2 as lpb
 
@@ -67,7 +68,7 @@ async def timeline(visit: Visit) -> Response:
             visit.signed_in.claims, lpb.TimelineRequest(key=lpb.TimelineKey(**{name: value}))
         )
     except SwnodeError as exc:
-        errors = {"value": f"{exc.message} ({exc.reason})"}
+        errors = {"value": refusal(exc, visit.locale)}
         return visit.render(
             "timeline/page.html",
             status_code=400 if exc.kind.value == "invalid_argument" else 403,
@@ -114,11 +115,7 @@ async def events(visit: Visit) -> Response:
         except SwnodeError:  # refused now (a grant revoked): the page stops listening
             yield sse_event("done", "")
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
-    )
+    return live_stream(visit, stream())
 
 
 routes = [

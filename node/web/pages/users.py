@@ -10,6 +10,7 @@ from starlette.routing import Route
 from core.errors import PermissionDenied, SwnodeError
 from node.web.pages.account import ROLE_LABELS
 from node.web.pages.labels import N_
+from node.web.refusals import refusal
 from node.web.visit import FieldErrors, Visit, field_errors, page
 from swf.v1 import identity_pb2 as ipb
 
@@ -35,9 +36,7 @@ async def _page(
         listed = await visit.portal.node.accounts.users.list_users(claims)
     except SwnodeError as exc:
         code = 403 if isinstance(exc, PermissionDenied) else 409
-        return visit.refuse(
-            code, "Only administrators manage users", f"{exc.message} ({exc.reason})"
-        )
+        return visit.refuse(code, "Only administrators manage users", refusal(exc, visit.locale))
     roles = [r for r in USER_ROLES if r == "admin" or r in claims.party_roles]
     return visit.render(
         "users/list.html",
@@ -69,10 +68,10 @@ async def users(visit: Visit) -> Response:
         )
     except SwnodeError as exc:
         if isinstance(exc, PermissionDenied):
-            return visit.refuse(
-                403, "Only administrators manage users", f"{exc.message} ({exc.reason})"
-            )
-        return await _page(visit, values=values, errors=field_errors(exc, "user"), status=400)
+            return visit.refuse(403, "Only administrators manage users", refusal(exc, visit.locale))
+        return await _page(
+            visit, values=values, errors=field_errors(exc, "user", visit.locale), status=400
+        )
     return RedirectResponse("/users", status_code=303)
 
 
@@ -87,11 +86,9 @@ async def _set(visit: Visit, disable: bool) -> Response:
             await manage.enable_user(visit.signed_in.claims, ipb.EnableUserRequest(user=user))
     except SwnodeError as exc:
         if isinstance(exc, PermissionDenied):
-            return visit.refuse(
-                403, "Only administrators manage users", f"{exc.message} ({exc.reason})"
-            )
+            return visit.refuse(403, "Only administrators manage users", refusal(exc, visit.locale))
         return await _page(
-            visit, values={}, errors={"users": f"{exc.message} ({exc.reason})"}, status=400
+            visit, values={}, errors={"users": refusal(exc, visit.locale)}, status=400
         )
     return RedirectResponse("/users", status_code=303)
 

@@ -1,6 +1,7 @@
 """The portal in a real headless Chromium (Debian's, driven by Playwright): register at CN-GD,
 log in at CN-SH, follow a declaration that changes while its page is open, and every page in
-both languages checked by axe-core and photographed (.screenshots/, for docs/PORTAL.md).
+both languages checked by axe-core and photographed (.screenshots/, for docs/PORTAL.md). The
+network and the browser are shared with test_flows.py (conftest.py).
 
 Needs `scripts/with-browser` (CI runs the suite under it); without it these tests skip."""
 
@@ -8,143 +9,21 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.agencies import DEFAULT_ROUTES
-from swf.v1 import declarations_pb2 as dpb
-from tests.declarations_client import example, office
-from tests.harness import Network, NetworkSpec, swnode
+from tests.declarations_client import office
+from tests.harness import Network, swnode
 from tests.identity_client import PASSWORD, new_uscc
 from tests.logistics_client import new_container
+from tests.web.browser.tabs import Tab, browser_needed, declaration_of, login, register
 from tests.web.portal_client import portal_url
 
-CHROMIUM = os.environ.get("SWNODE_CHROMIUM", "")
-AXE_JS = os.environ.get("SWNODE_AXE_JS", "")
-SHOTS = Path(__file__).parents[3] / ".screenshots"
-
-pytestmark = [
-    pytest.mark.network,
-    pytest.mark.timeout(90),
-    pytest.mark.skipif(
-        not (CHROMIUM and Path(CHROMIUM).exists() and AXE_JS and Path(AXE_JS).exists()),
-        reason="no browser set up: run under scripts/with-browser (chromium, axe-core)",
-    ),
-]
-
-SPEC = NetworkSpec(provinces=2, foreign=0, simulator=False)
-LANGUAGES = {"en": "English", "zh_Hans": "中文"}
-LABELS = {
-    "en": {
-        "uscc": "USCC",
-        "name": "Enterprise name",
-        "user": "User name",
-        "password": "Password",
-        "register": "Register",
-        "login": "Log in",
-        "logout": "Log out",
-    },
-    "zh_Hans": {
-        "uscc": "统一社会信用代码",
-        "name": "企业名称",
-        "user": "用户名",
-        "password": "密码",
-        "register": "注册",
-        "login": "登录",
-        "logout": "退出",
-    },
-}
-
-
-@pytest.fixture(scope="module")
-def net(module_network_factory: Any) -> Network:
-    network: Network = module_network_factory(SPEC)
-    return network
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-class Tab:
-    """A page in its own browser context (own cookies), that fails on any CSP violation."""
-
-    def __init__(self, browser: Any, base: str, locale: str) -> None:
-        self.context = browser.new_context(
-            viewport={"width": 1000, "height": 720},
-            locale="zh-CN" if locale == "zh_Hans" else "en-GB",
-        )
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(10_000)
-        self.base = base
-        self.locale = locale
-        self.violations: list[str] = []
-        self.page.on(
-            "console",
-            lambda m: (
-                self.violations.append(m.text) if "Content Security Policy" in m.text else None
-            ),
-        )
-
-    def close(self) -> None:
-        self.context.close()
-
-    def go(self, path: str) -> None:
-        self.page.goto(self.base + path)
-
-    def label(self, key: str) -> str:
-        return LABELS[self.locale][key]
-
-    def check(self, name: str) -> None:
-        """axe-core finds no serious or critical violation; a screenshot is kept."""
-        self.page.evaluate(Path(AXE_JS).read_text() + "\n;void 0")
-        found = self.page.evaluate(
-            """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-                .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"""
-        )
-        assert not found, f"{name} ({self.locale}): {found}"
-        assert not self.violations, self.violations
-        SHOTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / f"{name}-{self.locale}.png"))
-
-
-def _register(tab: Tab, uscc: str) -> None:
-    tab.go("/register")
-    page = tab.page
-    page.get_by_label(tab.label("uscc"), exact=True).fill(uscc)
-    page.get_by_label(tab.label("name"), exact=True).fill("Example Trading Co., Ltd.")
-    page.get_by_label("Declarant" if tab.locale == "en" else "申报人").check()
-    page.get_by_label(tab.label("user"), exact=True).fill("alice")
-    page.get_by_label(tab.label("password"), exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=tab.label("register"), exact=True).click()
-    page.wait_for_url("**/register")
-
-
-def _login(tab: Tab, uscc: str, password: str = PASSWORD, *, user: str = "alice") -> None:
-    tab.go("/login")
-    page = tab.page
-    page.get_by_label(tab.label("uscc"), exact=True).fill(uscc)
-    page.get_by_label(tab.label("user"), exact=True).fill(user)
-    page.get_by_label(tab.label("password"), exact=True).fill(password)
-    page.get_by_role("main").get_by_role("button", name=tab.label("login"), exact=True).click()
-
-
-def declaration_of(uscc: str) -> dpb.Document:
-    document = example("goods_declaration")
-    document.goods_declaration.declarant_uscc = uscc
-    return document
+pytestmark = [pytest.mark.network, pytest.mark.timeout(90), browser_needed]
 
 
 def _decide_as_officer(net: Network, browser: Any, agency: str, declaration_id: str) -> None:
@@ -154,7 +33,7 @@ def _decide_as_officer(net: Network, browser: Any, agency: str, declaration_id: 
     party, _, name = user.partition("/")
     officer = Tab(browser, portal_url(net, "CN-GD"), "en")
     try:
-        _login(officer, party, password, user=name)
+        login(officer, party, password, user=name)
         officer.page.wait_for_url("**/dashboard")
         officer.go("/work")
         officer.check(f"work-{agency}")
@@ -187,16 +66,16 @@ def test_every_page_in_both_languages(net: Network, browser: Any, locale: str) -
         home.go("/register")
         home.check("register")
         # A wrong check character: the API's rule, at the field.
-        _register(home, uscc[:-1] + ("0" if uscc[-1] != "0" else "1"))
+        register(home, uscc[:-1] + ("0" if uscc[-1] != "0" else "1"))
         assert home.page.locator("#uscc-error").is_visible()
         home.check("register-error")
-        _register(home, uscc)
+        register(home, uscc)
         assert uscc in home.page.content()
         home.check("registered")
         with office(net) as o:  # declared through the API at CN-SH, where it is then seen
             desk = o.enterprise(uscc, at="CN-SH", roles=("declarant",))
             submitted = desk.submit(declaration_of(uscc))
-        _login(elsewhere, uscc)
+        login(elsewhere, uscc)
         elsewhere.page.wait_for_url("**/dashboard")
         assert submitted.id in elsewhere.page.content()
         elsewhere.check("dashboard")
@@ -218,10 +97,12 @@ def test_every_page_in_both_languages(net: Network, browser: Any, locale: str) -
         elsewhere.check("goods-declaration-errors")
         elsewhere.go("/nowhere")
         elsewhere.check("not-found")
-        _login(home, uscc)
+        login(home, uscc)
         home.page.wait_for_url("**/dashboard")
         home.go("/users")
         home.check("users")
+        home.go("/sharing/publish")
+        home.check("publish-dataset")
         home.go("/login")
         home.check("login")
         home.page.get_by_role("button", name=home.label("logout"), exact=True).count()
@@ -250,7 +131,7 @@ def test_a_declaration_page_updates_itself_as_agencies_decide(net: Network, brow
         with office(net) as o:
             desk = o.enterprise(uscc, roles=("declarant",))
             submitted = desk.submit(declaration_of(uscc))
-            _login(tab, uscc)
+            login(tab, uscc)
             tab.page.wait_for_url("**/dashboard")
             tab.go(f"/declarations/{submitted.id}")
             status = tab.page.locator("#declaration-status")
@@ -320,7 +201,7 @@ def test_another_enterprise_gets_404_for_the_declaration_page(net: Network, brow
         o.enterprise(other, roles=("declarant",))
     tab = Tab(browser, portal_url(net, "CN-GD"), "en")
     try:
-        _login(tab, other)
+        login(tab, other)
         tab.page.wait_for_url("**/dashboard")
         answer = tab.page.goto(tab.base + f"/declarations/{theirs.id}")
         assert answer is not None and answer.status == 404
@@ -347,7 +228,7 @@ def test_an_operator_uploads_a_csv_of_events(net: Network, browser: Any, tmp_pat
     for locale in ("zh_Hans", "en"):
         tab = Tab(browser, portal_url(net, "CN-GD"), locale)
         try:
-            _login(tab, party, added["password"], user=added["user"].partition("/")[2])
+            login(tab, party, added["password"], user=added["user"].partition("/")[2])
             tab.page.wait_for_url("**/dashboard")
             tab.go("/sharing/incoming")
             tab.check("sharing-incoming")
