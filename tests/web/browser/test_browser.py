@@ -211,7 +211,9 @@ def test_another_enterprise_gets_404_for_the_declaration_page(net: Network, brow
         tab.close()
 
 
-def test_an_operator_uploads_a_csv_of_events(net: Network, browser: Any, tmp_path: Path) -> None:
+def test_an_operator_uploads_a_csv_of_events_and_the_enterprise_sees_them(
+    net: Network, browser: Any, tmp_path: Path
+) -> None:
     party = f"op-{secrets.token_hex(3)}"
     done = swnode(
         "party", "add", "--dir", str(net.dir("CN-GD")), "--id", party,
@@ -219,7 +221,12 @@ def test_an_operator_uploads_a_csv_of_events(net: Network, browser: Any, tmp_pat
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     added = json.loads(done.stdout)
-    box = new_container()
+    uscc, box = new_uscc(), new_container()
+    document = declaration_of(uscc)
+    del document.goods_declaration.containers[:]
+    document.goods_declaration.containers.append(box)
+    with office(net) as o:
+        goods = o.enterprise(uscc, roles=("declarant", "exporter")).submit(document)
     when = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).isoformat()
     upload = tmp_path / "events.csv"
     upload.write_text(
@@ -242,3 +249,13 @@ def test_an_operator_uploads_a_csv_of_events(net: Network, browser: Any, tmp_pat
                 tab.check("events-stored")
         finally:
             tab.close()
+    # The enterprise whose declaration carries the container sees the event on its timeline.
+    tab = Tab(browser, portal_url(net, "CN-GD"), "en")
+    try:
+        login(tab, uscc, PASSWORD)
+        tab.page.wait_for_url("**/dashboard")
+        tab.go(f"/timeline?declaration_id={goods.id}")
+        tab.page.get_by_text("Gate in").first.wait_for(timeout=15_000)
+        assert box in tab.page.inner_text("main")
+    finally:
+        tab.close()
