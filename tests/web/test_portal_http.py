@@ -429,6 +429,43 @@ def test_an_operators_csv_upload_reaches_the_enterprises_timeline(
     assert visitor.get("/events").status_code == 403  # an enterprise reports no events
 
 
+def test_an_operator_sees_its_own_reports_with_links_and_no_one_elses(
+    net: Network, visitor: Visitor
+) -> None:
+    box = new_container()
+    when = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    terminal, other = operator_visitor(net), operator_visitor(net)
+    try:
+        for v, event_id in ((terminal, "mine-1"), (other, "theirs-1")):
+            form = {
+                "event_id": event_id,
+                "kind": "EVENT_KIND_GATE_IN",
+                "occurred_at": when.isoformat(),
+                "place": "CNYTN",
+                "container": box,
+                "mode": "TRANSPORT_MODE_SEA",
+            }
+            assert v.post("/events", form).status_code == 200
+        assert 'href="/events/mine"' in terminal.get("/events").text
+        listed = terminal.get(f"/events/mine?container={box}")
+        assert listed.status_code == 200
+        assert "mine-1" in listed.text and "theirs-1" not in listed.text
+        assert f'href="/timeline?container={box}"' in listed.text and "Gate in" in listed.text
+        later = terminal.get(f"/events/mine?container={box}&since=2999-01-01").text
+        assert "mine-1" not in later and "No reports match." in later
+        bad = terminal.get("/events/mine?since=2026-13-45")
+        assert bad.status_code == 400 and 'id="since-error"' in bad.text
+        assert "list.bad_date" in bad.text
+    finally:
+        terminal.close()
+        other.close()
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    refused = visitor.get("/events/mine")
+    assert refused.status_code == 403 and "logistics.not_operator" in refused.text
+
+
 def test_access_to_an_operators_dataset_is_asked_granted_and_revoked(
     net: Network, visitor: Visitor
 ) -> None:
