@@ -247,6 +247,8 @@ def test_an_operator_uploads_a_csv_of_events_and_the_enterprise_sees_them(
                 tab.page.wait_for_selector("#stored")
                 assert "1" in tab.page.inner_text("#stored")
                 tab.check("events-stored")
+            tab.go("/events/mine")
+            tab.check("events-mine")
         finally:
             tab.close()
     # The enterprise whose declaration carries the container sees the event on its timeline.
