@@ -188,6 +188,49 @@ def test_a_goods_declaration_through_its_generated_form(visitor: Visitor) -> Non
     assert visitor.get("/documents/new/no_such_type").status_code == 404
 
 
+def test_a_declaration_asked_about_is_amended_through_its_generated_form(
+    net: Network, visitor: Visitor
+) -> None:
+    uscc = new_uscc()
+    with office(net) as o:
+        desk = o.enterprise(uscc, roles=("declarant", "exporter"))
+        goods = desk.submit(declaration_of(uscc))
+        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        path = f"/declarations/{goods.id}/amend"
+        assert f'href="{path}"' not in visitor.get(f"/declarations/{goods.id}").text
+        # Under review, the service refuses an amendment as the API does.
+        values = form_values(declaration_of(uscc).goods_declaration)
+        early = visitor.post(path, {**values, "submit": "1"})
+        assert early.status_code == 422 and "cannot amend" in early.text
+        o.agency("CN-GD", "customs").decide(
+            goods.id, dpb.DECISION_REQUEST_INFORMATION, "invoice number missing"
+        )
+        desk.wait_status(goods.id, "needs_information")
+        page = visitor.get(f"/declarations/{goods.id}")
+        assert f'href="{path}"' in page.text and "Amend" in page.text
+        form = visitor.get(path)
+        assert form.status_code == 200 and f'value="{uscc}"' in form.text  # filled in
+        wrong = {**values, "declarant_uscc": wrong_check_character(uscc), "submit": "1"}
+        refused = visitor.post(path, wrong)
+        assert refused.status_code == 422 and 'href="#f-declarant_uscc"' in refused.text
+        amended = visitor.post(path, {**values, "submit": "1"})
+        assert (
+            amended.status_code == 303
+            and amended.headers["location"] == f"/declarations/{goods.id}"
+        )
+        now = desk.get(goods.id)
+        assert (now.status, now.revision) == ("under_review", 1)
+        stranger = new_uscc()
+        o.enterprise(stranger, roles=("declarant",))
+    other = Visitor(visitor.base)
+    try:
+        assert other.login(stranger, password=PASSWORD).status_code == 303
+        assert other.get(path).status_code == 404
+        assert other.post(path, {**values, "submit": "1"}).status_code == 404
+    finally:
+        other.close()
+
+
 def test_an_assessed_duty_is_paid_from_the_declarations_page(
     net: Network, visitor: Visitor
 ) -> None:
