@@ -83,6 +83,9 @@ def test_every_page_in_both_languages(net: Network, browser: Any, locale: str) -
         elsewhere.check("declarations")
         elsewhere.go(f"/declarations/{submitted.id}")
         elsewhere.check("declaration")
+        elsewhere.go(f"/declarations/{submitted.id}/amend")  # the form, filled in
+        assert elsewhere.page.locator("#f-declarant_uscc").input_value() == uscc
+        elsewhere.check("amend-declaration")
         elsewhere.go(f"/timeline?declaration_id={submitted.id}")
         elsewhere.check("timeline")
         elsewhere.go("/sharing")
