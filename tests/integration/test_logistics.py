@@ -574,13 +574,14 @@ def test_the_command_line_reports_reads_asks_grants_revokes_and_shows_the_log(
         "stored": 2,
         "dataset": RAIL,
     }
-    mine = client(w, "CN-ZJ", "event", "mine", "--container", container, "--token", w.rail)
-    assert [e["event_id"] for e in mine["events"]] == ["cli-2", "cli-1"]  # type: ignore[attr-defined]
-    text = swnode(
+    reports = client(w, "CN-ZJ", "event", "mine", "--container", container, "--token", w.rail)
+    assert [e["event_id"] for e in reports["events"]] == ["cli-2", "cli-1"]  # type: ignore[attr-defined]
+    listed = swnode(
         "client", "--devnet", str(w.net.root), "--at", "CN-ZJ", "event", "mine", "--container",
         container, "--limit", "1", "--token", w.rail,
     )  # fmt: skip
-    assert text.returncode == 0 and "cli-2" in text.stdout and "(more: --page " in text.stdout
+    assert listed.returncode == 0 and "cli-2" in listed.stdout
+    assert "(more: --page " in listed.stdout
     uscc, desk = enterprise(w)
     catalog = client(w, "CN-GD", "dataset", "list", "--token", desk.token)
     ids = {d["id"] for d in catalog["datasets"]}  # type: ignore[attr-defined]
