@@ -34,8 +34,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 
 from core import access
 from core.access import Claims
+from core.arguments import page_number
 from core.errors import (
     AlreadyExists,
+    InvalidArgument,
     NotFound,
     PermissionDenied,
     ResourceExhausted,
@@ -189,6 +191,32 @@ class Logistics:
             index += len(request.events)
             out.stored += stored
             out.duplicates += duplicates
+        return out
+
+    async def my_events(
+        self, claims: Claims, req: lpb.ListMyEventsRequest
+    ) -> lpb.ListMyEventsResponse:
+        """The caller's party's own reports, newest first; the same rule as reporting."""
+        self._operator(claims)
+        size = req.page_size or 100
+        if not 0 < size <= 500:
+            raise InvalidArgument("list.page_size", "page_size: 1 to 500", field="page_size")
+        if req.since_unix_ms < 0:
+            raise InvalidArgument(
+                "list.since", "since_unix_ms: 0 or a moment after 1970", field="since_unix_ms"
+            )
+        before = page_number(req.page_token, what="list") if req.page_token else 0
+        rows = await self._db.logistics.reported_by(
+            claims.party,
+            container=req.container,
+            bill_of_lading=req.bill_of_lading,
+            since_ms=req.since_unix_ms,
+            before_seq=before,
+            limit=size + 1,
+        )
+        out = lpb.ListMyEventsResponse(events=[_event_proto(r, self.node_id) for r in rows[:size]])
+        if len(rows) > size:
+            out.next_page_token = str(rows[size - 1].seq)
         return out
 
     # -- answering (for this node's own parties, and for peers) ------------------------------

@@ -119,6 +119,36 @@ class LogisticsStore:
         )
         return [EventRow.from_row(r) for r in reversed(rows)]
 
+    async def reported_by(
+        self,
+        party_id: str,
+        *,
+        container: str = "",
+        bill_of_lading: str = "",
+        since_ms: int = 0,
+        before_seq: int = 0,
+        limit: int = 100,
+    ) -> list[EventRow]:
+        """An operator's own events, the newest stored first, before `before_seq` (0: from the
+        newest); each filter given narrows the list."""
+        args: list[object] = [party_id, limit]
+        where = ["party_id = $1"]
+        for column, value in (
+            ("container = ", container),
+            ("bill_of_lading = ", bill_of_lading),
+            ("occurred_at_unix_ms >= ", since_ms),
+            ("seq < ", before_seq),
+        ):
+            if value:
+                args.append(value)
+                where.append(f"{column}${len(args)}")
+        rows = await self._db.fetch(
+            f"SELECT * FROM logistics_events WHERE {' AND '.join(where)}"
+            " ORDER BY seq DESC LIMIT $2",
+            *args,
+        )
+        return [EventRow.from_row(r) for r in rows]
+
     async def last_seq(self) -> int:
         """The newest event's place in storage order (0 when none): a watch's cursor."""
         return int(await self._db.fetchval("SELECT COALESCE(MAX(seq), 0) FROM logistics_events"))

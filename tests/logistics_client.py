@@ -121,6 +121,14 @@ class Yard:
         )
         return answer
 
+    def my_events(self, at: str, token: str, **filters: object) -> lpb.ListMyEventsResponse:
+        answer: lpb.ListMyEventsResponse = self.logistics(at).ListMyEvents(
+            lpb.ListMyEventsRequest(**filters),  # type: ignore[arg-type]
+            metadata=bearer(token),
+            timeout=30,
+        )
+        return answer
+
     def request_access(
         self, at: str, token: str, dataset: str, until_ms: int, purpose: str = "our cargo"
     ) -> lpb.AccessRequest:

@@ -2,6 +2,8 @@
 command line (docs/LOGISTICS.md).
 
 event report     --file FILE                    operators: one event, or a JSON array of them
+event mine       [--container C] [--bl B] [--since WHEN] [--limit N] [--page TOKEN]
+                                                operators: their own reports, newest first
 timeline         --container C | --bl B | --declaration D  [--purpose P] [--watch]
 dataset list     [--local]                      the catalog of the federation (or this node)
 dataset publish  --name N --description D [--fields a,b] [--policy open_to_agencies|restricted]
@@ -70,6 +72,12 @@ def add_subcommands(sub: Any) -> None:
     events = p.add_subparsers(dest="event_command", required=True, metavar="ACTION")
     q = common(events.add_parser("report", help="report one event, or a JSON array of events"))
     q.add_argument("--file", type=Path, required=True, help="JSON (protobuf mapping of events)")
+    q = common(events.add_parser("mine", help="your own reports, newest first"))
+    q.add_argument("--container", default="")
+    q.add_argument("--bl", default="", help="a bill of lading (or other transport document)")
+    q.add_argument("--since", default="", help="only events that occurred at or after WHEN")
+    q.add_argument("--limit", type=int, default=100, help="at most this many (1 to 500)")
+    q.add_argument("--page", default="", help="the next page's token of an earlier answer")
 
     q = common(
         sub.add_parser(
@@ -226,6 +234,8 @@ def log_line(e: lpb.AccessLogEntry) -> str:
 
 def run(args: argparse.Namespace, channel: grpc.Channel) -> int:
     meta = bearer(args.token)
+    if args.client_command == "event" and args.event_command == "mine":
+        return _mine(args, lgrpc.LogisticsStub(channel), meta)
     if args.client_command == "event":
         events = read_events(args.file)
         answer = lgrpc.LogisticsStub(channel).ReportEvents(
@@ -240,6 +250,30 @@ def run(args: argparse.Namespace, channel: grpc.Channel) -> int:
     if args.client_command == "timeline":
         return _timeline(args, lgrpc.LogisticsStub(channel), meta)
     return _dataset(args, lgrpc.DataSharingStub(channel), meta)
+
+
+def _mine(args: argparse.Namespace, stub: lgrpc.LogisticsStub, meta: Any) -> int:
+    request = lpb.ListMyEventsRequest(
+        container=args.container,
+        bill_of_lading=args.bl,
+        since_unix_ms=parse_when(args.since, field="since") if args.since else 0,
+        page_size=args.limit,
+        page_token=args.page,
+    )
+    answer = stub.ListMyEvents(request, metadata=meta, timeout=30)
+
+    def text(a: lpb.ListMyEventsResponse) -> str:
+        lines = [
+            f"{_when(e.occurred_at_unix_ms)}  {e.event_id:<24} {kind_name(e.kind):<16} {e.place}  "
+            + "  ".join(x for x in (e.container, e.bill_of_lading, e.conveyance) if x)
+            for e in a.events
+        ]
+        if a.next_page_token:
+            lines.append(f"(more: --page {a.next_page_token})")
+        return "\n".join(lines)
+
+    print_message(answer, args.json, text)
+    return 0
 
 
 def _timeline(args: argparse.Namespace, stub: lgrpc.LogisticsStub, meta: Any) -> int:

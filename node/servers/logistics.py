@@ -38,6 +38,12 @@ class LogisticsService(lgrpc.LogisticsServicer):
     async def GetTimeline(self, request: lpb.TimelineRequest, context: Context) -> lpb.Timeline:
         return await self._l.timeline(await caller(self._a, context), request)
 
+    @unary
+    async def ListMyEvents(
+        self, request: lpb.ListMyEventsRequest, context: Context
+    ) -> lpb.ListMyEventsResponse:
+        return await self._l.my_events(await caller(self._a, context), request)
+
     @stream
     async def WatchTimeline(
         self, request: lpb.TimelineRequest, context: Context

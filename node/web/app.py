@@ -27,6 +27,7 @@ from node.web.headers import security_headers
 from node.web.pages import (
     account,
     agency,
+    amend,
     certificates,
     dashboard,
     declarations,
@@ -48,6 +49,7 @@ MAX_BODY_BYTES = 1024 * 1024  # a form, even a long declaration's
 PAGES: tuple[ModuleType, ...] = (
     account,
     agency,
+    amend,
     certificates,
     dashboard,
     declarations,

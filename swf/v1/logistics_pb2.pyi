@@ -230,6 +230,66 @@ class ReportEventsResponse(_message.Message):
 Global___ReportEventsResponse: _TypeAlias = ReportEventsResponse  # noqa: Y015
 
 @_typing.final
+class ListMyEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTAINER_FIELD_NUMBER: _builtins.int
+    BILL_OF_LADING_FIELD_NUMBER: _builtins.int
+    SINCE_UNIX_MS_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    container: _builtins.str
+    """only events naming this container"""
+    bill_of_lading: _builtins.str
+    """only events naming this transport document"""
+    since_unix_ms: _builtins.int
+    """only events that occurred at or after; 0 for all"""
+    page_size: _builtins.int
+    """default 100, at most 500"""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        container: _builtins.str = ...,
+        bill_of_lading: _builtins.str = ...,
+        since_unix_ms: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bill_of_lading", b"bill_of_lading", "container", b"container", "page_size", b"page_size", "page_token", b"page_token", "since_unix_ms", b"since_unix_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyEventsRequest: _TypeAlias = ListMyEventsRequest  # noqa: Y015
+
+@_typing.final
+class ListMyEventsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogisticsEvent]:
+        """the newest stored first"""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___LogisticsEvent] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyEventsResponse: _TypeAlias = ListMyEventsResponse  # noqa: Y015
+
+@_typing.final
 class TimelineKey(_message.Message):
     """-- timelines -------------------------------------------------------------------------------"""
 

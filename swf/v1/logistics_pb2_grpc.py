@@ -50,6 +50,11 @@ class LogisticsStub:
                 request_serializer=swf_dot_v1_dot_logistics__pb2.TimelineRequest.SerializeToString,
                 response_deserializer=swf_dot_v1_dot_logistics__pb2.TimelineUpdate.FromString,
                 _registered_method=True)
+        self.ListMyEvents = channel.unary_unary(
+                '/swf.v1.Logistics/ListMyEvents',
+                request_serializer=swf_dot_v1_dot_logistics__pb2.ListMyEventsRequest.SerializeToString,
+                response_deserializer=swf_dot_v1_dot_logistics__pb2.ListMyEventsResponse.FromString,
+                _registered_method=True)
 
 
 class LogisticsServicer:
@@ -80,6 +85,14 @@ class LogisticsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMyEvents(self, request, context):
+        """Operators only, at their home node: the events the caller's party reported, the newest
+        stored first, optionally about one container or bill of lading, or since a moment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LogisticsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +110,11 @@ def add_LogisticsServicer_to_server(servicer, server):
                     servicer.WatchTimeline,
                     request_deserializer=swf_dot_v1_dot_logistics__pb2.TimelineRequest.FromString,
                     response_serializer=swf_dot_v1_dot_logistics__pb2.TimelineUpdate.SerializeToString,
+            ),
+            'ListMyEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyEvents,
+                    request_deserializer=swf_dot_v1_dot_logistics__pb2.ListMyEventsRequest.FromString,
+                    response_serializer=swf_dot_v1_dot_logistics__pb2.ListMyEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +199,33 @@ class Logistics:
             '/swf.v1.Logistics/WatchTimeline',
             swf_dot_v1_dot_logistics__pb2.TimelineRequest.SerializeToString,
             swf_dot_v1_dot_logistics__pb2.TimelineUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swf.v1.Logistics/ListMyEvents',
+            swf_dot_v1_dot_logistics__pb2.ListMyEventsRequest.SerializeToString,
+            swf_dot_v1_dot_logistics__pb2.ListMyEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,10 @@ class LogisticsStub:
     """One ordered timeline for a container, a bill of lading or a declaration."""
     WatchTimeline: _grpc.UnaryStreamMultiCallable[_logistics_pb2.TimelineRequest, _logistics_pb2.TimelineUpdate]
     """The timeline so far, then every new entry as it arrives at any node of the federation."""
+    ListMyEvents: _grpc.UnaryUnaryMultiCallable[_logistics_pb2.ListMyEventsRequest, _logistics_pb2.ListMyEventsResponse]
+    """Operators only, at their home node: the events the caller's party reported, the newest
+    stored first, optionally about one container or bill of lading, or since a moment.
+    """
 
 @_typing.type_check_only
 class LogisticsAsyncStub(LogisticsStub):
@@ -68,6 +72,10 @@ class LogisticsAsyncStub(LogisticsStub):
     """One ordered timeline for a container, a bill of lading or a declaration."""
     WatchTimeline: _aio.UnaryStreamMultiCallable[_logistics_pb2.TimelineRequest, _logistics_pb2.TimelineUpdate]  # type: ignore[assignment]
     """The timeline so far, then every new entry as it arrives at any node of the federation."""
+    ListMyEvents: _aio.UnaryUnaryMultiCallable[_logistics_pb2.ListMyEventsRequest, _logistics_pb2.ListMyEventsResponse]  # type: ignore[assignment]
+    """Operators only, at their home node: the events the caller's party reported, the newest
+    stored first, optionally about one container or bill of lading, or since a moment.
+    """
 
 class LogisticsServicer(metaclass=_abc_1.ABCMeta):
     """Client port; every call needs `authorization: Bearer <access token>` metadata."""
@@ -99,6 +107,16 @@ class LogisticsServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_logistics_pb2.TimelineUpdate], _abc.AsyncIterator[_logistics_pb2.TimelineUpdate]]:
         """The timeline so far, then every new entry as it arrives at any node of the federation."""
+
+    @_abc_1.abstractmethod
+    def ListMyEvents(
+        self,
+        request: _logistics_pb2.ListMyEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logistics_pb2.ListMyEventsResponse, _abc.Awaitable[_logistics_pb2.ListMyEventsResponse]]:
+        """Operators only, at their home node: the events the caller's party reported, the newest
+        stored first, optionally about one container or bill of lading, or since a moment.
+        """
 
 def add_LogisticsServicer_to_server(servicer: LogisticsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -295,6 +295,43 @@ def test_a_repeated_event_id_is_stored_once(world: World) -> None:
     )
 
 
+def test_an_operator_lists_its_own_reports_and_no_one_elses(world: World) -> None:
+    w = world
+    box, bill = new_container(), new_bill()
+    t = now_ms() - 5 * HOUR_MS
+    w.yard.report(
+        "CN-ZJ",
+        w.rail,
+        [event(f"mine-{box}-1", K.EVENT_KIND_GATE_IN, container=box, at_ms=t),
+         event(f"mine-{box}-2", K.EVENT_KIND_LOADED, container=box, bill=bill, at_ms=t + HOUR_MS),
+         event(f"mine-{box}-3", K.EVENT_KIND_DEPARTED, bill=bill, at_ms=t + 2 * HOUR_MS)],
+    )  # fmt: skip
+    # Another operator reports about the same container: never in the rail operator's list.
+    w.yard.report("CN-SH", w.terminal, [event(f"ys-mine-{box}", K.EVENT_KIND_GATE_IN,
+                                              container=box, place="CNSHA")])  # fmt: skip
+    by_box = w.yard.my_events("CN-ZJ", w.rail, container=box)
+    assert [e.event_id for e in by_box.events] == [f"mine-{box}-2", f"mine-{box}-1"]
+    assert {e.reporter for e in by_box.events} == {"CN-ZJ/zj-rail"}
+    by_bill = w.yard.my_events("CN-ZJ", w.rail, bill_of_lading=bill, since_unix_ms=t + HOUR_MS)
+    assert [e.event_id for e in by_bill.events] == [f"mine-{box}-3", f"mine-{box}-2"]
+    first = w.yard.my_events("CN-ZJ", w.rail, page_size=1)
+    assert first.next_page_token
+    second = w.yard.my_events("CN-ZJ", w.rail, page_size=1, page_token=first.next_page_token)
+    assert second.events[0].seq < first.events[0].seq
+    theirs = w.yard.my_events("CN-SH", w.terminal, container=box)
+    assert [e.event_id for e in theirs.events] == [f"ys-mine-{box}"]
+    for bad, field in (({"page_size": 501}, "page_size"), ({"page_token": "x"}, "page_token")):
+        refusal = refusal_of(lambda: w.yard.my_events("CN-ZJ", w.rail, **bad))  # noqa: B023
+        assert (refusal.code, refusal.field) == (grpc.StatusCode.INVALID_ARGUMENT, field)
+    # Only operators list reports, as only operators report.
+    _, desk = enterprise(w)
+    refusal = refusal_of(lambda: w.yard.my_events("CN-GD", desk.token))
+    assert (refusal.code, refusal.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "logistics.not_operator",
+    )
+
+
 def test_watch_pushes_new_events_as_they_arrive(world: World) -> None:
     w = world
     container, bill = new_container(), new_bill()
@@ -537,6 +574,14 @@ def test_the_command_line_reports_reads_asks_grants_revokes_and_shows_the_log(
         "stored": 2,
         "dataset": RAIL,
     }
+    reports = client(w, "CN-ZJ", "event", "mine", "--container", container, "--token", w.rail)
+    assert [e["event_id"] for e in reports["events"]] == ["cli-2", "cli-1"]  # type: ignore[attr-defined]
+    listed = swnode(
+        "client", "--devnet", str(w.net.root), "--at", "CN-ZJ", "event", "mine", "--container",
+        container, "--limit", "1", "--token", w.rail,
+    )  # fmt: skip
+    assert listed.returncode == 0 and "cli-2" in listed.stdout
+    assert "(more: --page " in listed.stdout
     uscc, desk = enterprise(w)
     catalog = client(w, "CN-GD", "dataset", "list", "--token", desk.token)
     ids = {d["id"] for d in catalog["datasets"]}  # type: ignore[attr-defined]

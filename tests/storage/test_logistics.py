@@ -155,3 +155,27 @@ async def test_operator_parties_are_listed_by_kind(db: Database) -> None:
                 NOW,
             )
     assert await db.logistics.operator_parties(["rail", "terminal"]) == ["ys-term", "zj-rail"]
+
+
+async def test_an_operator_lists_its_own_events_newest_first_by_filter_and_page(
+    db: Database,
+) -> None:
+    await insert(
+        db,
+        event("a", occurred_at_unix_ms=NOW - 3000),
+        event("b", container="CBHU5529072", occurred_at_unix_ms=NOW - 2000),
+        event("c", bill_of_lading="OTHER1", occurred_at_unix_ms=NOW - 1000),
+        event("x", party="sh-terminal"),
+    )
+    mine = await db.logistics.reported_by("zj-rail")
+    assert [e.event_id for e in mine] == ["c", "b", "a"]
+    assert [e.event_id for e in await db.logistics.reported_by("sh-terminal")] == ["x"]
+    by_container = await db.logistics.reported_by("zj-rail", container="CSNU6391242")
+    assert [e.event_id for e in by_container] == ["c", "a"]
+    by_bill = await db.logistics.reported_by("zj-rail", bill_of_lading="COSU6381234560")
+    assert [e.event_id for e in by_bill] == ["b", "a"]
+    since = await db.logistics.reported_by("zj-rail", since_ms=NOW - 2000)
+    assert [e.event_id for e in since] == ["c", "b"]
+    first = await db.logistics.reported_by("zj-rail", limit=2)
+    rest = await db.logistics.reported_by("zj-rail", before_seq=first[-1].seq)
+    assert [e.event_id for e in first + rest] == ["c", "b", "a"]

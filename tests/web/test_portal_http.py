@@ -188,6 +188,49 @@ def test_a_goods_declaration_through_its_generated_form(visitor: Visitor) -> Non
     assert visitor.get("/documents/new/no_such_type").status_code == 404
 
 
+def test_a_declaration_asked_about_is_amended_through_its_generated_form(
+    net: Network, visitor: Visitor
+) -> None:
+    uscc = new_uscc()
+    with office(net) as o:
+        desk = o.enterprise(uscc, roles=("declarant", "exporter"))
+        goods = desk.submit(declaration_of(uscc))
+        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        path = f"/declarations/{goods.id}/amend"
+        assert f'href="{path}"' not in visitor.get(f"/declarations/{goods.id}").text
+        # Under review, the service refuses an amendment as the API does.
+        values = form_values(declaration_of(uscc).goods_declaration)
+        early = visitor.post(path, {**values, "submit": "1"})
+        assert early.status_code == 422 and "cannot amend" in early.text
+        o.agency("CN-GD", "customs").decide(
+            goods.id, dpb.DECISION_REQUEST_INFORMATION, "invoice number missing"
+        )
+        desk.wait_status(goods.id, "needs_information")
+        page = visitor.get(f"/declarations/{goods.id}")
+        assert f'href="{path}"' in page.text and "Amend" in page.text
+        form = visitor.get(path)
+        assert form.status_code == 200 and f'value="{uscc}"' in form.text  # filled in
+        wrong = {**values, "declarant_uscc": wrong_check_character(uscc), "submit": "1"}
+        refused = visitor.post(path, wrong)
+        assert refused.status_code == 422 and 'href="#f-declarant_uscc"' in refused.text
+        amended = visitor.post(path, {**values, "submit": "1"})
+        assert (
+            amended.status_code == 303
+            and amended.headers["location"] == f"/declarations/{goods.id}"
+        )
+        now = desk.get(goods.id)
+        assert (now.status, now.revision) == ("under_review", 1)
+        stranger = new_uscc()
+        o.enterprise(stranger, roles=("declarant",))
+    other = Visitor(visitor.base)
+    try:
+        assert other.login(stranger, password=PASSWORD).status_code == 303
+        assert other.get(path).status_code == 404
+        assert other.post(path, {**values, "submit": "1"}).status_code == 404
+    finally:
+        other.close()
+
+
 def test_an_assessed_duty_is_paid_from_the_declarations_page(
     net: Network, visitor: Visitor
 ) -> None:
@@ -427,6 +470,43 @@ def test_an_operators_csv_upload_reaches_the_enterprises_timeline(
     timeline = visitor.get(f"/timeline?declaration_id={goods.id}").text
     assert "Gate in" in timeline and "Loaded" in timeline
     assert visitor.get("/events").status_code == 403  # an enterprise reports no events
+
+
+def test_an_operator_sees_its_own_reports_with_links_and_no_one_elses(
+    net: Network, visitor: Visitor
+) -> None:
+    box = new_container()
+    when = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    terminal, other = operator_visitor(net), operator_visitor(net)
+    try:
+        for v, event_id in ((terminal, "mine-1"), (other, "theirs-1")):
+            form = {
+                "event_id": event_id,
+                "kind": "EVENT_KIND_GATE_IN",
+                "occurred_at": when.isoformat(),
+                "place": "CNYTN",
+                "container": box,
+                "mode": "TRANSPORT_MODE_SEA",
+            }
+            assert v.post("/events", form).status_code == 200
+        assert 'href="/events/mine"' in terminal.get("/events").text
+        listed = terminal.get(f"/events/mine?container={box}")
+        assert listed.status_code == 200
+        assert "mine-1" in listed.text and "theirs-1" not in listed.text
+        assert f'href="/timeline?container={box}"' in listed.text and "Gate in" in listed.text
+        later = terminal.get(f"/events/mine?container={box}&since=2999-01-01").text
+        assert "mine-1" not in later and "No reports match." in later
+        bad = terminal.get("/events/mine?since=2026-13-45")
+        assert bad.status_code == 400 and 'id="since-error"' in bad.text
+        assert "list.bad_date" in bad.text
+    finally:
+        terminal.close()
+        other.close()
+    uscc = new_uscc()
+    assert visitor.register(uscc, password=PASSWORD).status_code == 200
+    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    refused = visitor.get("/events/mine")
+    assert refused.status_code == 403 and "logistics.not_operator" in refused.text
 
 
 def test_access_to_an_operators_dataset_is_asked_granted_and_revoked(

@@ -20,6 +20,7 @@ from core.declaration_status import FINAL, Status
 from core.errors import NotFound, SwnodeError
 from node.web.forms import bind_form, form_spec, form_values
 from node.web.i18n import catalog
+from node.web.pages.amend import amend_url
 from node.web.pages.labels import N_, STATUS_LABELS
 from node.web.refusals import refusal
 from node.web.visit import Visit, page
@@ -113,6 +114,7 @@ def _live_html(visit: Visit, declaration: dpb.Declaration) -> str:
         declaration=declaration,
         status_labels=STATUS_LABELS,
         pay_url=_pay_url(visit, declaration),
+        amend_url=amend_url(declaration),
     )
 
 

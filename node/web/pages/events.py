@@ -1,14 +1,19 @@
 """A logistics operator's reports: one event by form, or many by uploading a CSV or JSON file
 (core/event_files.py), stored through the same service as the API's ReportEvents with the
-operator's claims — all or none, each problem named with the API's rule."""
+operator's claims — all or none, each problem named with the API's rule; and the list of its
+own reports, read as the API's ListMyEvents reads it."""
 
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
 from core import access
+from core.arguments import day_start_ms, parse_day
 from core.errors import PermissionDenied, SwnodeError
 from core.event_files import MAX_EVENTS_PER_FILE, event_from_cells, parse_event_file
 from core.grpc_status import VALIDATION_KEY
@@ -111,7 +116,53 @@ async def upload(visit: Visit) -> Response:
     return _page(visit, stored=done)
 
 
+MINE_FILTERS = ("container", "bill_of_lading", "since")
+
+
+@page(signed_in=True)
+async def mine(visit: Visit) -> Response:
+    """The operator's own reports (the API's ListMyEvents), newest first, a page at a time."""
+    assert visit.signed_in is not None
+    params = visit.request.query_params
+    values = {k: params.get(k, "").strip()[:64] for k in MINE_FILTERS}
+    context: dict[str, Any] = {"values": values, "event_labels": EVENT_LABELS}
+    try:
+        since_ms = day_start_ms(parse_day(values["since"], field="since")) if values["since"] else 0
+        found = await visit.portal.node.logistics.my_events(
+            visit.signed_in.claims,
+            lpb.ListMyEventsRequest(
+                container=values["container"],
+                bill_of_lading=values["bill_of_lading"],
+                since_unix_ms=since_ms,
+                page_token=params.get("page", "")[:32],
+            ),
+        )
+    except PermissionDenied as exc:
+        return visit.refuse(
+            403, "Only logistics operators report events", refusal(exc, visit.locale)
+        )
+    except SwnodeError as exc:
+        name = exc.field if exc.field in MINE_FILTERS else "since"
+        errors = {name: refusal(exc, visit.locale)}
+        return visit.render(
+            "events/mine.html", status_code=400, errors=errors, events=[], next_url="", **context
+        )
+    next_url = ""
+    if found.next_page_token:
+        query = {k: v for k, v in values.items() if v} | {"page": found.next_page_token}
+        next_url = "/events/mine?" + urlencode(query)
+    return visit.render(
+        "events/mine.html",
+        errors={},
+        events=list(found.events),
+        next_url=next_url,
+        kind_name=lpb.EventKind.Name,
+        **context,
+    )
+
+
 routes = [
     Route("/events", report, methods=["GET", "POST"], name="events"),
+    Route("/events/mine", mine, methods=["GET"], name="my_events"),
     Route("/events/upload", upload, methods=["POST"], name="upload_events"),
 ]

@@ -83,6 +83,9 @@ def test_every_page_in_both_languages(net: Network, browser: Any, locale: str) -
         elsewhere.check("declarations")
         elsewhere.go(f"/declarations/{submitted.id}")
         elsewhere.check("declaration")
+        elsewhere.go(f"/declarations/{submitted.id}/amend")  # the form, filled in
+        assert elsewhere.page.locator("#f-declarant_uscc").input_value() == uscc
+        elsewhere.check("amend-declaration")
         elsewhere.go(f"/timeline?declaration_id={submitted.id}")
         elsewhere.check("timeline")
         elsewhere.go("/sharing")
@@ -247,6 +250,8 @@ def test_an_operator_uploads_a_csv_of_events_and_the_enterprise_sees_them(
                 tab.page.wait_for_selector("#stored")
                 assert "1" in tab.page.inner_text("#stored")
                 tab.check("events-stored")
+            tab.go("/events/mine")
+            tab.check("events-mine")
         finally:
             tab.close()
     # The enterprise whose declaration carries the container sees the event on its timeline.
