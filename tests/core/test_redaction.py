@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from core.redaction import redact_secrets
 
@@ -10,11 +12,14 @@ JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"
 INVITATION = (
     "swn1.CN-GD.q1w2e3r4t5y6u7i8o9p0AsDfGhJkLzXcVbNm_-12345.9f86d081884c7d659a2feaa0c55ad015"
 )
+# Made afresh for each run: no private key is kept in the repository, not even a test's.
 PEM = (
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n"
-    "-----END PRIVATE KEY-----"
+    Ed25519PrivateKey.generate()
+    .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    .decode()
+    .strip()
 )
+PEM_BODY = PEM.splitlines()[1]
 
 
 @pytest.mark.parametrize(
@@ -22,7 +27,7 @@ PEM = (
     [
         (f"authorization: Bearer {JWT}", JWT, "Bearer ***"),
         (f"enrol with {INVITATION}", "q1w2e3r4t5y6", "swn1.CN-GD.***"),
-        (f"key:\n{PEM}\nend", "MC4CAQAwBQYDK2Vw", "[private key ***]"),
+        (f"key:\n{PEM}\nend", PEM_BODY, "[private key ***]"),
         ("url postgresql://u@h/db?password=hunter2&x=1", "hunter2", "password=***&x=1"),
         ('{"admin_password": "s3cr3t!", "user": "alice"}', "s3cr3t!", '"user": "alice"'),
         ("refresh_token=abc.def", "abc.def", "refresh_token=***"),
