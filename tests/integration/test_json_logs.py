@@ -156,8 +156,10 @@ def test_json_lines_carry_node_trace_and_message_ids_and_never_a_secret(
 
     trace_id = f"{span.get_span_context().trace_id:032x}"
     # The certificate's arrival at SG is logged in the client's trace, with its message id.
+    # Bounded beyond the delivery sweep (60 s): a certificate queued while CN-GD, just started,
+    # still waits for a current directory can sit until that sweep (a known gap of the wake-ups).
     arrived = eventually(
-        lambda: _arrival(json_lines(network, "SG"), trace_id), timeout_s=30, interval_s=0.5
+        lambda: _arrival(json_lines(network, "SG"), trace_id), timeout_s=90, interval_s=0.5
     )
     message_id = arrived["message_id"]
     relayed = [
@@ -184,5 +186,10 @@ def _arrival(lines: list[dict[str, object]], trace_id: str) -> dict[str, object]
         and line.get("message_id")
         and str(line["message"]).startswith("stored ")
     ]
-    assert found, f"SG has logged no message stored in trace {trace_id}"
+    stored = [
+        (line.get("trace_id"), line.get("message_id"), line.get("time"))
+        for line in lines
+        if str(line.get("message", "")).startswith("stored ")
+    ]
+    assert found, f"SG has logged no message stored in trace {trace_id}; stored: {stored}"
     return found[0]
