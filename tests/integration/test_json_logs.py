@@ -52,7 +52,18 @@ def json_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     try:
         devnet.start()
         devnet.wait_healthy(timeout_s=60)
-        yield Network(devnet, spec)
+        network = Network(devnet, spec)
+
+        # Started again, CN-GD may serve before its first directory refresh: the certificate
+        # the test sends to SG needs the directory that trusts SG's federation, or it is issued
+        # with delivery_failed ("SG is not the window of a federation this node trusts").
+        def trusts_sg() -> None:
+            directory = network.status("CN-GD")["directory"]
+            assert "SG" in directory["trusted_federations"], directory
+            assert "SG" in directory["foreign"], directory
+
+        eventually(trusts_sg, timeout_s=30)
+        yield network
     finally:
         devnet.stop()
 
@@ -156,10 +167,8 @@ def test_json_lines_carry_node_trace_and_message_ids_and_never_a_secret(
 
     trace_id = f"{span.get_span_context().trace_id:032x}"
     # The certificate's arrival at SG is logged in the client's trace, with its message id.
-    # Bounded beyond the delivery sweep (60 s): a certificate queued while CN-GD, just started,
-    # still waits for a current directory can sit until that sweep (a known gap of the wake-ups).
     arrived = eventually(
-        lambda: _arrival(json_lines(network, "SG"), trace_id), timeout_s=90, interval_s=0.5
+        lambda: _arrival(json_lines(network, "SG"), trace_id), timeout_s=30, interval_s=0.5
     )
     message_id = arrived["message_id"]
     relayed = [
