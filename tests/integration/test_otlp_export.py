@@ -83,7 +83,16 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Networ
             )
         devnet.start()
         devnet.wait_healthy(timeout_s=60)
-        yield Network(devnet, spec), collector
+        network = Network(devnet, spec)
+
+        # Started again, CN-GD may not reach CN yet: a registration it cannot forward at once is
+        # settled later by its upkeep, outside the client's trace.
+        def reaches_cn() -> None:
+            peers = {p["id"]: p for p in network.status("CN-GD")["peers"]}
+            assert peers["CN"]["reachable"], peers["CN"]
+
+        eventually(reaches_cn, timeout_s=30)
+        yield network, collector
     finally:
         devnet.stop()
         server.stop(1)
