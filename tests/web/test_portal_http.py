@@ -130,16 +130,24 @@ def test_a_wrong_uscc_shows_the_apis_rule_at_its_field(visitor: Visitor) -> None
 
 
 def test_a_chinese_page_shows_the_refusals_in_chinese(net: Network) -> None:
-    """The API's English messages, shown by reason code and rule from the catalogs."""
+    """The API's English messages, shown by reason code and rule from the catalogs; a
+    refusal's own text follows its sentence as the detail, on a line of its own."""
     visitor = Visitor(portal_url(net, "CN-GD"), language="zh-CN")
     try:
         uscc = new_uscc()
-        answer = visitor.register(wrong_check_character(uscc), password=PASSWORD)
+        bad_uscc = wrong_check_character(uscc)
+        answer = visitor.register(bad_uscc, password=PASSWORD)
         assert answer.status_code == 400 and "校验码错误" in answer.text
         assert "(party.bad_uscc)" in answer.text
+        detail = (
+            f'<span class="refusal__detail" lang="en">uscc: &#39;{bad_uscc}&#39; fails the USCC'
+            " check character (GB 32100)</span>"
+        )
+        assert detail in answer.text
         assert visitor.register(uscc, password=PASSWORD).status_code == 200
         refused = visitor.login(uscc, password="not the password")
         assert refused.status_code == 400 and "主体、用户名或密码错误。" in refused.text
+        assert "wrong party, user or password</span>" in refused.text
         logged_in(visitor, uscc)
         values = form_values(declaration_of(uscc).goods_declaration)
         wrong = {**values, "declarant_uscc": wrong_check_character(uscc), "submit": "1"}
