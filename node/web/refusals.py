@@ -2,9 +2,9 @@
 wrong; an English page shows them as they are. A Chinese page shows the catalog's sentence for
 the refusal's reason code (a general one for a code this table does not know), and under it, as
 a second line, the API's own text: the detail (which value, which limit) that a sentence per
-code cannot hold. A problem at a field of a document shows its validation rule's sentence. The
-code itself is always shown after the sentence, so a user can quote it to the help desk in
-either language.
+code cannot hold. A problem at a field of a document shows its validation rule's sentence (or,
+for a refusal at one field, the reason code's with the detail). The code itself is always
+shown after the sentence, so a user can quote it to the help desk in either language.
 
 Codes are the API's stable ones (docs/PROTOCOL.md §6, core/validation.py and core/logistics.py
 RULES); tests/web/test_refusals.py checks that each is real and translated."""
@@ -182,10 +182,21 @@ def explain(code: str, message: str, locale: str) -> str:
     return _translated(REASONS, code, message, locale)
 
 
+# The API's own message under a sentence, on a page not in English (portal.css sets it apart).
+_DETAIL = Markup('<span class="refusal__detail" lang="en">{}</span>')
+
+
+def _sentence(code: str, locale: str) -> str:
+    return catalog(locale).gettext(REASONS.get(code, UNKNOWN_REASON))
+
+
 def rule_message(rule: str, message: str, locale: str) -> str:
-    """A problem at a field in `locale`, by its validation rule (or the reason code a refusal
-    at one field gives)."""
-    return _translated(RULES if rule in RULES else REASONS, rule, message, locale)
+    """A problem at a field in `locale`, by its validation rule; for the reason code a refusal
+    at one field gives, on a page not in English, the code's sentence with the API's message
+    under it, as `refusal` shows it."""
+    if rule in RULES or locale == "en":
+        return _translated(RULES, rule, message, locale)
+    return Markup("{} ").format(_sentence(rule, locale)) + _DETAIL.format(message)
 
 
 def refusal(exc: SwnodeError, locale: str) -> str:
@@ -194,7 +205,5 @@ def refusal(exc: SwnodeError, locale: str) -> str:
     for the second line; the page's `lang` does not apply to it)."""
     if locale == "en":
         return f"{exc.message} ({exc.reason})"
-    sentence = catalog(locale).gettext(REASONS.get(exc.reason, UNKNOWN_REASON))
-    return Markup('{} ({}) <span class="refusal__detail" lang="en">{}</span>').format(
-        sentence, exc.reason, exc.message
-    )
+    sentence = Markup("{} ({}) ").format(_sentence(exc.reason, locale), exc.reason)
+    return sentence + _DETAIL.format(exc.message)

@@ -58,15 +58,19 @@ def test_a_chinese_page_shows_the_catalogs_message_and_an_english_one_the_apis()
         "统一社会信用代码的校验码错误。"
     )
     # A refusal at one field of a form gives its reason code as the rule.
-    assert (
-        rule_message("declaration.not_your_party", "x", "zh_Hans") == "申报主体必须是您自己的企业。"
+    assert rule_message("declaration.not_your_party", "declarant_uscc: x", "zh_Hans") == (
+        "申报主体必须是您自己的企业。"
+        ' <span class="refusal__detail" lang="en">declarant_uscc: x</span>'
     )
     assert rule_message("uscc_check_character", "Declarant: wrong", "en") == "Declarant: wrong"
 
 
-def test_a_code_without_a_message_keeps_the_apis_text() -> None:
+def test_a_code_without_a_message_keeps_the_apis_text_under_a_general_sentence() -> None:
     assert explain("internal", "something broke", "zh_Hans") == "something broke"
-    assert rule_message("no_such_rule", "as the API said", "zh_Hans") == "as the API said"
+    assert rule_message("no_such_rule", "as the API said", "en") == "as the API said"
+    assert rule_message("no_such_rule", "as the API said", "zh_Hans") == (
+        '请求被拒绝。 <span class="refusal__detail" lang="en">as the API said</span>'
+    )
 
 
 def test_a_chinese_page_shows_a_codes_sentence_first_and_the_apis_detail_escaped_under_it() -> None:
