@@ -23,6 +23,7 @@ from core.anchor import anchor_key_algorithm
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
 from core.ids import federation_of
+from core.signing import fingerprint
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route, certificate_mismatch
 from storage.database import Database
@@ -49,7 +50,7 @@ class DirectorySync:
         central_peer_endpoint: str | None = None,
         on_change: Callable[[TrustView], None] = lambda _: None,
         on_directory_key: Callable[[bytes], None] = lambda _: None,
-        on_foreign_key: Callable[[str, bytes], Awaitable[object]] | None = None,
+        on_foreign_key: Callable[[str, bytes, bytes], Awaitable[object]] | None = None,
     ) -> None:
         self.node_id = node_id
         self.federation = federation_of(node_id)
@@ -160,9 +161,18 @@ class DirectorySync:
         self.foreign_errors.pop(claimed, None)
         await self._db.directories.hold(claimed, directory.version, raw, now_ms)
         self._accepted[claimed] = raw
-        if directory.directory_key != anchor.directory_key and self._on_foreign_key is not None:
-            log.info("%s signs its directory with its new key; its anchor follows", claimed)
-            await self._on_foreign_key(claimed, directory.directory_key)
+        moved = (directory.directory_key, directory.ca_certificate)
+        if moved != (anchor.directory_key, anchor.ca_certificate) and self._on_foreign_key:
+            # A directory key or CA rotation of that federation (§2.9): its anchor follows.
+            if directory.ca_certificate != anchor.ca_certificate:
+                log.warning(
+                    "%s issues from its new CA now, SHA-256 %s; its anchor follows",
+                    claimed,
+                    fingerprint(directory.ca_certificate),
+                )
+            if directory.directory_key != anchor.directory_key:
+                log.info("%s signs its directory with its new key; its anchor follows", claimed)
+            await self._on_foreign_key(claimed, *moved)
         return True
 
     def _central_route(self, central: str, endpoint: str, ca_der: bytes) -> Route:

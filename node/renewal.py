@@ -9,9 +9,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from cryptography import x509
+
 from core.key_lifetimes import Lifetime, renewal_due
 from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id_of
-from core.trust import TrustView
+from core.trust import TrustView, key_identifier
 from identity.keys import NodeKeys, next_key_path, next_tls_paths
 from node.config import NodeConfig
 
@@ -44,7 +46,7 @@ class Renewal:
         if cert is not None and not any(p.exists() for p in next_tls_paths(config.dir)):
             start = int(cert.not_valid_before_utc.timestamp() * 1000)
             end = int(cert.not_valid_after_utc.timestamp() * 1000)
-            if renewal_due(Lifetime(start, end), start, now, fraction, cap):
+            if renewal_due(Lifetime(start, end), start, now, fraction, cap) or self._ca_moved(cert):
                 found.append("tls")
         me = self._trust().node(config.id)
         if me is None:
@@ -62,11 +64,31 @@ class Renewal:
                 found.append(kind)
         return found
 
+    def _ca_moved(self, cert: x509.Certificate) -> bool:
+        """The federation issues from another CA than `cert`'s (a CA rotation, PROTOCOL.md
+        §2.9): renew from it during the overlap, before the old CA retires."""
+        own = self._trust().own
+        if own is None or not own.ca_certificate:
+            return False
+        current = x509.load_der_x509_certificate(own.ca_certificate)
+        issuer = key_identifier(cert, x509.AuthorityKeyIdentifier)
+        return issuer is not None and issuer != key_identifier(current, x509.SubjectKeyIdentifier)
+
+    def _ca_retired(self) -> bool:
+        """The certificate in use is a retired CA's (`--now`): its successor is presented at
+        once, as peers refuse it already."""
+        cert = self._keys().tls_cert
+        trust = self._trust()
+        return cert is not None and (
+            trust.retired_ca_refusal(self._config.id, cert, self._clock_ms()) is not None
+        )
+
     async def tick(self) -> None:
         from node.operator.rotation import rotate  # the operator's command, run in-process
 
         for kind in self.due():
-            done = await rotate(self._config.dir, kind)
+            now = kind == "tls" and self._ca_retired()
+            done = await rotate(self._config.dir, kind, retire_now=now)
             log.info(
                 "renewed the %s key: %s, in use from %d, the old one retires at %d",
                 kind,
