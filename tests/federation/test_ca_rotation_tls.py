@@ -53,6 +53,14 @@ class Rotation:
 
 
 class Pong(peer_pb2_grpc.PeerServicer):
+    """A peer port that answers Ping only."""
+
+    async def GetDirectory(self, request: Any, context: Any) -> Any:
+        raise NotImplementedError
+
+    def Exchange(self, request_iterator: Any, context: Any) -> Any:
+        raise NotImplementedError
+
     async def Ping(self, request: peer_pb2.PingRequest, context: Any) -> peer_pb2.PingResponse:
         return peer_pb2.PingResponse(node_id="CN-SH")
 
@@ -82,12 +90,11 @@ async def ping(rotation: Rotation, trusted: list[x509.Certificate], client: TlsI
         peer_channel_credentials(client, [der(cert)]),
         options=[("grpc.ssl_target_name_override", "cn-sh.swnode")],
     )
+    refused: grpc.StatusCode | None = None
     try:
         await peer_pb2_grpc.PeerStub(channel).Ping(peer_pb2.PingRequest(), timeout=5)
     except grpc.aio.AioRpcError as exc:
         refused = exc.code()
-    else:
-        refused = None
     finally:
         await channel.close(None)
         await server.stop(None)
