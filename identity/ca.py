@@ -231,25 +231,23 @@ class CaHistory:
 
     def listed(self, now_ms: int) -> tuple[bytes, list[pb.CaCertificate]]:
         """`Directory.ca_certificate` and `other_ca_certificates` at `now_ms`: the next CA with
-        its cross certificate and start, the ones before with their retirement."""
+        its start, the ones before with their retirement; the cross certificate that links a
+        CA to the one after it stays with the entry of the pair that is listed (§2.9)."""
         current = self.issuing(now_ms)
         others = []
-        for ca in self.cas:
+        for i, ca in enumerate(self.cas):
             if ca is current:
                 continue
             if ca.active_from_ms > now_ms:
-                assert ca.cross is not None
-                others.append(
-                    pb.CaCertificate(
-                        certificate=ca.der,
-                        cross_certificate=ca.cross.public_bytes(Encoding.DER),
-                        not_before_unix_ms=ca.active_from_ms,
-                    )
-                )
+                cross, entry = ca.cross, pb.CaCertificate(not_before_unix_ms=ca.active_from_ms)
             else:
-                others.append(
-                    pb.CaCertificate(certificate=ca.der, retired_at_unix_ms=ca.retired_at_ms)
-                )
+                after = self.cas[i + 1]
+                cross = after.cross if after is current else None
+                entry = pb.CaCertificate(retired_at_unix_ms=ca.retired_at_ms)
+            entry.certificate = ca.der
+            if cross is not None:
+                entry.cross_certificate = cross.public_bytes(Encoding.DER)
+            others.append(entry)
         return current.der, others
 
     def pending(self, now_ms: int) -> FederationCa | None:

@@ -303,8 +303,10 @@ class CaCertificate(_message.Message):
     certificate: _builtins.bytes
     """DER X.509 certificate of the CA, self-signed."""
     cross_certificate: _builtins.bytes
-    """The next CA only: its subject and key certified by the CA in `ca_certificate` (a cross
-    certificate), so that a holder of only that CA validates a chain ending in the next one.
+    """The cross certificate between this CA and the current one: for the next CA, its subject and
+    key certified by the CA in `ca_certificate`; for the CA just before the current one, the
+    current CA certified by it. A holder of only the older CA validates a chain ending in the
+    newer one with it.
     """
     not_before_unix_ms: _builtins.int
     """The next CA only: from this instant, Unix milliseconds, the central issues from it."""

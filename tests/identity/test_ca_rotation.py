@@ -73,7 +73,7 @@ def test_the_new_ca_is_announced_then_issues_then_the_old_retires(key_dir: Path)
     assert [(o.certificate, o.retired_at_unix_ms) for o in others] == [
         (old.der, T0 + ACTIVATION + OVERLAP)
     ]
-    assert not others[0].cross_certificate
+    assert others[0].cross_certificate == new.cross.public_bytes(Encoding.DER)
     # A second rotation waits for the first.
     with pytest.raises(FailedPrecondition) as pending:
         rotate_ca(key_dir, "CN", now_ms=T0 + 1, activation_ms=ACTIVATION, overlap_ms=OVERLAP)
