@@ -231,7 +231,8 @@ class TrustView:
         holds its key; here the certificate must be *exactly* the one the member's federation
         lists for it, not from a retired CA, the member must be active, and that federation's
         directory current. `retired_ca_ok` lets a member whose listed certificate is a retired
-        CA's ask for a new one (RenewCertificate), and nothing else.
+        CA read the directory and ask for a new certificate (GetDirectory, RenewCertificate), and
+        nothing else.
         """
         self.require_valid(now_ms)
         cert = x509.load_der_x509_certificate(certificate_der)
@@ -290,7 +291,9 @@ class TrustView:
         node_id = str(names[0].value) if names else ""
         federation = federation_of(node_id)
         if self.own is not None and federation == self.own.federation:
-            return self.authenticate_peer(certificate_der, now_ms).id
+            # A member whose listed certificate is a retired CA's still reads the directory,
+            # which tells it to renew (§2.9).
+            return self.authenticate_peer(certificate_der, now_ms, retired_ca_ok=True).id
         for anchor in self.trusted_anchors():
             if anchor.federation == federation and node_id == federation:
                 # The anchor's CA, or one its federation's directory (verified with the

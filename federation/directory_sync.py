@@ -24,7 +24,7 @@ from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
 from core.ids import federation_of
 from core.signing import fingerprint
-from core.trust import TrustView
+from core.trust import TrustView, ca_roots
 from federation.channels import PeerChannels, Route, certificate_mismatch
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
@@ -183,7 +183,7 @@ class DirectorySync:
             return Route.to_listed(self.trust, central, endpoint)
         return Route.bootstrap(central, endpoint, ca_der)
 
-    async def _fetch(self, route: Route) -> pb.DirectoryBundle:
+    async def _fetch(self, route: Route, *, again: bool = True) -> pb.DirectoryBundle:
         stub = self._channels.stub(route)
         try:
             bundle: pb.DirectoryBundle = await stub.GetDirectory(
@@ -191,8 +191,23 @@ class DirectorySync:
             )
         except grpc.aio.AioRpcError as exc:
             mismatch = certificate_mismatch(route, exc)
+            if mismatch is not None and again:
+                # The central presents a certificate the held directory does not list yet (it
+                # renewed while this node could not fetch, as in a CA rotation, §2.9): fetch
+                # once trusting its federation's CAs, as a first fetch does; what comes is
+                # verified by its signature all the same (§0.6).
+                return await self._fetch(self._by_ca(route), again=False)
             raise mismatch or from_rpc_error(exc, default_reason="directory.unreachable") from exc
         return bundle
+
+    def _by_ca(self, route: Route) -> Route:
+        """`route` trusting the CAs of its central's federation instead of a listed certificate."""
+        central = route.node_id
+        held = self.trust.directory_of(central)
+        cas = ca_roots(held) if held is not None else []
+        cas += [a.ca_certificate for a in self.trust.trusted_anchors() if a.federation == central]
+        cas += [self._own_ca_der] if central == self.federation else []
+        return Route(central, route.endpoint, tuple(dict.fromkeys(cas)), pinned=False)
 
     async def poll_once(self) -> None:
         if self._refresh is not None:

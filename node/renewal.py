@@ -14,7 +14,7 @@ from cryptography import x509
 from core.key_lifetimes import Lifetime, renewal_due
 from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id_of
 from core.trust import TrustView, key_identifier
-from identity.keys import NodeKeys, next_key_path, next_tls_paths
+from identity.keys import NodeKeys, load_tls, next_key_path, next_tls_paths
 from node.config import NodeConfig
 
 __all__ = ["Renewal"]
@@ -46,7 +46,7 @@ class Renewal:
         if cert is not None and not any(p.exists() for p in next_tls_paths(config.dir)):
             start = int(cert.not_valid_before_utc.timestamp() * 1000)
             end = int(cert.not_valid_after_utc.timestamp() * 1000)
-            if renewal_due(Lifetime(start, end), start, now, fraction, cap) or self._ca_moved(cert):
+            if renewal_due(Lifetime(start, end), start, now, fraction, cap) or self._ca_moved():
                 found.append("tls")
         me = self._trust().node(config.id)
         if me is None:
@@ -64,9 +64,12 @@ class Renewal:
                 found.append(kind)
         return found
 
-    def _ca_moved(self, cert: x509.Certificate) -> bool:
-        """The federation issues from another CA than `cert`'s (a CA rotation, PROTOCOL.md
-        §2.9): renew from it during the overlap, before the old CA retires."""
+    def _ca_moved(self) -> bool:
+        """The federation issues from another CA than the certificate in use's (a CA rotation,
+        PROTOCOL.md §2.9): renew from it during the overlap, before the old CA retires. The
+        certificate is read from its file, which a renewal just made may have replaced before
+        the node took it into use."""
+        _, cert = load_tls(self._config.dir)
         own = self._trust().own
         if own is None or not own.ca_certificate:
             return False
@@ -75,13 +78,14 @@ class Renewal:
         return issuer is not None and issuer != key_identifier(current, x509.SubjectKeyIdentifier)
 
     def _ca_retired(self) -> bool:
-        """The certificate in use is a retired CA's (`--now`): its successor is presented at
-        once, as peers refuse it already."""
+        """The certificate in use is a retired CA's (`--now`): a province presents its successor
+        at once, as peers refuse it already. Not the central: its members reach it only at a
+        certificate their directory lists, so it lists its new one first (PROTOCOL.md §0.6)."""
         cert = self._keys().tls_cert
+        if cert is None or self._config.is_central:
+            return False
         trust = self._trust()
-        return cert is not None and (
-            trust.retired_ca_refusal(self._config.id, cert, self._clock_ms()) is not None
-        )
+        return trust.retired_ca_refusal(self._config.id, cert, self._clock_ms()) is not None
 
     async def tick(self) -> None:
         from node.operator.rotation import rotate  # the operator's command, run in-process

@@ -41,7 +41,7 @@ from federation.channels import PeerChannels, Route
 from federation.directory_sync import load_trust
 from identity import tokens
 from identity.ca import make_csr
-from identity.ca_rotation import rotate_ca, save_client_bundle
+from identity.ca_rotation import forget_retired_keys, rotate_ca, save_client_bundle
 from identity.keys import (
     KEY_DIR,
     ROTATING,
@@ -263,6 +263,8 @@ async def _rotate_ca(
             overlap_ms=plan.overlap_ms,
             retire_now=retire_now,
         )
+        if retire_now:  # the compromised key must not stay at hand
+            history = forget_retired_keys(node_dir / KEY_DIR, history, new.active_from_ms)
         authority.use_ca_history(history)
         signed = await authority.publish()
         anchor = authority.own_anchor()

@@ -128,8 +128,10 @@ def issued_by(net: Network, node_id: str, ca: x509.Certificate) -> bool:
 
 def ping_with(net: Network, target: str, identity: TlsIdentity) -> str | None:
     """The reason `target`'s peer port refuses a Ping from `identity` (None if it answers);
-    the caller trusts every CA of CN, as during a CA rotation."""
-    roots = [c.public_bytes(Encoding.DER) for c in net.keys("CN").ca_bundle]
+    the caller trusts every CA CN ever had, retired ones included."""
+    history = net.keys("CN").ca_history
+    assert history is not None
+    roots = [c.der for c in history.cas]
     with net.channel(target, peer_channel_credentials(identity, roots)) as channel:
         refusal = outcome_of(
             lambda: peer_pb2_grpc.PeerStub(channel).Ping(peer_pb2.PingRequest(), timeout=5)
