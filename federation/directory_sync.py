@@ -207,7 +207,7 @@ class DirectorySync:
         cas = ca_roots(held) if held is not None else []
         cas += [a.ca_certificate for a in self.trust.trusted_anchors() if a.federation == central]
         cas += [self._own_ca_der] if central == self.federation else []
-        return Route(central, route.endpoint, tuple(dict.fromkeys(cas)), pinned=False)
+        return Route.bootstrap(central, route.endpoint, cas)
 
     async def poll_once(self) -> None:
         if self._refresh is not None:
