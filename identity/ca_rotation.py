@@ -9,7 +9,8 @@ certificate of `ca.crt`. Which CA issues, and what the directory lists, are func
 history and the instant they are asked about; the private key of a retired CA is deleted.
 
 Every node's `keys/ca.crt` holds the CAs its clients trust for the federation: the current one
-first, then the others not retired, then the cross certificates (`client_bundle`).
+first, then the others not retired, then the cross certificates (`client_bundle`); the chain a
+node presents is chosen from it (federation.tls.chain_for).
 """
 
 from __future__ import annotations
@@ -115,13 +116,17 @@ def forget_retired_keys(key_dir: Path, history: CaHistory, now_ms: int) -> CaHis
 
 def client_bundle(directory: pb.Directory, now_ms: int) -> list[bytes]:
     """The CA certificates (DER) a client of this federation trusts at `now_ms`: the current
-    one first, the others not retired, then the cross certificates."""
-    others = [
-        o
-        for o in directory.other_ca_certificates
+    one first, the others not retired, then the cross certificates. A cross certificate stays
+    after the CA that issued it retired: it certifies the current CA's key, and a node that
+    presents it reaches a peer that holds only the retired CA yet (one stopped through the
+    rotation), which can then fetch the directory and renew."""
+    others = list(directory.other_ca_certificates)
+    found = [directory.ca_certificate]
+    found += [
+        o.certificate
+        for o in others
         if not (o.retired_at_unix_ms and o.retired_at_unix_ms <= now_ms)
     ]
-    found = [directory.ca_certificate, *(o.certificate for o in others)]
     found += [o.cross_certificate for o in others if o.cross_certificate]
     return list(dict.fromkeys(d for d in found if d))
 

@@ -136,7 +136,9 @@ def test_peers_refuse_a_retired_cas_certificate_from_its_retirement_on(key_dir: 
     # Clients trust the current CA first, the old one until it retires, and the cross
     # certificate.
     assert client_bundle(directory, retired_at - 1)[:2] == [new.der, old.der]
-    assert client_bundle(directory, retired_at) == [new.der]
+    # After the retirement the cross certificate stays: it certifies the current CA's key.
+    assert new.cross is not None
+    assert client_bundle(directory, retired_at) == [new.der, new.cross.public_bytes(Encoding.DER)]
 
 
 def test_a_trusting_central_accepts_the_directory_naming_the_next_ca(key_dir: Path) -> None:
