@@ -14,11 +14,18 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from core import directory as dirs
 from core.algorithms import KeyAlgorithm, generate, public_bytes
 from core.errors import FailedPrecondition, PermissionDenied
+from core.ids import Role
 from core.trust import TrustView
+from identity.authority import Authority, CentralSettings
 from identity.ca import create_ca, issue_certificate, make_csr
 from identity.ca_rotation import client_bundle, forget_retired_keys, rotate_ca
-from identity.keys import load_history, private_pem, write_private
+from identity.keys import load_history, load_node_keys, private_pem, write_private
+from identity.rotation_requests import renew_requested
+from node.operator import admin
+from storage.database import Database
 from swf.v1 import directory_pb2 as pb
+from swf.v1 import peer_pb2 as ppb
+from tests.factories import enrol_request, fresh_keys
 
 T0 = 1_800_000_000_000
 ACTIVATION = 60_000
@@ -165,3 +172,68 @@ def test_a_trusting_central_accepts_the_directory_naming_the_next_ca(key_dir: Pa
             ca_certificate=stranger.public_bytes(Encoding.DER),
         )
     assert wrong.value.reason == "directory.wrong_ca"
+
+
+class Clock:
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+async def test_the_authority_issues_from_the_new_ca_from_its_start(tmp_path: Path) -> None:
+    """Enrolment and RenewCertificate at the central: the old CA's certificates until T1, the
+    new CA's after, the published directory and the answer naming the CA in use."""
+    config = await admin.init_node(
+        admin.InitOptions(node_dir=tmp_path / "CN", node_id="CN", role=Role.CENTRAL)
+    )
+    db = await Database.open(config.storage_url, base_dir=config.dir)
+    clock = Clock(admin.now_ms())
+    authority = Authority(
+        db,
+        CentralSettings("CN", config.peer_endpoint, config.client_endpoint, 3600.0),
+        load_node_keys(config.dir),
+        clock,
+    )
+    try:
+        history, new = rotate_ca(
+            config.dir / "keys",
+            "CN",
+            now_ms=clock.ms,
+            activation_ms=ACTIVATION,
+            overlap_ms=OVERLAP,
+        )
+        authority.use_ca_history(history)
+        old = history.cas[0]
+        answer = await authority.enrol(
+            enrol_request(await authority.invite("CN-GD", 3600), fresh_keys())
+        )
+        x509.load_der_x509_certificate(answer.tls_certificate).verify_directly_issued_by(
+            old.certificate
+        )
+        assert answer.ca_certificate == old.der
+        latest = await authority.latest()
+        assert latest is not None
+        assert latest[1].ca_certificate == old.der
+        assert [o.certificate for o in latest[1].other_ca_certificates] == [new.der]
+
+        clock.ms += ACTIVATION
+        csr = make_csr("CN-GD", ec.generate_private_key(ec.SECP256R1()), ["127.0.0.1"])
+        renewed = await renew_requested(
+            authority, "CN-GD", ppb.RenewCertificateRequest(csr=csr.public_bytes(Encoding.DER))
+        )
+        leaf = x509.load_der_x509_certificate(renewed.tls_certificate)
+        leaf.verify_directly_issued_by(new.certificate)
+        assert renewed.ca_certificate == new.der
+        assert authority.own_anchor().ca_certificate == new.der
+        latest = await authority.latest()
+        assert latest is not None
+        assert latest[1].ca_certificate == new.der
+        (before,) = latest[1].other_ca_certificates
+        assert (before.certificate, before.retired_at_unix_ms) == (
+            old.der,
+            clock.ms + OVERLAP,
+        )
+    finally:
+        await db.close()
