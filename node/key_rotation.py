@@ -31,6 +31,7 @@ from identity.authority import Authority
 from identity.ca import CaHistory
 from identity.ca_rotation import client_bundle, forget_retired_keys, save_client_bundle
 from identity.keys import (
+    HISTORY,
     KEY_DIR,
     ROTATING,
     load_ca_bundle,
@@ -81,6 +82,7 @@ class KeyWatch:
         self._on_key = on_key
         self._on_tls = on_tls
         self._tls_stamp = self._file_stamp(self._dir / KEY_DIR / "tls.crt")
+        self._ca_bundle: list[bytes] | None = None  # keys/ca.crt as last written or found
         self._held = {
             purpose: _Held(key_id_of(node_id, purpose, key), self._stamp(purpose))
             for purpose, key in keys.items()
@@ -107,7 +109,11 @@ class KeyWatch:
         own = self._trust().own
         if own is None or not own.ca_certificate:
             return
-        if save_client_bundle(self._dir / KEY_DIR, client_bundle(own, self._clock_ms())):
+        wanted = client_bundle(own, self._clock_ms())
+        if wanted == self._ca_bundle:
+            return  # as written, or found, before: nothing to read
+        self._ca_bundle = wanted
+        if save_client_bundle(self._dir / KEY_DIR, wanted):
             log.info("keys/ca.crt holds the CAs of directory v%d", own.version)
             self._tls_stamp = None  # the chain presented is chosen anew
 
@@ -258,20 +264,26 @@ class CaWatch:
         self._authority = authority
         self._clock_ms = clock_ms
         self._listed: tuple[bytes, list[pb.CaCertificate]] | None = None
+        self._stamp: tuple[int, int] | None = None  # of ca.history.json, when last read
 
     async def tick(self) -> None:
-        now = self._clock_ms()
-        history = load_history(self._keys)
-        if history is None:
+        # A central that never rotated its CA has no history: nothing to read, idle.
+        stamp = KeyWatch._file_stamp(self._keys / HISTORY)
+        if stamp is None:
             return
-        if any(
-            c.key is not None and c.retired_at_ms and c.retired_at_ms <= now for c in history.cas
-        ):
-            history = forget_retired_keys(self._keys, history, now)
+        now = self._clock_ms()
+        history = self._authority.ca_history
+        if stamp != self._stamp:
+            loaded = load_history(self._keys)
+            if loaded is None:
+                return
+            history, self._stamp = loaded, stamp
+            if _state(history) != _state(self._authority.ca_history):
+                self._authority.use_ca_history(history)
+        if any(c.key is not None and 0 < c.retired_at_ms <= now for c in history.cas):
+            self._authority.use_ca_history(forget_retired_keys(self._keys, history, now))
             log.warning("the private key of a retired federation CA was deleted")
-        if _state(history) != _state(self._authority.ca_history):
-            self._authority.use_ca_history(history)
-        listed = history.listed(now)
+        listed = self._authority.ca_history.listed(now)
         if self._listed is None:
             latest = await self._authority.latest()
             if latest is not None:

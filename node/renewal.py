@@ -35,6 +35,8 @@ class Renewal:
         self._keys = keys
         self._trust = trust
         self._clock_ms = clock_ms
+        # The current CA of the directory last asked about: its DER and subject key identifier.
+        self._ca: tuple[bytes, bytes | None] = (b"", None)
 
     def due(self) -> list[str]:
         """The kinds (`tls`, `signing`, `token`) to renew now: past the fraction of their
@@ -46,7 +48,7 @@ class Renewal:
         if cert is not None and not any(p.exists() for p in next_tls_paths(config.dir)):
             start = int(cert.not_valid_before_utc.timestamp() * 1000)
             end = int(cert.not_valid_after_utc.timestamp() * 1000)
-            if renewal_due(Lifetime(start, end), start, now, fraction, cap) or self._ca_moved():
+            if renewal_due(Lifetime(start, end), start, now, fraction, cap) or self._ca_moved(cert):
                 found.append("tls")
         me = self._trust().node(config.id)
         if me is None:
@@ -64,18 +66,23 @@ class Renewal:
                 found.append(kind)
         return found
 
-    def _ca_moved(self) -> bool:
-        """The federation issues from another CA than the certificate in use's (a CA rotation,
-        PROTOCOL.md §2.9): renew from it during the overlap, before the old CA retires. The
-        certificate is read from its file, which a renewal just made may have replaced before
+    def _ca_moved(self, cert: x509.Certificate) -> bool:
+        """The federation issues from another CA than `cert`'s, the certificate in use (a CA
+        rotation, PROTOCOL.md §2.9): renew from it during the overlap, before the old CA
+        retires. Then the file is asked too: a renewal just made may have replaced it before
         the node took it into use."""
-        _, cert = load_tls(self._config.dir)
         own = self._trust().own
         if own is None or not own.ca_certificate:
             return False
-        current = x509.load_der_x509_certificate(own.ca_certificate)
-        issuer = key_identifier(cert, x509.AuthorityKeyIdentifier)
-        return issuer is not None and issuer != key_identifier(current, x509.SubjectKeyIdentifier)
+        if own.ca_certificate != self._ca[0]:
+            current = x509.load_der_x509_certificate(own.ca_certificate)
+            self._ca = (own.ca_certificate, key_identifier(current, x509.SubjectKeyIdentifier))
+
+        def moved(cert: x509.Certificate) -> bool:
+            issuer = key_identifier(cert, x509.AuthorityKeyIdentifier)
+            return issuer is not None and issuer != self._ca[1]
+
+        return moved(cert) and moved(load_tls(self._config.dir)[1])
 
     def _ca_retired(self) -> bool:
         """The certificate in use is a retired CA's (`--now`): a province presents its successor
