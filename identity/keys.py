@@ -277,12 +277,8 @@ def _cert(text: str) -> x509.Certificate:
 
 
 def _key(path: Path) -> ec.EllipticCurvePrivateKey | None:
-    if not path.exists():
-        return None
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ConfigError(f"{path}: expected an ECDSA private key")
-    return key
+    """A CA's private key (mode 0600, as every private key), or None once deleted."""
+    return _load_ec(path) if path.exists() else None
 
 
 def load_history(key_dir: Path) -> CaHistory | None:
