@@ -40,7 +40,7 @@ OVERLAP = "3s"
 # A CA rotation: announced for four poll intervals, then every node renews from the new CA
 # within the overlap (a poll, a renewal tick, two poll intervals' activation, a key tick).
 CA_ACTIVATION_S = 2.0
-CA_OVERLAP_S = 8.0
+CA_OVERLAP_S = 10.0
 
 
 def sealed_with(key: SigningKey, sender: str, recipient: str) -> pb.Envelope:
