@@ -96,7 +96,10 @@ def verify_directory(
             "key.unsupported_algorithm",
             f"the directory of {federation} declares digest {directory.digest}, unknown here",
         )
-    if ca_certificate is not None and directory.ca_certificate != ca_certificate:
+    # During a CA rotation (§2.9) the anchor's CA may be the next one announced, or the one
+    # before: the directory, signed by the anchor's key, says which CA it moved to.
+    listed = {directory.ca_certificate, *(o.certificate for o in directory.other_ca_certificates)}
+    if ca_certificate is not None and ca_certificate not in listed:
         raise PermissionDenied(
             "directory.wrong_ca",
             f"the directory of {federation} names another CA than the one in its anchor",

@@ -22,7 +22,14 @@ from core.ids import Role, federation_of, role_of
 from core.key_lifetimes import UNBOUNDED, Lifetime
 from swf.v1 import directory_pb2 as pb
 
-__all__ = ["KeyRef", "TrustView", "digest_of", "listed_certificates"]
+__all__ = [
+    "KeyRef",
+    "TrustView",
+    "ca_roots",
+    "digest_of",
+    "key_identifier",
+    "listed_certificates",
+]
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,30 @@ def listed_certificates(node: pb.NodeEntry) -> tuple[bytes, ...]:
     return current + tuple(node.previous_tls_certificates)
 
 
+def ca_roots(directory: pb.Directory) -> list[bytes]:
+    """The CA certificates (DER) a federation's directory lists: the current one, and during and
+    after a CA rotation the next and the ones before, retired ones included (§2.9): a handshake
+    with a retired CA's certificate passes, so that the refusal after it can say why."""
+    found = [directory.ca_certificate, *(o.certificate for o in directory.other_ca_certificates)]
+    return [d for d in found if d]
+
+
+def key_identifier(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> bytes | None:
+    """A certificate's subject (or authority) key identifier; None if it carries none."""
+    try:
+        value = cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+    found = getattr(value, "key_identifier", None) or getattr(value, "digest", None)
+    return found if isinstance(found, bytes) else None
+
+
+@dataclass(frozen=True)
+class _RetiredCa:
+    certificate: x509.Certificate
+    retired_at_ms: int
+
+
 @dataclass(frozen=True)
 class TrustView:
     self_id: str
@@ -76,6 +107,8 @@ class TrustView:
     _token: dict[str, KeyRef] = field(default_factory=dict, repr=False)
     # (federation, SHA-256 of a certificate) that federation's directory revoked.
     _revoked_certs: frozenset[tuple[str, bytes]] = frozenset()
+    # (federation, key identifier of a CA) → that CA, which its federation's directory retired.
+    _retired_cas: dict[tuple[str, bytes], _RetiredCa] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -97,6 +130,13 @@ class TrustView:
             revoked.update(
                 (directory.federation, r.certificate_sha256) for r in directory.revocations
             )
+            for other in directory.other_ca_certificates:
+                if other.retired_at_unix_ms:
+                    ca = x509.load_der_x509_certificate(other.certificate)
+                    ski = key_identifier(ca, x509.SubjectKeyIdentifier)
+                    if ski is not None:
+                        retired = _RetiredCa(ca, other.retired_at_unix_ms)
+                        view._retired_cas[(directory.federation, ski)] = retired
         object.__setattr__(view, "_revoked_certs", frozenset(revoked))
         return view
 
@@ -150,19 +190,49 @@ class TrustView:
         return list(self.own.trusted_federations) if self.own is not None else []
 
     def ca_certificates(self) -> list[bytes]:
-        """DER CA certificates whose holders may connect to the peer port: own and trusted."""
-        cas = [self.own.ca_certificate] if self.own is not None else []
+        """DER CA certificates whose holders may connect to the peer port: own and trusted, and
+        during a CA rotation each federation's next and earlier CAs (§2.9)."""
+        cas = ca_roots(self.own) if self.own is not None else []
         cas.extend(a.ca_certificate for a in self.trusted_anchors())
-        return cas
+        for directory in self.foreign.values():
+            cas.extend(ca_roots(directory))
+        return list(dict.fromkeys(cas))
+
+    def retired_ca_refusal(
+        self, node_id: str, certificate: x509.Certificate, now_ms: int
+    ) -> PermissionDenied | None:
+        """`ca.retired` if `certificate` (of `node_id`) was issued by a CA its federation's
+        directory retired by `now_ms`, else None."""
+        if not self._retired_cas:
+            return None
+        issuer = key_identifier(certificate, x509.AuthorityKeyIdentifier)
+        retired = self._retired_cas.get((federation_of(node_id), issuer or b""))
+        if retired is None or now_ms < retired.retired_at_ms:
+            return None
+        try:
+            certificate.verify_directly_issued_by(retired.certificate)
+        except (ValueError, TypeError, InvalidSignature):
+            return None
+        return PermissionDenied(
+            "ca.retired",
+            f"the certificate presented for {quote(node_id)} was issued by a CA of "
+            f"{federation_of(node_id)} retired at {retired.retired_at_ms} (Unix ms); the node "
+            "must renew it (swnode rotate --key tls)",
+        )
 
     # -- peers -------------------------------------------------------------------------------
 
-    def authenticate_peer(self, certificate_der: bytes, now_ms: int) -> pb.NodeEntry:
+    def authenticate_peer(
+        self, certificate_der: bytes, now_ms: int, *, retired_ca_ok: bool = False
+    ) -> pb.NodeEntry:
         """The member behind a TLS client certificate, or a refusal that says why.
 
         The TLS handshake already proved the certificate chains to a trusted CA and that the peer
         holds its key; here the certificate must be *exactly* the one the member's federation
-        lists for it, the member must be active, and that federation's directory current.
+        lists for it, not from a retired CA, the member must be active, and that federation's
+        directory current. `retired_ca_ok` lets a member whose listed certificate is a retired
+        CA read the directory and ask for a new certificate (GetDirectory, RenewCertificate), and
+        nothing else.
         """
         self.require_valid(now_ms)
         cert = x509.load_der_x509_certificate(certificate_der)
@@ -181,6 +251,9 @@ class TrustView:
             )
         if node.status != pb.NODE_STATUS_ACTIVE:
             raise PermissionDenied("peer.revoked", f"node {node_id} has been revoked")
+        retired = None if retired_ca_ok else self.retired_ca_refusal(node_id, cert, now_ms)
+        if retired is not None:
+            raise retired
         if certificate_der not in listed_certificates(node):
             raise Unauthenticated(
                 "peer.certificate_mismatch",
@@ -218,19 +291,33 @@ class TrustView:
         node_id = str(names[0].value) if names else ""
         federation = federation_of(node_id)
         if self.own is not None and federation == self.own.federation:
-            return self.authenticate_peer(certificate_der, now_ms).id
+            # A member whose listed certificate is a retired CA's still reads the directory,
+            # which tells it to renew (§2.9).
+            return self.authenticate_peer(certificate_der, now_ms, retired_ca_ok=True).id
         for anchor in self.trusted_anchors():
             if anchor.federation == federation and node_id == federation:
-                ca = x509.load_der_x509_certificate(anchor.ca_certificate)
-                try:
-                    cert.verify_directly_issued_by(ca)
-                except (ValueError, TypeError, InvalidSignature) as exc:
+                # The anchor's CA, or one its federation's directory (verified with the
+                # anchor's key) lists beside it during a CA rotation (§2.9).
+                held = self.foreign.get(federation)
+                cas = [anchor.ca_certificate, *(ca_roots(held) if held is not None else ())]
+                if not any(_issued_by(cert, der) for der in cas):
                     raise Unauthenticated(
                         "peer.certificate_mismatch",
                         f"the certificate presented for {node_id} was not issued by the CA "
                         "in its federation's anchor",
-                    ) from exc
+                    )
+                retired = self.retired_ca_refusal(node_id, cert, now_ms)
+                if retired is not None:
+                    raise retired
                 return node_id
         raise Unauthenticated(
             "peer.unknown", f"{quote(node_id)} is not a member of any federation this node trusts"
         )
+
+
+def _issued_by(cert: x509.Certificate, ca_der: bytes) -> bool:
+    try:
+        cert.verify_directly_issued_by(x509.load_der_x509_certificate(ca_der))
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True

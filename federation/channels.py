@@ -76,10 +76,12 @@ class Route:
         return cls(node_id, endpoint or node.peer_endpoint, certificates, pinned=True)
 
     @classmethod
-    def bootstrap(cls, node_id: str, endpoint: str, ca_der: bytes) -> Route:
-        """Trusting any certificate for `node_id` from the CA `ca_der`: only to fetch a first
-        directory, whose signature is then checked with the key this node already trusts."""
-        return cls(node_id, endpoint, (ca_der,), pinned=False)
+    def bootstrap(cls, node_id: str, endpoint: str, ca_der: bytes | Sequence[bytes]) -> Route:
+        """Trusting any certificate for `node_id` from the CA `ca_der` (or any of several, during
+        a CA rotation, §2.9): only to fetch a directory, whose signature is then checked with
+        the key this node already trusts."""
+        cas = (ca_der,) if isinstance(ca_der, bytes) else tuple(dict.fromkeys(ca_der))
+        return cls(node_id, endpoint, cas, pinned=False)
 
     def fingerprints(self) -> str:
         return ", ".join(f"SHA-256 {fingerprint(c)}" for c in self.trusted)

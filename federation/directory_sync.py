@@ -23,7 +23,8 @@ from core.anchor import anchor_key_algorithm
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
 from core.ids import federation_of
-from core.trust import TrustView
+from core.signing import fingerprint
+from core.trust import TrustView, ca_roots
 from federation.channels import PeerChannels, Route, certificate_mismatch
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
@@ -49,7 +50,7 @@ class DirectorySync:
         central_peer_endpoint: str | None = None,
         on_change: Callable[[TrustView], None] = lambda _: None,
         on_directory_key: Callable[[bytes], None] = lambda _: None,
-        on_foreign_key: Callable[[str, bytes], Awaitable[object]] | None = None,
+        on_foreign_key: Callable[[str, bytes, bytes], Awaitable[object]] | None = None,
     ) -> None:
         self.node_id = node_id
         self.federation = federation_of(node_id)
@@ -160,9 +161,18 @@ class DirectorySync:
         self.foreign_errors.pop(claimed, None)
         await self._db.directories.hold(claimed, directory.version, raw, now_ms)
         self._accepted[claimed] = raw
-        if directory.directory_key != anchor.directory_key and self._on_foreign_key is not None:
-            log.info("%s signs its directory with its new key; its anchor follows", claimed)
-            await self._on_foreign_key(claimed, directory.directory_key)
+        moved = (directory.directory_key, directory.ca_certificate)
+        if moved != (anchor.directory_key, anchor.ca_certificate) and self._on_foreign_key:
+            # A directory key or CA rotation of that federation (§2.9): its anchor follows.
+            if directory.ca_certificate != anchor.ca_certificate:
+                log.warning(
+                    "%s issues from its new CA now, SHA-256 %s; its anchor follows",
+                    claimed,
+                    fingerprint(directory.ca_certificate),
+                )
+            if directory.directory_key != anchor.directory_key:
+                log.info("%s signs its directory with its new key; its anchor follows", claimed)
+            await self._on_foreign_key(claimed, *moved)
         return True
 
     def _central_route(self, central: str, endpoint: str, ca_der: bytes) -> Route:
@@ -173,7 +183,7 @@ class DirectorySync:
             return Route.to_listed(self.trust, central, endpoint)
         return Route.bootstrap(central, endpoint, ca_der)
 
-    async def _fetch(self, route: Route) -> pb.DirectoryBundle:
+    async def _fetch(self, route: Route, *, again: bool = True) -> pb.DirectoryBundle:
         stub = self._channels.stub(route)
         try:
             bundle: pb.DirectoryBundle = await stub.GetDirectory(
@@ -181,8 +191,23 @@ class DirectorySync:
             )
         except grpc.aio.AioRpcError as exc:
             mismatch = certificate_mismatch(route, exc)
+            if mismatch is not None and again:
+                # The central presents a certificate the held directory does not list yet (it
+                # renewed while this node could not fetch, as in a CA rotation, §2.9): fetch
+                # once trusting its federation's CAs, as a first fetch does; what comes is
+                # verified by its signature all the same (§0.6).
+                return await self._fetch(self._by_ca(route), again=False)
             raise mismatch or from_rpc_error(exc, default_reason="directory.unreachable") from exc
         return bundle
+
+    def _by_ca(self, route: Route) -> Route:
+        """`route` trusting the CAs of its central's federation instead of a listed certificate."""
+        central = route.node_id
+        held = self.trust.directory_of(central)
+        cas = ca_roots(held) if held is not None else []
+        cas += [a.ca_certificate for a in self.trust.trusted_anchors() if a.federation == central]
+        cas += [self._own_ca_der] if central == self.federation else []
+        return Route.bootstrap(central, route.endpoint, cas)
 
     async def poll_once(self) -> None:
         if self._refresh is not None:

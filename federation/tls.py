@@ -10,8 +10,11 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from core.trust import key_identifier
+
 __all__ = [
     "TlsIdentity",
+    "chain_for",
     "client_port_credentials",
     "peer_channel_credentials",
     "peer_port_credentials",
@@ -29,6 +32,21 @@ class TlsIdentity:
     @property
     def pair(self) -> tuple[bytes, bytes]:
         return self.key_pem, self.chain_pem
+
+
+def chain_for(leaf: x509.Certificate, cas: Sequence[x509.Certificate]) -> bytes:
+    """The chain a node presents (PEM): its certificate, then the one certifying its issuer.
+    During a CA rotation that is the cross certificate when the leaf is the new CA's, so that a
+    verifier holding only the old CA still builds a path (PROTOCOL.md §2.9); otherwise the CA
+    itself. Key identifiers tell the CAs apart: they share a subject."""
+    wanted = key_identifier(leaf, x509.AuthorityKeyIdentifier)
+    matching = [c for c in cas if key_identifier(c, x509.SubjectKeyIdentifier) == wanted]
+    # A cross certificate names another issuer key than its own; a self-signed CA names none.
+    crossed = [
+        c for c in matching if key_identifier(c, x509.AuthorityKeyIdentifier) not in (None, wanted)
+    ]
+    chosen = (crossed or matching or list(cas[:1]))[:1]
+    return b"".join(c.public_bytes(Encoding.PEM) for c in (leaf, *chosen))
 
 
 def _pem_bundle(ders: list[bytes]) -> bytes:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from core import directory as dirs
@@ -42,7 +43,7 @@ from core.signing import (
     raw_public,
     verifies,
 )
-from identity.ca import issue_certificate
+from identity.ca import CaHistory, FederationCa, issue_certificate
 from identity.directory_entries import entry as _entry
 from identity.directory_entries import listed as _listed
 from identity.keys import NodeKeys
@@ -86,7 +87,7 @@ class Authority:
         keys: NodeKeys,
         clock_ms: Callable[[], int],
     ) -> None:
-        if keys.ca_key is None or keys.directory_key is None:
+        if (keys.ca_key is None and keys.ca_history is None) or keys.directory_key is None:
             raise FailedPrecondition(
                 "authority.not_central",
                 f"{settings.node_id} is not a central node; run this at the central node",
@@ -98,8 +99,10 @@ class Authority:
         self._db = db
         self._config = settings
         self._keys = keys
-        self._ca_key = keys.ca_key
-        self._ca_cert = keys.ca_cert
+        # The federation's CAs over time (§2.9); which one issues is asked at each use.
+        self._cas = keys.ca_history or CaHistory(
+            (FederationCa(keys.ca_cert, "ca.key", keys.ca_key),)
+        )
         self._directory_key = keys.directory_key
         self._directory_next = keys.directory_next
         self._clock_ms = clock_ms
@@ -109,6 +112,24 @@ class Authority:
     @property
     def federation(self) -> str:
         return self._config.node_id
+
+    # -- the federation CA (§2.9) ------------------------------------------------------------
+
+    @property
+    def ca_history(self) -> CaHistory:
+        return self._cas
+
+    def use_ca_history(self, history: CaHistory) -> None:
+        """The CAs as `swnode rotate --key ca` (or the retirement of one) left them."""
+        self._cas = history
+
+    def _issuer(self, now_ms: int) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        ca = self._cas.issuing(now_ms)
+        if ca.key is None:
+            raise FailedPrecondition(
+                "authority.no_ca_key", f"keys/{ca.key_file}: the key of the CA in use is missing"
+            )
+        return ca.key, ca.certificate
 
     # -- the directory -----------------------------------------------------------------------
 
@@ -127,6 +148,7 @@ class Authority:
             for m in members
             if m.status == "revoked"
         ]
+        ca_certificate, other_cas = self._cas.listed(now_ms)
         trusted = []
         for held in anchors:
             anchor = pb.Anchor()
@@ -140,9 +162,10 @@ class Authority:
             nodes=[_entry(m, self.profile.key_algorithm, stored, previous) for m in members],
             revocations=revocations,
             trusted_federations=trusted,
-            ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
+            ca_certificate=ca_certificate,
             directory_key=raw_public(self._directory_key),
             next_directory_key=raw_public(self._directory_next) if self._directory_next else b"",
+            other_ca_certificates=other_cas,
             **declarations(self.profile),
         )
 
@@ -301,12 +324,9 @@ class Authority:
         peer_endpoint = _endpoint(request.peer_endpoint, "peer_endpoint")
         client_endpoint = _endpoint(request.client_endpoint, "client_endpoint")
         now_ms = self._clock_ms()
+        ca_key, ca_cert = self._issuer(now_ms)
         cert = issue_certificate(
-            ca_key=self._ca_key,
-            ca_cert=self._ca_cert,
-            csr=csr,
-            node_id=request.node_id,
-            now_ms=now_ms,
+            ca_key=ca_key, ca_cert=ca_cert, csr=csr, node_id=request.node_id, now_ms=now_ms
         )
         member = Member(
             node_id=request.node_id,
@@ -332,7 +352,7 @@ class Authority:
             await self.publish_txn(tx)
         return epb.EnrolResponse(
             tls_certificate=cert.public_bytes(Encoding.DER),
-            ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
+            ca_certificate=ca_cert.public_bytes(Encoding.DER),
             directory=await self.bundle(),
             central_peer_endpoint=self._config.peer_endpoint,
         )
@@ -446,9 +466,10 @@ class Authority:
         now_ms = self._clock_ms()
         starts = now_ms if retire_now else now_ms + plan.activation_ms
         until = now_ms if retire_now else starts + plan.overlap_ms
+        ca_key, ca_cert = self._issuer(now_ms)
         cert = issue_certificate(
-            ca_key=self._ca_key,
-            ca_cert=self._ca_cert,
+            ca_key=ca_key,
+            ca_cert=ca_cert,
             csr=csr,
             node_id=node_id,
             now_ms=now_ms,
@@ -486,7 +507,7 @@ class Authority:
     def own_anchor(self) -> pb.Anchor:
         return pb.Anchor(
             federation=self.federation,
-            ca_certificate=self._ca_cert.public_bytes(Encoding.DER),
+            ca_certificate=self._cas.issuing(self._clock_ms()).der,
             directory_key=raw_public(self._directory_key),
             endpoint=self._config.peer_endpoint,
             **declarations(self.profile),
@@ -509,9 +530,12 @@ class Authority:
             signed = await self.publish_txn(tx)
         return pb.Directory.FromString(signed.directory).version
 
-    async def follow_anchor_key(self, federation: str, directory_key: bytes) -> int:
-        """A trusted federation's directory is signed by the next key it announced: its anchor
-        here follows, and this federation's directory publishes it (§2.9)."""
+    async def follow_anchor_key(
+        self, federation: str, directory_key: bytes, ca_certificate: bytes = b""
+    ) -> int:
+        """A trusted federation's directory is signed by the next key it announced, or names
+        the next CA it announced as its CA: its anchor here follows, and this federation's
+        directory publishes it (§2.9)."""
         async with self._db.transaction() as tx:
             held = next(
                 (a for a in await self._db.membership.anchors(tx) if a.federation == federation),
@@ -523,6 +547,7 @@ class Authority:
                 )
             anchor = pb.Anchor.FromString(held.anchor)
             anchor.directory_key = directory_key
+            anchor.ca_certificate = ca_certificate or anchor.ca_certificate
             await self._db.membership.replace_anchor_txn(
                 tx,
                 federation,

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from core.errors import InvalidArgument, PermissionDenied
 from core.ids import tls_name
+from swf.v1 import directory_pb2 as pb
 
-__all__ = ["CA_VALIDITY", "NODE_VALIDITY", "create_ca", "issue_certificate", "make_csr"]
+__all__ = [
+    "CA_VALIDITY",
+    "NODE_VALIDITY",
+    "CaHistory",
+    "FederationCa",
+    "create_ca",
+    "cross_certify",
+    "issue_certificate",
+    "make_csr",
+]
 
 CA_VALIDITY = dt.timedelta(days=3650)
 NODE_VALIDITY = dt.timedelta(days=397)
@@ -39,11 +51,40 @@ def _ts(now_ms: int) -> dt.datetime:
 def create_ca(federation: str, key: ec.EllipticCurvePrivateKey, now_ms: int) -> x509.Certificate:
     name = _name(f"swnode {federation} federation CA")
     now = _ts(now_ms)
+    return _ca_builder(name, name, key.public_key(), now).sign(key, hashes.SHA256())
+
+
+def cross_certify(
+    *,
+    old_key: ec.EllipticCurvePrivateKey,
+    old_cert: x509.Certificate,
+    new_cert: x509.Certificate,
+    now_ms: int,
+) -> x509.Certificate:
+    """The next CA's subject and key certified by the CA before it (a CA rotation, PROTOCOL.md
+    §2.9). Both CAs carry the same subject, so the cross certificate is self-issued and does
+    not count against the old CA's path length of 0: a verifier that holds only the old CA
+    accepts `leaf, cross certificate` up to it, the key identifiers telling the CAs apart."""
+    key = new_cert.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    return (
+        _ca_builder(new_cert.subject, old_cert.subject, key, _ts(now_ms))
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(old_key.public_key()),
+            critical=False,
+        )
+        .sign(old_key, hashes.SHA256())
+    )
+
+
+def _ca_builder(
+    name: x509.Name, issuer: x509.Name, public: ec.EllipticCurvePublicKey, now: dt.datetime
+) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
+        .issuer_name(issuer)
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + CA_VALIDITY)
@@ -62,8 +103,7 @@ def create_ca(federation: str, key: ec.EllipticCurvePrivateKey, now_ms: int) -> 
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
     )
 
 
@@ -162,3 +202,53 @@ def issue_certificate(
         )
         .sign(ca_key, hashes.SHA256())
     )
+
+
+# -- the federation CA over time (PROTOCOL.md §2.9; identity/ca_rotation.py) --------------
+
+
+@dataclass(frozen=True)
+class FederationCa:
+    certificate: x509.Certificate
+    key_file: str  # under keys/
+    key: ec.EllipticCurvePrivateKey | None  # None once retired and deleted
+    cross: x509.Certificate | None = None  # issued by the CA before
+    active_from_ms: int = 0
+    retired_at_ms: int = 0  # 0: not retired
+
+    @property
+    def der(self) -> bytes:
+        return self.certificate.public_bytes(Encoding.DER)
+
+
+@dataclass(frozen=True)
+class CaHistory:
+    cas: tuple[FederationCa, ...]  # oldest first
+
+    def issuing(self, now_ms: int) -> FederationCa:
+        """The CA the central issues from at `now_ms`: the newest one active by then."""
+        return [c for c in self.cas if c.active_from_ms <= now_ms][-1]
+
+    def listed(self, now_ms: int) -> tuple[bytes, list[pb.CaCertificate]]:
+        """`Directory.ca_certificate` and `other_ca_certificates` at `now_ms`: the next CA with
+        its start, the ones before with their retirement; the cross certificate that links a
+        CA to the one after it stays with the entry of the pair that is listed (§2.9)."""
+        current = self.issuing(now_ms)
+        others = []
+        for i, ca in enumerate(self.cas):
+            if ca is current:
+                continue
+            if ca.active_from_ms > now_ms:
+                cross, entry = ca.cross, pb.CaCertificate(not_before_unix_ms=ca.active_from_ms)
+            else:
+                after = self.cas[i + 1]
+                cross = after.cross if after is current else None
+                entry = pb.CaCertificate(retired_at_unix_ms=ca.retired_at_ms)
+            entry.certificate = ca.der
+            if cross is not None:
+                entry.cross_certificate = cross.public_bytes(Encoding.DER)
+            others.append(entry)
+        return current.der, others
+
+    def pending(self, now_ms: int) -> FederationCa | None:
+        return next((c for c in self.cas if c.active_from_ms > now_ms), None)

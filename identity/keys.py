@@ -8,6 +8,8 @@ the federation's crypto profile (Ed25519, or SM2), each a PKCS#8 file that names
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +21,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from core import algorithms
 from core.algorithms import PROFILES, Profile, SigningKey
 from core.errors import ConfigError
-from federation.tls import TlsIdentity
+from federation.tls import TlsIdentity, chain_for
+from identity.ca import CaHistory, FederationCa
 
 __all__ = [
+    "HISTORY",
     "KEY_DIR",
     "ROTATING",
     "NodeKeys",
     "cert_pem",
     "generate_node_keys",
+    "load_ca_bundle",
+    "load_history",
     "load_node_keys",
     "load_signing_key",
     "load_tls",
@@ -124,6 +130,10 @@ class NodeKeys:
     ca_key: ec.EllipticCurvePrivateKey | None = None
     # A central rotating its directory key: the next one, announced until it signs (§2.9).
     directory_next: SigningKey | None = None
+    # Every CA certificate in `ca.crt` (the first is `ca_cert`), cross certificates included,
+    # during a CA rotation (§2.9); and on a central, its CAs over time.
+    ca_bundle: tuple[x509.Certificate, ...] = ()
+    ca_history: CaHistory | None = None
 
     @property
     def profile(self) -> Profile:
@@ -134,7 +144,7 @@ class NodeKeys:
         assert self.tls_cert is not None and self.ca_cert is not None
         return TlsIdentity(
             key_pem=private_pem(self.tls_key),
-            chain_pem=cert_pem(self.tls_cert) + cert_pem(self.ca_cert),
+            chain_pem=chain_for(self.tls_cert, self.ca_bundle or (self.ca_cert,)),
         )
 
     @property
@@ -198,7 +208,15 @@ def load_node_keys(node_dir: Path) -> NodeKeys:
         directory_next=(
             _load_signing(p["directory.next.key"]) if p["directory.next.key"].exists() else None
         ),
+        ca_bundle=load_ca_bundle(node_dir),
+        ca_history=load_history(node_dir / KEY_DIR),
     )
+
+
+def load_ca_bundle(node_dir: Path) -> tuple[x509.Certificate, ...]:
+    """Every certificate in `keys/ca.crt`: the federation's CAs its clients trust (§2.9)."""
+    path = paths(node_dir)["ca.crt"]
+    return tuple(x509.load_pem_x509_certificates(path.read_bytes())) if path.exists() else ()
 
 
 def save_enrolment(
@@ -248,3 +266,44 @@ def save_directory_public(node_dir: Path, public_key: bytes) -> None:
 def load_signing_key(path: Path) -> SigningKey:
     """An Ed25519 or SM2 private key file (mode 0600)."""
     return _load_signing(path)
+
+
+# A central's CAs over time, once it rotated its CA (identity/ca_rotation.py).
+HISTORY = "ca.history.json"
+
+
+def _cert(text: str) -> x509.Certificate:
+    return x509.load_der_x509_certificate(base64.b64decode(text))
+
+
+def _key(path: Path) -> ec.EllipticCurvePrivateKey | None:
+    """A CA's private key (mode 0600, as every private key), or None once deleted."""
+    return _load_ec(path) if path.exists() else None
+
+
+def load_history(key_dir: Path) -> CaHistory | None:
+    """The central's CAs (None on a node that holds no CA)."""
+    path = key_dir / HISTORY
+    if not path.exists():
+        key = _key(key_dir / "ca.key")
+        crt = key_dir / "ca.crt"
+        if key is None or not crt.exists():
+            return None
+        cert = x509.load_pem_x509_certificate(crt.read_bytes())
+        return CaHistory((FederationCa(cert, "ca.key", key),))
+    try:
+        raw = json.loads(path.read_text())
+        cas = tuple(
+            FederationCa(
+                certificate=_cert(e["certificate"]),
+                key_file=e["key_file"],
+                key=_key(key_dir / e["key_file"]),
+                cross=_cert(e["cross_certificate"]) if e["cross_certificate"] else None,
+                active_from_ms=int(e["active_from_unix_ms"]),
+                retired_at_ms=int(e["retired_at_unix_ms"]),
+            )
+            for e in raw["cas"]
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a CA history this version writes ({exc})") from exc
+    return CaHistory(cas)

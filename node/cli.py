@@ -135,6 +135,8 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     print(f"new {args.key} key {done.key_id}: directory v{done.directory_version}")
     verb = "retired" if args.now else "retire"
     print(f"  in use from {start}; the keys it replaces {verb} at {when}")
+    if done.ca_fingerprint:
+        print(f"  new CA certificate SHA-256 {done.ca_fingerprint}")
     if done.anchor_fingerprint:
         print(f"  new anchor fingerprint {done.anchor_fingerprint}")
         print("  trusting federations follow on their own; give them it for their records")
@@ -408,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("rotate", cmd_rotate, "a new signing, token or TLS key, overlapping the old one")
     p.add_argument("--dir", type=Path, required=True)
-    p.add_argument("--key", required=True, choices=["signing", "token", "tls", "directory"])
+    p.add_argument("--key", required=True, choices=["signing", "token", "tls", "directory", "ca"])
     p.add_argument(
         "--now", action="store_true", help="retire the old key at once (suspected compromise)"
     )

@@ -28,9 +28,14 @@ from core.signing import key_id_of
 from core.trust import TrustView, listed_certificates
 from federation.directory_sync import DirectorySync
 from identity.authority import Authority
+from identity.ca import CaHistory
+from identity.ca_rotation import client_bundle, forget_retired_keys, save_client_bundle
 from identity.keys import (
+    HISTORY,
     KEY_DIR,
     ROTATING,
+    load_ca_bundle,
+    load_history,
     load_signing_key,
     load_tls,
     next_key_path,
@@ -38,7 +43,7 @@ from identity.keys import (
 )
 from swf.v1 import directory_pb2 as pb
 
-__all__ = ["KeyWatch"]
+__all__ = ["CaBundle", "CaWatch", "DirectoryKeyWatch", "KeyWatch", "TlsKey"]
 
 log = logging.getLogger("swnode.keys")
 
@@ -47,6 +52,12 @@ log = logging.getLogger("swnode.keys")
 class _Held:
     key_id: str
     stamp: tuple[int, int]  # (inode, mtime_ns) of the file it was read from
+
+
+# A TLS identity taken into use: key, certificate, and the CA certificates of keys/ca.crt.
+TlsKey = ec.EllipticCurvePrivateKey
+CaBundle = tuple[x509.Certificate, ...]
+OnTls = Callable[[TlsKey, x509.Certificate, CaBundle], None]
 
 
 class KeyWatch:
@@ -62,7 +73,7 @@ class KeyWatch:
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
         on_key: Callable[[str, SigningKey, str], None],
-        on_tls: Callable[[ec.EllipticCurvePrivateKey, x509.Certificate], None] | None = None,
+        on_tls: OnTls | None = None,
     ) -> None:
         self._node_id = node_id
         self._dir = node_dir
@@ -71,6 +82,7 @@ class KeyWatch:
         self._on_key = on_key
         self._on_tls = on_tls
         self._tls_stamp = self._file_stamp(self._dir / KEY_DIR / "tls.crt")
+        self._ca_bundle: list[bytes] | None = None  # keys/ca.crt as last written or found
         self._held = {
             purpose: _Held(key_id_of(node_id, purpose, key), self._stamp(purpose))
             for purpose, key in keys.items()
@@ -87,8 +99,23 @@ class KeyWatch:
         for purpose in self._held:
             self._promote_if_due(purpose)
             self._reload_if_changed(purpose)
+        self._ca_tick()
         if self._on_tls is not None:
             self._tls_tick(self._on_tls)
+
+    def _ca_tick(self) -> None:
+        """Keep keys/ca.crt as the directory lists the federation's CAs (a CA rotation,
+        §2.9): clients trust each, and the chain presented is chosen from them."""
+        own = self._trust().own
+        if own is None or not own.ca_certificate:
+            return
+        wanted = client_bundle(own, self._clock_ms())
+        if wanted == self._ca_bundle:
+            return  # as written, or found, before: nothing to read
+        self._ca_bundle = wanted
+        if save_client_bundle(self._dir / KEY_DIR, wanted):
+            log.info("keys/ca.crt holds the CAs of directory v%d", own.version)
+            self._tls_stamp = None  # the chain presented is chosen anew
 
     @staticmethod
     def _file_stamp(path: Path) -> tuple[int, int] | None:
@@ -98,9 +125,7 @@ class KeyWatch:
             return None
         return st.st_ino, st.st_mtime_ns
 
-    def _tls_tick(
-        self, on_tls: Callable[[ec.EllipticCurvePrivateKey, x509.Certificate], None]
-    ) -> None:
+    def _tls_tick(self, on_tls: OnTls) -> None:
         """A new TLS certificate is presented once the directory lists it and it is valid
         (its notBefore is the end of the rotation's activation delay)."""
         key_path, cert_path = next_tls_paths(self._dir)
@@ -122,7 +147,7 @@ class KeyWatch:
                 return  # half moved: the key follows within a tick
             self._tls_stamp = stamp
             log.info("TLS certificate in use: serial %x", cert.serial_number)
-            on_tls(key, cert)
+            on_tls(key, cert, load_ca_bundle(self._dir))
 
     def _promote_if_due(self, purpose: str) -> None:
         pending = next_key_path(self._dir, purpose)
@@ -170,7 +195,7 @@ class DirectoryKeyWatch:
     """A central rotating its directory key (`swnode rotate --key directory`): the next key is
     announced in every directory it publishes, and signs them once `activation_ms` have passed
     since it was written, long enough for every member and trusting central to have fetched an
-    announcing directory (PROTOCOL.md §2.9)."""
+    announcing directory (PROTOCOL.md §2.9). It keeps the CAs in step too (`CaWatch`)."""
 
     def __init__(
         self,
@@ -188,8 +213,14 @@ class DirectoryKeyWatch:
         self._activation_ms = activation_ms
         self._clock_ms = clock_ms
         self._on_key = on_key
+        # The CA's upkeep is the central's too, on the same beat.
+        self._ca = CaWatch(node_dir, authority, clock_ms)
 
     async def tick(self) -> None:
+        try:
+            await self._ca.tick()
+        except Exception:
+            log.exception("CA upkeep failed")
         pending = self._dir / KEY_DIR / "directory.next.key"
         try:
             written_ms = int(pending.stat().st_mtime * 1000)
@@ -216,3 +247,51 @@ class DirectoryKeyWatch:
             except Exception:
                 log.exception("directory key upkeep failed")
             await asyncio.sleep(interval_s)
+
+
+def _state(history: CaHistory) -> tuple[tuple[bytes, int, int, bool], ...]:
+    return tuple((c.der, c.active_from_ms, c.retired_at_ms, c.key is None) for c in history.cas)
+
+
+class CaWatch:
+    """A central rotating its CA (`swnode rotate --key ca`, §2.9): takes up the CA history the
+    command wrote, publishes a directory whenever what it lists of the CAs changes (the switch
+    to the new CA at the end of the activation delay above all), and deletes the private key of
+    a CA once it is retired."""
+
+    def __init__(self, node_dir: Path, authority: Authority, clock_ms: Callable[[], int]) -> None:
+        self._keys = node_dir / KEY_DIR
+        self._authority = authority
+        self._clock_ms = clock_ms
+        self._listed: tuple[bytes, list[pb.CaCertificate]] | None = None
+        self._stamp: tuple[int, int] | None = None  # of ca.history.json, when last read
+
+    async def tick(self) -> None:
+        # A central that never rotated its CA has no history: nothing to read, idle.
+        stamp = KeyWatch._file_stamp(self._keys / HISTORY)
+        if stamp is None:
+            return
+        now = self._clock_ms()
+        history = self._authority.ca_history
+        if stamp != self._stamp:
+            loaded = load_history(self._keys)
+            if loaded is None:
+                return
+            history, self._stamp = loaded, stamp
+            if _state(history) != _state(self._authority.ca_history):
+                self._authority.use_ca_history(history)
+        if any(c.key is not None and 0 < c.retired_at_ms <= now for c in history.cas):
+            self._authority.use_ca_history(forget_retired_keys(self._keys, history, now))
+            log.warning("the private key of a retired federation CA was deleted")
+        listed = self._authority.ca_history.listed(now)
+        if self._listed is None:
+            latest = await self._authority.latest()
+            if latest is not None:
+                held = latest[1]
+                self._listed = (held.ca_certificate, list(held.other_ca_certificates))
+        if listed == self._listed:
+            return
+        signed = await self._authority.publish()
+        self._listed = listed
+        version = pb.Directory.FromString(signed.directory).version
+        log.info("directory v%d lists the federation's CAs anew", version)

@@ -9,10 +9,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from cryptography import x509
+
 from core.key_lifetimes import Lifetime, renewal_due
 from core.signing import PURPOSE_SIGNING, PURPOSE_TOKEN, key_id_of
-from core.trust import TrustView
-from identity.keys import NodeKeys, next_key_path, next_tls_paths
+from core.trust import TrustView, key_identifier
+from identity.keys import NodeKeys, load_tls, next_key_path, next_tls_paths
 from node.config import NodeConfig
 
 __all__ = ["Renewal"]
@@ -33,6 +35,8 @@ class Renewal:
         self._keys = keys
         self._trust = trust
         self._clock_ms = clock_ms
+        # The current CA of the directory last asked about: its DER and subject key identifier.
+        self._ca: tuple[bytes, bytes | None] = (b"", None)
 
     def due(self) -> list[str]:
         """The kinds (`tls`, `signing`, `token`) to renew now: past the fraction of their
@@ -44,7 +48,7 @@ class Renewal:
         if cert is not None and not any(p.exists() for p in next_tls_paths(config.dir)):
             start = int(cert.not_valid_before_utc.timestamp() * 1000)
             end = int(cert.not_valid_after_utc.timestamp() * 1000)
-            if renewal_due(Lifetime(start, end), start, now, fraction, cap):
+            if renewal_due(Lifetime(start, end), start, now, fraction, cap) or self._ca_moved(cert):
                 found.append("tls")
         me = self._trust().node(config.id)
         if me is None:
@@ -62,11 +66,40 @@ class Renewal:
                 found.append(kind)
         return found
 
+    def _ca_moved(self, cert: x509.Certificate) -> bool:
+        """The federation issues from another CA than `cert`'s, the certificate in use (a CA
+        rotation, PROTOCOL.md §2.9): renew from it during the overlap, before the old CA
+        retires. Then the file is asked too: a renewal just made may have replaced it before
+        the node took it into use."""
+        own = self._trust().own
+        if own is None or not own.ca_certificate:
+            return False
+        if own.ca_certificate != self._ca[0]:
+            current = x509.load_der_x509_certificate(own.ca_certificate)
+            self._ca = (own.ca_certificate, key_identifier(current, x509.SubjectKeyIdentifier))
+
+        def moved(cert: x509.Certificate) -> bool:
+            issuer = key_identifier(cert, x509.AuthorityKeyIdentifier)
+            return issuer is not None and issuer != self._ca[1]
+
+        return moved(cert) and moved(load_tls(self._config.dir)[1])
+
+    def _ca_retired(self) -> bool:
+        """The certificate in use is a retired CA's (`--now`): a province presents its successor
+        at once, as peers refuse it already. Not the central: its members reach it only at a
+        certificate their directory lists, so it lists its new one first (PROTOCOL.md §0.6)."""
+        cert = self._keys().tls_cert
+        if cert is None or self._config.is_central:
+            return False
+        trust = self._trust()
+        return trust.retired_ca_refusal(self._config.id, cert, self._clock_ms()) is not None
+
     async def tick(self) -> None:
         from node.operator.rotation import rotate  # the operator's command, run in-process
 
         for kind in self.due():
-            done = await rotate(self._config.dir, kind)
+            now = kind == "tls" and self._ca_retired()
+            done = await rotate(self._config.dir, kind, retire_now=now)
             log.info(
                 "renewed the %s key: %s, in use from %d, the old one retires at %d",
                 kind,

@@ -16,7 +16,6 @@ from typing import Any
 
 import grpc
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from grpc_health.v1._async import HealthServicer
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -49,7 +48,7 @@ from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.config import NodeConfig
 from node.health import Health
-from node.key_rotation import DirectoryKeyWatch, KeyWatch
+from node.key_rotation import CaBundle, DirectoryKeyWatch, KeyWatch, TlsKey
 from node.metrics import Metrics
 from node.renewal import Renewal
 from node.servers.ops import OpsServer
@@ -519,9 +518,9 @@ class Node:
             self.keys, directory_key=key, directory_public=public_bytes(key), directory_next=None
         )
 
-    def _use_tls(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
-        """Present a renewed TLS certificate: new handshakes on both ports, new channels."""
-        self.keys = replace(self.keys, tls_key=key, tls_cert=cert)
+    def _use_tls(self, key: TlsKey, cert: x509.Certificate, cas: CaBundle) -> None:
+        """Present a renewed TLS certificate (or CA chain): new handshakes, new channels."""
+        self.keys = replace(self.keys, tls_key=key, tls_cert=cert, ca_bundle=cas)
         self.channels.use_identity(self.keys.tls_identity())
 
     def _use_key(self, purpose: str, key: SigningKey, kid: str) -> None:

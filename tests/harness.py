@@ -248,10 +248,10 @@ class Network:
         return self.channel(target, credentials)
 
     def client_channel(self, target: str) -> grpc.Channel:
-        """A server-authenticated TLS channel to `target`'s client port, as clients dial."""
-        ca_pem = self.keys(federation_of(target)).ca_cert
-        assert ca_pem is not None
-        credentials = grpc.ssl_channel_credentials(ca_pem.public_bytes(Encoding.PEM))
+        """A server-authenticated TLS channel to `target`'s client port, as clients dial: trusting
+        every CA in its central's keys/ca.crt (both, during a CA rotation)."""
+        ca_pem = (self.dir(federation_of(target)) / "keys" / "ca.crt").read_bytes()
+        credentials = grpc.ssl_channel_credentials(ca_pem)
         return self.channel(target, credentials, port="client")
 
     def ping(self, target: str, *, as_node: str) -> peer_pb2.PingResponse:

@@ -28,12 +28,20 @@ from core.anchor import anchor_fingerprint
 from core.errors import FailedPrecondition, InvalidArgument
 from core.grpc_status import from_rpc_error
 from core.key_lifetimes import ROTATE_DOMAIN, RotationPlan, rotation_proof_message
-from core.signing import PURPOSE_DIRECTORY, PURPOSE_SIGNING, PURPOSE_TOKEN, key_id, sign
+from core.signing import (
+    PURPOSE_DIRECTORY,
+    PURPOSE_SIGNING,
+    PURPOSE_TOKEN,
+    fingerprint,
+    key_id,
+    sign,
+)
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route
 from federation.directory_sync import load_trust
 from identity import tokens
 from identity.ca import make_csr
+from identity.ca_rotation import forget_retired_keys, rotate_ca, save_client_bundle
 from identity.keys import (
     KEY_DIR,
     ROTATING,
@@ -47,7 +55,7 @@ from identity.keys import (
     write_public,
 )
 from node.config import NodeConfig, load_config
-from node.operator.admin import central, open_db
+from node.operator.admin import central, now_ms, open_db
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2 as ppb
 from swf.v1 import peer_pb2_grpc
@@ -87,8 +95,11 @@ class Rotated:
     not_before_unix_ms: int
     old_retired_at_unix_ms: int
     directory_version: int
-    # A directory key rotation: the fingerprint of the federation's anchor with the new key.
+    # A directory key or CA rotation: the fingerprint of the federation's anchor with the new
+    # key or CA.
     anchor_fingerprint: str = ""
+    # A CA rotation: the SHA-256 fingerprint of the new CA certificate.
+    ca_fingerprint: str = ""
 
 
 def plan_for(
@@ -134,6 +145,10 @@ async def rotate(
                 field="now",
             )
         return await _rotate_directory(node_dir)
+    if kind == "ca":
+        return await _rotate_ca(
+            node_dir, retire_now=retire_now, overlap_s=overlap_s, activation_s=activation_s
+        )
     if kind == "tls":
         return await _rotate_tls(
             node_dir, retire_now=retire_now, overlap_s=overlap_s, activation_s=activation_s
@@ -218,6 +233,53 @@ async def _rotate_directory(node_dir: Path) -> Rotated:
     )
 
 
+async def _rotate_ca(
+    node_dir: Path,
+    *,
+    retire_now: bool,
+    overlap_s: float | None,
+    activation_s: float | None,
+) -> Rotated:
+    """A new federation CA, cross-certified by the current one and announced in a directory the
+    current directory key signs; the central issues from it after the activation delay (four
+    poll intervals, as for a directory key: trusting centrals must have fetched the
+    announcement), and the CA before retires at the end of the overlap (§2.9)."""
+    config = load_config(node_dir)
+    if not config.is_central:
+        raise FailedPrecondition(
+            "authority.not_central",
+            f"{node_dir}: {config.id} is a province node; run this on the central node's folder",
+        )
+    plan = plan_for(PURPOSE_SIGNING, config, overlap_s=overlap_s, activation_s=activation_s)
+    activation_ms = (
+        int(4 * config.poll_interval_s * 1000) if activation_s is None else plan.activation_ms
+    )
+    async with central(node_dir) as (_, authority):
+        history, new = rotate_ca(
+            node_dir / KEY_DIR,
+            config.federation,
+            now_ms=now_ms(),
+            activation_ms=activation_ms,
+            overlap_ms=plan.overlap_ms,
+            retire_now=retire_now,
+        )
+        if retire_now:  # the compromised key must not stay at hand
+            history = forget_retired_keys(node_dir / KEY_DIR, history, new.active_from_ms)
+        authority.use_ca_history(history)
+        signed = await authority.publish()
+        anchor = authority.own_anchor()
+    anchor.ca_certificate = new.der
+    retires = history.cas[-2].retired_at_ms
+    return Rotated(
+        f"{config.id}/ca/{fingerprint(new.der)[:16]}",
+        new.active_from_ms,
+        retires,
+        pb.Directory.FromString(signed.directory).version,
+        anchor_fingerprint(anchor),
+        fingerprint(new.der),
+    )
+
+
 async def _rotate_tls(
     node_dir: Path,
     *,
@@ -264,6 +326,12 @@ async def _rotate_tls(
                     ),
                 )
                 assert isinstance(answer, ppb.RenewCertificateResponse)
+                # The CA it was issued from comes first in keys/ca.crt from now on (§2.9).
+                held = [c.public_bytes(Encoding.DER) for c in keys.ca_bundle]
+                save_client_bundle(
+                    node_dir / KEY_DIR,
+                    [d for d in dict.fromkeys([answer.ca_certificate, *held]) if d],
+                )
                 der, until, version = (
                     answer.tls_certificate,
                     answer.previous_until_unix_ms,

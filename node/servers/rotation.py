@@ -47,14 +47,18 @@ class RotationService(peer_pb2_grpc.RotationServicer):
     async def RenewCertificate(
         self, request: peer_pb2.RenewCertificateRequest, context: Context
     ) -> peer_pb2.RenewCertificateResponse:
-        authority = self._authority_for(context)
-        return await renew_requested(authority, self._caller(context), request)
+        # A member whose certificate is a retired CA's may still ask for a new one (§2.9).
+        authority = self._authority_for(context, retired_ca_ok=True)
+        return await renew_requested(authority, self._caller(context, retired_ca_ok=True), request)
 
-    def _caller(self, context: Context) -> str:
-        return self._trust().authenticate_peer(peer_certificate(context), self._clock_ms()).id
+    def _caller(self, context: Context, *, retired_ca_ok: bool = False) -> str:
+        trust, now = self._trust(), self._clock_ms()
+        return trust.authenticate_peer(
+            peer_certificate(context), now, retired_ca_ok=retired_ca_ok
+        ).id
 
-    def _authority_for(self, context: Context) -> Authority:
-        caller = self._caller(context)
+    def _authority_for(self, context: Context, *, retired_ca_ok: bool = False) -> Authority:
+        caller = self._caller(context, retired_ca_ok=retired_ca_ok)
         if self._authority is None:
             raise FailedPrecondition(
                 "rotate.not_central",

@@ -289,6 +289,48 @@ class Anchor(_message.Message):
 Global___Anchor: _TypeAlias = Anchor  # noqa: Y015
 
 @_typing.final
+class CaCertificate(_message.Message):
+    """A federation CA beside the one in `Directory.ca_certificate`, during and after a CA rotation
+    (docs/PROTOCOL.md §2.9).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CERTIFICATE_FIELD_NUMBER: _builtins.int
+    CROSS_CERTIFICATE_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_UNIX_MS_FIELD_NUMBER: _builtins.int
+    RETIRED_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    certificate: _builtins.bytes
+    """DER X.509 certificate of the CA, self-signed."""
+    cross_certificate: _builtins.bytes
+    """The cross certificate between this CA and the current one: for the next CA, its subject and
+    key certified by the CA in `ca_certificate`; for the CA just before the current one, the
+    current CA certified by it. A holder of only the older CA validates a chain ending in the
+    newer one with it.
+    """
+    not_before_unix_ms: _builtins.int
+    """The next CA only: from this instant, Unix milliseconds, the central issues from it."""
+    retired_at_unix_ms: _builtins.int
+    """A CA before: from this instant nothing it issued is accepted (`ca.retired`); it stays listed
+    so that the refusal can say why.
+    """
+    def __init__(
+        self,
+        *,
+        certificate: _builtins.bytes = ...,
+        cross_certificate: _builtins.bytes = ...,
+        not_before_unix_ms: _builtins.int = ...,
+        retired_at_unix_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "cross_certificate", b"cross_certificate", "not_before_unix_ms", b"not_before_unix_ms", "retired_at_unix_ms", b"retired_at_unix_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaCertificate: _TypeAlias = CaCertificate  # noqa: Y015
+
+@_typing.final
 class Directory(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -304,6 +346,7 @@ class Directory(_message.Message):
     DIRECTORY_KEY_ALGORITHM_FIELD_NUMBER: _builtins.int
     DIGEST_FIELD_NUMBER: _builtins.int
     NEXT_DIRECTORY_KEY_FIELD_NUMBER: _builtins.int
+    OTHER_CA_CERTIFICATES_FIELD_NUMBER: _builtins.int
     federation: _builtins.str
     version: _builtins.int
     """Strictly increasing: a node never accepts a lower version than the one it holds."""
@@ -331,6 +374,13 @@ class Directory(_message.Message):
     def trusted_federations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Anchor]:
         """Foreign federations this federation trusts."""
 
+    @_builtins.property
+    def other_ca_certificates(self) -> _containers.RepeatedCompositeFieldContainer[Global___CaCertificate]:
+        """A CA rotation (§2.9): the next CA, announced with its cross certificate in directories
+        whose `ca_certificate` is still the current one; after the switch, the CA before, with the
+        instant it retires. Every node trusts each of these, and the current one, on its ports.
+        """
+
     def __init__(
         self,
         *,
@@ -346,10 +396,11 @@ class Directory(_message.Message):
         directory_key_algorithm: Global___KeyAlgorithm.ValueType = ...,
         digest: Global___DigestAlgorithm.ValueType = ...,
         next_directory_key: _builtins.bytes = ...,
+        other_ca_certificates: _abc.Iterable[Global___CaCertificate] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "digest", b"digest", "directory_key", b"directory_key", "directory_key_algorithm", b"directory_key_algorithm", "expires_at_unix_ms", b"expires_at_unix_ms", "federation", b"federation", "issued_at_unix_ms", b"issued_at_unix_ms", "next_directory_key", b"next_directory_key", "nodes", b"nodes", "revocations", b"revocations", "trusted_federations", b"trusted_federations", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ca_certificate", b"ca_certificate", "digest", b"digest", "directory_key", b"directory_key", "directory_key_algorithm", b"directory_key_algorithm", "expires_at_unix_ms", b"expires_at_unix_ms", "federation", b"federation", "issued_at_unix_ms", b"issued_at_unix_ms", "next_directory_key", b"next_directory_key", "nodes", b"nodes", "other_ca_certificates", b"other_ca_certificates", "revocations", b"revocations", "trusted_federations", b"trusted_federations", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,11 +1,14 @@
 """`swnode rotate` on a running network of two federations (CN with CN-GD and CN-SH; SG), while
 CN-GD sends documents to CN-SH and, through CN, to SG: each rotation overlaps the old key with
 the new one, no document is lost or delivered twice, a token from before the rotation is still
-accepted, evidence from before every rotation still verifies offline, and after the `--now`
-drill an envelope signed with the old key is refused with `key.retired` (PROTOCOL.md §2.9)."""
+accepted, evidence from before every rotation still verifies offline, after CN's CA rotation
+every node presents a certificate of the new CA and one of the retired CA is refused with
+`ca.retired`, and after the `--now` drill an envelope signed with the old key is refused with
+`key.retired` (PROTOCOL.md §2.9)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -14,13 +17,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from core.algorithms import SigningKey
 from core.envelope import Draft, new_message_id, seal
 from core.signing import PURPOSE_SIGNING, key_id_of
+from core.trust import key_identifier
+from federation.tls import TlsIdentity, peer_channel_credentials
 from identity.keys import next_key_path, next_tls_paths
 from swf.v1 import envelope_pb2 as pb
-from tests.harness import Network, NetworkFactory, NetworkSpec, eventually, swnode
+from swf.v1 import peer_pb2, peer_pb2_grpc
+from tests.harness import Network, NetworkFactory, NetworkSpec, eventually, outcome_of, swnode
 from tests.identity_client import IdentityClient, new_uscc
 from tests.messages import exchange, submit, wait_statuses
 
@@ -29,6 +37,10 @@ pytestmark = pytest.mark.network
 POLL_S = 0.5
 ACTIVATION = "1.5s"
 OVERLAP = "3s"
+# A CA rotation: announced for four poll intervals, then every node renews from the new CA
+# within the overlap (a poll, a renewal tick, two poll intervals' activation, a key tick).
+CA_ACTIVATION_S = 2.0
+CA_OVERLAP_S = 10.0
 
 
 def sealed_with(key: SigningKey, sender: str, recipient: str) -> pb.Envelope:
@@ -107,6 +119,71 @@ def in_use(net: Network, node_id: str, purpose: str) -> None:
     eventually(moved, timeout_s=15)
 
 
+def issued_by(net: Network, node_id: str, ca: x509.Certificate) -> bool:
+    cert = net.keys(node_id).tls_cert
+    assert cert is not None
+    ski = key_identifier(ca, x509.SubjectKeyIdentifier)
+    return key_identifier(cert, x509.AuthorityKeyIdentifier) == ski
+
+
+def ping_with(net: Network, target: str, identity: TlsIdentity) -> str | None:
+    """The reason `target`'s peer port refuses a Ping from `identity` (None if it answers);
+    the caller trusts every CA CN ever had, retired ones included."""
+    history = net.keys("CN").ca_history
+    assert history is not None
+    roots = [c.der for c in history.cas]
+    with net.channel(target, peer_channel_credentials(identity, roots)) as channel:
+        refusal = outcome_of(
+            lambda: peer_pb2_grpc.PeerStub(channel).Ping(peer_pb2.PingRequest(), timeout=5)
+        )
+    return None if refusal is None else (refusal.reason or refusal.details)
+
+
+def rotate_the_ca(net: Network, traffic: Traffic, evidence: dict[str, Path]) -> None:
+    """CN rotates its CA while documents flow: the new CA is announced, every node renews from
+    it during the overlap, SG's anchor follows, and the old CA's certificates are refused."""
+    old_ca = net.keys("CN").ca_cert
+    assert old_ca is not None
+    old_gd = net.keys("CN-GD").tls_identity()
+    started = time.monotonic()
+    said = rotate(
+        net, "CN", "ca", "--activation", f"{CA_ACTIVATION_S}s", "--overlap", f"{CA_OVERLAP_S}s"
+    )
+    assert "new ca key CN/ca/" in said, said
+    (fingerprint,) = [
+        line.split()[-1] for line in said.splitlines() if "new CA certificate SHA-256" in line
+    ]
+    assert "new anchor fingerprint" in said
+    traffic.keep_sending(CA_ACTIVATION_S + 0.5)
+    history = net.keys("CN").ca_history
+    assert history is not None and len(history.cas) == 2
+    new_ca = history.cas[1].certificate
+    assert hashlib.sha256(new_ca.public_bytes(Encoding.DER)).hexdigest() == fingerprint
+
+    def renewed() -> None:
+        for node_id in ("CN", "CN-GD", "CN-SH"):
+            assert issued_by(net, node_id, new_ca), node_id
+
+    eventually(renewed, timeout_s=CA_OVERLAP_S)
+    # keys/ca.crt names the new CA first at every node of CN.
+    for node_id in ("CN", "CN-GD", "CN-SH"):
+        assert net.keys(node_id).ca_cert == new_ca, node_id
+    # Through the rest of the overlap, and past the retirement of the old CA.
+    traffic.keep_sending(max(0.0, started + CA_ACTIVATION_S + CA_OVERLAP_S + 1 - time.monotonic()))
+    traffic.all_delivered_once()
+    for file in evidence.values():
+        verifies(net, file)
+    # SG followed CN's new CA in its anchor, and said so with its fingerprint.
+    assert fingerprint in (net.dir("SG") / "node.log").read_text()
+    # A certificate of the retired CA is refused with its reason, even though CN's directory
+    # still lists it for CN-GD (the TLS renewal's overlap); the new one is accepted.
+    assert ping_with(net, "CN-SH", old_gd) == "ca.retired"
+    assert ping_with(net, "CN-SH", net.keys("CN-GD").tls_identity()) is None
+    # No refusal after the overlap: new documents reach CN-SH and SG.
+    after = submit(net.dir("CN-GD"), "CN-SH", 5) + submit(net.dir("CN-GD"), "SG", 5)
+    wait_statuses(net.dir("CN-GD"), after, "delivered", timeout_s=30)
+
+
 def test_every_key_rotates_while_documents_flow(
     network_factory: NetworkFactory, tmp_path: Path
 ) -> None:
@@ -160,6 +237,7 @@ def test_every_key_rotates_while_documents_flow(
             # channels to them were made anew, and every link carries on.
             for target in ("CN", "CN-SH"):
                 assert net.ping_outcome(target, as_node="CN-GD") is None, target
+    rotate_the_ca(net, traffic, evidence)
     # The expiry of every certificate and key is a metric; nothing is due within 30 days.
     samples = net.metrics("CN-GD")["swnode_key_expiry_seconds"]
     kinds = {dict(labels)["key"]: value for labels, value in samples.items()}

@@ -44,3 +44,26 @@ def test_a_province_cannot_rotate_the_directory_key(
     folder = init(tmp_path, "CN-GD", Role.PROVINCE)
     assert main(["rotate", "--dir", str(folder), "--key", "directory"]) == 2
     assert "province node" in capsys.readouterr().err
+
+
+def test_a_province_cannot_rotate_the_ca(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = init(tmp_path, "CN-GD", Role.PROVINCE)
+    assert main(["rotate", "--dir", str(folder), "--key", "ca"]) == 2
+    assert "province node" in capsys.readouterr().err
+    assert not (folder / "keys" / "ca.history.json").exists()
+
+
+def test_the_ca_rotates_once_at_a_time_and_says_what_to_give_foreign_operators(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = init(tmp_path, "CN", Role.CENTRAL)
+    assert main(["rotate", "--dir", str(folder), "--key", "ca"]) == 0
+    said = capsys.readouterr().out
+    assert "new ca key CN/ca/" in said
+    assert "new CA certificate SHA-256" in said and "new anchor fingerprint" in said
+    assert (folder / "keys" / "ca.1.key").exists()
+    assert main(["rotate", "--dir", str(folder), "--key", "ca"]) == 2
+    assert "already pending" in capsys.readouterr().err
+    assert not (folder / "keys" / "ca.2.key").exists()
