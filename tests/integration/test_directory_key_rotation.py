@@ -49,13 +49,24 @@ def test_the_directory_key_rotates_and_everyone_follows(
     for node_id in ("CN-GD", "CN-SH", "SG"):
         assert net.healthz(node_id)[0] == 200, node_id
 
-    # Evidence from before still verifies against the old anchor; evidence exported now, against
-    # the new one, which the central exports as before.
+    # Evidence from before still verifies against the old anchor. Evidence exported now carries
+    # the link from the old key to the new: what was sealed after the switch verifies against the
+    # old anchor (an auditor's, pinned before) as against the new one, which the central exports
+    # as before; what was sealed before verifies against the new anchor.
     verifies(net, before)
     new_anchor = tmp_path / "CN.new.anchor.json"
     exported = swnode("anchor", "export", "--dir", str(net.dir("CN")), "--out", str(new_anchor))
     assert exported.returncode == 0, exported.stderr
     after = evidence_of(net, traffic.sent["SG"][-1], tmp_path / "after.json")
-    checked = swnode("verify-receipt", "--anchor", str(new_anchor), str(after), "--json")
-    assert checked.returncode == 0, checked.stderr
-    assert json.loads(checked.stdout)["delivered"]
+    again = evidence_of(net, traffic.sent["SG"][0], tmp_path / "before.again.json")
+    for evidence_file in (after, again):
+        checked = swnode(
+            "verify-receipt", "--anchor", str(new_anchor), str(evidence_file), "--json"
+        )
+        assert checked.returncode == 0, checked.stderr
+        assert json.loads(checked.stdout)["delivered"]
+    with_old = verifies(net, after)
+    listed = with_old["directories"]
+    assert isinstance(listed, list)
+    versions = [d["version"] for d in listed if d["federation"] == "CN"]
+    assert len(versions) >= 2, with_old  # the link the old key signed, and the newer ones
