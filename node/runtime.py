@@ -39,6 +39,7 @@ from federation.inbound import Inbound
 from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
 from federation.registry_client import RegistryClient
+from federation.reseal import Resealer
 from federation.sharing_client import SharingPeers
 from federation.statistics_client import StatisticsPeers
 from federation.tasks import Tasks
@@ -281,6 +282,7 @@ class Node:
             notify=self.delivery.notify,
         )
         self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)
+        self.resealer = Resealer(config.id, self.db, self, self.delivery)  # after a key switch
 
     async def _start_services(self) -> None:
         """Identity, declarations, certificates, logistics and sharing, each told which
@@ -393,11 +395,7 @@ class Node:
         # Work queued by another process wakes this one: NOTIFY on PostgreSQL, the ops port's
         # /wake on SQLite (which `swnode send` calls); see federation/delivery.py.
         running = asyncio.get_running_loop()
-
-        def woken() -> None:
-            running.call_soon_threadsafe(self._woken)
-
-        self._ops.on_wake = woken
+        self._ops.on_wake = lambda: running.call_soon_threadsafe(self._woken)  # from its thread
         if await self.db.on_outbox_work(self.delivery.rescan):
             log.info("outbox work from other replicas arrives by LISTEN/NOTIFY")
         revoked = asyncio.Event()
@@ -409,6 +407,7 @@ class Node:
             "health": lambda: self.health.run(interval),
             "delivery": self.delivery.run,
             "dispatch": self.dispatcher.run,
+            "reseal": self.resealer.run,
             "identity": lambda: identity_loop(self.accounts, interval, revoked),
             "certificates": lambda: certificates_loop(
                 self.certificates, self._certificates_due, interval
@@ -532,6 +531,7 @@ class Node:
             self.outbox.signer = self.signer
             self.inbound.use_signer(self.signer)
             self.sharing.peers.use_key(key)
+            self.resealer.key_changed()  # what the old key sealed and is undelivered
         else:
             self.keys = replace(self.keys, token_key=key)
             self.accounts.sessions.use_token_key(key, kid)
