@@ -1,6 +1,5 @@
-"""A running node: opens storage, loads keys and directories, serves the four ports, and runs
-the background loops (directory sync, peer probes, health). `swnode run` is this and a signal
-handler."""
+"""A running node: opens storage, loads keys and directories, serves the four ports and runs the
+background loops (directory sync, peer probes, health). `swnode run` is it and a signal handler."""
 
 from __future__ import annotations
 
@@ -46,6 +45,7 @@ from federation.tasks import Tasks
 from identity.accounts import Accounts, AccountSettings
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys, save_directory_public
+from identity.local_secret import open_local_secrets
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.config import NodeConfig
@@ -60,7 +60,7 @@ from node.servers.status_document import jwk, node_status
 from node.statistics import statistics_for
 from node.tracing import NodeTracing
 from node.upkeep import certificates_loop, identity_loop
-from node.web.server import WebServer, node_secret, portal_for
+from node.web.server import WebServer, portal_for
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
@@ -201,6 +201,7 @@ class Node:
             config.storage_url, base_dir=config.dir, password=config.storage_password()
         )
         log.info("storage: %s", redact(config.storage_url))
+        self.local_secrets = await open_local_secrets(config.dir, self.db)  # keys/local.secret
         self.metrics.watch_storage(self.db.engine.counters)
         if config.is_central:
             self.authority = Authority(
@@ -267,8 +268,7 @@ class Node:
             ),
             tracer=self.tracing.tracer,
         )
-        self.delivery.listeners.append(self.metrics.answered)
-        self.delivery.listeners.append(self._answered)
+        self.delivery.listeners += [self.metrics.answered, self._answered]
         self._certificates_due = asyncio.Event()
         # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
         self.signer = Signer.of(config.id, self.keys.signing_key)
@@ -438,7 +438,7 @@ class Node:
     async def _start_servers(self) -> None:
         servers = [peer_server(self), client_server(self)]  # all bound before any starts
         if self.config.web_port is not None:
-            self._web = WebServer(portal_for(self, node_secret(self.keys.token_key)))
+            self._web = WebServer(portal_for(self, self.local_secrets.session_secret))
             self._web.bind()
         for server in servers:
             await server.start()

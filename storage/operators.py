@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.local_secrets import SEALED_PREFIX
 from storage.engine import Engine
 
 __all__ = ["Operator", "OperatorStore"]
@@ -13,7 +14,7 @@ __all__ = ["Operator", "OperatorStore"]
 class Operator:
     username: str
     password_hash: str
-    totp_secret: str
+    totp_secret: str  # sealed with the node's local secret (core.local_secrets)
     totp_last_step: int
     must_change_password: bool
     created_at_unix_ms: int
@@ -63,6 +64,32 @@ class OperatorStore:
                 step,
             )
             == 1
+        )
+
+    # -- TOTP secrets at rest (identity/local_secret.py) -------------------------------------
+
+    async def sealed_totp_count(self) -> int:
+        return int(
+            await self._db.fetchval(
+                "SELECT COUNT(*) FROM operators WHERE totp_secret LIKE $1", f"{SEALED_PREFIX}%"
+            )
+        )
+
+    async def clear_totp(self) -> list[tuple[str, str]]:
+        """(username, secret) of each operator whose TOTP secret an older release kept in clear."""
+        rows = await self._db.fetch(
+            "SELECT username, totp_secret FROM operators WHERE totp_secret NOT LIKE $1",
+            f"{SEALED_PREFIX}%",
+        )
+        return [(r["username"], r["totp_secret"]) for r in rows]
+
+    async def seal_totp(self, username: str, clear: str, sealed: str) -> None:
+        """Replace the clear secret by its sealed form, unless it changed meanwhile."""
+        await self._db.execute(
+            "UPDATE operators SET totp_secret = $3 WHERE username = $1 AND totp_secret = $2",
+            username,
+            clear,
+            sealed,
         )
 
     async def set_password(self, username: str, password_hash: str) -> None:

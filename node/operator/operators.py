@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from identity.guards import LoginGuard
+from identity.local_secret import open_local_secrets
 from identity.operators import Enrolment, Operators
 from node.config import load_config
 from node.operator.admin import now_ms, open_db
@@ -22,7 +23,10 @@ async def add_operator(node_dir: Path, username: str) -> Enrolment:
     db = await open_db(config)
     try:
         guard = LoginGuard(db, account_settings(config).lockout, now_ms)
-        return await Operators(node_id=config.id, db=db, guard=guard, clock_ms=now_ms).add(username)
+        secrets = await open_local_secrets(node_dir, db)  # made here if the node never ran
+        return await Operators(
+            node_id=config.id, db=db, guard=guard, clock_ms=now_ms, secrets=secrets
+        ).add(username)
     finally:
         await db.close()
 

@@ -12,11 +12,20 @@ import pyotp
 import pytest
 
 from core.audit import audit_record
-from core.errors import AlreadyExists, InvalidArgument, ResourceExhausted, Unauthenticated
+from core.errors import (
+    AlreadyExists,
+    ConfigError,
+    FailedPrecondition,
+    InvalidArgument,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from identity.guards import LoginGuard
+from identity.local_secret import LocalSecrets, local_secret_path, open_local_secrets
 from identity.lockout import LockoutPolicy
 from identity.operators import Operators, operator_key
 from storage.database import Database
+from storage.operators import Operator
 
 NOW_MS = 1_800_000_000_000
 
@@ -47,11 +56,15 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def operators(db: Database, clock: Clock) -> Operators:
+def operators_of(db: Database, clock: Clock, secrets: LocalSecrets) -> Operators:
     policy = LockoutPolicy(lock_after=3, lock_s=60)
     guard = LoginGuard(db, policy, clock, no_sleep)
-    return Operators(node_id="CN-GD", db=db, guard=guard, clock_ms=clock)
+    return Operators(node_id="CN-GD", db=db, guard=guard, clock_ms=clock, secrets=secrets)
+
+
+@pytest.fixture
+async def operators(db: Database, clock: Clock, tmp_path: Path) -> Operators:
+    return operators_of(db, clock, await open_local_secrets(tmp_path, db))
 
 
 def secret_of(uri: str) -> str:
@@ -169,3 +182,51 @@ async def test_messages_are_found_by_each_filter_and_counted_by_day(db: Database
     assert await db.message_search.traffic_by_day(NOW_MS - 86_400_000) == [
         (NOW_MS // 86_400_000, "out", 3)
     ]
+
+
+async def test_totp_secrets_are_sealed_at_rest_with_the_local_secret(
+    operators: Operators, db: Database, clock: Clock, tmp_path: Path
+) -> None:
+    enrolment = await operators.add("erin")
+    secret = secret_of(enrolment.totp_uri)
+    stored = await db.operators.get("erin")
+    assert stored is not None and stored.totp_secret.startswith("enc1:")
+    assert secret not in stored.totp_secret
+    rows = await db.engine.fetch("SELECT * FROM operators")
+    assert not [r for r in rows if any(secret in str(v) for v in dict(r).values())]
+    path = local_secret_path(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600 and len(path.read_bytes()) == 32
+    # Opened again (a restart), the same secret: the code still logs in, and the session
+    # secret is the same.
+    again = await open_local_secrets(tmp_path, db)
+    code = pyotp.TOTP(secret).at(clock.ms / 1000)
+    await operators_of(db, clock, again).login("erin", enrolment.password, code, "127.0.0.1")
+
+
+async def test_clear_secrets_of_an_older_release_are_sealed_at_start(
+    db: Database, clock: Clock, tmp_path: Path
+) -> None:
+    clear = pyotp.random_base32()
+    operator = Operator("frank", "$argon2id$unused", clear, 0, False, NOW_MS)
+    assert await db.operators.add(operator)
+    first = await open_local_secrets(tmp_path, db)
+    stored = await db.operators.get("frank")
+    assert stored is not None and stored.totp_secret.startswith("enc1:")
+    assert first.open_totp(stored.totp_secret, username="frank") == clear
+    assert await db.operators.clear_totp() == []
+    # A value moved to another row does not open there.
+    with pytest.raises(FailedPrecondition) as moved:
+        first.open_totp(stored.totp_secret, username="alice")
+    assert moved.value.reason == "secret.undecryptable"
+    assert (await open_local_secrets(tmp_path, db)).session_secret == first.session_secret
+
+
+async def test_a_missing_local_secret_with_sealed_rows_is_a_clear_error(
+    operators: Operators, db: Database, tmp_path: Path
+) -> None:
+    await operators.add("grace")
+    local_secret_path(tmp_path).unlink()
+    with pytest.raises(ConfigError) as missing:
+        await open_local_secrets(tmp_path, db)
+    assert "keys/local.secret" in str(missing.value) and "1 operators" in str(missing.value)
+    assert not local_secret_path(tmp_path).exists()  # no new one that would open nothing
