@@ -65,6 +65,9 @@ def _read_or_create(node_dir: Path, *, create: bool) -> bytes | None:
         except FileExistsError:
             pass  # another process of this node made it first
         raw = path.read_bytes()
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:  # as every private key (identity/keys.py)
+        raise ConfigError(f"{path}: readable by others (mode {mode:o}); run chmod 600 {path}")
     if len(raw) != ls.SECRET_BYTES:
         raise ConfigError(f"{path}: must hold {ls.SECRET_BYTES} bytes, not {len(raw)}")
     return raw

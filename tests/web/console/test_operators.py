@@ -230,3 +230,11 @@ async def test_a_missing_local_secret_with_sealed_rows_is_a_clear_error(
         await open_local_secrets(tmp_path, db)
     assert "keys/local.secret" in str(missing.value) and "1 operators" in str(missing.value)
     assert not local_secret_path(tmp_path).exists()  # no new one that would open nothing
+
+
+async def test_a_local_secret_readable_by_others_is_refused(db: Database, tmp_path: Path) -> None:
+    await open_local_secrets(tmp_path, db)
+    local_secret_path(tmp_path).chmod(0o644)
+    with pytest.raises(ConfigError) as readable:
+        await open_local_secrets(tmp_path, db)
+    assert "readable by others" in str(readable.value)
