@@ -86,7 +86,8 @@ def _parse(raw: bytes) -> _Offered | None:
 def follow(offered: Sequence[bytes], anchor: dpb.Anchor) -> list[dpb.Directory]:
     """The directories among `offered` (serialized `SignedDirectory`) that verify from `anchor`,
     oldest first within each federation. Raises `evidence.no_directory` if none of the anchor's
-    federation verifies, `evidence.broken_chain` if a newer one than those verified does not."""
+    federation verifies (naming each offered and why it failed), `evidence.broken_chain` if a
+    newer one than those verified does not."""
     items = [o for o in map(_parse, offered) if o is not None]
     # 1. The keys trusted per federation: the anchor's for its own, the anchors verified
     #    directories of other federations name for the others, and for each federation the
@@ -127,11 +128,11 @@ def follow(offered: Sequence[bytes], anchor: dpb.Anchor) -> list[dpb.Directory]:
         if item.verified is not None:
             newest[item.federation] = max(newest.get(item.federation, 0), item.version)
     if anchor.federation not in newest:
-        own_offered = [i for i in items if i.federation == anchor.federation]
-        why = ""
-        if own_offered:
-            last = max(own_offered, key=lambda i: i.version)
-            why = f" (version {last.version}: {last.refused or 'not verified'})"
+        own_offered = sorted(
+            (i for i in items if i.federation == anchor.federation), key=lambda i: i.version
+        )
+        why = "; ".join(f"version {i.version}: {i.refused or 'not verified'}" for i in own_offered)
+        why = f" ({why})" if why else ""
         raise Unauthenticated(
             "evidence.no_directory",
             "directories: the evidence holds no directory that verifies with the anchor of "

@@ -9,7 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from google.protobuf import json_format
 
+from swf.v1 import directory_pb2 as dpb
+from swf.v1 import envelope_pb2 as pb
 from tests.harness import NetworkFactory, NetworkSpec, eventually, swnode
 from tests.integration.test_key_rotation import POLL_S, Traffic, evidence_of, verifies
 
@@ -70,3 +73,22 @@ def test_the_directory_key_rotates_and_everyone_follows(
     assert isinstance(listed, list)
     versions = [d["version"] for d in listed if d["federation"] == "CN"]
     assert len(versions) >= 2, with_old  # the link the old key signed, and the newer ones
+
+    # The link altered in the file: the old anchor verifies nothing, and says which directory
+    # failed and why.
+    ev = json_format.Parse(after.read_text(), pb.Evidence())
+    links = []
+    for i, raw in enumerate(ev.directories):
+        directory = dpb.Directory.FromString(dpb.SignedDirectory.FromString(raw).directory)
+        if directory.federation == "CN" and directory.directory_key == old:
+            ev.directories[i] = raw[:-1] + bytes([raw[-1] ^ 1])  # its signature's last byte
+            links.append(directory.version)
+    assert len(links) == 1, links
+    tampered = tmp_path / "after.tampered.json"
+    tampered.write_text(json_format.MessageToJson(ev))
+    refused = swnode(
+        "verify-receipt", "--anchor", str(net.root / "CN.anchor.json"), str(tampered), "--json"
+    )
+    assert refused.returncode != 0
+    assert "holds no directory that verifies with the anchor of CN" in refused.stderr
+    assert f"version {links[0]}: directory.bad_signature" in refused.stderr, refused.stderr
