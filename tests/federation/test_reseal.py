@@ -1,6 +1,7 @@
 """Undelivered messages sealed with a key retired since are sealed again with the current one,
-under the same id, on real storage (federation/reseal.py): at start, after a key switch, and
-when a peer refuses one for a retired key; what else is in the outbox is left as it was."""
+under the same id, on real storage of either backend (federation/reseal.py): at start, after a
+key switch, and when a peer refuses one for a retired key; the rest of the outbox stays as it
+was."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
+async def setup(engine_url: str, tmp_path: Path) -> AsyncIterator[Setup]:
     cn = Federation("CN", ["CN-GD", "CN-SH"])
     old = Signer.of("CN-GD", cn.members["CN-GD"].signing_key)
     new = Signer.of("CN-GD", algorithms.generate(cn.profile.key_algorithm))
@@ -71,7 +72,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
         )
     )
     trust = TrustView.build("CN-GD", directory)
-    db = await Database.open(f"sqlite:///{tmp_path}/node.db", base_dir=tmp_path)
+    db = await Database.open(engine_url, base_dir=tmp_path)
     outbox = Outbox(
         node_id="CN-GD",
         db=db,
