@@ -15,19 +15,21 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from core.envelope import Sealed
 from core.key_lifetimes import Lifetime
 from core.reseal import Candidate, draft_again, should_reseal
 from core.signer import Signer
 from core.trust import TrustView
 from federation.delivery import Answered
 from storage.database import Database
+from storage.reseals import ResealRow
 from swf.v1 import envelope_pb2 as pb
 
 __all__ = ["Queues", "Resealer", "Sealing"]
 
 log = logging.getLogger("swnode.reseal")
 
-_CHUNK = 200  # rows per transaction
+_PAGE = 200  # rows read, and sealed again, per transaction
 
 
 class Sealing(Protocol):
@@ -98,36 +100,21 @@ class Resealer:
         lives = {k.key_id: Lifetime.of(k) for k in me.signing_keys} if me is not None else {}
         if signer.key_id not in lives:
             return 0  # the own directory entry does not list the key in use (yet)
-        rows = await self._db.reseals.candidates(self._node_id, now_ms, message_ids)
         done = 0
         hops: set[str] = set()
-        for start in range(0, len(rows), _CHUNK):
+        after = 0
+        while True:  # a page at a time: a long backlog is not read into memory at once
+            rows = await self._db.reseals.candidates(
+                self._node_id, now_ms, after_seq=after, limit=_PAGE, message_ids=message_ids
+            )
+            if not rows:
+                break
+            after = rows[-1].seq
+            again = [(r, s) for r in rows if (s := self._sealed_again(r, signer, lives, now_ms))]
+            if not again:
+                continue
             async with self._db.transaction() as tx:
-                for row in rows[start : start + _CHUNK]:
-                    old = pb.Envelope.FromString(row.envelope)
-                    sealed_key = old.signature.key_id
-                    candidate = Candidate(
-                        self._node_id,
-                        row.status,
-                        row.last_error,
-                        row.expires_at_unix_ms,
-                        sealed_key,
-                    )
-                    if not should_reseal(
-                        candidate,
-                        self_id=self._node_id,
-                        current_key_id=signer.key_id,
-                        current=lives.get(signer.key_id),
-                        sealed=lives.get(sealed_key),
-                        now_ms=now_ms,
-                    ):
-                        continue
-                    (new,) = signer.seal_envelopes(
-                        [draft_again(old)],
-                        now_ms=now_ms,
-                        ttl_ms=row.expires_at_unix_ms - now_ms,  # the same expiry
-                        new_id=_kept_id,
-                    )
+                for row, new in again:
                     if await self._db.reseals.reseal_txn(
                         tx,
                         row.message_id,
@@ -148,3 +135,29 @@ class Resealer:
                 signer.key_id,
             )
         return done
+
+    def _sealed_again(
+        self, row: ResealRow, signer: Signer, lives: dict[str, Lifetime], now_ms: int
+    ) -> Sealed | None:
+        """`row`'s message sealed with `signer` if the rule says so (core.reseal)."""
+        old = pb.Envelope.FromString(row.envelope)
+        sealed_key = old.signature.key_id
+        candidate = Candidate(
+            self._node_id, row.status, row.last_error, row.expires_at_unix_ms, sealed_key
+        )
+        if not should_reseal(
+            candidate,
+            self_id=self._node_id,
+            current_key_id=signer.key_id,
+            current=lives.get(signer.key_id),
+            sealed=lives.get(sealed_key),
+            now_ms=now_ms,
+        ):
+            return None
+        (new,) = signer.seal_envelopes(
+            [draft_again(old)],
+            now_ms=now_ms,
+            ttl_ms=row.expires_at_unix_ms - now_ms,  # the same expiry
+            new_id=_kept_id,
+        )
+        return new

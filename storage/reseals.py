@@ -19,6 +19,7 @@ _DEAD = literal(Status.DEAD)
 
 @dataclass(frozen=True)
 class ResealRow:
+    seq: int
     message_id: str
     next_hop: str
     status: str
@@ -33,28 +34,37 @@ class ResealStore:
         self._db = engine
 
     async def candidates(
-        self, origin: str, now_ms: int, message_ids: Sequence[str] | None = None
+        self,
+        origin: str,
+        now_ms: int,
+        *,
+        after_seq: int = 0,
+        limit: int = 500,
+        message_ids: Sequence[str] | None = None,
     ) -> list[ResealRow]:
         """`origin`'s messages not expired that are waiting, or dead as refused for a retired
-        key; only `message_ids` if given."""
+        key, oldest first from after `after_seq`, at most `limit`; only `message_ids` if given."""
         only = ""
         if message_ids is not None:
             if not message_ids:
                 return []
-            marks = ", ".join(f"${i}" for i in range(4, 4 + len(message_ids)))
+            marks = ", ".join(f"${i}" for i in range(6, 6 + len(message_ids)))
             only = f" AND message_id IN ({marks})"
         rows = await self._db.fetch(
-            "SELECT message_id, next_hop, status, last_error, expires_at_unix_ms, envelope,"
+            "SELECT seq, message_id, next_hop, status, last_error, expires_at_unix_ms, envelope,"
             " header_sha256 FROM outbox WHERE origin = $1 AND expires_at_unix_ms > $2"
-            f" AND (status IN ({_WAITING}) OR (status = {_DEAD} AND last_error LIKE $3)){only}"
-            " ORDER BY seq",
+            f" AND (status IN ({_WAITING}) OR (status = {_DEAD} AND last_error LIKE $3))"
+            f" AND seq > $4{only} ORDER BY seq LIMIT $5",
             origin,
             now_ms,
             f"%[{RETIRED}]",
+            after_seq,
+            limit,
             *(message_ids or ()),
         )
         return [
             ResealRow(
+                int(r["seq"]),
                 r["message_id"],
                 r["next_hop"],
                 r["status"],

@@ -94,10 +94,11 @@ async def sealed_key(db: Database, message_id: str) -> tuple[str, str]:
 
 
 async def test_waiting_messages_are_sealed_again_once(setup: Setup) -> None:
-    ids = await setup.outbox.submit([Draft("CN-SH", "swnode.test.note", b"n") for _ in range(3)])
+    # More than a page of them (federation/reseal.py reads 200 at a time).
+    ids = await setup.outbox.submit([Draft("CN-SH", "swnode.test.note", b"n") for _ in range(450)])
     woken = Woken()
     resealer = Resealer("CN-GD", setup.db, Running(setup.new, setup.trust), woken)
-    assert await resealer.reseal() == 3
+    assert await resealer.reseal() == 450
     for message_id in ids:
         assert await sealed_key(setup.db, message_id) == (setup.new.key_id, "queued")
         # The envelope it replaced is kept, so that a receipt for it still counts.
