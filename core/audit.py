@@ -27,6 +27,8 @@ ACTIONS = frozenset(
         "party.resume",
         "node.revoke",
         "audit.export",
+        "operator.reset",
+        "operator.remove",
     }
 )
 OUTCOMES = frozenset({"ok", "refused", "failed"})

@@ -14,19 +14,31 @@ A message is resealed when all hold:
    node's own directory entry (a replica still on the retired key reseals nothing);
 5. the sealing key is no longer usable now in that entry (retired, or expired), or a peer said
    it is retired (`key.retired`).
+
+A message in flight (sent, unanswered) that would be resealed once its attempt ends unanswered is
+looked at again shortly (`decide`: LATER), so that one whose peer is down is not missed.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.envelope import Draft
 from core.key_lifetimes import Lifetime, refusal
 from core.outbox_status import Status
 from swf.v1 import envelope_pb2 as pb
 
-__all__ = ["RETIRED", "Candidate", "draft_again", "refusal_reason", "should_reseal"]
+__all__ = [
+    "RETIRED",
+    "Candidate",
+    "Decision",
+    "decide",
+    "draft_again",
+    "refusal_reason",
+    "should_reseal",
+]
 
 RETIRED = "key.retired"
 _REASON = re.compile(r"\[([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+)\]$")
@@ -74,6 +86,36 @@ def should_reseal(
         and refusal(current, now_ms) is None
         and (refused_retired or (sealed is not None and refusal(sealed, now_ms) is not None))  # 5
     )
+
+
+class Decision(enum.Enum):
+    RESEAL = "reseal"  # seal it again now
+    LATER = "later"  # in flight (sent, unanswered): look again once its attempt has ended
+    KEEP = "keep"
+
+
+def decide(
+    row: Candidate,
+    *,
+    self_id: str,
+    current_key_id: str,
+    current: Lifetime | None,
+    sealed: Lifetime | None,
+    now_ms: int,
+) -> Decision:
+    """`should_reseal`, and for a message in flight whether it would be once its attempt ends
+    unanswered (a peer that is down), so that the caller looks at it again shortly."""
+    in_flight = row.status == Status.SENT
+    if should_reseal(
+        replace(row, status=Status.FAILED) if in_flight else row,
+        self_id=self_id,
+        current_key_id=current_key_id,
+        current=current,
+        sealed=sealed,
+        now_ms=now_ms,
+    ):
+        return Decision.LATER if in_flight else Decision.RESEAL
+    return Decision.KEEP
 
 
 def draft_again(envelope: pb.Envelope) -> Draft:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from core.envelope import Sealed
 from core.key_lifetimes import Lifetime
-from core.reseal import Candidate, draft_again, should_reseal
+from core.reseal import Candidate, Decision, decide, draft_again
 from core.signer import Signer
 from core.trust import TrustView
 from federation.delivery import Answered
@@ -30,6 +30,7 @@ __all__ = ["Queues", "Resealer", "Sealing"]
 log = logging.getLogger("swnode.reseal")
 
 _PAGE = 200  # rows read, and sealed again, per transaction
+_AGAIN_S = 1.0  # how soon messages in flight at a look are looked at again
 
 
 class Sealing(Protocol):
@@ -67,6 +68,9 @@ class Resealer:
         self._due = asyncio.Event()
         self._all = True  # at start: the key may have changed while the node was stopped
         self._ids: set[str] = set()
+        # Sealed with a retired key but in flight at the last look: looked at again shortly.
+        self.in_flight: set[str] = set()
+        self._unlisted = 0  # looks in a row that found the key in use not listed yet
         self._due.set()
 
     def key_changed(self) -> None:
@@ -91,6 +95,15 @@ class Resealer:
                 await self.reseal(None if everything else sorted(ids))
             except Exception:
                 log.exception("resealing failed")
+            loop = asyncio.get_running_loop()
+            if self.in_flight:  # their attempts end soon (answered, or failed to connect)
+                loop.call_later(_AGAIN_S, self._look_again)
+            if self._unlisted:  # the directory lists the new key within a poll or two
+                loop.call_later(min(60.0, _AGAIN_S * 2 ** min(self._unlisted, 6)), self.key_changed)
+
+    def _look_again(self) -> None:
+        self._ids.update(self.in_flight)
+        self._due.set()
 
     async def reseal(self, message_ids: Sequence[str] | None = None) -> int:
         """Seal again what the rule says (all candidates, or only `message_ids`); how many."""
@@ -99,7 +112,11 @@ class Resealer:
         me = self._node.trust.node(self._node_id)
         lives = {k.key_id: Lifetime.of(k) for k in me.signing_keys} if me is not None else {}
         if signer.key_id not in lives:
-            return 0  # the own directory entry does not list the key in use (yet)
+            # The key file changed before this node's copy of the directory lists the key
+            # (`rotate --now` puts it in place at once): look again soon.
+            self._unlisted += 1
+            return 0
+        self._unlisted = 0
         done = 0
         hops: set[str] = set()
         after = 0
@@ -110,6 +127,8 @@ class Resealer:
             if not rows:
                 break
             after = rows[-1].seq
+            for row in rows:
+                self.in_flight.discard(row.message_id)
             again = [(r, s) for r in rows if (s := self._sealed_again(r, signer, lives, now_ms))]
             if not again:
                 continue
@@ -145,14 +164,17 @@ class Resealer:
         candidate = Candidate(
             self._node_id, row.status, row.last_error, row.expires_at_unix_ms, sealed_key
         )
-        if not should_reseal(
+        decision = decide(
             candidate,
             self_id=self._node_id,
             current_key_id=signer.key_id,
             current=lives.get(signer.key_id),
             sealed=lives.get(sealed_key),
             now_ms=now_ms,
-        ):
+        )
+        if decision is Decision.LATER:
+            self.in_flight.add(row.message_id)
+        if decision is not Decision.RESEAL:
             return None
         (new,) = signer.seal_envelopes(
             [draft_again(old)],

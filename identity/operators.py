@@ -3,6 +3,8 @@ operator exists at one node, and logs in there only, with a password and a TOTP 
 (identity/totp.py).
 
 `add` makes a one-time password and a TOTP secret; the first login must set a new password.
+`reset` makes a new one-time password, a new TOTP secret or both (a forgotten password, a lost
+phone), ends the operator's sessions and lifts a lock; `remove` ends the operator altogether.
 A login is counted, slowed and locked exactly as a party user's (identity/guards.py), under
 its own key: a wrong password and a wrong code fail alike (`login.failed`), so the answer
 does not tell which factor was wrong.
@@ -15,7 +17,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.errors import AlreadyExists, InvalidArgument, Unauthenticated, quote
+from core.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated, quote
 from core.parties import validate_password
 from identity.guards import LoginGuard
 from identity.local_secret import LocalSecrets
@@ -24,7 +26,7 @@ from identity.totp import accepted_step, new_secret, provisioning_uri
 from storage.database import Database
 from storage.operators import Operator
 
-__all__ = ["Enrolment", "Operators", "operator_key", "validate_operator_name"]
+__all__ = ["Enrolment", "Operators", "Reset", "operator_key", "validate_operator_name"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 
@@ -52,6 +54,21 @@ class Enrolment:
     username: str
     password: str
     totp_uri: str
+
+
+@dataclass(frozen=True)
+class Reset:
+    """What `swnode operator reset` prints, once: what was made anew (None: kept)."""
+
+    username: str
+    password: str | None
+    totp_uri: str | None
+
+
+def _unknown(name: str) -> NotFound:
+    return NotFound(
+        "operator.unknown", f"user: there is no operator {quote(name)} at this node", field="user"
+    )
 
 
 class Operators:
@@ -91,6 +108,32 @@ class Operators:
         return Enrolment(
             name, password, provisioning_uri(secret, node_id=self.node_id, username=name)
         )
+
+    async def reset(self, username: str, *, password: bool = True, totp: bool = True) -> Reset:
+        """A new one-time password and/or TOTP secret for an existing operator; its sessions
+        end and a lock after failed sign-ins is lifted, so it can sign in at once."""
+        name = validate_operator_name(username)
+        if not (password or totp):
+            raise ValueError("reset: the password, the TOTP secret or both")
+        new_password = secrets.token_urlsafe(18) if password else None
+        secret = new_secret() if totp else None
+        done = await self._db.operators.reset(
+            name,
+            password_hash=await hash_password(new_password) if new_password else None,
+            totp_secret=self._secrets.seal_totp(secret, username=name) if secret else None,
+        )
+        if not done:
+            raise _unknown(name)
+        await self._db.login_failures.clear(operator_key(self.node_id, name))  # the lock lifted
+        uri = provisioning_uri(secret, node_id=self.node_id, username=name) if secret else None
+        return Reset(name, new_password, uri)
+
+    async def remove(self, username: str) -> None:
+        """The operator can no longer sign in; its open sessions end."""
+        name = validate_operator_name(username)
+        if not await self._db.operators.remove(name):
+            raise _unknown(name)
+        await self._db.login_failures.clear(operator_key(self.node_id, name))
 
     async def login(self, username: str, password: str, code: str, source: str) -> Operator:
         """The operator, if the password and the code are right; else `login.failed` (or

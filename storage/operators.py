@@ -99,6 +99,38 @@ class OperatorStore:
             password_hash,
         )
 
+    async def reset(
+        self, username: str, *, password_hash: str | None, totp_secret: str | None
+    ) -> bool:
+        """A new one-time password (changed at the next sign-in) and/or a new TOTP secret (its
+        steps counted afresh), and the operator's sessions ended; False if there is no such
+        operator. The secret is written as `add` writes it (sealed: identity/operators.py)."""
+        sets: list[str] = []
+        args: list[object] = [username]
+        if password_hash is not None:
+            args.append(password_hash)
+            sets.append(f"password_hash = ${len(args)}, must_change_password = 1")
+        if totp_secret is not None:
+            args.append(totp_secret)
+            sets.append(f"totp_secret = ${len(args)}, totp_last_step = 0")
+        if not sets:
+            raise ValueError("reset: nothing to reset")
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                f"UPDATE operators SET {', '.join(sets)} WHERE username = $1", *args
+            )
+            if changed != 1:
+                return False
+            await tx.execute("DELETE FROM console_sessions WHERE username = $1", username)
+        return True
+
+    async def remove(self, username: str) -> bool:
+        """The operator and its sessions gone; False if there was no such operator."""
+        async with self._db.transaction() as tx:
+            removed = await tx.execute("DELETE FROM operators WHERE username = $1", username)
+            await tx.execute("DELETE FROM console_sessions WHERE username = $1", username)
+        return removed == 1
+
     # -- sessions ----------------------------------------------------------------------------
 
     async def open_session(

@@ -13,7 +13,8 @@ from storage.status_sql import literal
 
 __all__ = ["ResealRow", "ResealStore"]
 
-_WAITING = f"{literal(Status.QUEUED)}, {literal(Status.FAILED)}"
+# Waiting, and in flight (looked at again once its attempt ends: core.reseal.waits_in_flight).
+_WAITING = f"{literal(Status.QUEUED)}, {literal(Status.FAILED)}, {literal(Status.SENT)}"
 _DEAD = literal(Status.DEAD)
 
 
@@ -42,8 +43,9 @@ class ResealStore:
         limit: int = 500,
         message_ids: Sequence[str] | None = None,
     ) -> list[ResealRow]:
-        """`origin`'s messages not expired that are waiting, or dead as refused for a retired
-        key, oldest first from after `after_seq`, at most `limit`; only `message_ids` if given."""
+        """`origin`'s messages not expired that are waiting or in flight, or dead as refused for
+        a retired key, oldest first from after `after_seq`, at most `limit`; only `message_ids`
+        if given."""
         only = ""
         if message_ids is not None:
             if not message_ids:

@@ -38,17 +38,16 @@ S = TypeVar("S")
 
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException) -> NoReturn:
-    if isinstance(exc, SwnodeError):
-        _observe(exc.reason)
-        await context.abort(status_of(exc), public_message(exc), trailers(exc))
-    ref = uuid.uuid4().hex[:12]
-    _observe("internal")
-    log.error("internal error (ref %s)", ref, exc_info=exc)
-    await context.abort(
-        grpc.StatusCode.INTERNAL,
-        f"internal error; the node operator can find it in the log under ref {ref}",
-        (("swnode-reason", "internal"),),
-    )
+    """The status, message and trailers (core/grpc_status.py's, the one place that spells their
+    keys) of a refusal; anything else becomes an `internal` refusal naming its log entry."""
+    if not isinstance(exc, SwnodeError):
+        ref = uuid.uuid4().hex[:12]
+        log.error("internal error (ref %s)", ref, exc_info=exc)
+        exc = SwnodeError(
+            "internal", f"internal error; the node operator can find it in the log under ref {ref}"
+        )
+    _observe(exc.reason)
+    await context.abort(status_of(exc), public_message(exc), trailers(exc))
 
 
 def unary(

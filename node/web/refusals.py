@@ -1,8 +1,10 @@
 """A refusal in the page's language. The API's messages are English and say exactly what was
-wrong; an English page shows them as they are. A Chinese page shows the catalog's message for
-the refusal's reason code (or, for a problem at a field, its validation rule), and the API's
-own text for a code this table does not know. The code itself is always shown after it, so a
-user can quote it to the help desk in either language.
+wrong; an English page shows them as they are. A Chinese page shows the catalog's sentence for
+the refusal's reason code (a general one for a code this table does not know), and under it, as
+a second line, the API's own text: the detail (which value, which limit) that a sentence per
+code cannot hold. A problem at a field of a document shows its validation rule's sentence (or,
+for a refusal at one field, the reason code's with the detail). The code itself is always
+shown after the sentence, so a user can quote it to the help desk in either language.
 
 Codes are the API's stable ones (docs/PROTOCOL.md §6, core/validation.py and core/logistics.py
 RULES); tests/web/test_refusals.py checks that each is real and translated."""
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from markupsafe import Markup
+
 from core.errors import SwnodeError
 from node.web.i18n import catalog
 
-__all__ = ["REASONS", "RULES", "explain", "refusal", "rule_message"]
+__all__ = ["REASONS", "RULES", "UNKNOWN_REASON", "explain", "refusal", "rule_message"]
 
 
 def N_(message: str) -> str:
@@ -48,6 +52,9 @@ REASONS: Mapping[str, str] = {
     "user.unknown": N_("There is no such user."),
     "user.last_admin": N_("The enterprise would be left without an enabled administrator."),
     "users.not_home": N_("Users are managed at the enterprise's home window only."),
+    "party.bad_id": N_("A party id is 2 to 32 lowercase letters, digits, - or _."),
+    "party.bad_kind": N_("Choose the kind of party."),
+    "operator.same_password": N_("The new password must differ from the one-time password."),
     # The visitor's rights.
     "auth.missing": N_("You are not logged in."),
     "auth.missing_role": N_("Your account does not have the role this needs."),
@@ -65,6 +72,7 @@ REASONS: Mapping[str, str] = {
     "declaration.not_your_party": N_("The declaring party must be your own enterprise."),
     "declaration.unknown": N_("There is no such declaration."),
     "declaration.bad_transition": N_("This step is not allowed in the declaration's status."),
+    "amend.other_type": N_("An amendment is a document of the declaration's own type."),
     "list.bad_date": N_("A date is written YYYY-MM-DD and is in the calendar."),
     "list.page_size": N_("The page size is out of range."),
     "list.page_token": N_("This page of the list cannot be found; start again."),
@@ -83,6 +91,8 @@ REASONS: Mapping[str, str] = {
     "certificate.unknown": N_("There is no such certificate."),
     "certificate.not_agency": N_("Only the window's agencies decide on certificates."),
     "certificate.reason_required": N_("Give a reason."),
+    "certificate.bad_decision": N_("Choose a decision."),
+    "certificate.declaration_required": N_("Give the import declaration it is used against."),
     "certificate.bad_transition": N_("This is not allowed in the certificate's status."),
     "certificate.not_usable": N_("The certificate was replaced or cancelled."),
     "certificate.content": N_("Give the corrected application of the certificate's kind."),
@@ -98,6 +108,9 @@ REASONS: Mapping[str, str] = {
     "sharing.grant_revoked": N_("Your grant was revoked."),
     "sharing.not_home": N_("This is done at the party's home window."),
     "dataset.invalid": N_("The dataset breaks the rule shown at its field."),
+    "dataset.unknown": N_("There is no such dataset."),
+    "sharing.unknown_request": N_("There is no such request for your datasets."),
+    "sharing.bad_state": N_("This is not allowed in the request's status."),
     "sharing.bad_request": N_("Give a purpose and a period of at most 366 days, not yet ended."),
 }
 
@@ -153,6 +166,10 @@ RULES: Mapping[str, str] = {
 }
 
 
+# The sentence for a reason code that REASONS does not hold (its detail follows it).
+UNKNOWN_REASON = N_("The request was refused.")
+
+
 def _translated(table: Mapping[str, str], code: str, message: str, locale: str) -> str:
     if locale == "en" or code not in table:
         return message
@@ -160,16 +177,33 @@ def _translated(table: Mapping[str, str], code: str, message: str, locale: str) 
 
 
 def explain(code: str, message: str, locale: str) -> str:
-    """A refusal's message in `locale`, by its reason code."""
+    """A refusal's message in `locale`, by its reason code (the API's own for a code that
+    REASONS does not hold)."""
     return _translated(REASONS, code, message, locale)
 
 
+# The API's own message under a sentence, on a page not in English (portal.css sets it apart).
+_DETAIL = Markup('<span class="refusal__detail" lang="en">{}</span>')
+
+
+def _sentence(code: str, locale: str) -> str:
+    return catalog(locale).gettext(REASONS.get(code, UNKNOWN_REASON))
+
+
 def rule_message(rule: str, message: str, locale: str) -> str:
-    """A problem at a field in `locale`, by its validation rule (or the reason code a refusal
-    at one field gives)."""
-    return _translated(RULES if rule in RULES else REASONS, rule, message, locale)
+    """A problem at a field in `locale`, by its validation rule; for the reason code a refusal
+    at one field gives, on a page not in English, the code's sentence with the API's message
+    under it, as `refusal` shows it."""
+    if rule in RULES or locale == "en":
+        return _translated(RULES, rule, message, locale)
+    return Markup("{} ").format(_sentence(rule, locale)) + _DETAIL.format(message)
 
 
 def refusal(exc: SwnodeError, locale: str) -> str:
-    """What a page shows of a refusal: its message in `locale`, then its reason code."""
-    return f"{explain(exc.reason, exc.message, locale)} ({exc.reason})"
+    """What a page shows of a refusal: its message in `locale`, then its reason code; on a
+    page not in English, the API's message under them as the detail (Markup, escaped here,
+    for the second line; the page's `lang` does not apply to it)."""
+    if locale == "en":
+        return f"{exc.message} ({exc.reason})"
+    sentence = Markup("{} ({}) ").format(_sentence(exc.reason, locale), exc.reason)
+    return sentence + _DETAIL.format(exc.message)

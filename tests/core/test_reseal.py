@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from core import reseal
 from core.key_lifetimes import Lifetime
-from core.reseal import Candidate, refusal_reason, should_reseal
+from core.reseal import Candidate, Decision, refusal_reason, should_reseal
 
 NOW = 1_800_000_000_000
 RETIRED = Lifetime(retired_at=NOW - 1)
@@ -56,3 +57,15 @@ def test_the_reason_is_read_from_the_end_of_the_error() -> None:
     assert refusal_reason("CN-SH refused: the key was retired [key.retired]") == "key.retired"
     assert refusal_reason("bad receipt from CN-SH: [x] unknown") == ""
     assert refusal_reason("") == ""
+
+
+def test_a_message_in_flight_is_looked_at_again() -> None:
+    def judged(row: Candidate) -> Decision:
+        return reseal.decide(
+            row, self_id="CN-GD", current_key_id="new", current=VALID, sealed=RETIRED, now_ms=NOW
+        )
+
+    assert judged(ROW) is Decision.RESEAL
+    assert judged(replace(ROW, status="sent")) is Decision.LATER
+    assert judged(replace(ROW, status="sent", sealed_key_id="new")) is Decision.KEEP
+    assert judged(replace(ROW, status="acknowledged")) is Decision.KEEP

@@ -138,3 +138,18 @@ async def test_a_message_refused_for_a_retired_key_is_queued_again(setup: Setup)
     assert await sealed_key(setup.db, other) == (setup.old.key_id, "dead")
     row = await setup.db.outbox.envelope(retired)
     assert row is not None and row["last_error"] is None
+
+
+async def test_a_message_in_flight_is_sealed_again_once_its_attempt_fails(setup: Setup) -> None:
+    (message_id,) = await setup.outbox.submit([Draft("CN-SH", "swnode.test.note", b"f")])
+    async with setup.db.transaction() as tx:  # a connection attempt to a peer that is down
+        await setup.db.outbox.transition_txn(tx, Event.CLAIM, [Change(message_id)], NOW_MS)
+    resealer = Resealer("CN-GD", setup.db, Running(setup.new, setup.trust), Woken())
+    assert await resealer.reseal() == 0
+    assert resealer.in_flight == {message_id}
+    await setup.db.outbox.transition(
+        Event.TRANSIENT_FAILURE, [Change(message_id, "down [peer.unreachable]", NOW_MS)], NOW_MS
+    )
+    assert await resealer.reseal(sorted(resealer.in_flight)) == 1
+    assert resealer.in_flight == set()
+    assert await sealed_key(setup.db, message_id) == (setup.new.key_id, "queued")

@@ -179,3 +179,53 @@ async def test_an_operator_lists_its_own_events_newest_first_by_filter_and_page(
     first = await db.logistics.reported_by("zj-rail", limit=2)
     rest = await db.logistics.reported_by("zj-rail", before_seq=first[-1].seq)
     assert [e.event_id for e in first + rest] == ["c", "b", "a"]
+
+
+# The statement of an operator's reports (storage/logistics.py reported_by), from the newest
+# and before a cursor, with no other filter.
+REPORTS_SQL = (
+    "SELECT * FROM logistics_events WHERE party_id = $1{cursor} ORDER BY seq DESC LIMIT $2"
+)
+
+
+async def test_an_operators_reports_are_read_through_the_index_without_a_sort(
+    db: Database,
+) -> None:
+    """Migration 0016: a page of "My reports" reads the party's rows through (party_id, seq) and
+    no one else's: on SQLite back from the newest or the cursor with no sort; PostgreSQL may
+    sort what the index found when that is cheaper, but reads no other row either."""
+    rows = [event(f"e{i}", party=f"op-{i % 500:03d}") for i in range(5000)]
+    await db.logistics.bulk_load(rows)
+    engine = db.engine
+    theirs = sorted(
+        (r["seq"] for r in await engine.fetch(
+            "SELECT seq FROM logistics_events WHERE party_id = $1", "op-007"
+        )),
+        reverse=True,
+    )  # fmt: skip
+    cursor_seq = theirs[3]
+    for cursor, args, expected in (
+        ("", ("op-007", 20), theirs),
+        (" AND seq < $3", ("op-007", 20, cursor_seq), theirs[4:]),
+    ):
+        sql = REPORTS_SQL.format(cursor=cursor)
+        if engine.dialect == "sqlite":
+            plan = " | ".join(
+                r["detail"] for r in await engine.fetch("EXPLAIN QUERY PLAN " + sql, *args)
+            )
+            assert "USING INDEX logistics_events_party" in plan, plan
+            assert "TEMP B-TREE" not in plan and "SCAN" not in plan, plan
+        else:
+            await engine.execute("ANALYZE logistics_events")
+            found = await engine.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
+            plan = (json.loads(found) if isinstance(found, str) else found)[0]["Plan"]
+            text = json.dumps(plan)
+            assert "logistics_events_party" in text and "Seq Scan" not in text, text
+            nodes, removed = [plan], 0
+            while nodes:
+                node = nodes.pop()
+                removed += node.get("Rows Removed by Filter", 0)
+                nodes.extend(node.get("Plans", []))
+            assert removed == 0, text
+        got = await engine.fetch(sql, *args)
+        assert [r["seq"] for r in got] == expected

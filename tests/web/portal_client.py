@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from tests.harness import Network
+from tests.identity_client import PASSWORD
 
-__all__ = ["Visitor", "csrf_of", "portal_url"]
+__all__ = ["Visitor", "csrf_of", "logged_in", "portal_url"]
 
 _TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -72,3 +73,21 @@ class Visitor:
 
     def login(self, party: str, *, user: str = "alice", password: str) -> httpx.Response:
         return self.post("/login", {"party": party, "user": user, "password": password})
+
+
+def logged_in(
+    visitor: Visitor,
+    party: str,
+    *,
+    user: str = "alice",
+    password: str = PASSWORD,
+    register: bool = False,
+) -> Visitor:
+    """`visitor`, logged in as `party`'s `user` (registered at its portal first if asked): the
+    login form answers with a redirect, as every signed-in test starts."""
+    if register:
+        registered = visitor.register(party, user=user, password=password)
+        assert registered.status_code == 200, registered.text
+    answer = visitor.login(party, user=user, password=password)
+    assert answer.status_code == 303, answer.text
+    return visitor

@@ -36,7 +36,7 @@ from tests.declarations_client import example, office
 from tests.harness import Network, NetworkSpec, eventually, refusal_of, swnode
 from tests.identity_client import PASSWORD, IdentityClient, new_uscc, wrong_check_character
 from tests.logistics_client import event, new_container, yard
-from tests.web.portal_client import Visitor, csrf_of, portal_url
+from tests.web.portal_client import Visitor, csrf_of, logged_in, portal_url
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(120)]
 
@@ -130,17 +130,25 @@ def test_a_wrong_uscc_shows_the_apis_rule_at_its_field(visitor: Visitor) -> None
 
 
 def test_a_chinese_page_shows_the_refusals_in_chinese(net: Network) -> None:
-    """The API's English messages, shown by reason code and rule from the catalogs."""
+    """The API's English messages, shown by reason code and rule from the catalogs; a
+    refusal's own text follows its sentence as the detail, on a line of its own."""
     visitor = Visitor(portal_url(net, "CN-GD"), language="zh-CN")
     try:
         uscc = new_uscc()
-        answer = visitor.register(wrong_check_character(uscc), password=PASSWORD)
+        bad_uscc = wrong_check_character(uscc)
+        answer = visitor.register(bad_uscc, password=PASSWORD)
         assert answer.status_code == 400 and "校验码错误" in answer.text
         assert "(party.bad_uscc)" in answer.text
+        detail = (
+            f'<span class="refusal__detail" lang="en">uscc: &#39;{bad_uscc}&#39; fails the USCC'
+            " check character (GB 32100)</span>"
+        )
+        assert detail in answer.text
         assert visitor.register(uscc, password=PASSWORD).status_code == 200
         refused = visitor.login(uscc, password="not the password")
         assert refused.status_code == 400 and "主体、用户名或密码错误。" in refused.text
-        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        assert "wrong party, user or password</span>" in refused.text
+        logged_in(visitor, uscc)
         values = form_values(declaration_of(uscc).goods_declaration)
         wrong = {**values, "declarant_uscc": wrong_check_character(uscc), "submit": "1"}
         form = visitor.post("/documents/new/goods_declaration", wrong)
@@ -157,7 +165,7 @@ def test_the_dashboard_shows_declarations_submitted_through_the_api(
     with office(net) as o:
         desk = o.enterprise(uscc, roles=("declarant", "exporter"))
         submitted = desk.submit(declaration_of(uscc))
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc)
     dashboard = visitor.get("/dashboard").text
     assert submitted.id in dashboard
     page = visitor.get(f"/declarations/{submitted.id}")
@@ -167,8 +175,7 @@ def test_the_dashboard_shows_declarations_submitted_through_the_api(
 def test_a_goods_declaration_through_its_generated_form(visitor: Visitor) -> None:
     """First with a wrong USCC check character (the API's rule at the field), then right."""
     uscc = new_uscc()
-    assert visitor.register(uscc, password=PASSWORD).status_code == 200
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc, register=True)
     chooser = visitor.get("/documents/new")
     assert chooser.status_code == 200 and 'href="/documents/new/goods_declaration"' in chooser.text
     values = form_values(declaration_of(uscc).goods_declaration)
@@ -195,7 +202,7 @@ def test_a_declaration_asked_about_is_amended_through_its_generated_form(
     with office(net) as o:
         desk = o.enterprise(uscc, roles=("declarant", "exporter"))
         goods = desk.submit(declaration_of(uscc))
-        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        logged_in(visitor, uscc)
         path = f"/declarations/{goods.id}/amend"
         assert f'href="{path}"' not in visitor.get(f"/declarations/{goods.id}").text
         # Under review, the service refuses an amendment as the API does.
@@ -224,7 +231,7 @@ def test_a_declaration_asked_about_is_amended_through_its_generated_form(
         o.enterprise(stranger, roles=("declarant",))
     other = Visitor(visitor.base)
     try:
-        assert other.login(stranger, password=PASSWORD).status_code == 303
+        logged_in(other, stranger)
         assert other.get(path).status_code == 404
         assert other.post(path, {**values, "submit": "1"}).status_code == 404
     finally:
@@ -243,7 +250,7 @@ def test_an_assessed_duty_is_paid_from_the_declarations_page(
         for agency in DEFAULT_ROUTES["goods_declaration"]:
             o.agency("CN-GD", agency).decide(goods.id, dpb.DECISION_ACCEPT)
         waiting = importer.wait_status(goods.id, "awaiting_payment")
-        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        logged_in(visitor, uscc)
         page = visitor.get(f"/declarations/{goods.id}").text
         found = re.search(r'href="(/documents/new/duty_payment\?[^"]+)" id="pay"', page)
         assert found, "no way to pay on the declaration's page"
@@ -276,7 +283,7 @@ def test_the_dashboard_shows_the_enterprises_certificates(net: Network, visitor:
     with office(net) as o:
         exporter = o.enterprise(uscc, roles=("declarant", "exporter"))
         applied = exporter.submit(application)
-        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        logged_in(visitor, uscc)
         assert 'id="certificates"' not in visitor.get("/dashboard").text  # none yet
         for agency in DEFAULT_ROUTES["certificate_of_origin_application"]:
             o.agency("CN-GD", agency).decide(applied.id, dpb.DECISION_ACCEPT)
@@ -291,8 +298,7 @@ def test_the_dashboard_shows_the_enterprises_certificates(net: Network, visitor:
     other = Visitor(visitor.base)
     try:
         stranger = new_uscc()
-        assert other.register(stranger, password=PASSWORD).status_code == 200
-        assert other.login(stranger, password=PASSWORD).status_code == 303
+        logged_in(other, stranger, register=True)
         assert other.get(f"/certificates/{found[1]}").status_code == 404
     finally:
         other.close()
@@ -314,7 +320,7 @@ def test_the_issuing_body_replaces_and_cancels_a_certificate_on_its_page(
         for agency in DEFAULT_ROUTES["certificate_of_origin_application"]:
             o.agency("CN-GD", agency).decide(applied.id, dpb.DECISION_ACCEPT)
         exporter.wait_status(applied.id, "approved")
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc)
     found = re.search(r'href="/certificates/([^"]+)"', visitor.get("/dashboard").text)
     assert found
     number = found[1]
@@ -376,7 +382,7 @@ def test_the_cargo_timeline_of_a_declaration_keeps_itself_up_to_date(
         terminal = y.operator("CN-GD", f"yard-{secrets.token_hex(3)}", "terminal", "Yantian")
         y.report("CN-GD", terminal, [event("e1", lpb.EVENT_KIND_GATE_IN, container=box)])
         y.report("CN-GD", terminal, [event("e2", lpb.EVENT_KIND_GATE_IN, container=other_box)])
-        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        logged_in(visitor, uscc)
         page = visitor.get(f"/timeline?declaration_id={goods.id}")
         assert page.status_code == 200 and "Gate in" in page.text and box in page.text
         # Another's container, named in none of its declarations: the API's refusal, at the field.
@@ -411,9 +417,9 @@ def operator_visitor(net: Network, kind: str = "terminal", party: str = "") -> V
     assert done.returncode == 0, done.stderr
     added = json.loads(done.stdout)
     user = added["user"].partition("/")[2]
-    v = Visitor(portal_url(net, "CN-GD"))
-    assert v.login(party, user=user, password=added["password"]).status_code == 303
-    return v
+    return logged_in(
+        Visitor(portal_url(net, "CN-GD")), party, user=user, password=added["password"]
+    )
 
 
 def test_an_operators_csv_upload_reaches_the_enterprises_timeline(
@@ -466,7 +472,7 @@ def test_an_operators_csv_upload_reaches_the_enterprises_timeline(
         assert broken.status_code == 400 and "unknown columns" in broken.text
     finally:
         terminal.close()
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc)
     timeline = visitor.get(f"/timeline?declaration_id={goods.id}").text
     assert "Gate in" in timeline and "Loaded" in timeline
     assert visitor.get("/events").status_code == 403  # an enterprise reports no events
@@ -503,8 +509,7 @@ def test_an_operator_sees_its_own_reports_with_links_and_no_one_elses(
         terminal.close()
         other.close()
     uscc = new_uscc()
-    assert visitor.register(uscc, password=PASSWORD).status_code == 200
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc, register=True)
     refused = visitor.get("/events/mine")
     assert refused.status_code == 403 and "logistics.not_operator" in refused.text
 
@@ -516,8 +521,7 @@ def test_access_to_an_operators_dataset_is_asked_granted_and_revoked(
     terminal = operator_visitor(net, party=party)
     dataset = f"CN-GD/{party}/logistics-events"
     uscc = new_uscc()
-    assert visitor.register(uscc, password=PASSWORD).status_code == 200
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc, register=True)
     try:
         assert visitor.get("/sharing").status_code == 200
         too_long = visitor.post(
@@ -558,8 +562,7 @@ def test_access_to_an_operators_dataset_is_asked_granted_and_revoked(
 
 def test_an_administrator_publishes_a_dataset_with_the_apis_rules(visitor: Visitor) -> None:
     uscc = new_uscc()
-    assert visitor.register(uscc, password=PASSWORD).status_code == 200
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc, register=True)
     assert 'href="/sharing/publish"' in visitor.get("/sharing").text
     form = {"description": "Monthly export prices", "fields": "hs_code, month\nprice"}
     bad = visitor.post("/sharing/publish", {**form, "name": "Prices!"})
@@ -579,7 +582,7 @@ def test_a_declarations_events_stream_each_transition_until_it_is_final(
     with office(net) as o:
         desk = o.enterprise(uscc, roles=("declarant", "exporter"))
         submitted = desk.submit(declaration_of(uscc))
-        assert visitor.login(uscc, password=PASSWORD).status_code == 303
+        logged_in(visitor, uscc)
         page = visitor.get(f"/declarations/{submitted.id}").text
         found = re.search(r"/events\?after=(\d+)", page)
         assert found
@@ -615,7 +618,7 @@ def test_one_session_holds_at_most_its_limit_of_live_connections(
     uscc = new_uscc()
     with office(net) as o:
         submitted = o.enterprise(uscc, roles=("declarant",)).submit(declaration_of(uscc))
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc)
     path = f"/declarations/{submitted.id}/events"
     with ExitStack() as open_pages:
         for _ in range(4):
@@ -632,7 +635,7 @@ def test_one_session_holds_at_most_its_limit_of_live_connections(
                 theirs = o.enterprise(stranger, roles=("declarant",)).submit(
                     declaration_of(stranger)
                 )
-            assert other.login(stranger, password=PASSWORD).status_code == 303
+            logged_in(other, stranger)
             with other.http.stream("GET", f"/declarations/{theirs.id}/events") as answer:
                 assert answer.status_code == 200
         finally:
@@ -650,9 +653,7 @@ def officer(net: Network, agency: str) -> Visitor:
     """An agency's officer of CN-GD, logged in on its portal."""
     user, password = net.devnet.agency_login("CN-GD", agency)
     party, _, name = user.partition("/")
-    v = Visitor(portal_url(net, "CN-GD"))
-    assert v.login(party, user=name, password=password).status_code == 303
-    return v
+    return logged_in(Visitor(portal_url(net, "CN-GD")), party, user=name, password=password)
 
 
 def test_officers_claim_and_decide_their_agencys_work(net: Network, visitor: Visitor) -> None:
@@ -679,8 +680,7 @@ def test_officers_claim_and_decide_their_agencys_work(net: Network, visitor: Vis
         customs.close()
         inspection.close()
     declarant = new_uscc()
-    assert visitor.register(declarant, password=PASSWORD).status_code == 200
-    assert visitor.login(declarant, password=PASSWORD).status_code == 303
+    logged_in(visitor, declarant, register=True)
     refused = visitor.get("/work")
     assert refused.status_code == 403 and "work.not_agency" in refused.text
 
@@ -691,8 +691,7 @@ def test_another_partys_declaration_answers_404(net: Network, visitor: Visitor) 
         first = o.enterprise(owner, roles=("declarant", "exporter"))
         theirs = first.submit(declaration_of(owner))
     second = new_uscc()
-    assert visitor.register(second, password=PASSWORD).status_code == 200
-    assert visitor.login(second, password=PASSWORD).status_code == 303
+    logged_in(visitor, second, register=True)
     for path in (f"/declarations/{theirs.id}", f"/declarations/{theirs.id}/events"):
         answer = visitor.get(path)
         assert answer.status_code == 404
@@ -780,8 +779,7 @@ def test_administrators_add_disable_and_enable_users_with_the_apis_rules(
     net: Network, visitor: Visitor
 ) -> None:
     uscc = new_uscc()
-    assert visitor.register(uscc, password=PASSWORD).status_code == 200
-    assert visitor.login(uscc, password=PASSWORD).status_code == 303
+    logged_in(visitor, uscc, register=True)
     too_short = visitor.post("/users", {"user": "bob", "password": "short", "roles": ["declarant"]})
     assert too_short.status_code == 400 and 'id="password-error"' in too_short.text
     added = visitor.post("/users", {"user": "bob", "password": PASSWORD, "roles": ["declarant"]})
@@ -801,8 +799,7 @@ def test_administrators_add_disable_and_enable_users_with_the_apis_rules(
     time.sleep(1.1)
     bob = Visitor(visitor.base)
     try:
-        answer = bob.login(uscc, user="bob", password=PASSWORD)
-        assert answer.status_code == 303, answer.text
+        logged_in(bob, uscc, user="bob")
         page = bob.get("/users")
         assert page.status_code == 403 and "auth.missing_role" in page.text
         assert "/users" not in bob.get("/dashboard").text  # no link to what bob cannot do

@@ -11,6 +11,7 @@ from core.errors import InvalidArgument, SwnodeError
 from core.parties import validate_kind
 from node.web.console.access import Desk, console_page
 from node.web.pages.labels import N_
+from node.web.refusals import refusal
 
 __all__ = ["routes"]
 
@@ -61,7 +62,7 @@ async def parties(desk: Desk) -> Response:
         await desk.audit("party.add", values["id"], "refused", f"{exc.reason}: {exc.message}")
         field = exc.field if exc.field in FIELDS else "id"
         return await _list(
-            desk, values=values, errors={field: f"{exc.message} ({exc.reason})"}, status_code=400
+            desk, values=values, errors={field: refusal(exc, desk.visit.locale)}, status_code=400
         )
     await desk.audit("party.add", values["id"], "ok", f"{kind}, user {values['user']}")
     return await _list(desk, added=(values["id"], values["user"] or "officer", password))
@@ -107,7 +108,7 @@ async def revocation(desk: Desk) -> Response:
         except SwnodeError as exc:
             await desk.audit("node.revoke", values["id"], "refused", f"{exc.reason}: {exc.message}")
             field = "confirm" if exc.field == "confirm" else "id"
-            errors = {field: f"{exc.message} ({exc.reason})"}
+            errors = {field: refusal(exc, desk.visit.locale)}
             status_code = 400
         else:
             await desk.audit("node.revoke", values["id"], "ok", f"directory v{version}")

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from core.errors import SwnodeError
 from node.web.console.access import SESSION_LIFETIME_MS, Desk, console_page, session_key
+from node.web.refusals import refusal
 from node.web.session import new_id
 from node.web.visit import safe_next
 
@@ -42,7 +43,7 @@ async def login(desk: Desk) -> Response:
     except SwnodeError as exc:
         await desk.audit("login", user, "refused", exc.reason, who=user or "-")
         # At the password, whichever factor was wrong: the answer does not say which.
-        error = {"password": f"{exc.message} ({exc.reason})"}
+        error = {"password": refusal(exc, desk.visit.locale)}
         return _login_form(desk, {"user": user}, error, 400)
     session_id = new_id()
     now_ms = desk.now_ms()
@@ -71,7 +72,7 @@ async def password(desk: Desk) -> Response:
         return desk.render(
             "console/password.html",
             status_code=400,
-            errors={field: f"{exc.message} ({exc.reason})"},
+            errors={field: refusal(exc, desk.visit.locale)},
         )
     await desk.audit("password.change", desk.name, "ok")
     return RedirectResponse(HOME, status_code=303)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
@@ -40,8 +41,13 @@ def _errors(exc: SwnodeError, single: bool, locale: str) -> FieldErrors:
                 # "events[0].container" → the form's "container"; a file's rows keep their index
                 name = e.field.split(".", 1)[-1] if single else "file"
                 name = _EVENT_FIELD.get(name, name) if single else name
-                text = f"{e.field}: {rule_message(e.rule, e.message, locale)} ({e.rule})"
-                errors[name] = f"{errors[name]}; {text}" if name in errors else text
+                # Markup: a message may hold its detail's markup (node/web/refusals.py)
+                text = Markup("{}: {} ({})").format(
+                    e.field, rule_message(e.rule, e.message, locale), e.rule
+                )
+                errors[name] = (
+                    Markup("{}; {}").format(errors[name], text) if name in errors else text
+                )
             return errors
     name = exc.field if single and exc.field in FIELDS else ("event_id" if single else "file")
     return {name: refusal(exc, locale)}

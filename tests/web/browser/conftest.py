@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import running_network
 from tests.harness import Network, NetworkSpec
-from tests.web.browser.tabs import CHROMIUM
+from tests.web.browser.tabs import chromium
 
 SPEC = NetworkSpec(provinces=2, foreign=1, simulator=False)
 
@@ -24,9 +24,5 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium() as b:
         yield b
-        b.close()

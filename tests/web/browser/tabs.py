@@ -1,10 +1,13 @@
-"""A headless Chromium's tab on a node's portal, as the browser tests drive it: its own cookies,
-axe-core run on the page and a screenshot kept, CSP violations caught; and the steps every flow
-starts with (register, log in)."""
+"""A headless Chromium's tab on a node's portal, as the browser tests of the portal and the
+console drive it: the browser launched, a tab with its own cookies, axe-core run on the page and
+a screenshot kept, CSP violations caught; and the steps every portal flow starts with (register,
+log in)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ __all__ = [
     "SHOTS",
     "Tab",
     "browser_needed",
+    "chromium",
     "declaration_of",
     "login",
     "register",
@@ -57,13 +61,28 @@ LABELS = {
 }
 
 
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium, driven by Playwright, for as long as the block runs."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
 class Tab:
     """A page in its own browser context (own cookies), that fails on any CSP violation."""
 
-    def __init__(self, browser: Any, base: str, locale: str) -> None:
+    size = (1000, 720)  # the viewport, width and height
+    full_page = False  # screenshots of the viewport only
+
+    def __init__(self, browser: Any, base: str, locale: str, **context: Any) -> None:
         self.context = browser.new_context(
-            viewport={"width": 1000, "height": 720},
+            viewport={"width": self.size[0], "height": self.size[1]},
             locale="zh-CN" if locale == "zh_Hans" else "en-GB",
+            **context,
         )
         self.page = self.context.new_page()
         self.page.set_default_timeout(10_000)
@@ -97,7 +116,9 @@ class Tab:
         assert not found, f"{name} ({self.locale}): {found}"
         assert not self.violations, self.violations
         SHOTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / f"{name}-{self.locale}.png"))
+        self.page.screenshot(
+            path=str(SHOTS / f"{name}-{self.locale}.png"), full_page=self.full_page
+        )
 
 
 def register(tab: Tab, uscc: str) -> None:

@@ -15,7 +15,15 @@ import pyotp
 from tests.harness import Network, swnode
 from tests.web.portal_client import Visitor, portal_url
 
-__all__ = ["NEW_PASSWORD", "Enrolled", "OperatorVisitor", "add_operator", "audit_export", "text_of"]
+__all__ = [
+    "NEW_PASSWORD",
+    "Enrolled",
+    "OperatorVisitor",
+    "add_operator",
+    "audit_export",
+    "reset_operator",
+    "text_of",
+]
 
 NEW_PASSWORD = "operators keep long passphrases"
 _next_name = iter(range(1, 10_000))
@@ -30,9 +38,18 @@ class Enrolled:
 
 def add_operator(node_dir: Path, user: str | None = None) -> Enrolled:
     name = user or f"op{next(_next_name)}-{int(time.time() * 1000) % 100000}"
-    added = swnode("operator", "add", "--dir", str(node_dir), "--user", name, "--json")
-    assert added.returncode == 0, added.stderr
-    printed = json.loads(added.stdout)
+    return _enrolled("add", node_dir, name)
+
+
+def reset_operator(node_dir: Path, user: str) -> Enrolled:
+    """`swnode operator reset`: a new one-time password and TOTP secret."""
+    return _enrolled("reset", node_dir, user)
+
+
+def _enrolled(action: str, node_dir: Path, name: str) -> Enrolled:
+    done = swnode("operator", action, "--dir", str(node_dir), "--user", name, "--json")
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
     otp = pyotp.parse_uri(printed["totp_uri"])
     assert isinstance(otp, pyotp.TOTP)
     return Enrolled(printed["user"], printed["password"], otp)

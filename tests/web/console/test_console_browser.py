@@ -1,13 +1,12 @@
-"""The operator console in a real headless Chromium (tests/web/browser's set-up): an operator
-signs in with the second factor, finds a dead message by its id, sees its last error,
-redrives it once the peer is back and sees it delivered, every step in the audit log; and
+"""The operator console in a real headless Chromium (the portal's tabs, tests/web/browser/tabs.py):
+an operator signs in with the second factor, finds a dead message by its id, sees its last
+error, redrives it once the peer is back and sees it delivered, every step in the audit log; and
 every console page, in both languages, passes axe-core with no CSP violation.
 
 Needs `scripts/with-browser` (CI runs the suite under it); without it these tests skip."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,21 +15,11 @@ from typing import Any
 import pytest
 
 from tests.harness import Network, NetworkSpec, swnode
+from tests.web.browser.tabs import Tab, browser_needed, chromium
 from tests.web.console.console_client import NEW_PASSWORD, Enrolled, add_operator
 from tests.web.portal_client import portal_url
 
-CHROMIUM = os.environ.get("SWNODE_CHROMIUM", "")
-AXE_JS = os.environ.get("SWNODE_AXE_JS", "")
-SHOTS = Path(__file__).parents[3] / ".screenshots"
-
-pytestmark = [
-    pytest.mark.network,
-    pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        not (CHROMIUM and Path(CHROMIUM).exists() and AXE_JS and Path(AXE_JS).exists()),
-        reason="no browser set up: run under scripts/with-browser (chromium, axe-core)",
-    ),
-]
+pytestmark = [pytest.mark.network, pytest.mark.timeout(180), browser_needed]
 
 SPEC = NetworkSpec(provinces=2, foreign=0, simulator=False)
 LABELS = {
@@ -71,40 +60,18 @@ def net(module_network_factory: Any) -> Network:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
-class Console:
-    """A console tab in its own browser context, failing on any CSP violation."""
+class Console(Tab):
+    """A console tab: wider, downloads accepted (the audit export), whole pages shot."""
+
+    size = (1100, 760)
+    full_page = True
 
     def __init__(self, browser: Any, base: str, locale: str) -> None:
-        self.context = browser.new_context(
-            viewport={"width": 1100, "height": 760},
-            locale="zh-CN" if locale == "zh_Hans" else "en-GB",
-            accept_downloads=True,
-        )
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(10_000)
-        self.base = base
-        self.locale = locale
-        self.violations: list[str] = []
-        self.page.on(
-            "console",
-            lambda m: (
-                self.violations.append(m.text) if "Content Security Policy" in m.text else None
-            ),
-        )
-
-    def close(self) -> None:
-        self.context.close()
-
-    def go(self, path: str) -> None:
-        self.page.goto(self.base + path)
+        super().__init__(browser, base, locale, accept_downloads=True)
 
     def field(self, key: str) -> Any:
         return self.page.get_by_label(LABELS[self.locale][key], exact=True)
@@ -112,19 +79,6 @@ class Console:
     def press(self, key: str) -> None:
         name = LABELS[self.locale][key]
         self.page.get_by_role("main").get_by_role("button", name=name, exact=True).click()
-
-    def check(self, name: str) -> None:
-        """axe-core finds no serious or critical violation; a screenshot is kept."""
-        self.page.evaluate(Path(AXE_JS).read_text() + "\n;void 0")
-        found = self.page.evaluate(
-            """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-                .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"""
-        )
-        assert not found, f"{name} ({self.locale}): {found}"
-        assert not self.violations, self.violations
-        SHOTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / f"{name}-{self.locale}.png"), full_page=True)
 
     def sign_in(self, who: Enrolled, *, check: bool = False) -> None:
         """The first sign-in with both factors, and the new password it asks for."""

@@ -18,10 +18,12 @@ import pytest
 from node.config import write_config
 from tests.harness import Network, NetworkSpec, swnode
 from tests.web.console.console_client import (
+    NEW_PASSWORD,
     Enrolled,
     OperatorVisitor,
     add_operator,
     audit_export,
+    reset_operator,
     text_of,
 )
 from tests.web.portal_client import csrf_of
@@ -115,6 +117,28 @@ def test_an_operator_signs_in_at_its_own_node_only(net: Network) -> None:
         assert answer.status_code == 400
     finally:
         portal.close()
+
+
+def test_a_reset_signs_the_operator_out_and_a_removal_keeps_it_out(
+    net: Network, operator: tuple[OperatorVisitor, Enrolled]
+) -> None:
+    """`swnode operator reset` beside the running node: the open session ends, the old factors
+    are refused, the new ones sign in (the one-time password replaced first); after `swnode
+    operator remove` the operator cannot sign in at all."""
+    visitor, who = operator
+    assert visitor.get("/console").status_code == 200
+    new = reset_operator(net.dir("CN-GD"), who.user)
+    assert visitor.get("/console").headers["location"] == "/console/login?next=/console"
+    old = replace(new, password=NEW_PASSWORD, totp=who.totp)
+    assert visitor.sign_in(old).status_code == 400
+    assert visitor.sign_in(new, password=NEW_PASSWORD).status_code == 400  # the new code alone
+    first = visitor.sign_in(new)
+    assert first.status_code == 303 and first.headers["location"] == "/console/password"
+    removed = swnode("operator", "remove", "--dir", str(net.dir("CN-GD")), "--user", who.user)
+    assert removed.returncode == 0, removed.stderr
+    assert visitor.get("/console/password").status_code == 303  # signed out
+    refused = visitor.sign_in(new)
+    assert refused.status_code == 400 and "login.failed" in refused.text
 
 
 def test_forms_without_the_token_or_from_another_site_are_refused(

@@ -17,6 +17,7 @@ from core.errors import (
     ConfigError,
     FailedPrecondition,
     InvalidArgument,
+    NotFound,
     ResourceExhausted,
     Unauthenticated,
 )
@@ -63,8 +64,13 @@ def operators_of(db: Database, clock: Clock, secrets: LocalSecrets) -> Operators
 
 
 @pytest.fixture
-async def operators(db: Database, clock: Clock, tmp_path: Path) -> Operators:
-    return operators_of(db, clock, await open_local_secrets(tmp_path, db))
+async def local(db: Database, tmp_path: Path) -> LocalSecrets:
+    return await open_local_secrets(tmp_path, db)
+
+
+@pytest.fixture
+def operators(db: Database, clock: Clock, local: LocalSecrets) -> Operators:
+    return operators_of(db, clock, local)
 
 
 def secret_of(uri: str) -> str:
@@ -238,3 +244,77 @@ async def test_a_local_secret_readable_by_others_is_refused(db: Database, tmp_pa
     with pytest.raises(ConfigError) as readable:
         await open_local_secrets(tmp_path, db)
     assert "readable by others" in str(readable.value)
+
+
+async def test_a_reset_gives_new_factors_ends_sessions_and_lifts_the_lock(
+    operators: Operators, clock: Clock, db: Database
+) -> None:
+    enrolment = await operators.add("erin")
+    old = pyotp.TOTP(secret_of(enrolment.totp_uri))
+    key = hashlib.sha256(b"erin's cookie").digest()
+    await db.operators.open_session(key, "erin", NOW_MS, NOW_MS + 60_000)
+    for _ in range(3):  # locked out
+        with pytest.raises(Unauthenticated):
+            await operators.login("erin", "a forgotten password", "000000", "127.0.0.1")
+    reset = await operators.reset("erin")
+    assert reset.username == "erin" and reset.password and reset.totp_uri
+    assert reset.password != enrolment.password
+    new = pyotp.TOTP(secret_of(reset.totp_uri))
+    assert new.secret != old.secret
+    assert await db.operators.session(key, NOW_MS) is None  # signed out
+    with pytest.raises(Unauthenticated):  # the old phone's code no longer works
+        await operators.login("erin", reset.password, old.at(clock.ms / 1000), "127.0.0.1")
+    operator = await operators.login("erin", reset.password, new.at(clock.ms / 1000), "127.0.0.1")
+    assert operator.must_change_password  # the one-time password is replaced first
+
+
+async def test_a_reset_of_the_password_only_keeps_the_authenticator(
+    operators: Operators, clock: Clock, db: Database, local: LocalSecrets
+) -> None:
+    enrolment = await operators.add("frank")
+    await operators.change_password("frank", enrolment.password, "a long new passphrase")
+    reset = await operators.reset("frank", totp=False)
+    assert reset.password and reset.totp_uri is None
+    stored = await db.operators.get("frank")
+    assert stored is not None and stored.must_change_password
+    secret = local.open_totp(stored.totp_secret, username="frank")
+    assert secret == secret_of(enrolment.totp_uri)
+    code = pyotp.TOTP(secret).at(clock.ms / 1000)
+    with pytest.raises(Unauthenticated):
+        await operators.login("frank", "a long new passphrase", code, "127.0.0.1")
+    await operators.login("frank", reset.password, code, "127.0.0.1")
+    only_totp = await operators.reset("frank", password=False)
+    assert only_totp.password is None and only_totp.totp_uri
+    kept = await db.operators.get("frank")
+    assert kept is not None and kept.password_hash == stored.password_hash
+    assert kept.totp_secret.startswith("enc1:") and kept.totp_last_step == 0  # sealed
+    assert local.open_totp(kept.totp_secret, username="frank") == secret_of(only_totp.totp_uri)
+
+
+async def test_a_removed_operator_cannot_sign_in_and_its_name_is_free_again(
+    operators: Operators, clock: Clock, db: Database
+) -> None:
+    enrolment = await operators.add("grace")
+    key = hashlib.sha256(b"grace's cookie").digest()
+    await db.operators.open_session(key, "grace", NOW_MS, NOW_MS + 60_000)
+    await operators.remove("grace")
+    assert await db.operators.get("grace") is None
+    assert await db.operators.session(key, NOW_MS) is None
+    code = pyotp.TOTP(secret_of(enrolment.totp_uri)).at(clock.ms / 1000)
+    with pytest.raises(Unauthenticated) as refused:
+        await operators.login("grace", enrolment.password, code, "127.0.0.1")
+    assert refused.value.reason == "login.failed"
+    again = await operators.add("grace")
+    assert again.password != enrolment.password
+
+
+@pytest.mark.parametrize("action", ["reset", "remove"])
+async def test_reset_and_remove_name_the_user_at_fault(operators: Operators, action: str) -> None:
+    act = operators.reset if action == "reset" else operators.remove
+    with pytest.raises(NotFound) as unknown:
+        await act("nobody")
+    assert (unknown.value.reason, unknown.value.field) == ("operator.unknown", "user")
+    assert unknown.value.message == "user: there is no operator 'nobody' at this node"
+    with pytest.raises(InvalidArgument) as bad:
+        await act("Not A Name")
+    assert (bad.value.reason, bad.value.field) == ("operator.bad_name", "user")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.node.test_bench import processes_under
+from tests.node.devnet.test_bench import processes_under
 
 pytestmark = pytest.mark.network
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_bench_network_reports_every_figure_and_takes_its_network_down(tmp_path: Path) -> None:
