@@ -153,3 +153,16 @@ async def test_a_message_in_flight_is_sealed_again_once_its_attempt_fails(setup:
     assert await resealer.reseal(sorted(resealer.in_flight)) == 1
     assert resealer.in_flight == set()
     assert await sealed_key(setup.db, message_id) == (setup.new.key_id, "queued")
+
+
+async def test_nothing_is_sealed_again_before_the_directory_lists_the_new_key(
+    setup: Setup,
+) -> None:
+    (message_id,) = await setup.outbox.submit([Draft("CN-SH", "swnode.test.note", b"u")])
+    cn = Federation("CN", ["CN-GD", "CN-SH"])  # a directory that does not list the new key
+    running = Running(setup.new, TrustView.build("CN-GD", cn.directory()))
+    resealer = Resealer("CN-GD", setup.db, running, Woken())
+    assert await resealer.reseal() == 0
+    assert await sealed_key(setup.db, message_id) == (setup.old.key_id, "queued")
+    running.trust = setup.trust  # the next poll brings it
+    assert await resealer.reseal() == 1
