@@ -3,9 +3,10 @@
 An evidence file holds a message's signed header, the receipts given for it, and the signed
 directories whose keys verify them. Verification starts from the anchor the verifier trusts:
 
-1. The directory of the anchor's federation must verify with the anchor's directory key.
-2. A further directory is used only if a directory already verified trusts its federation, and
-   it verifies with the directory key of that anchor.
+1. A directory of the anchor's federation must verify with the anchor's directory key.
+2. A further directory is used only if it verifies with a key a directory already verified names:
+   the anchor of a federation it trusts, or the next key of its own federation it announces
+   (across a directory key switch: core.directory_chain).
 3. The header must verify with its origin's signing key from a verified directory.
 4. Each receipt must verify with its issuer's key from a verified directory, and name this
    message and the digest of these exact header bytes (the origin federation's: SHA-256 or SM3).
@@ -19,12 +20,10 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
-from core import batch_signatures, receipts
+from core import batch_signatures, directory_chain, receipts
 from core.algorithms import digest
-from core.anchor import anchor_key_algorithm
-from core.directory import verify_directory
 from core.envelope import ENVELOPE_DOMAIN
-from core.errors import InvalidArgument, SwnodeError, Unauthenticated
+from core.errors import InvalidArgument, Unauthenticated
 from core.ids import federation_of
 from core.key_lifetimes import check_signed_before_retirement
 from core.trust import KeyRef
@@ -67,50 +66,10 @@ def build(
     )
 
 
-def _directories(evidence: pb.Evidence, anchor: dpb.Anchor) -> list[dpb.Directory]:
-    offered: dict[str, list[dpb.SignedDirectory]] = {}
-    for raw in evidence.directories:
-        try:
-            signed = dpb.SignedDirectory.FromString(raw)
-            federation = dpb.Directory.FromString(signed.directory).federation
-        except DecodeError:
-            continue
-        offered.setdefault(federation, []).append(signed)
-    verified: dict[str, dpb.Directory] = {}
-    anchors = {anchor.federation: anchor}
-    progress = True
-    while progress:
-        progress = False
-        for federation, a in list(anchors.items()):
-            if federation in verified:
-                continue
-            for signed in offered.get(federation, []):  # the first one that verifies
-                try:
-                    directory = verify_directory(
-                        signed,
-                        directory_key=a.directory_key,
-                        federation=federation,
-                        algorithm=anchor_key_algorithm(a),
-                    )
-                except SwnodeError:
-                    continue
-                verified[federation] = directory
-                for trusted in directory.trusted_federations:
-                    anchors.setdefault(trusted.federation, trusted)
-                progress = True
-                break
-    return list(verified.values())
-
-
 def verify(evidence: pb.Evidence, anchor: dpb.Anchor) -> Verified:
-    directories = _directories(evidence, anchor)
-    if not directories:
-        raise Unauthenticated(
-            "evidence.no_directory",
-            f"the evidence holds no directory that verifies with the anchor of {anchor.federation}",
-        )
+    directories = directory_chain.follow(evidence.directories, anchor)
     keys: dict[str, KeyRef] = {}
-    for directory in directories:
+    for directory in directories:  # oldest first: a key's newest listing is the one kept
         for node in directory.nodes:
             if federation_of(node.id) != directory.federation:
                 continue  # a directory speaks for its own federation's nodes only

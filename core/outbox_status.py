@@ -7,7 +7,8 @@ transitions (docs/PROTOCOL.md §5).
                        └─refused for good──▶ dead ──redrive──▶ queued
 
     queued, failed or sent past its expiry ──expire──▶ dead;  failed ──redrive──▶ queued;
-    a delivery receipt also moves failed or dead to delivered (it arrived after all).
+    a delivery receipt also moves failed or dead to delivered (it arrived after all);
+    queued, failed, or dead as refused for a retired key ──reseal──▶ queued (core.reseal).
 
 Storage applies an event to a message only if its current status is one the event leaves from,
 so a late or repeated event never moves a message backwards; its SQL spells the statuses from
@@ -40,6 +41,7 @@ class Event(enum.StrEnum):
     PERMANENT_FAILURE = "permanent_failure"
     EXPIRE = "expire"
     REDRIVE = "redrive"
+    RESEAL = "reseal"
 
 
 S = Status
@@ -51,6 +53,7 @@ TRANSITIONS: dict[Event, tuple[frozenset[Status], Status]] = {
     Event.PERMANENT_FAILURE: (frozenset({S.SENT}), S.DEAD),
     Event.EXPIRE: (frozenset({S.QUEUED, S.FAILED, S.SENT}), S.DEAD),
     Event.REDRIVE: (frozenset({S.DEAD, S.FAILED}), S.QUEUED),
+    Event.RESEAL: (frozenset({S.QUEUED, S.FAILED, S.DEAD}), S.QUEUED),
 }
 
 

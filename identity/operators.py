@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from core.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated, quote
 from core.parties import validate_password
 from identity.guards import LoginGuard
+from identity.local_secret import LocalSecrets
 from identity.passwords import check_password, hash_password
 from identity.totp import accepted_step, new_secret, provisioning_uri
 from storage.database import Database
@@ -72,10 +73,17 @@ def _unknown(name: str) -> NotFound:
 
 class Operators:
     def __init__(
-        self, *, node_id: str, db: Database, guard: LoginGuard, clock_ms: Callable[[], int]
+        self,
+        *,
+        node_id: str,
+        db: Database,
+        guard: LoginGuard,
+        clock_ms: Callable[[], int],
+        secrets: LocalSecrets,
     ) -> None:
         self.node_id = node_id
         self._db = db
+        self._secrets = secrets  # TOTP secrets are stored sealed with them
         self._guard = guard
         self._clock_ms = clock_ms
 
@@ -87,7 +95,7 @@ class Operators:
             Operator(
                 username=name,
                 password_hash=await hash_password(password),
-                totp_secret=secret,
+                totp_secret=self._secrets.seal_totp(secret, username=name),
                 totp_last_step=0,
                 must_change_password=True,
                 created_at_unix_ms=self._clock_ms(),
@@ -112,7 +120,7 @@ class Operators:
         done = await self._db.operators.reset(
             name,
             password_hash=await hash_password(new_password) if new_password else None,
-            totp_secret=secret,
+            totp_secret=self._secrets.seal_totp(secret, username=name) if secret else None,
         )
         if not done:
             raise _unknown(name)
@@ -137,7 +145,7 @@ class Operators:
         password_ok = await check_password(operator.password_hash if operator else None, password)
         step = (
             accepted_step(
-                operator.totp_secret,
+                self._secrets.open_totp(operator.totp_secret, username=operator.username),
                 code,
                 now_s=self._clock_ms() / 1000,
                 last_step=operator.totp_last_step,

@@ -1,6 +1,5 @@
-"""A running node: opens storage, loads keys and directories, serves the four ports, and runs
-the background loops (directory sync, peer probes, health). `swnode run` is this and a signal
-handler."""
+"""A running node: opens storage, loads keys and directories, serves the four ports and runs the
+background loops (directory sync, peer probes, health). `swnode run` is it and a signal handler."""
 
 from __future__ import annotations
 
@@ -38,12 +37,14 @@ from federation.inbound import Inbound
 from federation.outbox import Outbox, OutboxSettings
 from federation.reachability import Reachability
 from federation.registry_client import RegistryClient
+from federation.reseal import Resealer
 from federation.sharing_client import SharingPeers
 from federation.statistics_client import StatisticsPeers
 from federation.tasks import Tasks
 from identity.accounts import Accounts, AccountSettings
 from identity.authority import Authority, CentralSettings
 from identity.keys import NodeKeys, load_node_keys, save_directory_public
+from identity.local_secret import open_local_secrets
 from identity.lockout import LockoutPolicy, RateLimit
 from identity.revocations import REVOCATION_TYPE, revocation_drafts
 from node.config import NodeConfig
@@ -58,7 +59,7 @@ from node.servers.status_document import jwk, node_status
 from node.statistics import statistics_for
 from node.tracing import NodeTracing
 from node.upkeep import certificates_loop, identity_loop
-from node.web.server import WebServer, node_secret, portal_for
+from node.web.server import WebServer, portal_for
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
 from services.logistics import Logistics
@@ -199,6 +200,7 @@ class Node:
             config.storage_url, base_dir=config.dir, password=config.storage_password()
         )
         log.info("storage: %s", redact(config.storage_url))
+        self.local_secrets = await open_local_secrets(config.dir, self.db)  # keys/local.secret
         self.metrics.watch_storage(self.db.engine.counters)
         if config.is_central:
             self.authority = Authority(
@@ -265,8 +267,7 @@ class Node:
             ),
             tracer=self.tracing.tracer,
         )
-        self.delivery.listeners.append(self.metrics.answered)
-        self.delivery.listeners.append(self._answered)
+        self.delivery.listeners += [self.metrics.answered, self._answered]
         self._certificates_due = asyncio.Event()
         # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
         self.signer = Signer.of(config.id, self.keys.signing_key)
@@ -280,6 +281,7 @@ class Node:
             notify=self.delivery.notify,
         )
         self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)
+        self.resealer = Resealer(config.id, self.db, self, self.delivery)  # after a key switch
 
     async def _start_services(self) -> None:
         """Identity, declarations, certificates, logistics and sharing, each told which
@@ -392,11 +394,7 @@ class Node:
         # Work queued by another process wakes this one: NOTIFY on PostgreSQL, the ops port's
         # /wake on SQLite (which `swnode send` calls); see federation/delivery.py.
         running = asyncio.get_running_loop()
-
-        def woken() -> None:
-            running.call_soon_threadsafe(self._woken)
-
-        self._ops.on_wake = woken
+        self._ops.on_wake = lambda: running.call_soon_threadsafe(self._woken)  # from its thread
         if await self.db.on_outbox_work(self.delivery.rescan):
             log.info("outbox work from other replicas arrives by LISTEN/NOTIFY")
         revoked = asyncio.Event()
@@ -408,6 +406,7 @@ class Node:
             "health": lambda: self.health.run(interval),
             "delivery": self.delivery.run,
             "dispatch": self.dispatcher.run,
+            "reseal": self.resealer.run,
             "identity": lambda: identity_loop(self.accounts, interval, revoked),
             "certificates": lambda: certificates_loop(
                 self.certificates, self._certificates_due, interval
@@ -438,7 +437,7 @@ class Node:
     async def _start_servers(self) -> None:
         servers = [peer_server(self), client_server(self)]  # all bound before any starts
         if self.config.web_port is not None:
-            self._web = WebServer(portal_for(self, node_secret(self.keys.token_key)))
+            self._web = WebServer(portal_for(self, self.local_secrets.session_secret))
             self._web.bind()
         for server in servers:
             await server.start()
@@ -531,6 +530,7 @@ class Node:
             self.outbox.signer = self.signer
             self.inbound.use_signer(self.signer)
             self.sharing.peers.use_key(key)
+            self.resealer.key_changed()  # what the old key sealed and is undelivered
         else:
             self.keys = replace(self.keys, token_key=key)
             self.accounts.sessions.use_token_key(key, kid)

@@ -22,6 +22,7 @@ from storage.national_registry import NationalRegistryStore
 from storage.operators import OperatorStore
 from storage.outbox import OutboxStore
 from storage.parties import PartyStore
+from storage.reseals import ResealStore
 from storage.revocations import RevocationStore
 from storage.sessions import SessionStore
 from storage.sharing import SharingStore
@@ -37,6 +38,7 @@ class Database:
         self.membership = MembershipStore(engine)
         self.directories = DirectoryStore(engine)
         self.outbox = OutboxStore(engine)
+        self.reseals = ResealStore(engine)  # sealing again with the current key
         self.inbox = InboxStore(engine)
         self.parties = PartyStore(engine)
         self.users = UserStore(engine)

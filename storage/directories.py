@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.directory_chain import link_key
 from core.key_lifetimes import next_directory_version
 from storage.engine import Engine, Tx
 
@@ -83,6 +84,25 @@ class DirectoryStore:
             signed,
             now_ms,
         )
+        key = link_key(signed)
+        if key is not None:  # it announces the next directory key: a link of the chain
+            await tx.execute(
+                "INSERT INTO directory_links (federation, directory_key, version, signed)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (federation, directory_key) DO UPDATE"
+                " SET version = excluded.version, signed = excluded.signed"
+                " WHERE directory_links.version < excluded.version",
+                federation,
+                key,
+                version,
+                signed,
+            )
+
+    async def links(self) -> list[bytes]:
+        """The links kept (`hold_txn`): signed directories that announced a next key."""
+        rows = await self._db.fetch(
+            "SELECT signed FROM directory_links ORDER BY federation, version"
+        )
+        return [bytes(r["signed"]) for r in rows]
 
     async def held(self) -> dict[str, HeldDirectory]:
         rows = await self._db.fetch("SELECT * FROM held_directories")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.local_secrets import SEALED_PREFIX
 from storage.engine import Engine
 
 __all__ = ["Operator", "OperatorStore"]
@@ -13,7 +14,7 @@ __all__ = ["Operator", "OperatorStore"]
 class Operator:
     username: str
     password_hash: str
-    totp_secret: str
+    totp_secret: str  # sealed with the node's local secret (core.local_secrets)
     totp_last_step: int
     must_change_password: bool
     created_at_unix_ms: int
@@ -65,6 +66,32 @@ class OperatorStore:
             == 1
         )
 
+    # -- TOTP secrets at rest (identity/local_secret.py) -------------------------------------
+
+    async def sealed_totp_count(self) -> int:
+        return int(
+            await self._db.fetchval(
+                "SELECT COUNT(*) FROM operators WHERE totp_secret LIKE $1", f"{SEALED_PREFIX}%"
+            )
+        )
+
+    async def clear_totp(self) -> list[tuple[str, str]]:
+        """(username, secret) of each operator whose TOTP secret an older release kept in clear."""
+        rows = await self._db.fetch(
+            "SELECT username, totp_secret FROM operators WHERE totp_secret NOT LIKE $1",
+            f"{SEALED_PREFIX}%",
+        )
+        return [(r["username"], r["totp_secret"]) for r in rows]
+
+    async def seal_totp(self, username: str, clear: str, sealed: str) -> None:
+        """Replace the clear secret by its sealed form, unless it changed meanwhile."""
+        await self._db.execute(
+            "UPDATE operators SET totp_secret = $3 WHERE username = $1 AND totp_secret = $2",
+            username,
+            clear,
+            sealed,
+        )
+
     async def set_password(self, username: str, password_hash: str) -> None:
         await self._db.execute(
             "UPDATE operators SET password_hash = $2, must_change_password = 0 WHERE username = $1",
@@ -77,7 +104,7 @@ class OperatorStore:
     ) -> bool:
         """A new one-time password (changed at the next sign-in) and/or a new TOTP secret (its
         steps counted afresh), and the operator's sessions ended; False if there is no such
-        operator. The secret is written as `add` writes it."""
+        operator. The secret is written as `add` writes it (sealed: identity/operators.py)."""
         sets: list[str] = []
         args: list[object] = [username]
         if password_hash is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from google.protobuf import json_format
 
-from core import algorithms, evidence
+from core import algorithms, directory_chain, evidence
 from core.errors import NotFound, quote
 from core.signer import Signer
 from core.trust import TrustView
@@ -49,8 +49,10 @@ async def message_evidence(
             raise NotFound("message.unknown", f"message_id: this node has no {quote(message_id)}")
         envelope = pb.Envelope.FromString(bytes(received["envelope"]))
         given = [pb.Receipt.FromString(bytes(received["receipt"]))]
-    held = await db.directories.held()
-    directories = [dpb.SignedDirectory.FromString(h.signed) for h in held.values()]
+    held = [h.signed for h in (await db.directories.held()).values()]
+    # After a directory key switch, the links from the earlier keys too (PROTOCOL.md §4.5).
+    chain = directory_chain.links_to_carry(held, await db.directories.links())
+    directories = [dpb.SignedDirectory.FromString(raw) for raw in held + chain]
     return evidence.build(envelope, given, directories)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from core.audit import audit_record
 from core.errors import SwnodeError
 from identity.guards import LoginGuard
+from identity.local_secret import open_local_secrets
 from identity.operators import Enrolment, Operators, Reset
 from node.config import load_config
 from node.operator.admin import now_ms, open_db
@@ -33,7 +34,8 @@ async def _operators(node_dir: Path) -> AsyncIterator[tuple[Operators, Database]
     db = await open_db(config)
     try:
         guard = LoginGuard(db, account_settings(config).lockout, now_ms)
-        yield Operators(node_id=config.id, db=db, guard=guard, clock_ms=now_ms), db
+        secrets = await open_local_secrets(node_dir, db)  # made here if the node never ran
+        yield Operators(node_id=config.id, db=db, guard=guard, clock_ms=now_ms, secrets=secrets), db
     finally:
         await db.close()
 

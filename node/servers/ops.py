@@ -37,7 +37,7 @@ class OpsServer:
     def __init__(self, host: str, port: int, registry: CollectorRegistry) -> None:
         self.snapshot = _Snapshot()
         snapshot = self.snapshot
-        self.on_wake: Callable[[], None] = lambda: None
+        self.on_wake: Callable[[], object] = lambda: None
         ops = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -5,8 +5,9 @@ this portal, twice over.
    and not `same-origin`, or whose `Origin` is present and not this portal's own, is refused
    (a cross-site form post carries both).
 2. The form carries a token bound to the visitor's session cookie: HMAC-SHA256 of the cookie's
-   id under a key derived from the node's token key, so that every replica of the node checks
-   it alike and no per-visitor state is kept. A missing or wrong token is refused.
+   id under a key derived from the node's local secret (keys/local.secret), so that every
+   replica of the node checks it alike, through every key rotation, and no per-visitor state
+   is kept. A missing or wrong token is refused.
 
 The checks are pure functions of the request's headers and form; app.py applies them to every
 POST, and a route opts out only by name (none does today).

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import ipaddress
 import logging
 import socket
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import uvicorn
 
-from core.algorithms import SigningKey, private_pem
 from core.errors import ConfigError
 from node.config import NodeConfig
 from node.web import csrf
@@ -31,7 +29,7 @@ from node.web.portal import Parts, Portal
 from node.web.session import Sessions, Streams
 from node.web.templating import Templates
 
-__all__ = ["WebServer", "node_secret", "portal_for"]
+__all__ = ["WebServer", "portal_for"]
 
 log = logging.getLogger("swnode.web")
 
@@ -57,8 +55,9 @@ def _path(config: NodeConfig, name: str) -> str:
 
 
 def portal_for(node: Parts, secret: bytes) -> Portal:
-    """The portal of a running node; `secret` is the node's own (its token key), from which
-    the CSRF key is derived, alike on every replica."""
+    """The portal of a running node; `secret` is its session secret (from keys/local.secret:
+    identity/local_secret.py), from which the CSRF key is derived, alike on every replica and
+    through every key rotation."""
     config = node.config
     return Portal(
         node=node,
@@ -76,12 +75,6 @@ def portal_for(node: Parts, secret: bytes) -> Portal:
         https=config.web_cert_file is not None,
         zone="Asia/Shanghai" if config.federation == "CN" else "UTC",
     )
-
-
-def node_secret(key: SigningKey) -> bytes:
-    """The portal's secret, from the node's token key: the same on every replica, and never
-    the key itself."""
-    return hashlib.sha256(b"swnode web secret\x00" + private_pem(key)).digest()
 
 
 class WebServer:

@@ -9,7 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from google.protobuf import json_format
 
+from swf.v1 import directory_pb2 as dpb
+from swf.v1 import envelope_pb2 as pb
 from tests.harness import NetworkFactory, NetworkSpec, eventually, swnode
 from tests.integration.test_key_rotation import POLL_S, Traffic, evidence_of, verifies
 
@@ -49,13 +52,43 @@ def test_the_directory_key_rotates_and_everyone_follows(
     for node_id in ("CN-GD", "CN-SH", "SG"):
         assert net.healthz(node_id)[0] == 200, node_id
 
-    # Evidence from before still verifies against the old anchor; evidence exported now, against
-    # the new one, which the central exports as before.
+    # Evidence from before still verifies against the old anchor. Evidence exported now carries
+    # the link from the old key to the new: what was sealed after the switch verifies against the
+    # old anchor (an auditor's, pinned before) as against the new one, which the central exports
+    # as before; what was sealed before verifies against the new anchor.
     verifies(net, before)
     new_anchor = tmp_path / "CN.new.anchor.json"
     exported = swnode("anchor", "export", "--dir", str(net.dir("CN")), "--out", str(new_anchor))
     assert exported.returncode == 0, exported.stderr
     after = evidence_of(net, traffic.sent["SG"][-1], tmp_path / "after.json")
-    checked = swnode("verify-receipt", "--anchor", str(new_anchor), str(after), "--json")
-    assert checked.returncode == 0, checked.stderr
-    assert json.loads(checked.stdout)["delivered"]
+    again = evidence_of(net, traffic.sent["SG"][0], tmp_path / "before.again.json")
+    for evidence_file in (after, again):
+        checked = swnode(
+            "verify-receipt", "--anchor", str(new_anchor), str(evidence_file), "--json"
+        )
+        assert checked.returncode == 0, checked.stderr
+        assert json.loads(checked.stdout)["delivered"]
+    with_old = verifies(net, after)
+    listed = with_old["directories"]
+    assert isinstance(listed, list)
+    versions = [d["version"] for d in listed if d["federation"] == "CN"]
+    assert len(versions) >= 2, with_old  # the link the old key signed, and the newer ones
+
+    # The link altered in the file: the old anchor verifies nothing, and says which directory
+    # failed and why.
+    ev = json_format.Parse(after.read_text(), pb.Evidence())
+    links = []
+    for i, raw in enumerate(ev.directories):
+        directory = dpb.Directory.FromString(dpb.SignedDirectory.FromString(raw).directory)
+        if directory.federation == "CN" and directory.directory_key == old:
+            ev.directories[i] = raw[:-1] + bytes([raw[-1] ^ 1])  # its signature's last byte
+            links.append(directory.version)
+    assert len(links) == 1, links
+    tampered = tmp_path / "after.tampered.json"
+    tampered.write_text(json_format.MessageToJson(ev))
+    refused = swnode(
+        "verify-receipt", "--anchor", str(net.root / "CN.anchor.json"), str(tampered), "--json"
+    )
+    assert refused.returncode != 0
+    assert "holds no directory that verifies with the anchor of CN" in refused.stderr
+    assert f"version {links[0]}: directory.bad_signature" in refused.stderr, refused.stderr

@@ -44,7 +44,7 @@ async def test_migrate_reports_the_version_and_a_newer_schema_is_refused(
             f"schema at version {newest}\n",
             "",
         )
-    assert await schema_versions(engine_url, node) == list(range(1, newest + 1))
+    assert await schema_versions(engine_url, node) == [m.version for m in known_migrations()]
 
     # A newer swnode migrated this database further.
     engine = await open_engine(engine_url, base_dir=node)
@@ -66,4 +66,7 @@ async def test_migrate_reports_the_version_and_a_newer_schema_is_refused(
         assert f"schema version {newest + 1}, newer than this swnode knows ({newest})" in line
         assert refused.stdout == "", refused
     # Refusing changed nothing.
-    assert await schema_versions(engine_url, node) == [*range(1, newest + 1), newest + 1]
+    assert await schema_versions(engine_url, node) == [
+        *(m.version for m in known_migrations()),
+        newest + 1,
+    ]

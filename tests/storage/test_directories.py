@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from storage.database import Database
+from swf.v1 import directory_pb2 as dpb
 
 NOW = 1_800_000_000_000
 
@@ -65,3 +66,20 @@ async def test_the_held_copy_never_goes_back_to_a_lower_version(db: Database) ->
     }
     await db.directories.drop_held("SG")
     assert set(await db.directories.held()) == {"CN"}
+
+
+async def test_each_key_keeps_the_newest_directory_it_signed_announcing_the_next(
+    db: Database,
+) -> None:
+    def signed(version: int, key: bytes, next_key: bytes = b"") -> bytes:
+        directory = dpb.Directory(
+            federation="CN", version=version, directory_key=key, next_directory_key=next_key
+        )
+        return dpb.SignedDirectory(directory=directory.SerializeToString()).SerializeToString()
+
+    await db.directories.hold("CN", 1, signed(1, b"k0"), NOW)  # no announcement: no link
+    await db.directories.hold("CN", 2, signed(2, b"k0", b"k1"), NOW)
+    await db.directories.hold("CN", 3, signed(3, b"k0", b"k1"), NOW)
+    await db.directories.hold("CN", 4, signed(4, b"k1"), NOW)  # the switch
+    await db.directories.hold("CN", 5, signed(5, b"k1", b"k2"), NOW)
+    assert await db.directories.links() == [signed(3, b"k0", b"k1"), signed(5, b"k1", b"k2")]

@@ -18,7 +18,8 @@ async def test_migrations_apply_once_in_order_and_are_idempotent(
     engine_url: str, tmp_path: Path
 ) -> None:
     known = known_migrations()
-    assert [m.version for m in known] == list(range(1, len(known) + 1))
+    versions = [m.version for m in known]
+    assert versions == sorted(set(versions)) and versions[0] == 1
     engine = await open_engine(engine_url, base_dir=tmp_path)
     try:
         assert await current_version(engine) == 0

@@ -27,6 +27,7 @@ from federation.reachability import Reachability
 from identity.authority import Authority
 from identity.guards import LoginGuard
 from identity.keys import NodeKeys
+from identity.local_secret import LocalSecrets
 from identity.operators import Operators
 from node.web.portal import Parts
 from node.web.visit import Visit, page
@@ -45,6 +46,7 @@ class ConsoleParts(Parts, Protocol):
     authority: Authority | None
     keys: NodeKeys
     signer: Signer
+    local_secrets: LocalSecrets
 
     @property
     def trust(self) -> TrustView: ...
@@ -77,7 +79,13 @@ class Desk:
     def operators(self) -> Operators:
         node = self.node
         guard = LoginGuard(node.db, node.accounts.lockout, node.clock_ms)
-        return Operators(node_id=node.config.id, db=node.db, guard=guard, clock_ms=node.clock_ms)
+        return Operators(
+            node_id=node.config.id,
+            db=node.db,
+            guard=guard,
+            clock_ms=node.clock_ms,
+            secrets=node.local_secrets,
+        )
 
     async def audit(
         self, action: str, obj: str, outcome: str, detail: str = "", *, who: str | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pyotp
@@ -13,6 +14,7 @@ import pytest
 
 from core.audit import AuditRecord
 from core.ids import Role
+from identity.local_secret import open_local_secrets
 from node.config import load_config
 from node.operator import admin
 from storage.operators import Operator
@@ -35,9 +37,17 @@ def run(*args: str) -> dict[str, str]:
 
 
 async def stored(node_dir: Path, user: str) -> tuple[Operator | None, list[AuditRecord]]:
+    """The operator's row, its TOTP secret (sealed at rest) opened with the node's local
+    secret, and the audit log."""
     db = await admin.open_db(load_config(node_dir))
     try:
-        return await db.operators.get(user), await db.audit.all()
+        operator = await db.operators.get(user)
+        if operator is not None:
+            assert operator.totp_secret.startswith("enc1:")
+            secrets = await open_local_secrets(node_dir, db)
+            opened = secrets.open_totp(operator.totp_secret, username=user)
+            operator = replace(operator, totp_secret=opened)
+        return operator, await db.audit.all()
     finally:
         await db.close()
 

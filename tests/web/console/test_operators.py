@@ -14,15 +14,19 @@ import pytest
 from core.audit import audit_record
 from core.errors import (
     AlreadyExists,
+    ConfigError,
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     ResourceExhausted,
     Unauthenticated,
 )
 from identity.guards import LoginGuard
+from identity.local_secret import LocalSecrets, local_secret_path, open_local_secrets
 from identity.lockout import LockoutPolicy
 from identity.operators import Operators, operator_key
 from storage.database import Database
+from storage.operators import Operator
 
 NOW_MS = 1_800_000_000_000
 
@@ -53,11 +57,20 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def operators(db: Database, clock: Clock) -> Operators:
+def operators_of(db: Database, clock: Clock, secrets: LocalSecrets) -> Operators:
     policy = LockoutPolicy(lock_after=3, lock_s=60)
     guard = LoginGuard(db, policy, clock, no_sleep)
-    return Operators(node_id="CN-GD", db=db, guard=guard, clock_ms=clock)
+    return Operators(node_id="CN-GD", db=db, guard=guard, clock_ms=clock, secrets=secrets)
+
+
+@pytest.fixture
+async def local(db: Database, tmp_path: Path) -> LocalSecrets:
+    return await open_local_secrets(tmp_path, db)
+
+
+@pytest.fixture
+def operators(db: Database, clock: Clock, local: LocalSecrets) -> Operators:
+    return operators_of(db, clock, local)
 
 
 def secret_of(uri: str) -> str:
@@ -177,6 +190,62 @@ async def test_messages_are_found_by_each_filter_and_counted_by_day(db: Database
     ]
 
 
+async def test_totp_secrets_are_sealed_at_rest_with_the_local_secret(
+    operators: Operators, db: Database, clock: Clock, tmp_path: Path
+) -> None:
+    enrolment = await operators.add("erin")
+    secret = secret_of(enrolment.totp_uri)
+    stored = await db.operators.get("erin")
+    assert stored is not None and stored.totp_secret.startswith("enc1:")
+    assert secret not in stored.totp_secret
+    rows = await db.engine.fetch("SELECT * FROM operators")
+    assert not [r for r in rows if any(secret in str(v) for v in dict(r).values())]
+    path = local_secret_path(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600 and len(path.read_bytes()) == 32
+    # Opened again (a restart), the same secret: the code still logs in, and the session
+    # secret is the same.
+    again = await open_local_secrets(tmp_path, db)
+    code = pyotp.TOTP(secret).at(clock.ms / 1000)
+    await operators_of(db, clock, again).login("erin", enrolment.password, code, "127.0.0.1")
+
+
+async def test_clear_secrets_of_an_older_release_are_sealed_at_start(
+    db: Database, clock: Clock, tmp_path: Path
+) -> None:
+    clear = pyotp.random_base32()
+    operator = Operator("frank", "$argon2id$unused", clear, 0, False, NOW_MS)
+    assert await db.operators.add(operator)
+    first = await open_local_secrets(tmp_path, db)
+    stored = await db.operators.get("frank")
+    assert stored is not None and stored.totp_secret.startswith("enc1:")
+    assert first.open_totp(stored.totp_secret, username="frank") == clear
+    assert await db.operators.clear_totp() == []
+    # A value moved to another row does not open there.
+    with pytest.raises(FailedPrecondition) as moved:
+        first.open_totp(stored.totp_secret, username="alice")
+    assert moved.value.reason == "secret.undecryptable"
+    assert (await open_local_secrets(tmp_path, db)).session_secret == first.session_secret
+
+
+async def test_a_missing_local_secret_with_sealed_rows_is_a_clear_error(
+    operators: Operators, db: Database, tmp_path: Path
+) -> None:
+    await operators.add("grace")
+    local_secret_path(tmp_path).unlink()
+    with pytest.raises(ConfigError) as missing:
+        await open_local_secrets(tmp_path, db)
+    assert "keys/local.secret" in str(missing.value) and "1 operators" in str(missing.value)
+    assert not local_secret_path(tmp_path).exists()  # no new one that would open nothing
+
+
+async def test_a_local_secret_readable_by_others_is_refused(db: Database, tmp_path: Path) -> None:
+    await open_local_secrets(tmp_path, db)
+    local_secret_path(tmp_path).chmod(0o644)
+    with pytest.raises(ConfigError) as readable:
+        await open_local_secrets(tmp_path, db)
+    assert "readable by others" in str(readable.value)
+
+
 async def test_a_reset_gives_new_factors_ends_sessions_and_lifts_the_lock(
     operators: Operators, clock: Clock, db: Database
 ) -> None:
@@ -200,7 +269,7 @@ async def test_a_reset_gives_new_factors_ends_sessions_and_lifts_the_lock(
 
 
 async def test_a_reset_of_the_password_only_keeps_the_authenticator(
-    operators: Operators, clock: Clock, db: Database
+    operators: Operators, clock: Clock, db: Database, local: LocalSecrets
 ) -> None:
     enrolment = await operators.add("frank")
     await operators.change_password("frank", enrolment.password, "a long new passphrase")
@@ -208,8 +277,9 @@ async def test_a_reset_of_the_password_only_keeps_the_authenticator(
     assert reset.password and reset.totp_uri is None
     stored = await db.operators.get("frank")
     assert stored is not None and stored.must_change_password
-    assert stored.totp_secret == secret_of(enrolment.totp_uri)
-    code = pyotp.TOTP(stored.totp_secret).at(clock.ms / 1000)
+    secret = local.open_totp(stored.totp_secret, username="frank")
+    assert secret == secret_of(enrolment.totp_uri)
+    code = pyotp.TOTP(secret).at(clock.ms / 1000)
     with pytest.raises(Unauthenticated):
         await operators.login("frank", "a long new passphrase", code, "127.0.0.1")
     await operators.login("frank", reset.password, code, "127.0.0.1")
@@ -217,7 +287,8 @@ async def test_a_reset_of_the_password_only_keeps_the_authenticator(
     assert only_totp.password is None and only_totp.totp_uri
     kept = await db.operators.get("frank")
     assert kept is not None and kept.password_hash == stored.password_hash
-    assert kept.totp_secret == secret_of(only_totp.totp_uri) and kept.totp_last_step == 0
+    assert kept.totp_secret.startswith("enc1:") and kept.totp_last_step == 0  # sealed
+    assert local.open_totp(kept.totp_secret, username="frank") == secret_of(only_totp.totp_uri)
 
 
 async def test_a_removed_operator_cannot_sign_in_and_its_name_is_free_again(
