@@ -54,7 +54,7 @@ from node.renewal import Renewal
 from node.servers.ops import OpsServer
 from node.servers.ports import client_server, peer_server
 from node.servers.rpc import set_refusal_observer
-from node.servers.status_document import jwk, node_status
+from node.servers.status_document import jwk, node_status, tls_in_use
 from node.statistics import statistics_for
 from node.tracing import NodeTracing
 from node.upkeep import certificates_loop, identity_loop
@@ -579,6 +579,7 @@ class Node:
             last_error=self.sync.last_error,
             foreign_errors=self.sync.foreign_errors,
             healthy=not self.health.reasons(),
+            **tls_in_use(self.keys),
         )
 
 

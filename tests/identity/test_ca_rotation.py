@@ -14,7 +14,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from core import directory as dirs
 from core.algorithms import KeyAlgorithm, generate, public_bytes
 from core.errors import FailedPrecondition, PermissionDenied
+from core.expiry import issuer_of
 from core.ids import Role
+from core.signing import fingerprint
 from core.trust import TrustView
 from identity.authority import Authority, CentralSettings
 from identity.ca import create_ca, issue_certificate, make_csr
@@ -22,6 +24,7 @@ from identity.ca_rotation import client_bundle, forget_retired_keys, rotate_ca
 from identity.keys import load_history, load_node_keys, private_pem, write_private
 from identity.rotation_requests import renew_requested
 from node.operator import admin
+from node.operator.status import render
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2 as ppb
@@ -237,3 +240,48 @@ async def test_the_authority_issues_from_the_new_ca_from_its_start(tmp_path: Pat
         )
     finally:
         await db.close()
+
+
+def test_status_names_the_ca_that_issued_the_certificate_and_warns_before_it_retires(
+    key_dir: Path,
+) -> None:
+    history, new = rotate_ca(key_dir, "CN", now_ms=T0, activation_ms=ACTIVATION, overlap_ms=OVERLAP)
+    old = history.cas[0]
+    from_old = issue(old.key, old.certificate).public_bytes(Encoding.DER)
+    from_new = issue(new.key, new.certificate).public_bytes(Encoding.DER)
+
+    def standing(cert: bytes, at_ms: int) -> tuple[str, str, bool]:
+        issuer = issuer_of(cert, directory_at(key_dir, at_ms), at_ms)
+        assert issuer is not None
+        return issuer.fingerprint, issuer.standing, issuer.warning(at_ms)
+
+    # Before the switch the old CA is current; the new one is next.
+    assert standing(from_old, T0) == (fingerprint(old.der), "current", False)
+    assert standing(from_new, T0) == (fingerprint(new.der), "next", False)
+    # After it, the old CA retires within the overlap (well within 30 days): a warning.
+    assert standing(from_old, T0 + ACTIVATION) == (fingerprint(old.der), "retiring", True)
+    assert standing(from_new, T0 + ACTIVATION) == (fingerprint(new.der), "current", False)
+    gone = T0 + ACTIVATION + OVERLAP
+    assert standing(from_old, gone) == (fingerprint(old.der), "retired", True)
+    # A CA the directory does not list, found only in keys/ca.crt, warns too.
+    alone = issuer_of(from_old, None, gone, [old.der])
+    assert alone is not None and (alone.standing, alone.warning(gone)) == ("unlisted", True)
+    # What `swnode status` prints of it.
+    status = {
+        "id": "CN-GD",
+        "role": "province",
+        "federation": "CN",
+        "running": False,
+        "directory": {"version": 3, "expires_at": None, "valid": True},
+        "tls_issuer": {
+            "fingerprint": fingerprint(old.der),
+            "standing": "retired",
+            "retires_at": "2027-01-15T08:00:00Z",
+            "warning": True,
+        },
+        "endpoints": {"peer": "127.0.0.1:1", "client": "127.0.0.1:2", "ops": "127.0.0.1:3"},
+        "peers": [],
+    }
+    text = render(status)
+    assert f"tls ca     {fingerprint(old.der)} (retired, retires 2027-01-15T08:00:00Z)" in text
+    assert "WARNING    the TLS certificate is from a CA that is retired" in text
