@@ -58,6 +58,7 @@ class _Held:
 TlsKey = ec.EllipticCurvePrivateKey
 CaBundle = tuple[x509.Certificate, ...]
 OnTls = Callable[[TlsKey, x509.Certificate, CaBundle], None]
+_Stamps = tuple[tuple[int, int] | None, tuple[int, int] | None]
 
 
 class KeyWatch:
@@ -81,7 +82,7 @@ class KeyWatch:
         self._clock_ms = clock_ms
         self._on_key = on_key
         self._on_tls = on_tls
-        self._tls_stamp = self._file_stamp(self._dir / KEY_DIR / "tls.crt")
+        self._tls_stamp: _Stamps | None = self._tls_stamps()
         self._ca_bundle: list[bytes] | None = None  # keys/ca.crt as last written or found
         self._held = {
             purpose: _Held(key_id_of(node_id, purpose, key), self._stamp(purpose))
@@ -125,6 +126,12 @@ class KeyWatch:
             return None
         return st.st_ino, st.st_mtime_ns
 
+    def _tls_stamps(self) -> _Stamps:
+        """Of keys/tls.crt and keys/ca.crt: either changing (a renewal, a CA rotation, another
+        replica's or the operator's hand) takes the identity anew."""
+        keys = self._dir / KEY_DIR
+        return self._file_stamp(keys / "tls.crt"), self._file_stamp(keys / "ca.crt")
+
     def _tls_tick(self, on_tls: OnTls) -> None:
         """A new TLS certificate is presented once the directory lists it and it is valid
         (its notBefore is the end of the rotation's activation delay)."""
@@ -140,8 +147,8 @@ class KeyWatch:
                     os.replace(cert_path, self._dir / KEY_DIR / "tls.crt")
                 except FileNotFoundError:
                     pass  # another replica moved them first
-        stamp = self._file_stamp(self._dir / KEY_DIR / "tls.crt")
-        if stamp is not None and stamp != self._tls_stamp:
+        stamp = self._tls_stamps()
+        if stamp[0] is not None and stamp != self._tls_stamp:
             key, cert = load_tls(self._dir)
             if key.public_key() != cert.public_key():
                 return  # half moved: the key follows within a tick

@@ -371,10 +371,6 @@ class Node:
         self.metrics.info.info(
             {"id": config.id, "role": config.role.value, "replica": self.replica}
         )
-        for name, cert in (("tls", self.keys.tls_cert), ("ca", self.keys.ca_cert)):
-            if cert is not None:
-                expires = cert.not_valid_after_utc.timestamp()
-                self.metrics.certificate_expires.labels(name).set(expires)
         self.health = Health(
             db=self.db,
             trust=lambda: self.trust,
@@ -385,6 +381,7 @@ class Node:
             ops=self._ops,
             jwks=self.jwks,
             status=self.status,
+            keys=lambda: self.keys,
         )
         await self.health.refresh()
         self.delivery.moved.append(self.health.outbox_moved)
@@ -522,6 +519,7 @@ class Node:
         """Present a renewed TLS certificate (or CA chain): new handshakes, new channels."""
         self.keys = replace(self.keys, tls_key=key, tls_cert=cert, ca_bundle=cas)
         self.channels.use_identity(self.keys.tls_identity())
+        self.health.wake()  # its expiry figures follow the certificate and CAs in use
 
     def _use_key(self, purpose: str, key: SigningKey, kid: str) -> None:
         """Sign with a rotated key from now on: envelopes, receipts and queries, or tokens."""
@@ -579,7 +577,7 @@ class Node:
             last_error=self.sync.last_error,
             foreign_errors=self.sync.foreign_errors,
             healthy=not self.health.reasons(),
-            **tls_in_use(self.keys),
+            in_use=tls_in_use(self.keys),
         )
 
 

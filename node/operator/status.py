@@ -50,7 +50,7 @@ async def offline_status(config: NodeConfig) -> dict[str, Any]:
         now_ms(),
         running=False,
         reachable={},
-        **tls_in_use(keys),
+        in_use=tls_in_use(keys),
     )
 
 

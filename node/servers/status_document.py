@@ -5,7 +5,6 @@ whether the node runs or not."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -22,7 +21,7 @@ from node.config import NodeConfig
 from storage.engine import redact
 from swf.v1 import directory_pb2 as pb
 
-__all__ = ["iso", "jwk", "node_status", "tls_in_use"]
+__all__ = ["InUse", "iso", "jwk", "node_status", "tls_in_use"]
 
 
 def iso(ms: int) -> str:
@@ -35,14 +34,14 @@ def jwk(key: pb.PublicKey) -> dict[str, str]:
     return token_jwk(key)
 
 
-def tls_in_use(keys: NodeKeys) -> dict[str, Any]:
-    """The TLS certificate a node presents and the CAs of its keys/ca.crt, as DER: the
-    `tls_certificate` and `ca_bundle` of `node_status`."""
+InUse = tuple[bytes | None, list[bytes]]
+
+
+def tls_in_use(keys: NodeKeys) -> InUse:
+    """The TLS certificate a node presents and the CAs of its keys/ca.crt, as DER."""
     cert = keys.tls_cert
-    return {
-        "tls_certificate": cert.public_bytes(Encoding.DER) if cert is not None else None,
-        "ca_bundle": [c.public_bytes(Encoding.DER) for c in keys.ca_bundle],
-    }
+    der = cert.public_bytes(Encoding.DER) if cert is not None else None
+    return der, [c.public_bytes(Encoding.DER) for c in keys.ca_bundle]
 
 
 def _profile(directory: pb.Directory) -> str:
@@ -62,14 +61,14 @@ def node_status(
     last_error: str | None = None,
     foreign_errors: dict[str, str] | None = None,
     healthy: bool = False,
-    tls_certificate: bytes | None = None,
-    ca_bundle: Sequence[bytes] = (),
+    in_use: InUse = (None, []),
 ) -> dict[str, Any]:
-    """The status document: `swnode status --json` and the ops port's /status.
-    `tls_certificate` is the certificate the node presents (DER), `ca_bundle` its keys/ca.crt."""
+    """The status document: `swnode status --json` and the ops port's /status. `in_use` is
+    the TLS certificate the node presents and the CAs of its keys/ca.crt (`tls_in_use`)."""
     own = trust.own
-    found = expiries(trust, config.id, now_ms, in_use=tls_certificate, held=ca_bundle)
-    issuer = issuer_of(tls_certificate, own, now_ms, ca_bundle) if tls_certificate else None
+    cert, held = in_use
+    found = expiries(trust, config.id, now_ms, in_use=cert, held=held)
+    issuer = issuer_of(cert, own, now_ms, held) if cert else None
     peers = []
     for node in sorted(trust.nodes(), key=lambda n: n.id):
         if node.id == config.id:
