@@ -29,7 +29,12 @@ from core.trust import TrustView, listed_certificates
 from federation.directory_sync import DirectorySync
 from identity.authority import Authority
 from identity.ca import CaHistory
-from identity.ca_rotation import client_bundle, forget_retired_keys, save_client_bundle
+from identity.ca_rotation import (
+    client_bundle,
+    forget_retired_keys,
+    prune_cas,
+    save_client_bundle,
+)
 from identity.keys import (
     HISTORY,
     KEY_DIR,
@@ -263,8 +268,8 @@ def _state(history: CaHistory) -> tuple[tuple[bytes, int, int, bool], ...]:
 class CaWatch:
     """A central rotating its CA (`swnode rotate --key ca`, §2.9): takes up the CA history the
     command wrote, publishes a directory whenever what it lists of the CAs changes (the switch
-    to the new CA at the end of the activation delay above all), and deletes the private key of
-    a CA once it is retired."""
+    to the new CA at the end of the activation delay above all), deletes the private key of a
+    CA once it is retired, and drops the CA once every certificate it issued has expired."""
 
     def __init__(self, node_dir: Path, authority: Authority, clock_ms: Callable[[], int]) -> None:
         self._keys = node_dir / KEY_DIR
@@ -290,6 +295,12 @@ class CaWatch:
         if any(c.key is not None and 0 < c.retired_at_ms <= now for c in history.cas):
             self._authority.use_ca_history(forget_retired_keys(self._keys, history, now))
             log.warning("the private key of a retired federation CA was deleted")
+        history = self._authority.ca_history
+        pruned = prune_cas(self._keys, history, lambda ca: self._authority.ca_prunable(ca, now))
+        if pruned is not history:
+            self._authority.use_ca_history(pruned)
+            self._stamp = KeyWatch._file_stamp(self._keys / HISTORY)
+            log.info("a retired federation CA whose certificates have all expired is dropped")
         listed = self._authority.ca_history.listed(now)
         if self._listed is None:
             latest = await self._authority.latest()

@@ -208,6 +208,7 @@ class Node:
                     peer_endpoint=config.peer_endpoint,
                     client_endpoint=config.client_endpoint,
                     directory_validity_s=config.directory_validity_s,
+                    certificate_lifetime_ms=int(config.key_lifetime_s * 1000),
                 ),
                 self.keys,
                 self.clock_ms,
