@@ -169,3 +169,22 @@ def rotation_proof_message(node_id: str, purpose: str, public_key: bytes) -> byt
     """What the new key signs (domain `swnode/rotate/v1`) to prove its holder asked for it:
     `node_id || 0x00 || purpose || 0x00 || public_key` (§2.9)."""
     return node_id.encode() + b"\x00" + purpose.encode() + b"\x00" + public_key
+
+
+def latest_certificate_end(issued_at_ms: int, lifetime_ms: int, default_ms: int) -> int:
+    """The latest a certificate issued at `issued_at_ms` may end: the central's certificate
+    lifetime (`[keys] lifetime_s`) when set, else the default validity, both counted from the
+    issue (a later start, after an activation delay, does not lengthen it)."""
+    return issued_at_ms + (lifetime_ms or default_ms)
+
+
+def ca_prunable(
+    retired_at_ms: int, ca_not_after_ms: int, lifetime_ms: int, default_ms: int, now_ms: int
+) -> bool:
+    """Whether a retired CA may leave the directory, the nodes' keys/ca.crt and the central's
+    CA history (§2.9): once every certificate it could have issued has expired. It issued
+    nothing after its retirement, and nothing that outlives its own certificate."""
+    if not retired_at_ms:
+        return False
+    last = min(ca_not_after_ms, latest_certificate_end(retired_at_ms, lifetime_ms, default_ms))
+    return now_ms >= last

@@ -43,7 +43,7 @@ from core.signing import (
     raw_public,
     verifies,
 )
-from identity.ca import CaHistory, FederationCa, issue_certificate
+from identity.ca import NODE_VALIDITY, CaHistory, FederationCa, issue_certificate
 from identity.directory_entries import entry as _entry
 from identity.directory_entries import listed as _listed
 from identity.keys import NodeKeys
@@ -77,6 +77,9 @@ class CentralSettings:
     directory_validity_s: float
     # A rotation's defaults (§2.9), where the member asking gives none.
     key_plan: RotationPlan = DEFAULT_PLAN
+    # `[keys] lifetime_s`: no certificate issued here outlives it (0: NODE_VALIDITY); a
+    # retired CA leaves the directory once that long has passed (core.key_lifetimes.ca_prunable).
+    certificate_lifetime_ms: int = 0
 
 
 class Authority:
@@ -326,7 +329,12 @@ class Authority:
         now_ms = self._clock_ms()
         ca_key, ca_cert = self._issuer(now_ms)
         cert = issue_certificate(
-            ca_key=ca_key, ca_cert=ca_cert, csr=csr, node_id=request.node_id, now_ms=now_ms
+            ca_key=ca_key,
+            ca_cert=ca_cert,
+            csr=csr,
+            node_id=request.node_id,
+            now_ms=now_ms,
+            ends_by_ms=self._ends_by(now_ms),
         )
         member = Member(
             node_id=request.node_id,
@@ -466,6 +474,15 @@ class Authority:
         now_ms = self._clock_ms()
         starts = now_ms if retire_now else now_ms + plan.activation_ms
         until = now_ms if retire_now else starts + plan.overlap_ms
+        ends_by = self._ends_by(now_ms)
+        if ends_by and starts >= ends_by:
+            raise InvalidArgument(
+                "rotate.bad_plan",
+                f"activation_ms: {plan.activation_ms} ms starts the certificate after the "
+                f"central's certificate lifetime ({self._config.certificate_lifetime_ms} ms) "
+                "ends it; ask for a shorter activation",
+                field="activation_ms",
+            )
         ca_key, ca_cert = self._issuer(now_ms)
         cert = issue_certificate(
             ca_key=ca_key,
@@ -475,6 +492,7 @@ class Authority:
             now_ms=now_ms,
             not_before_ms=starts,
             validity_ms=plan.lifetime_ms,
+            ends_by_ms=ends_by,
         )
         der = cert.public_bytes(Encoding.DER)
         async with self._db.transaction() as tx:
@@ -488,6 +506,18 @@ class Authority:
             await self._db.membership.replace_certificate_txn(tx, node_id, der, until)
             signed = await self.publish_txn(tx)
         return der, until, pb.Directory.FromString(signed.directory).version
+
+    def _ends_by(self, now_ms: int) -> int:
+        """The latest end of a certificate issued now (0: only NODE_VALIDITY bounds it)."""
+        cap = self._config.certificate_lifetime_ms
+        return key_lifetimes.latest_certificate_end(now_ms, cap, 0) if cap else 0
+
+    def ca_prunable(self, ca: FederationCa, now_ms: int) -> bool:
+        """Whether every certificate the retired CA `ca` could have issued has expired."""
+        end = int(ca.certificate.not_valid_after_utc.timestamp() * 1000)
+        validity = int(NODE_VALIDITY.total_seconds() * 1000)
+        cap = self._config.certificate_lifetime_ms
+        return key_lifetimes.ca_prunable(ca.retired_at_ms, end, cap, validity, now_ms)
 
     @property
     def key_plan(self) -> RotationPlan:

@@ -137,9 +137,10 @@ def issue_certificate(
     now_ms: int,
     not_before_ms: int | None = None,
     validity_ms: int = 0,
+    ends_by_ms: int = 0,
 ) -> x509.Certificate:
     """Sign a member's TLS certificate from its CSR, after checking the CSR proves possession of
-    the key and asks for nothing but `node_id`'s own names."""
+    the key and asks for nothing but `node_id`'s own names; it ends by `ends_by_ms` if given."""
     if not csr.is_signature_valid:
         raise PermissionDenied(
             "enrol.bad_proof",
@@ -187,6 +188,7 @@ def issue_certificate(
                 now + NODE_VALIDITY,
                 ca_cert.not_valid_after_utc,
                 *([_ts((not_before_ms or now_ms) + validity_ms)] if validity_ms else []),
+                *([_ts(ends_by_ms)] if ends_by_ms else []),
             )
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

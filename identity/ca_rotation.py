@@ -6,7 +6,8 @@ its certificate. `keys/ca.history.json` lists every CA, oldest first: its certif
 file, the cross certificate by which the CA before certifies it, from when it issues, and when it
 retires. A central that never rotated has no such file; its one CA is `ca.key` with the first
 certificate of `ca.crt`. Which CA issues, and what the directory lists, are functions of the
-history and the instant they are asked about; the private key of a retired CA is deleted.
+history and the instant they are asked about; the private key of a retired CA is deleted, and
+the CA itself leaves the history once every certificate it could have issued has expired.
 
 Every node's `keys/ca.crt` holds the CAs its clients trust for the federation: the current one
 first, then the others not retired, then the cross certificates (`client_bundle`); the chain a
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from swf.v1 import directory_pb2 as pb
 __all__ = [
     "client_bundle",
     "forget_retired_keys",
+    "prune_cas",
     "rotate_ca",
     "save_client_bundle",
 ]
@@ -88,7 +90,12 @@ def rotate_ca(
     key = ec.generate_private_key(ec.SECP256R1())
     cert = create_ca(federation, key, now_ms)
     cross = cross_certify(old_key=old.key, old_cert=old.certificate, new_cert=cert, now_ms=now_ms)
-    key_file = f"ca.{len(history.cas)}.key"
+    # The next free number: a pruned CA leaves a gap, and a name is never used twice.
+    taken = {ca.key_file for ca in history.cas}
+    n = len(history.cas)
+    while f"ca.{n}.key" in taken or (key_dir / f"ca.{n}.key").exists():
+        n += 1
+    key_file = f"ca.{n}.key"
     write_private(key_dir / key_file, private_pem(key))
     before = tuple(
         replace(ca, retired_at_ms=retires)
@@ -112,6 +119,23 @@ def forget_retired_keys(key_dir: Path, history: CaHistory, now_ms: int) -> CaHis
             ca = replace(ca, key=None)
         kept.append(ca)
     return CaHistory(tuple(kept))
+
+
+def prune_cas(
+    key_dir: Path, history: CaHistory, prunable: Callable[[FederationCa], bool]
+) -> CaHistory:
+    """Drop from the history (and keys/) every CA `prunable` says every certificate of has
+    expired (core.key_lifetimes.ca_prunable): the directory stops listing it, so peers stop
+    trusting it and every node's keys/ca.crt follows. The CA issuing now is always kept."""
+    kept = tuple(ca for ca in history.cas if not (ca.retired_at_ms and prunable(ca)))
+    if len(kept) == len(history.cas):
+        return history
+    for ca in history.cas:
+        if ca not in kept:
+            (key_dir / ca.key_file).unlink(missing_ok=True)
+    pruned = CaHistory(kept)
+    _save(key_dir, pruned)
+    return pruned
 
 
 def client_bundle(directory: pb.Directory, now_ms: int) -> list[bytes]:

@@ -1,10 +1,10 @@
 """Whether this node can serve, and its figures: the storage answers and the directory is
 current. Told three ways at once — the gRPC health service of both ports, the ops port's
 /healthz (with /status and the JWKS beside it), and the Prometheus gauges — refreshed at the
-directory's poll interval (at most `MAX_TICK_S` apart), at once when the directory changes
-(`wake`), and when the held directory expires; the outbox backlog by peer and status only after
-the outbox has moved (`outbox_moved`), so that an idle node asks its database nothing but the
-storage check."""
+directory's poll interval (at most `MAX_TICK_S` apart), at once when the directory, the TLS
+certificate in use or keys/ca.crt changes (`wake`), and when the held directory expires; the
+outbox backlog by peer and status only after the outbox has moved (`outbox_moved`), so that an
+idle node asks its database nothing but the storage check."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ from core import directory as dirs
 from core.expiry import expiries
 from core.trust import TrustView
 from federation.reachability import Reachability
+from identity.keys import NodeKeys
 from node.metrics import Metrics
 from node.servers.ops import OpsServer
 from node.servers.ports import SERVICE_NAMES
-from node.servers.status_document import iso
+from node.servers.status_document import iso, tls_in_use
 from storage.database import Database
 
 __all__ = ["Health"]
@@ -47,6 +48,7 @@ class Health:
         ops: OpsServer,
         jwks: Callable[[], dict[str, Any]],
         status: Callable[[], dict[str, Any]],
+        keys: Callable[[], NodeKeys],
     ) -> None:
         self._db = db
         self._trust = trust
@@ -57,6 +59,7 @@ class Health:
         self._ops = ops
         self._jwks = jwks
         self._status = status
+        self._keys = keys
         self._outbox_labels: set[tuple[str, str]] = set()
         self.storage_error: str | None = None
         self._wake = asyncio.Event()
@@ -116,8 +119,14 @@ class Health:
         m.directory_valid.set(1 if trust.valid(self._clock_ms()) else 0)
         m.directory_expires.set((own.expires_at_unix_ms if own else 0) / 1000)
         now = self._clock_ms()
-        for kind, at in expiries(trust, trust.self_id, now).items():
+        keys = self._keys()
+        cert, held = tls_in_use(keys)
+        for kind, at in expiries(trust, trust.self_id, now, in_use=cert, held=held).items():
             m.key_expiry.labels(kind, trust.self_id).set((at - now) / 1000)
+        for name, x509_cert in (("tls", keys.tls_cert), ("ca", keys.ca_cert)):
+            if x509_cert is not None:
+                expires = x509_cert.not_valid_after_utc.timestamp()
+                m.certificate_expires.labels(name).set(expires)
         for fed, d in trust.foreign.items():
             m.foreign_directory_version.labels(fed).set(d.version)
         for peer, state in self._reachability.peers.items():

@@ -29,7 +29,12 @@ from core.trust import TrustView, listed_certificates
 from federation.directory_sync import DirectorySync
 from identity.authority import Authority
 from identity.ca import CaHistory
-from identity.ca_rotation import client_bundle, forget_retired_keys, save_client_bundle
+from identity.ca_rotation import (
+    client_bundle,
+    forget_retired_keys,
+    prune_cas,
+    save_client_bundle,
+)
 from identity.keys import (
     HISTORY,
     KEY_DIR,
@@ -58,6 +63,7 @@ class _Held:
 TlsKey = ec.EllipticCurvePrivateKey
 CaBundle = tuple[x509.Certificate, ...]
 OnTls = Callable[[TlsKey, x509.Certificate, CaBundle], None]
+_Stamps = tuple[tuple[int, int] | None, tuple[int, int] | None]
 
 
 class KeyWatch:
@@ -81,7 +87,7 @@ class KeyWatch:
         self._clock_ms = clock_ms
         self._on_key = on_key
         self._on_tls = on_tls
-        self._tls_stamp = self._file_stamp(self._dir / KEY_DIR / "tls.crt")
+        self._tls_stamp: _Stamps | None = self._tls_stamps()
         self._ca_bundle: list[bytes] | None = None  # keys/ca.crt as last written or found
         self._held = {
             purpose: _Held(key_id_of(node_id, purpose, key), self._stamp(purpose))
@@ -125,6 +131,12 @@ class KeyWatch:
             return None
         return st.st_ino, st.st_mtime_ns
 
+    def _tls_stamps(self) -> _Stamps:
+        """Of keys/tls.crt and keys/ca.crt: either changing (a renewal, a CA rotation, another
+        replica's or the operator's hand) takes the identity anew."""
+        keys = self._dir / KEY_DIR
+        return self._file_stamp(keys / "tls.crt"), self._file_stamp(keys / "ca.crt")
+
     def _tls_tick(self, on_tls: OnTls) -> None:
         """A new TLS certificate is presented once the directory lists it and it is valid
         (its notBefore is the end of the rotation's activation delay)."""
@@ -140,8 +152,8 @@ class KeyWatch:
                     os.replace(cert_path, self._dir / KEY_DIR / "tls.crt")
                 except FileNotFoundError:
                     pass  # another replica moved them first
-        stamp = self._file_stamp(self._dir / KEY_DIR / "tls.crt")
-        if stamp is not None and stamp != self._tls_stamp:
+        stamp = self._tls_stamps()
+        if stamp[0] is not None and stamp != self._tls_stamp:
             key, cert = load_tls(self._dir)
             if key.public_key() != cert.public_key():
                 return  # half moved: the key follows within a tick
@@ -256,8 +268,8 @@ def _state(history: CaHistory) -> tuple[tuple[bytes, int, int, bool], ...]:
 class CaWatch:
     """A central rotating its CA (`swnode rotate --key ca`, §2.9): takes up the CA history the
     command wrote, publishes a directory whenever what it lists of the CAs changes (the switch
-    to the new CA at the end of the activation delay above all), and deletes the private key of
-    a CA once it is retired."""
+    to the new CA at the end of the activation delay above all), deletes the private key of a
+    CA once it is retired, and drops the CA once every certificate it issued has expired."""
 
     def __init__(self, node_dir: Path, authority: Authority, clock_ms: Callable[[], int]) -> None:
         self._keys = node_dir / KEY_DIR
@@ -283,6 +295,12 @@ class CaWatch:
         if any(c.key is not None and 0 < c.retired_at_ms <= now for c in history.cas):
             self._authority.use_ca_history(forget_retired_keys(self._keys, history, now))
             log.warning("the private key of a retired federation CA was deleted")
+        history = self._authority.ca_history
+        pruned = prune_cas(self._keys, history, lambda ca: self._authority.ca_prunable(ca, now))
+        if pruned is not history:
+            self._authority.use_ca_history(pruned)
+            self._stamp = KeyWatch._file_stamp(self._keys / HISTORY)
+            log.info("a retired federation CA whose certificates have all expired is dropped")
         listed = self._authority.ca_history.listed(now)
         if self._listed is None:
             latest = await self._authority.latest()

@@ -55,7 +55,7 @@ from node.renewal import Renewal
 from node.servers.ops import OpsServer
 from node.servers.ports import client_server, peer_server
 from node.servers.rpc import set_refusal_observer
-from node.servers.status_document import jwk, node_status
+from node.servers.status_document import jwk, node_status, tls_in_use
 from node.statistics import statistics_for
 from node.tracing import NodeTracing
 from node.upkeep import certificates_loop, identity_loop
@@ -210,6 +210,7 @@ class Node:
                     peer_endpoint=config.peer_endpoint,
                     client_endpoint=config.client_endpoint,
                     directory_validity_s=config.directory_validity_s,
+                    certificate_lifetime_ms=int(config.key_lifetime_s * 1000),
                 ),
                 self.keys,
                 self.clock_ms,
@@ -373,10 +374,6 @@ class Node:
         self.metrics.info.info(
             {"id": config.id, "role": config.role.value, "replica": self.replica}
         )
-        for name, cert in (("tls", self.keys.tls_cert), ("ca", self.keys.ca_cert)):
-            if cert is not None:
-                expires = cert.not_valid_after_utc.timestamp()
-                self.metrics.certificate_expires.labels(name).set(expires)
         self.health = Health(
             db=self.db,
             trust=lambda: self.trust,
@@ -387,6 +384,7 @@ class Node:
             ops=self._ops,
             jwks=self.jwks,
             status=self.status,
+            keys=lambda: self.keys,
         )
         await self.health.refresh()
         self.delivery.moved.append(self.health.outbox_moved)
@@ -521,6 +519,7 @@ class Node:
         """Present a renewed TLS certificate (or CA chain): new handshakes, new channels."""
         self.keys = replace(self.keys, tls_key=key, tls_cert=cert, ca_bundle=cas)
         self.channels.use_identity(self.keys.tls_identity())
+        self.health.wake()  # its expiry figures follow the certificate and CAs in use
 
     def _use_key(self, purpose: str, key: SigningKey, kid: str) -> None:
         """Sign with a rotated key from now on: envelopes, receipts and queries, or tokens."""
@@ -579,6 +578,7 @@ class Node:
             last_error=self.sync.last_error,
             foreign_errors=self.sync.foreign_errors,
             healthy=not self.health.reasons(),
+            in_use=tls_in_use(self.keys),
         )
 
 

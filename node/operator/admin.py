@@ -105,6 +105,7 @@ async def central(node_dir: Path) -> AsyncIterator[tuple[NodeConfig, Authority]]
                     peer_endpoint=config.peer_endpoint,
                     client_endpoint=config.client_endpoint,
                     directory_validity_s=config.directory_validity_s,
+                    certificate_lifetime_ms=int(config.key_lifetime_s * 1000),
                 ),
                 load_node_keys(node_dir),
                 now_ms,

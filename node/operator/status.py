@@ -13,7 +13,7 @@ from federation.directory_sync import load_trust
 from identity.keys import load_node_keys
 from node.config import NodeConfig, load_config
 from node.operator.admin import now_ms, open_db
-from node.servers.status_document import node_status
+from node.servers.status_document import node_status, tls_in_use
 
 __all__ = ["fetch_json", "live_status", "offline_status", "render", "status"]
 
@@ -45,7 +45,12 @@ async def offline_status(config: NodeConfig) -> dict[str, Any]:
     from core.trust import TrustView
 
     return node_status(
-        config, trust or TrustView.build(config.id, None), now_ms(), running=False, reachable={}
+        config,
+        trust or TrustView.build(config.id, None),
+        now_ms(),
+        running=False,
+        reachable={},
+        in_use=tls_in_use(keys),
     )
 
 
@@ -81,6 +86,22 @@ def render(status: dict[str, Any]) -> str:
         f"{status['keys'][kind]}, within 30 days: rotate it (OPERATIONS.md, rotation calendar)"
         for kind in status.get("expiring", [])
     )
+    issuer = status.get("tls_issuer")
+    if issuer is not None:
+        retires = f", retires {issuer['retires_at']}" if issuer["retires_at"] else ""
+        lines.append(f"tls ca     {issuer['fingerprint']} ({issuer['standing']}{retires})")
+        if issuer["warning"]:
+            lines.append(
+                "WARNING    the TLS certificate is from a CA that is "
+                + (
+                    "retired"
+                    if issuer["standing"] == "retired"
+                    else "not listed"
+                    if issuer["standing"] == "unlisted"
+                    else "retiring within 30 days"
+                )
+                + ": renew it from the current CA (swnode rotate --key tls)"
+            )
     e = status["endpoints"]
     lines.append(f"ports      peer {e['peer']}  client {e['client']}  ops {e['ops']}")
     if e.get("web"):

@@ -7,18 +7,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from core import directory as dirs
 from core.algorithms import KeyAlgorithm
-from core.expiry import expiries, expiring
+from core.expiry import expiries, expiring, issuer_of
 from core.hops import is_direct_neighbour, next_hop
 from core.ids import federation_of, role_of
 from core.trust import TrustView
+from identity.keys import NodeKeys
 from identity.token_algorithms import jwk as token_jwk
 from node.config import NodeConfig
 from storage.engine import redact
 from swf.v1 import directory_pb2 as pb
 
-__all__ = ["iso", "jwk", "node_status"]
+__all__ = ["InUse", "iso", "jwk", "node_status", "tls_in_use"]
 
 
 def iso(ms: int) -> str:
@@ -29,6 +32,16 @@ def iso(ms: int) -> str:
 def jwk(key: pb.PublicKey) -> dict[str, str]:
     """A token key as a JWK: RFC 8037 (Ed25519) or RFC 7518 §6.2 with crv SM2 (IDENTITY.md)."""
     return token_jwk(key)
+
+
+InUse = tuple[bytes | None, list[bytes]]
+
+
+def tls_in_use(keys: NodeKeys) -> InUse:
+    """The TLS certificate a node presents and the CAs of its keys/ca.crt, as DER."""
+    cert = keys.tls_cert
+    der = cert.public_bytes(Encoding.DER) if cert is not None else None
+    return der, [c.public_bytes(Encoding.DER) for c in keys.ca_bundle]
 
 
 def _profile(directory: pb.Directory) -> str:
@@ -48,10 +61,14 @@ def node_status(
     last_error: str | None = None,
     foreign_errors: dict[str, str] | None = None,
     healthy: bool = False,
+    in_use: InUse = (None, []),
 ) -> dict[str, Any]:
-    """The status document: `swnode status --json` and the ops port's /status."""
+    """The status document: `swnode status --json` and the ops port's /status. `in_use` is
+    the TLS certificate the node presents and the CAs of its keys/ca.crt (`tls_in_use`)."""
     own = trust.own
-    found = expiries(trust, config.id, now_ms)
+    cert, held = in_use
+    found = expiries(trust, config.id, now_ms, in_use=cert, held=held)
+    issuer = issuer_of(cert, own, now_ms, held) if cert else None
     peers = []
     for node in sorted(trust.nodes(), key=lambda n: n.id):
         if node.id == config.id:
@@ -98,6 +115,15 @@ def node_status(
         # When each certificate and key expires; `expiring` lists those within 30 days.
         "keys": {k: iso(at) for k, at in sorted(found.items())},
         "expiring": expiring(found, now_ms),
+        # The CA that issued the TLS certificate presented, and where the directory has it.
+        "tls_issuer": None
+        if issuer is None
+        else {
+            "fingerprint": issuer.fingerprint,
+            "standing": issuer.standing,
+            "retires_at": iso(issuer.retired_at_ms) if issuer.retired_at_ms else None,
+            "warning": issuer.warning(now_ms),
+        },
         **config.addresses(),
         "storage": redact(config.storage_url),
     }

@@ -9,8 +9,10 @@ from core.errors import PermissionDenied, Unauthenticated
 from core.key_lifetimes import (
     Lifetime,
     RotationPlan,
+    ca_prunable,
     check_signed_before_retirement,
     check_usable,
+    latest_certificate_end,
     next_directory_version,
     refusal,
     renewal_due,
@@ -112,3 +114,16 @@ def test_renewal_is_due_after_the_fraction_of_the_lifetime() -> None:
 def test_a_restored_central_continues_above_what_members_saw() -> None:
     assert next_directory_version(5, 0) == 6
     assert next_directory_version(5, 9) == 10
+
+
+def test_a_retired_ca_is_pruned_once_every_certificate_it_issued_has_expired() -> None:
+    retired, lifetime, default, ca_end = 1_000_000, 120_000, 397 * 86_400_000, 10**13
+    # Never while it is not retired; with a short lifetime, from its retirement + that lifetime.
+    assert not ca_prunable(0, ca_end, lifetime, default, 10**12)
+    assert not ca_prunable(retired, ca_end, lifetime, default, retired + lifetime - 1)
+    assert ca_prunable(retired, ca_end, lifetime, default, retired + lifetime)
+    # Without one, the default validity counts; nothing outlives the CA's own certificate.
+    assert not ca_prunable(retired, ca_end, 0, default, retired + lifetime)
+    assert ca_prunable(retired, ca_end, 0, default, retired + default)
+    assert ca_prunable(retired, retired + 5, 0, default, retired + 5)
+    assert latest_certificate_end(retired, lifetime, default) == retired + lifetime

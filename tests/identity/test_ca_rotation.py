@@ -13,15 +13,19 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from core import directory as dirs
 from core.algorithms import KeyAlgorithm, generate, public_bytes
-from core.errors import FailedPrecondition, PermissionDenied
+from core.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from core.expiry import issuer_of
 from core.ids import Role
+from core.signing import fingerprint
 from core.trust import TrustView
 from identity.authority import Authority, CentralSettings
 from identity.ca import create_ca, issue_certificate, make_csr
 from identity.ca_rotation import client_bundle, forget_retired_keys, rotate_ca
 from identity.keys import load_history, load_node_keys, private_pem, write_private
 from identity.rotation_requests import renew_requested
+from node.key_rotation import CaWatch
 from node.operator import admin
+from node.operator.status import render
 from storage.database import Database
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2 as ppb
@@ -235,5 +239,119 @@ async def test_the_authority_issues_from_the_new_ca_from_its_start(tmp_path: Pat
             old.der,
             clock.ms + OVERLAP,
         )
+    finally:
+        await db.close()
+
+
+def test_status_names_the_ca_that_issued_the_certificate_and_warns_before_it_retires(
+    key_dir: Path,
+) -> None:
+    history, new = rotate_ca(key_dir, "CN", now_ms=T0, activation_ms=ACTIVATION, overlap_ms=OVERLAP)
+    old = history.cas[0]
+    from_old = issue(old.key, old.certificate).public_bytes(Encoding.DER)
+    from_new = issue(new.key, new.certificate).public_bytes(Encoding.DER)
+
+    def standing(cert: bytes, at_ms: int) -> tuple[str, str, bool]:
+        issuer = issuer_of(cert, directory_at(key_dir, at_ms), at_ms)
+        assert issuer is not None
+        return issuer.fingerprint, issuer.standing, issuer.warning(at_ms)
+
+    # Before the switch the old CA is current; the new one is next.
+    assert standing(from_old, T0) == (fingerprint(old.der), "current", False)
+    assert standing(from_new, T0) == (fingerprint(new.der), "next", False)
+    # After it, the old CA retires within the overlap (well within 30 days): a warning.
+    assert standing(from_old, T0 + ACTIVATION) == (fingerprint(old.der), "retiring", True)
+    assert standing(from_new, T0 + ACTIVATION) == (fingerprint(new.der), "current", False)
+    gone = T0 + ACTIVATION + OVERLAP
+    assert standing(from_old, gone) == (fingerprint(old.der), "retired", True)
+    # A CA the directory does not list, found only in keys/ca.crt, warns too.
+    alone = issuer_of(from_old, None, gone, [old.der])
+    assert alone is not None and (alone.standing, alone.warning(gone)) == ("unlisted", True)
+    # What `swnode status` prints of it.
+    status = {
+        "id": "CN-GD",
+        "role": "province",
+        "federation": "CN",
+        "running": False,
+        "directory": {"version": 3, "expires_at": None, "valid": True},
+        "tls_issuer": {
+            "fingerprint": fingerprint(old.der),
+            "standing": "retired",
+            "retires_at": "2027-01-15T08:00:00Z",
+            "warning": True,
+        },
+        "endpoints": {"peer": "127.0.0.1:1", "client": "127.0.0.1:2", "ops": "127.0.0.1:3"},
+        "peers": [],
+    }
+    text = render(status)
+    assert f"tls ca     {fingerprint(old.der)} (retired, retires 2027-01-15T08:00:00Z)" in text
+    assert "WARNING    the TLS certificate is from a CA that is retired" in text
+
+
+async def test_a_retired_ca_leaves_the_directory_once_its_certificates_expired(
+    tmp_path: Path,
+) -> None:
+    """With `[keys] lifetime_s` at the central, nothing it issues outlives that lifetime, and a
+    retired CA is dropped from the directory, the history and keys/ once that long has passed
+    since its retirement."""
+    lifetime = 120_000
+    config = await admin.init_node(
+        admin.InitOptions(node_dir=tmp_path / "CN", node_id="CN", role=Role.CENTRAL)
+    )
+    db = await Database.open(config.storage_url, base_dir=config.dir)
+    clock = Clock(admin.now_ms())
+    settings = CentralSettings(
+        "CN", config.peer_endpoint, config.client_endpoint, 3600.0, certificate_lifetime_ms=lifetime
+    )
+    authority = Authority(db, settings, load_node_keys(config.dir), clock)
+    keys = config.dir / "keys"
+    watch = CaWatch(config.dir, authority, clock)
+    try:
+        answer = await authority.enrol(
+            enrol_request(await authority.invite("CN-GD", 3600), fresh_keys())
+        )
+        leaf = x509.load_der_x509_certificate(answer.tls_certificate)
+        assert leaf.not_valid_after_utc.timestamp() * 1000 <= clock.ms + lifetime
+        # A renewal that would start after the lifetime ends it is refused, naming the field.
+        csr = make_csr("CN-GD", ec.generate_private_key(ec.SECP256R1()), ["127.0.0.1"])
+        request = ppb.RenewCertificateRequest(
+            csr=csr.public_bytes(Encoding.DER), activation_ms=lifetime
+        )
+        with pytest.raises(InvalidArgument) as late:
+            await renew_requested(authority, "CN-GD", request)
+        assert (late.value.reason, late.value.field) == ("rotate.bad_plan", "activation_ms")
+
+        history, new = rotate_ca(
+            keys, "CN", now_ms=clock.ms, activation_ms=ACTIVATION, overlap_ms=OVERLAP
+        )
+        old = history.cas[0]
+        retires = clock.ms + ACTIVATION + OVERLAP
+
+        async def listed_at(at_ms: int) -> list[bytes]:
+            clock.ms = at_ms
+            await watch.tick()
+            latest = await authority.latest()
+            assert latest is not None
+            return client_bundle(latest[1], at_ms)[:2]
+
+        # Retired, the old CA stays listed until every certificate it issued has expired.
+        assert new.cross is not None
+        cross = new.cross.public_bytes(Encoding.DER)
+        assert await listed_at(retires) == [new.der, cross]
+        latest = await authority.latest()
+        assert latest is not None
+        assert [o.certificate for o in latest[1].other_ca_certificates] == [old.der]
+        assert await listed_at(retires + lifetime - 1) == [new.der, cross]
+        # Then it is gone: from the directory (so from every node's keys/ca.crt) and the history.
+        assert await listed_at(retires + lifetime) == [new.der]
+        latest = await authority.latest()
+        assert latest is not None and list(latest[1].other_ca_certificates) == []
+        loaded = load_history(keys)
+        assert loaded is not None and [c.der for c in loaded.cas] == [new.der]
+        # The next rotation takes a key file name never used before.
+        _, newer = rotate_ca(
+            keys, "CN", now_ms=clock.ms, activation_ms=ACTIVATION, overlap_ms=OVERLAP
+        )
+        assert newer.key_file not in {"ca.key", new.key_file} and (keys / new.key_file).exists()
     finally:
         await db.close()

@@ -6,8 +6,12 @@ OPERATIONS.md section 11)."""
 
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from core.signing import fingerprint
 from tests.harness import NetworkFactory, NetworkSpec, eventually
 from tests.integration.test_key_rotation import (
     POLL_S,
@@ -29,6 +33,8 @@ def test_now_retires_the_old_ca_at_once_and_every_node_renews(
     traffic.keep_sending(1.0)
     traffic.all_delivered_once()
     old_gd = net.keys("CN-GD").tls_identity()
+    old_cert = net.keys("CN-GD").tls_cert
+    assert old_cert is not None
     assert ping_with(net, "CN", old_gd) is None
     # CN-SH is stopped through the whole rotation; documents for it wait in CN-GD's outbox.
     net.stop("CN-SH")
@@ -53,6 +59,24 @@ def test_now_retires_the_old_ca_at_once_and_every_node_renews(
 
     traffic.keep_sending(2.0)
     eventually(lambda: renewed("CN", "CN-GD"), timeout_s=20)
+
+    # The expiry figures and the status follow the certificate in use, without a restart.
+    def figures_follow() -> None:
+        cert = net.keys("CN-GD").tls_cert
+        assert cert is not None and cert.not_valid_after_utc != old_cert.not_valid_after_utc
+        samples = net.metrics("CN-GD")
+        at = samples["swnode_certificate_expires_at_seconds"]
+        ends = {dict(labels)["certificate"]: value for labels, value in at.items()}
+        assert ends["tls"] == cert.not_valid_after_utc.timestamp()
+        left = samples["swnode_key_expiry_seconds"]
+        kinds = {dict(labels)["key"]: value for labels, value in left.items()}
+        assert abs(time.time() + kinds["tls"] - ends["tls"]) < 15
+        assert abs(time.time() + kinds["ca"] - new_ca.not_valid_after_utc.timestamp()) < 15
+        issuer = net.status("CN-GD")["tls_issuer"]
+        assert issuer["fingerprint"] == fingerprint(new_ca.public_bytes(Encoding.DER))
+        assert (issuer["standing"], issuer["warning"]) == ("current", False)
+
+    eventually(figures_follow, timeout_s=15)
     traffic.keep_sending(1.0)
     # CN-SH starts with a directory from before, and a certificate of the retired CA: it
     # fetches the current directory, renews, and receives what waited for it.
