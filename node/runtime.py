@@ -58,7 +58,7 @@ from node.servers.rpc import set_refusal_observer
 from node.servers.status_document import jwk, node_status
 from node.statistics import statistics_for
 from node.tracing import NodeTracing
-from node.upkeep import certificates_loop, identity_loop
+from node.upkeep import certificates_loop, directory_current, identity_loop
 from node.web.server import WebServer, node_secret, portal_for
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
@@ -283,8 +283,7 @@ class Node:
         self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)
 
     async def _start_services(self) -> None:
-        """Identity, declarations, certificates, logistics and sharing, each told which
-        messages from other nodes are its to handle."""
+        """The services, each told which messages from other nodes are its to handle."""
         config = self.config
         self.accounts = Accounts(
             node_id=config.id,
@@ -317,6 +316,7 @@ class Node:
             outbox=self.outbox,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
+            directory_current=directory_current(self.sync, config.poll_interval_s, self.clock_ms),
         )
         self.declarations.approval_hooks.append(self.certificates.issue_txn)
         self.declarations.on_change(self.certificates.wake_queued)
@@ -509,8 +509,7 @@ class Node:
         )
 
     def _follow_directory_key(self, public_key: bytes) -> None:
-        """The federation's directory is signed by the key its central announced: trust it
-        from now on, also after a restart."""
+        """Trust the directory key the federation's central announced, also after a restart."""
         save_directory_public(self.config.dir, public_key)
         self.keys = replace(self.keys, directory_public=public_key)
 
@@ -542,6 +541,7 @@ class Node:
         if hasattr(self, "delivery"):  # queues waiting for a valid directory, new neighbours
             self.delivery.rescan()
             self.reachability.wake()
+            self._certificates_due.set()  # certificates held for a current directory
         if hasattr(self, "health"):
             self.health.wake()
         log.info(
