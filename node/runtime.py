@@ -269,7 +269,7 @@ class Node:
         self.delivery.listeners.append(self.metrics.answered)
         self.delivery.listeners.append(self._answered)
         self._certificates_due = asyncio.Event()
-        # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
+        # One signer for all this node signs: envelopes, receipts (inbound) and sharing queries.
         self.signer = Signer.of(config.id, self.keys.signing_key)
         self.outbox = Outbox(
             node_id=config.id,
@@ -332,7 +332,7 @@ class Node:
                 node_id=config.id,
                 channels=self.channels,
                 trust=lambda: self.trust,
-                signing_key=self.keys.signing_key,
+                signer=self.signer,
                 clock_ms=self.clock_ms,
             ),
             trust=lambda: self.trust,
@@ -530,7 +530,7 @@ class Node:
             self.signer = Signer.of(self.config.id, key)
             self.outbox.signer = self.signer
             self.inbound.use_signer(self.signer)
-            self.sharing.peers.use_key(key)
+            self.sharing.peers.use_signer(self.signer)
         else:
             self.keys = replace(self.keys, token_key=key)
             self.accounts.sessions.use_token_key(key, kid)
