@@ -34,7 +34,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 
 from core import access
 from core.access import Claims
-from core.arguments import page_number
+from core.arguments import page_number, page_size
 from core.errors import (
     AlreadyExists,
     InvalidArgument,
@@ -198,9 +198,7 @@ class Logistics:
     ) -> lpb.ListMyEventsResponse:
         """The caller's party's own reports, newest first; the same rule as reporting."""
         self._operator(claims)
-        size = req.page_size or 100
-        if not 0 < size <= 500:
-            raise InvalidArgument("list.page_size", "page_size: 1 to 500", field="page_size")
+        size = page_size(req.page_size, default=100)
         if req.since_unix_ms < 0:
             raise InvalidArgument(
                 "list.since", "since_unix_ms: 0 or a moment after 1970", field="since_unix_ms"

@@ -150,3 +150,32 @@ def test_a_member_cannot_act_as_another_members_enterprise(world: tuple[Network,
     # Nothing was submitted in the victim's name; the real one is still there, alone.
     listed = at_home.page()
     assert [d.id for d in listed.declarations] == [mine.id]
+
+
+def test_a_list_is_bounded_whatever_limit_the_caller_asks(world: tuple[Network, Office]) -> None:
+    """ListWork and ListCertificates take a limit from the caller: a negative one (no limit at
+    all on SQLite) or a huge one would read a whole table in one answer; both are refused at
+    the field, with the rule, as the paged lists' page_size is."""
+    net, o = world
+    customs = o.agency("CN-GD", "customs")
+    exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+    certs = cgrpc.CertificatesStub(net.client_channel("CN-GD"))
+    for limit in (-1, 501, 2_000_000_000):
+        for call in (
+            lambda limit=limit: customs.work.ListWork(
+                dpb.ListWorkRequest(limit=limit), metadata=customs.meta, timeout=10
+            ),
+            lambda limit=limit: certs.ListCertificates(
+                cpb.ListCertificatesRequest(limit=limit), metadata=exporter.meta, timeout=10
+            ),
+        ):
+            refused = refusal_of(call)
+            assert refused.code == grpc.StatusCode.INVALID_ARGUMENT, (limit, refused)
+            assert (refused.reason, refused.field) == ("list.page_size", "limit")
+            assert refused.details == "limit: 1 to 500"
+    # 0 still means the default, and the largest allowed is served.
+    for limit in (0, 500):
+        customs.work.ListWork(dpb.ListWorkRequest(limit=limit), metadata=customs.meta, timeout=10)
+        certs.ListCertificates(
+            cpb.ListCertificatesRequest(limit=limit), metadata=exporter.meta, timeout=10
+        )
