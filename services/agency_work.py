@@ -86,6 +86,7 @@ class AgencyWork:
         agency = self._agency(claims)
         sent: set[str] = set()
         while True:
+            access.still_good(claims, self._clock_ms())
             for w in await self._db.declarations.agency_work(agency, [ds.WorkStatus.OPEN], 500):
                 if w.id not in sent:
                     sent.add(w.id)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from google.protobuf.message import Message
 from opentelemetry.trace import Tracer
 
+from core import access
 from core import declaration_status as ds
 from core.access import Claims
 from core.arguments import day_range_ms, page_number, page_size
@@ -394,6 +395,7 @@ class Declarations(AgencyWork):
         await self._own(claims, declaration_id)
         last = 0
         while True:
+            access.still_good(claims, self._clock_ms())
             for e in await self._db.declarations.events(declaration_id, last):
                 last = e["seq"]
                 yield event_proto(e)

@@ -492,7 +492,11 @@ class Logistics:
                     f"follow-{node}", self._follow(node, template, answers.get(node), queue)
                 )
             while True:
-                update = await queue.get()
+                access.still_good(claims, self._clock_ms())
+                try:  # a second at most, as the other watches wake, to ask the rule again
+                    update = await asyncio.wait_for(queue.get(), 1.0)
+                except TimeoutError:
+                    continue
                 fresh = [e for e in update.entries if entry_identity(e) not in sent]
                 sent.update(entry_identity(e) for e in fresh)
                 if fresh or update.withheld or update.missing:

@@ -179,3 +179,45 @@ def test_a_list_is_bounded_whatever_limit_the_caller_asks(world: tuple[Network, 
         certs.ListCertificates(
             cpb.ListCertificatesRequest(limit=limit), metadata=exporter.meta, timeout=10
         )
+
+
+def short_lived(net: Network, node_id: str, party: str, kind: str, lifetime_s: int) -> str:
+    """A token as `node_id` issues it (its real key), good for `lifetime_s` seconds only."""
+    key = net.keys(node_id).token_key
+    payload = claims(
+        issuer=node_id, party=party, now_s=int(time.time()), lifetime_s=lifetime_s, party_kind=kind
+    )
+    return forge(header(token_key_id(node_id, key)), payload, ed25519=key)
+
+
+def test_a_watch_ends_when_its_token_does(world: tuple[Network, Office]) -> None:
+    """A stream is authorized once, at its start: WatchWork and WatchDeclaration would go on
+    sending an agency's work and a declaration's history to a bearer whose token expired (or
+    was revoked, or whose user was disabled) long ago. Each ends, refused as token.expired,
+    once the token it was opened with has expired, and a new watch is checked again."""
+    net, o = world
+    exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+    declaration_id, _ = open_item(o, exporter)
+    customs = Desk(net, "CN-GD", short_lived(net, "CN-GD", "customs", "agency", 3))
+    watcher = Desk(net, "CN-GD", short_lived(net, "CN-GD", EXPORTER, "enterprise", 3))
+    for name, stream in (
+        (
+            "WatchWork",
+            lambda: customs.work.WatchWork(
+                dpb.WatchWorkRequest(), metadata=customs.meta, timeout=20
+            ),
+        ),
+        (
+            "WatchDeclaration",
+            lambda: watcher.declarations.WatchDeclaration(
+                dpb.WatchDeclarationRequest(id=declaration_id), metadata=watcher.meta, timeout=20
+            ),
+        ),
+    ):
+        started = time.monotonic()
+        refused = refusal_of(lambda stream=stream: list(stream()))  # type: ignore[misc]
+        assert (refused.code, refused.reason) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "token.expired",
+        ), (name, refused)
+        assert time.monotonic() - started < 10, name
