@@ -610,3 +610,17 @@ def test_a_certificate_issued_before_a_restarted_province_refreshed_its_director
             net.start("CN")
         assert until(lambda: mine.status(number), lambda s: s == "delivered", 90) == "delivered"
         assert [c.certificate.number for c in sg_customs(o).listed()].count(number) == 1
+
+
+def test_a_certificate_for_a_window_a_current_directory_does_not_trust_fails_at_once(
+    network_factory: NetworkFactory,
+) -> None:
+    """CN trusts no other federation: with CN-GD's directory current, the certificate for SG
+    is not held but failed, saying why."""
+    net = network_factory(NetworkSpec(provinces=1, foreign=0))
+    with office(net) as o:
+        mine, number = issue(o)
+        record = until(lambda: mine.get(number), lambda r: r.status == "delivery_failed", 10)
+        assert [e.note for e in record.history][-1] == (
+            "SG is not the window of a federation this node trusts"
+        )
