@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from core.errors import PermissionDenied, Unauthenticated
 from core.parties import PARTY_KINDS
 
-__all__ = ["AGENCIES", "LOCAL_KINDS", "Claims", "admit", "is_local"]
+__all__ = ["AGENCIES", "LOCAL_KINDS", "Claims", "admit", "is_local", "still_good"]
 
 ENTERPRISE = "enterprise"
 # Parties that exist at one node only: agencies and logistics operators.
@@ -88,3 +88,14 @@ def admit(claims: Claims, *, self_id: str, home: str | None) -> None:
 def is_local(claims: Claims, kinds: Collection[str], self_id: str) -> bool:
     """Whether the caller is one of this node's own parties of one of `kinds`."""
     return claims.party_kind in kinds and claims.issuer == self_id
+
+
+def still_good(claims: Claims, now_ms: int) -> None:
+    """Refuse claims whose token has expired. A stream is authorized when it opens; each watch
+    asks this again at every wake-up, so that none outlives its token (nor, by that, a
+    revocation or a disabled user for longer than a token lives): the watcher opens a new one
+    with a fresh token, checked afresh."""
+    if now_ms >= claims.expires_at_ms:
+        raise Unauthenticated(
+            "token.expired", "the access token has expired; log in or refresh, and watch again"
+        )

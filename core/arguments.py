@@ -1,4 +1,4 @@
-"""Arguments callers send that are not documents: days of a date range, page tokens.
+"""Arguments callers send that are not documents: days of a date range, page sizes, page tokens.
 
 One parser for each, used by every service that takes one, so that a bad argument is always an
 InvalidArgument naming its field and the rule it breaks, never a ValueError that becomes INTERNAL.
@@ -13,11 +13,13 @@ from datetime import UTC, date, datetime
 from core.errors import InvalidArgument, quote
 from core.formats import as_date
 
-__all__ = ["day_range_ms", "day_start_ms", "page_number", "parse_day"]
+__all__ = ["MAX_PAGE", "day_range_ms", "day_start_ms", "page_number", "page_size", "parse_day"]
 
 _MS_PER_DAY = 86_400_000
 # Positions and times in page tokens are stored as signed 64-bit integers.
 _INT64 = re.compile(r"[0-9]{1,18}")
+# The most rows one answer of a list holds, whatever the caller asks: no call reads a table whole.
+MAX_PAGE = 500
 
 
 def parse_day(text: str, *, field: str) -> date:
@@ -52,3 +54,12 @@ def page_number(text: str, *, field: str = "page_token", what: str = "list") -> 
     if not _INT64.fullmatch(text):
         raise InvalidArgument("list.page_token", f"{field}: not from this {what}", field=field)
     return int(text)
+
+
+def page_size(asked: int, *, default: int, field: str = "page_size") -> int:
+    """How many rows a list answers with: `default` for 0 (not given), `asked` from 1 to
+    MAX_PAGE; InvalidArgument `list.page_size` for a negative or larger one."""
+    size = asked or default
+    if not 0 < size <= MAX_PAGE:
+        raise InvalidArgument("list.page_size", f"{field}: 1 to {MAX_PAGE}", field=field)
+    return size

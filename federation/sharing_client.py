@@ -1,10 +1,10 @@
 """Asking other nodes of the federation, on a party's behalf, for what they hold about logistics
 and the sharing pool (`swf.v1.LogisticsPeer` on their peer port).
 
-Every call carries a query this node signs with its signing key (core/sharing.py; docs
-LOGISTICS.md §6): mutual TLS says which node asks, the signature binds the party, its user, the
-keys, purpose, time and a nonce, so that the node asked can check it and record it in the
-owner's access log.
+Every call carries a query signed by the node's `Signer` (core/signer.py), the one its outbox
+and inbound side seal with (core/sharing.py; docs LOGISTICS.md §6): mutual TLS says which node
+asks, the signature binds the party, its user, the keys, purpose, time and a nonce, so that the
+node asked can check it and record it in the owner's access log.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from typing import TypeVar
 
 import grpc
 
-from core.algorithms import SigningKey
 from core.errors import Unavailable
 from core.grpc_status import from_rpc_error
 from core.sharing import NONCE_BYTES, sign_query
-from core.signing import PURPOSE_SIGNING, key_id_of
+from core.signer import Signer
 from core.trust import TrustView
 from federation.channels import PeerChannels
 from swf.v1 import logistics_pb2 as lpb
@@ -37,7 +36,7 @@ class SharingPeers:
         node_id: str,
         channels: PeerChannels,
         trust: Callable[[], TrustView],
-        signing_key: SigningKey,
+        signer: Signer,
         clock_ms: Callable[[], int],
         timeout_s: float = 10.0,
         connect_timeout_s: float = 3.0,
@@ -45,16 +44,14 @@ class SharingPeers:
         self.node_id = node_id
         self._channels = channels
         self._trust = trust
-        self._key = signing_key
-        self._key_id = key_id_of(node_id, PURPOSE_SIGNING, signing_key)
+        self._signer = signer
         self._clock_ms = clock_ms
         self._timeout_s = timeout_s
         self._connect_timeout_s = connect_timeout_s
 
-    def use_key(self, signing_key: SigningKey) -> None:
-        """Sign queries with `signing_key` from now on (a key rotation, PROTOCOL.md §2.9)."""
-        self._key = signing_key
-        self._key_id = key_id_of(self.node_id, PURPOSE_SIGNING, signing_key)
+    def use_signer(self, signer: Signer) -> None:
+        """Sign queries with `signer` from now on (a key rotation, PROTOCOL.md §2.9)."""
+        self._signer = signer
 
     def new_nonce(self) -> bytes:
         return os.urandom(NONCE_BYTES)
@@ -80,7 +77,8 @@ class SharingPeers:
         return lgrpc.LogisticsPeerStub(channel)
 
     def _signed(self, node: str, action: str, template: lpb.PeerQuery) -> lpb.SignedQuery:
-        return sign_query(self.query(node, action, template), self._key, self._key_id)
+        query = self.query(node, action, template)
+        return sign_query(query, self._signer.key, self._signer.key_id)
 
     async def _unary(
         self,

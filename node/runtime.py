@@ -58,7 +58,7 @@ from node.servers.rpc import set_refusal_observer
 from node.servers.status_document import jwk, node_status, tls_in_use
 from node.statistics import statistics_for
 from node.tracing import NodeTracing
-from node.upkeep import certificates_loop, identity_loop
+from node.upkeep import certificates_loop, directory_current, identity_loop
 from node.web.server import WebServer, portal_for
 from services.certificates import STATUS_TYPE, Certificates
 from services.declarations import Declarations
@@ -270,7 +270,7 @@ class Node:
         )
         self.delivery.listeners += [self.metrics.answered, self._answered]
         self._certificates_due = asyncio.Event()
-        # One signer for everything this node seals: envelopes (outbox) and receipts (inbound).
+        # One signer for all this node signs: envelopes, receipts (inbound) and sharing queries.
         self.signer = Signer.of(config.id, self.keys.signing_key)
         self.outbox = Outbox(
             node_id=config.id,
@@ -285,8 +285,7 @@ class Node:
         self.resealer = Resealer(config.id, self.db, self, self.delivery)  # after a key switch
 
     async def _start_services(self) -> None:
-        """Identity, declarations, certificates, logistics and sharing, each told which
-        messages from other nodes are its to handle."""
+        """The services, each told which messages from other nodes are its to handle."""
         config = self.config
         self.accounts = Accounts(
             node_id=config.id,
@@ -319,6 +318,7 @@ class Node:
             outbox=self.outbox,
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
+            directory_current=directory_current(self.sync, config.poll_interval_s, self.clock_ms),
         )
         self.declarations.approval_hooks.append(self.certificates.issue_txn)
         self.declarations.on_change(self.certificates.wake_queued)
@@ -334,7 +334,7 @@ class Node:
                 node_id=config.id,
                 channels=self.channels,
                 trust=lambda: self.trust,
-                signing_key=self.keys.signing_key,
+                signer=self.signer,
                 clock_ms=self.clock_ms,
             ),
             trust=lambda: self.trust,
@@ -505,8 +505,7 @@ class Node:
         )
 
     def _follow_directory_key(self, public_key: bytes) -> None:
-        """The federation's directory is signed by the key its central announced: trust it
-        from now on, also after a restart."""
+        """Trust the directory key the federation's central announced, also after a restart."""
         save_directory_public(self.config.dir, public_key)
         self.keys = replace(self.keys, directory_public=public_key)
 
@@ -528,7 +527,7 @@ class Node:
             self.signer = Signer.of(self.config.id, key)
             self.outbox.signer = self.signer
             self.inbound.use_signer(self.signer)
-            self.sharing.peers.use_key(key)
+            self.sharing.peers.use_signer(self.signer)
             self.resealer.key_changed()  # what the old key sealed and is undelivered
         else:
             self.keys = replace(self.keys, token_key=key)
@@ -540,6 +539,7 @@ class Node:
         if hasattr(self, "delivery"):  # queues waiting for a valid directory, new neighbours
             self.delivery.rescan()
             self.reachability.wake()
+            self._certificates_due.set()  # certificates held for a current directory
         if hasattr(self, "health"):
             self.health.wake()
         log.info(

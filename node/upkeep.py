@@ -11,13 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
+from federation.directory_sync import DirectorySync
 from identity.accounts import Accounts
 from services.certificates import Certificates
 
-__all__ = ["certificates_loop", "identity_loop"]
+__all__ = ["certificates_loop", "directory_current", "identity_loop"]
 
 log = logging.getLogger("swnode.node")
+
+
+def directory_current(
+    sync: DirectorySync, poll_interval_s: float, clock_ms: Callable[[], int]
+) -> Callable[[], bool]:
+    """Whether the node's directory is current: refreshed since the node started, and not a
+    poll late (two intervals). Only such a directory may judge a window untrusted; till then
+    a certificate for it is held (services/certificate_issuing.py)."""
+
+    def current() -> bool:
+        last = sync.last_success_ms
+        return last is not None and clock_ms() - last <= 2 * poll_interval_s * 1000
+
+    return current
 
 
 async def certificates_loop(

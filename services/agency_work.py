@@ -18,6 +18,7 @@ from opentelemetry.trace import Link, Tracer
 from core import access
 from core import declaration_status as ds
 from core.access import Claims
+from core.arguments import page_size
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, quote
 from federation.tracing import context_of
 from services.agencies import GOODS, PAYMENT
@@ -63,7 +64,9 @@ class AgencyWork:
         W = ds.WorkStatus
         statuses = {"": [W.OPEN], W.OPEN: [W.OPEN], W.CLAIMED: [W.CLAIMED], W.DECIDED: [W.DECIDED]}
         chosen = statuses.get(status, list(W))
-        rows = await self._db.declarations.agency_work(agency, chosen, limit or 100)
+        rows = await self._db.declarations.agency_work(
+            agency, chosen, page_size(limit, default=100, field="limit")
+        )
         return dpb.ListWorkResponse(items=[await self._item(w) for w in rows])
 
     async def work_item(self, claims: Claims, work_id: str) -> dpb.WorkItem:
@@ -83,6 +86,7 @@ class AgencyWork:
         agency = self._agency(claims)
         sent: set[str] = set()
         while True:
+            access.still_good(claims, self._clock_ms())
             for w in await self._db.declarations.agency_work(agency, [ds.WorkStatus.OPEN], 500):
                 if w.id not in sent:
                     sent.add(w.id)

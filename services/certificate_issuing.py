@@ -17,6 +17,7 @@ from core import certificate_status as cs
 from core import outbox_status
 from core.access import Claims
 from core.certificate_checks import AGREEMENT_PREFIX, APPLICATION_KINDS, KIND_TYPES, kind_name
+from core.envelope import Sealed
 from core.errors import InvalidArgument, NotFound
 from core.validation import refused, validate
 from services.certificate_messages import CertificateMessages
@@ -82,15 +83,17 @@ class CertificateIssuing(CertificateMessages):
         certificate.number = f"{prefix}-{self.node_id}-{issued_on.year}-{serial:06d}"
         status, note, message_id = cs.Status.PENDING_DELIVERY, "", ""
         window = certificate.importing_country
-        trust = self._trust()
-        if trust.node(window) is None or not trust.is_active(window):
-            status = cs.Status.DELIVERY_FAILED
-            note = f"{window} is not the window of a federation this node trusts"
-        else:
+        if self._reachable(window):
             sealed = self._seal(window, KIND_TYPES[kind], certificate.SerializeToString())
             await self._outbox.queue_txn(tx, [sealed], now_ms)
             self._queued.append(sealed)
             message_id = sealed.message_id
+        elif self._directory_current():
+            status = cs.Status.DELIVERY_FAILED
+            note = _untrusted(window)
+        else:
+            # Held, unsealed (no message id), until a current directory judges the window.
+            note = f"held until a current directory says whether {window} is trusted"
         await self._db.certificates.insert_txn(
             tx,
             CertificateRow(
@@ -122,7 +125,7 @@ class CertificateIssuing(CertificateMessages):
             + (f", replacing {supersedes}" if supersedes else ""),
             at_ms=now_ms,
         )
-        if status is cs.Status.DELIVERY_FAILED:
+        if note:
             await self._db.certificates.add_event_txn(
                 tx,
                 self.federation,
@@ -137,9 +140,65 @@ class CertificateIssuing(CertificateMessages):
         log.info("issued %s for %s, to %s", certificate.number, application_id, window)
         return certificate
 
+    def _reachable(self, window: str) -> bool:
+        trust = self._trust()
+        return trust.node(window) is not None and trust.is_active(window)
+
+    async def release_held(self) -> None:
+        """Certificates held for want of a current directory: sealed to their window once the
+        directory trusts it, failed once a current directory still does not."""
+        for row in await self._db.certificates.held():
+            window = row.importing_country
+            if not self._reachable(window) and not self._directory_current():
+                continue
+            now_ms = self._clock_ms()
+            sealed: list[Sealed] = []
+            async with self._db.transaction() as tx:
+                current = await self._db.certificates.lock_txn(
+                    tx, row.issuing_country, row.number, ISSUED
+                )
+                if (
+                    current is None
+                    or current.status != cs.Status.PENDING_DELIVERY
+                    or current.message_id
+                ):
+                    continue
+                if not self._reachable(window):
+                    await self._move_txn(
+                        tx,
+                        current,
+                        "fail_delivery",
+                        actor="node",
+                        node=self.node_id,
+                        note=_untrusted(window),
+                        now_ms=now_ms,
+                    )
+                    continue
+                kind = cpb.Certificate.FromString(current.certificate).kind
+                sealed = [self._seal(window, KIND_TYPES[kind], current.certificate)]
+                await self._outbox.queue_txn(tx, sealed, now_ms)
+                await self._db.certificates.set_message_txn(
+                    tx, row.issuing_country, row.number, sealed[0].message_id
+                )
+                await self._db.certificates.add_event_txn(
+                    tx,
+                    row.issuing_country,
+                    row.number,
+                    ISSUED,
+                    status=cs.Status.PENDING_DELIVERY,
+                    actor="node",
+                    node=self.node_id,
+                    note=f"sent to {window}, which the current directory trusts",
+                    at_ms=now_ms,
+                )
+            self._outbox.wake(sealed)
+            log.info("held certificate %s sent to %s", row.number, window)
+
     async def reconcile(self) -> None:
-        """Certificates on their way: delivered once the end-to-end receipt is in; failed if
-        the outbox gave up on them."""
+        """Certificates on their way: held ones sent (or failed) once a current directory
+        judges their window; delivered once the end-to-end receipt is in; failed if the outbox
+        gave up on them."""
+        await self.release_held()
         for settled in await self._db.certificates.settled():
             row = settled.row
             delivered = settled.outcome == outbox_status.Status.DELIVERED
@@ -260,3 +319,7 @@ class CertificateIssuing(CertificateMessages):
                 replaced_by=new.number,
             )
         return await self.record(await self._get(self.federation, new.number, ISSUED))
+
+
+def _untrusted(window: str) -> str:
+    return f"{window} is not the window of a federation this node trusts"

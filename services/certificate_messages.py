@@ -46,11 +46,15 @@ class CertificateMessages(CertificateRecords):
         outbox: Outbox,
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
+        directory_current: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(node_id=node_id, db=db)
         self._outbox = outbox
         self._trust = trust
         self._clock_ms = clock_ms
+        # Whether the directory was refreshed lately: only such a one may judge a window
+        # untrusted (services/certificate_issuing.py holds a certificate until then).
+        self._directory_current = directory_current
         # Queued inside another service's transaction (an approval): woken once it commits.
         self._queued: list[Sealed] = []
 

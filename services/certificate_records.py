@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from core import access
 from core import certificate_status as cs
 from core.access import Claims
+from core.arguments import page_size
 from core.errors import NotFound
 from core.ids import federation_of
 from storage.certificates import CertificateRow
@@ -124,7 +125,7 @@ class CertificateRecords:
     async def list_certificates(
         self, claims: Claims, req: cpb.ListCertificatesRequest
     ) -> cpb.ListCertificatesResponse:
-        limit = req.limit or 100
+        limit = page_size(req.limit, default=100, field="limit")
         rows: Sequence[CertificateRow]
         if self._is_agency(claims):
             rows = await self._db.certificates.listing(

@@ -22,9 +22,10 @@ from decimal import Decimal
 from google.protobuf.message import Message
 from opentelemetry.trace import Tracer
 
+from core import access
 from core import declaration_status as ds
 from core.access import Claims
-from core.arguments import day_range_ms, page_number
+from core.arguments import day_range_ms, page_number, page_size
 from core.documents import unwrap
 from core.envelope import new_message_id
 from core.errors import (
@@ -358,9 +359,7 @@ class Declarations(AgencyWork):
     async def list_declarations(
         self, claims: Claims, req: dpb.ListDeclarationsRequest
     ) -> dpb.ListDeclarationsResponse:
-        size = req.page_size or 50
-        if not 0 < size <= 500:
-            raise InvalidArgument("list.page_size", "page_size: 1 to 500", field="page_size")
+        size = page_size(req.page_size, default=50)
         before = None
         if req.page_token:
             created, _, last_id = req.page_token.partition(":")
@@ -396,6 +395,7 @@ class Declarations(AgencyWork):
         await self._own(claims, declaration_id)
         last = 0
         while True:
+            access.still_good(claims, self._clock_ms())
             for e in await self._db.declarations.events(declaration_id, last):
                 last = e["seq"]
                 yield event_proto(e)

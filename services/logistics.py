@@ -34,7 +34,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 
 from core import access
 from core.access import Claims
-from core.arguments import page_number
+from core.arguments import page_number, page_size
 from core.errors import (
     AlreadyExists,
     InvalidArgument,
@@ -198,9 +198,7 @@ class Logistics:
     ) -> lpb.ListMyEventsResponse:
         """The caller's party's own reports, newest first; the same rule as reporting."""
         self._operator(claims)
-        size = req.page_size or 100
-        if not 0 < size <= 500:
-            raise InvalidArgument("list.page_size", "page_size: 1 to 500", field="page_size")
+        size = page_size(req.page_size, default=100)
         if req.since_unix_ms < 0:
             raise InvalidArgument(
                 "list.since", "since_unix_ms: 0 or a moment after 1970", field="since_unix_ms"
@@ -494,7 +492,11 @@ class Logistics:
                     f"follow-{node}", self._follow(node, template, answers.get(node), queue)
                 )
             while True:
-                update = await queue.get()
+                access.still_good(claims, self._clock_ms())
+                try:  # a second at most, as the other watches wake, to ask the rule again
+                    update = await asyncio.wait_for(queue.get(), 1.0)
+                except TimeoutError:
+                    continue
                 fresh = [e for e in update.entries if entry_identity(e) not in sent]
                 sent.update(entry_identity(e) for e in fresh)
                 if fresh or update.withheld or update.missing:

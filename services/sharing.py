@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from core.access import Claims
-from core.arguments import page_number
+from core.arguments import page_number, page_size
 from core.envelope import new_message_id
 from core.errors import (
     FailedPrecondition,
@@ -318,9 +318,7 @@ class Sharing:
 
     async def access_log(self, claims: Claims, req: lpb.AccessLogRequest) -> lpb.AccessLogResponse:
         self._at_home(claims, "reading the access log")
-        size = req.page_size or 100
-        if not 0 < size <= 500:
-            raise InvalidArgument("list.page_size", "page_size: 1 to 500", field="page_size")
+        size = page_size(req.page_size, default=100)
         before = 0
         if req.page_token:
             before = page_number(req.page_token, what="log")

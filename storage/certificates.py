@@ -198,6 +198,29 @@ class CertificateStore:
             for r in rows
         ]
 
+    async def held(self, limit: int = 200) -> list[CertificateRow]:
+        """Issued certificates pending delivery that were never sealed: held until a current
+        directory says whether their importing window is trusted."""
+        rows = await self._db.fetch(
+            "SELECT * FROM certificates"
+            f" WHERE status = {_PENDING_DELIVERY} AND side = 'issued' AND message_id = ''"
+            " ORDER BY created_at_unix_ms, number LIMIT $1",
+            limit,
+        )
+        return [CertificateRow.from_row(r) for r in rows]
+
+    async def set_message_txn(
+        self, tx: Tx, issuing_country: str, number: str, message_id: str
+    ) -> None:
+        """The message a held certificate was sealed in, once it was."""
+        await tx.execute(
+            "UPDATE certificates SET message_id = $3"
+            " WHERE issuing_country = $1 AND number = $2 AND side = 'issued'",
+            issuing_country,
+            number,
+            message_id,
+        )
+
     async def listing(
         self,
         *,

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from core.arguments import day_range_ms, page_number, parse_day
+from core.arguments import day_range_ms, page_number, page_size, parse_day
 from core.errors import InvalidArgument
 from core.formats import as_date
 
@@ -44,3 +44,12 @@ def test_a_day_argument_is_read_as_a_document_date_is(text: str) -> None:
     except InvalidArgument:
         got = None
     assert got == as_date(text)
+
+
+def test_a_page_size_is_the_default_when_not_given_and_refused_beyond_the_bounds() -> None:
+    assert page_size(0, default=50) == 50 and page_size(500, default=50) == 500
+    for asked in (-1, 501):
+        with pytest.raises(InvalidArgument) as refused:
+            page_size(asked, default=100, field="limit")
+        assert (refused.value.reason, refused.value.field) == ("list.page_size", "limit")
+        assert refused.value.message == "limit: 1 to 500"

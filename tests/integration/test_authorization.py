@@ -150,3 +150,74 @@ def test_a_member_cannot_act_as_another_members_enterprise(world: tuple[Network,
     # Nothing was submitted in the victim's name; the real one is still there, alone.
     listed = at_home.page()
     assert [d.id for d in listed.declarations] == [mine.id]
+
+
+def test_a_list_is_bounded_whatever_limit_the_caller_asks(world: tuple[Network, Office]) -> None:
+    """ListWork and ListCertificates take a limit from the caller: a negative one (no limit at
+    all on SQLite) or a huge one would read a whole table in one answer; both are refused at
+    the field, with the rule, as the paged lists' page_size is."""
+    net, o = world
+    customs = o.agency("CN-GD", "customs")
+    exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+    certs = cgrpc.CertificatesStub(net.client_channel("CN-GD"))
+    for limit in (-1, 501, 2_000_000_000):
+        for call in (
+            lambda limit=limit: customs.work.ListWork(
+                dpb.ListWorkRequest(limit=limit), metadata=customs.meta, timeout=10
+            ),
+            lambda limit=limit: certs.ListCertificates(
+                cpb.ListCertificatesRequest(limit=limit), metadata=exporter.meta, timeout=10
+            ),
+        ):
+            refused = refusal_of(call)
+            assert refused.code == grpc.StatusCode.INVALID_ARGUMENT, (limit, refused)
+            assert (refused.reason, refused.field) == ("list.page_size", "limit")
+            assert refused.details == "limit: 1 to 500"
+    # 0 still means the default, and the largest allowed is served.
+    for limit in (0, 500):
+        customs.work.ListWork(dpb.ListWorkRequest(limit=limit), metadata=customs.meta, timeout=10)
+        certs.ListCertificates(
+            cpb.ListCertificatesRequest(limit=limit), metadata=exporter.meta, timeout=10
+        )
+
+
+def short_lived(net: Network, node_id: str, party: str, kind: str, lifetime_s: int) -> str:
+    """A token as `node_id` issues it (its real key), good for `lifetime_s` seconds only."""
+    key = net.keys(node_id).token_key
+    payload = claims(
+        issuer=node_id, party=party, now_s=int(time.time()), lifetime_s=lifetime_s, party_kind=kind
+    )
+    return forge(header(token_key_id(node_id, key)), payload, ed25519=key)
+
+
+def test_a_watch_ends_when_its_token_does(world: tuple[Network, Office]) -> None:
+    """A stream is authorized once, at its start: WatchWork and WatchDeclaration would go on
+    sending an agency's work and a declaration's history to a bearer whose token expired (or
+    was revoked, or whose user was disabled) long ago. Each ends, refused as token.expired,
+    once the token it was opened with has expired, and a new watch is checked again."""
+    net, o = world
+    exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+    declaration_id, _ = open_item(o, exporter)
+    customs = Desk(net, "CN-GD", short_lived(net, "CN-GD", "customs", "agency", 3))
+    watcher = Desk(net, "CN-GD", short_lived(net, "CN-GD", EXPORTER, "enterprise", 3))
+    for name, stream in (
+        (
+            "WatchWork",
+            lambda: customs.work.WatchWork(
+                dpb.WatchWorkRequest(), metadata=customs.meta, timeout=20
+            ),
+        ),
+        (
+            "WatchDeclaration",
+            lambda: watcher.declarations.WatchDeclaration(
+                dpb.WatchDeclarationRequest(id=declaration_id), metadata=watcher.meta, timeout=20
+            ),
+        ),
+    ):
+        started = time.monotonic()
+        refused = refusal_of(lambda stream=stream: list(stream()))  # type: ignore[misc]
+        assert (refused.code, refused.reason) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "token.expired",
+        ), (name, refused)
+        assert time.monotonic() - started < 10, name

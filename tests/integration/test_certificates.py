@@ -24,7 +24,7 @@ from swf.v1 import documents_pb2 as docs
 from swf.v1 import envelope_pb2 as epb
 from tests.conftest import run_coroutine
 from tests.declarations_client import Desk, Office, example, office
-from tests.harness import Network, NetworkFactory, NetworkSpec, refusal_of, swnode
+from tests.harness import Network, NetworkFactory, NetworkSpec, outcome_of, refusal_of, swnode
 from tests.messages import exchange
 
 pytestmark = pytest.mark.network
@@ -581,3 +581,46 @@ def test_the_command_line_shows_verifies_and_decides(world: tuple[Network, Offic
         number,
     )
     assert shown.returncode == 0 and "used" in shown.stdout and "SG-IMP-CLI" in shown.stdout
+
+
+def test_a_certificate_issued_before_a_restarted_province_refreshed_its_directory_waits_for_one(
+    network_factory: NetworkFactory,
+) -> None:
+    """CN-GD starts again while CN is down, holding a directory without SG's: the certificate
+    it issues is held, not failed as for an untrusted window, and sent once the directory is
+    current."""
+    net = network_factory(NetworkSpec(provinces=1, foreign=1))
+    with office(net) as o:
+        exporter = o.enterprise(EXPORTER, roles=("declarant", "exporter"))
+        net.stop("CN-GD")
+        net.stop("CN")
+        with closing(sqlite3.connect(net.dir("CN-GD") / "node.db", timeout=10)) as conn, conn:
+            assert conn.execute("DELETE FROM held_directories WHERE federation = 'SG'").rowcount
+        net.start("CN-GD")
+        try:
+            until(lambda: outcome_of(lambda: Certs(exporter).listed()), lambda r: r is None)
+            mine, number = issue(o, exporter=exporter)
+            time.sleep(2)
+            held = mine.get(number)
+            assert held.status == "pending_delivery", held
+            assert [e.note for e in held.history][-1] == (
+                "held until a current directory says whether SG is trusted"
+            )
+        finally:
+            net.start("CN")
+        assert until(lambda: mine.status(number), lambda s: s == "delivered", 90) == "delivered"
+        assert [c.certificate.number for c in sg_customs(o).listed()].count(number) == 1
+
+
+def test_a_certificate_for_a_window_a_current_directory_does_not_trust_fails_at_once(
+    network_factory: NetworkFactory,
+) -> None:
+    """CN trusts no other federation: with CN-GD's directory current, the certificate for SG
+    is not held but failed, saying why."""
+    net = network_factory(NetworkSpec(provinces=1, foreign=0))
+    with office(net) as o:
+        mine, number = issue(o)
+        record = until(lambda: mine.get(number), lambda r: r.status == "delivery_failed", 10)
+        assert [e.note for e in record.history][-1] == (
+            "SG is not the window of a federation this node trusts"
+        )

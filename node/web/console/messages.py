@@ -13,6 +13,7 @@ from core.hops import path
 from core.outbox_status import Status
 from node.operator.evidence import evidence_json, message_evidence
 from node.web.console.access import Desk, console_page
+from node.web.refusals import refusal
 from storage.message_search import MessageQuery
 
 __all__ = ["routes"]
@@ -71,7 +72,7 @@ async def redrive(desk: Desk) -> Response:
         was = await desk.node.outbox.redrive(message_id)
     except SwnodeError as exc:
         await desk.audit("message.redrive", message_id, "refused", f"{exc.reason}: {exc.message}")
-        return desk.visit.refuse(400, "Not redriven", str(exc))
+        return desk.visit.refuse(400, "Not redriven", refusal(exc, desk.visit.locale))
     await desk.audit("message.redrive", message_id, "ok", f"was {was}")
     return RedirectResponse(f"/console/messages/{message_id}?done=redriven", status_code=303)
 

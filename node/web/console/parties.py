@@ -77,7 +77,7 @@ async def suspend(desk: Desk) -> Response:
         await desk.node.accounts.registrations.suspend(party_id, resume=resume)
     except SwnodeError as exc:
         await desk.audit(action, party_id, "refused", f"{exc.reason}: {exc.message}")
-        return desk.visit.refuse(400, "Not changed", str(exc))
+        return desk.visit.refuse(400, "Not changed", refusal(exc, desk.visit.locale))
     await desk.audit(action, party_id, "ok")
     return RedirectResponse("/console/parties", status_code=303)
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from core.declaration_status import FINAL, Status
-from core.errors import NotFound, SwnodeError
+from core.errors import NotFound, SwnodeError, Unauthenticated
 from node.web.forms import bind_form, form_spec, form_values
 from node.web.i18n import catalog
 from node.web.pages.amend import amend_url
@@ -180,7 +180,7 @@ async def events(visit: Visit) -> Response:
                     if fresh.status in FINAL:
                         yield sse_event("done", "")
                         return
-        except TimeoutError:
+        except (TimeoutError, Unauthenticated):  # the token's time is up: the page asks again
             return
 
     return live_stream(visit, stream())

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.errors import SwnodeError
+from core.errors import SwnodeError, Unauthenticated
 from node.web.pages.declarations import live_stream, sse_event
 from node.web.pages.labels import EVENT_LABELS, N_, STATUS_LABELS
 from node.web.refusals import refusal
@@ -110,7 +110,7 @@ async def events(visit: Visit) -> Response:
                         first = False
                         continue
                     yield sse_event("update", _entries_html(visit, entries, update))
-        except TimeoutError:
+        except (TimeoutError, Unauthenticated):  # the token's time is up: the page asks again
             return
         except SwnodeError:  # refused now (a grant revoked): the page stops listening
             yield sse_event("done", "")

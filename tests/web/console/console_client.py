@@ -56,8 +56,8 @@ def _enrolled(action: str, node_dir: Path, name: str) -> Enrolled:
 
 
 class OperatorVisitor(Visitor):
-    def __init__(self, network: Network, node_id: str) -> None:
-        super().__init__(portal_url(network, node_id))
+    def __init__(self, network: Network, node_id: str, *, language: str = "en") -> None:
+        super().__init__(portal_url(network, node_id), language=language)
 
     def sign_in(
         self, who: Enrolled, *, password: str | None = None, code: str | None = None

@@ -197,6 +197,30 @@ def test_the_views_answer_and_every_action_is_audited(
     assert audit_page.status_code == 200 and party in audit_page.text
 
 
+def test_a_refused_suspension_shows_the_reason_in_the_pages_language(net: Network) -> None:
+    """As the console's other forms: the reason code's sentence, then the service's own text
+    as the detail line."""
+    who = add_operator(net.dir("CN-GD"))
+    visitor = OperatorVisitor(net, "CN-GD", language="zh-CN")
+    try:
+        visitor.enrol(who)
+        for action in ("suspend", "resume"):
+            refused = visitor.post(
+                f"/console/parties/nosuchparty/{action}", {}, token_from="/console/parties"
+            )
+            assert refused.status_code == 400, refused.text
+            assert "本单一窗口没有该主体。 (party.unknown)" in refused.text
+            detail = '<span class="refusal__detail" lang="en">id: nosuchparty is not a party of'
+            assert detail in refused.text
+        redriven = visitor.post(
+            "/console/messages/nosuchmessage/redrive", {}, token_from="/console/messages"
+        )
+        assert redriven.status_code == 400 and "(message.unknown)" in redriven.text
+        assert "no outgoing message nosuchmessage</span>" in redriven.text
+    finally:
+        visitor.close()
+
+
 def test_a_dead_message_is_found_redriven_and_delivered(
     net: Network, operator: tuple[OperatorVisitor, Enrolled], tmp_path: Path
 ) -> None:
