@@ -5,7 +5,10 @@ outbox, so a crash after that point loses nothing; the per-peer delivery loops (
 it from there. Submits that arrive while a commit is under way are committed together in the
 next transaction (group commit): many clients each sending one document cost the database one
 synced commit per batch, not one per document, and each still returns only once its own
-envelopes are durable. Envelopes are sealed by the node's `Signer` (core.signer), the one that
+envelopes are durable. The drafts of a group commit are sealed together too, under one batch
+signature (core.batch_signatures, docs/PROTOCOL.md §3.5): a trickle of one-document submits
+costs the sender one signature per commit and the receiver one signature check per commit, not
+one each per document. Envelopes are sealed by the node's `Signer` (core.signer), the one that
 signs its receipts too.
 """
 
@@ -36,8 +39,13 @@ from swf.v1 import envelope_pb2 as pb
 
 __all__ = ["Outbox", "OutboxSettings"]
 
-# A submit waiting for its group commit: its envelopes, when, its trace, and its answer.
-_Waiting = tuple[Sequence[Sealed], int, str, "asyncio.Future[None]"]
+# A submit waiting for its group commit: its drafts, its trace, and its answer (the envelopes
+# sealed for its drafts, in order, once they are committed).
+_Waiting = tuple[Sequence[Draft], str, "asyncio.Future[list[Sealed]]"]
+
+# The most drafts of different submits sealed under one batch signature: the audit path each
+# envelope carries grows with the log of the batch (a single larger submit is still one batch).
+SEAL_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -119,42 +127,63 @@ class Outbox:
         """Queue `drafts` (all or none) and return their message ids."""
         for i, draft in enumerate(drafts):
             self.check(draft, field=f"[{i}]" if len(drafts) > 1 else "")
-        now_ms = self._clock_ms()
-        sealed = self.seal(drafts, now_ms)
-        await self._commit(sealed, now_ms)
+        sealed = await self._commit(drafts)
         self.wake(sealed)
         return [s.message_id for s in sealed]
 
-    async def _commit(self, sealed: Sequence[Sealed], now_ms: int) -> None:
-        """Until `sealed` is committed: by this call, with whatever else is waiting, when no
+    async def _commit(self, drafts: Sequence[Draft]) -> list[Sealed]:
+        """`drafts` sealed and committed: by this call, with whatever else is waiting, when no
         commit is under way; else by the call that holds it, in its next transaction."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[list[Sealed]] = asyncio.get_running_loop().create_future()
         # Each submit's envelopes continue its own trace, whichever call commits them.
-        trace = current_traceparent()
-        self._pending.append((sealed, now_ms, trace, done))
+        self._pending.append((drafts, current_traceparent(), done))
         if not self._committing:
             self._committing = True
             try:
                 while self._pending:
                     batch, self._pending = self._pending, []
                     try:
+                        now_ms = self._clock_ms()
+                        sealed = self._seal_together(batch, now_ms)
                         async with self._db.transaction() as tx:
-                            for envelopes, at_ms, tp, _ in batch:
+                            for (_, tp, _), envelopes in zip(batch, sealed, strict=True):
                                 await self.queue_txn(
                                     tx,
                                     envelopes,
-                                    at_ms,
+                                    now_ms,
                                     traceparents={e.message_id: tp for e in envelopes},
                                 )
                     except BaseException as exc:
                         self._fail(batch + self._pending, exc)
                         self._pending = []
                         raise
-                    for *_, waiting in batch:
-                        waiting.set_result(None)
+                    for (*_, waiting), envelopes in zip(batch, sealed, strict=True):
+                        waiting.set_result(envelopes)
             finally:
                 self._committing = False
-        await done
+        return await done
+
+    def _seal_together(self, batch: Sequence[_Waiting], now_ms: int) -> list[list[Sealed]]:
+        """The envelopes of each waiting submit, in order: the drafts of consecutive submits
+        sealed under one batch signature, up to `SEAL_BATCH` drafts a signature."""
+        out: list[list[Sealed]] = []
+        group: list[Sequence[Draft]] = []
+        size = 0
+
+        def flush() -> None:
+            together = [d for drafts in group for d in drafts]
+            sealed = iter(self.seal(together, now_ms) if together else [])
+            out.extend([next(sealed) for _ in drafts] for drafts in group)
+
+        for drafts, *_ in batch:
+            if group and size + len(drafts) > SEAL_BATCH:
+                flush()
+                group, size = [], 0
+            group.append(drafts)
+            size += len(drafts)
+        if group:
+            flush()
+        return out
 
     @staticmethod
     def _fail(batch: list[_Waiting], exc: BaseException) -> None:
