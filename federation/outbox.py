@@ -145,14 +145,15 @@ class Outbox:
                     try:
                         now_ms = self._clock_ms()
                         sealed = self._seal_together(batch, now_ms)
+                        traces = {
+                            e.message_id: tp
+                            for (_, tp, _), envelopes in zip(batch, sealed, strict=True)
+                            for e in envelopes
+                        }
                         async with self._db.transaction() as tx:
-                            for (_, tp, _), envelopes in zip(batch, sealed, strict=True):
-                                await self.queue_txn(
-                                    tx,
-                                    envelopes,
-                                    now_ms,
-                                    traceparents={e.message_id: tp for e in envelopes},
-                                )
+                            await self.queue_txn(
+                                tx, [e for es in sealed for e in es], now_ms, traceparents=traces
+                            )
                     except BaseException as exc:
                         self._fail(batch + self._pending, exc)
                         self._pending = []
@@ -225,9 +226,11 @@ class Outbox:
         header_sha256: bytes,
         *,
         traceparent: str | None = None,
+        envelope_bytes: bytes | None = None,
     ) -> OutboxRow:
         """The outbox row of a sealed or relayed envelope; `header_sha256` is the header's digest
-        in its origin's federation digest (§4.1), as receipts for it will name it."""
+        in its origin's federation digest (§4.1), as receipts for it will name it. A relayed
+        envelope goes on as the bytes that arrived (`envelope_bytes`), not serialized again."""
         return OutboxRow(
             message_id=header.message_id,
             conversation_id=header.conversation_id,
@@ -235,7 +238,7 @@ class Outbox:
             recipient=header.recipient,
             next_hop=next_hop(self.node_id, header.recipient),
             document_type=header.document_type,
-            envelope=env.SerializeToString(),
+            envelope=env.SerializeToString() if envelope_bytes is None else envelope_bytes,
             header_sha256=header_sha256,
             payload_size=header.payload_size,
             created_at_unix_ms=header.created_at_unix_ms,

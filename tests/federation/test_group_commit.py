@@ -46,8 +46,8 @@ async def test_concurrent_submits_share_transactions_and_each_is_stored(outbox: 
     counters = db.engine.counters
     statements, transactions = counters.statements, counters.transactions
     ids = await asyncio.gather(*(outbox.submit([note(f"n{i}")]) for i in range(50)))
-    # An insert per submit, in a few transactions rather than fifty.
-    assert counters.statements - statements == 50
+    # A few transactions, each one insert, rather than fifty.
+    assert counters.statements - statements <= 5
     assert counters.transactions - transactions <= 5
     assert len({i for (i,) in ids}) == 50
     for (message_id,) in ids:
