@@ -15,9 +15,11 @@ signs its receipts too.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from core import envelope
 from core.envelope import Draft, Sealed
@@ -29,15 +31,18 @@ from core.errors import (
     Unavailable,
 )
 from core.hops import next_hop
+from core.outbox_status import Event
 from core.signer import Signer
 from core.trust import TrustView
 from federation.tracing import current_traceparent
 from storage.database import Database
 from storage.engine import Tx
-from storage.outbox import OutboxRow
+from storage.outbox import Change, Claimed, OutboxRow
 from swf.v1 import envelope_pb2 as pb
 
-__all__ = ["Outbox", "OutboxSettings"]
+log = logging.getLogger("swnode.outbox")
+
+__all__ = ["Handover", "Outbox", "OutboxSettings"]
 
 # A submit waiting for its group commit: its drafts, its trace, and its answer (the envelopes
 # sealed for its drafts, in order, once they are committed).
@@ -46,6 +51,20 @@ _Waiting = tuple[Sequence[Draft], str, "asyncio.Future[list[Sealed]]"]
 # The most drafts of different submits sealed under one batch signature: the audit path each
 # envelope carries grows with the log of the batch (a single larger submit is still one batch).
 SEAL_BATCH = 256
+
+
+class Handover(Protocol):
+    """Delivery, as the outbox sees it: the streams open in this process, which take new
+    messages as they are stored, already claimed (federation/delivery.py)."""
+
+    replica: str
+
+    @property
+    def lease_ms(self) -> int: ...
+
+    def room_to_take(self, peer: str) -> int: ...
+
+    def take(self, peer: str, claimed: list[Claimed]) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,7 @@ class Outbox:
         clock_ms: Callable[[], int],
         settings: OutboxSettings,
         notify: Callable[[str], None] = lambda _: None,
+        handover: Handover | None = None,
     ) -> None:
         self.node_id = node_id
         self._db = db
@@ -73,6 +93,7 @@ class Outbox:
         self._clock_ms = clock_ms
         self._settings = settings
         self._notify = notify
+        self.handover = handover
         # Group commit: sealed envelopes waiting for the transaction under way to end.
         self._pending: list[_Waiting] = []
         self._committing = False
@@ -128,7 +149,6 @@ class Outbox:
         for i, draft in enumerate(drafts):
             self.check(draft, field=f"[{i}]" if len(drafts) > 1 else "")
         sealed = await self._commit(drafts)
-        self.wake(sealed)
         return [s.message_id for s in sealed]
 
     async def _commit(self, drafts: Sequence[Draft]) -> list[Sealed]:
@@ -145,15 +165,12 @@ class Outbox:
                     try:
                         now_ms = self._clock_ms()
                         sealed = self._seal_together(batch, now_ms)
-                        traces = {
-                            e.message_id: tp
+                        rows = [
+                            self.row(e.header, e.envelope, e.header_sha256, traceparent=tp)
                             for (_, tp, _), envelopes in zip(batch, sealed, strict=True)
                             for e in envelopes
-                        }
-                        async with self._db.transaction() as tx:
-                            await self.queue_txn(
-                                tx, [e for es in sealed for e in es], now_ms, traceparents=traces
-                            )
+                        ]
+                        await self._store(rows, now_ms)
                     except BaseException as exc:
                         self._fail(batch + self._pending, exc)
                         self._pending = []
@@ -163,6 +180,47 @@ class Outbox:
             finally:
                 self._committing = False
         return await done
+
+    async def _store(self, rows: list[OutboxRow], now_ms: int) -> None:
+        """Commit `rows`: those an open stream of this process has room for already claimed
+        and handed to it, without a second transaction to claim them; the rest queued, and
+        delivery told. Rows are new (a fresh id each, from `seal`)."""
+        handover = self.handover
+        queued, claimed = list(rows), dict[str, list[OutboxRow]]()
+        if handover is not None:
+            room = {hop: handover.room_to_take(hop) for hop in {r.next_hop for r in rows}}
+            queued = []
+            for r in rows:
+                taken = claimed.setdefault(r.next_hop, [])
+                (taken if len(taken) < room[r.next_hop] else queued).append(r)
+        handed: dict[str, list[Claimed]] = {}
+        async with self._db.transaction() as tx:
+            await self._db.outbox.insert_txn(tx, queued, now_ms)
+            for hop, taken in claimed.items():
+                if taken and handover is not None:
+                    handed[hop] = await self._db.outbox.insert_claimed_txn(
+                        tx, taken, now_ms, handover.replica, handover.lease_ms
+                    )
+        for hop in {r.next_hop for r in queued}:
+            self._notify(hop)
+        for hop, given in handed.items():
+            assert handover is not None
+            if handover.take(hop, given):
+                continue
+            # Its stream closed meanwhile: back to the queue. They are stored either way; if
+            # this fails, their claim lapses and they are sent then.
+            try:
+                await self._db.outbox.transition(
+                    Event.TRANSIENT_FAILURE,
+                    [Change(c.message_id, None, now_ms) for c in given],
+                    now_ms,
+                    claimed_by=handover.replica,
+                )
+            except Exception as exc:
+                log.warning(
+                    "%d messages for %s wait for their claim to lapse: %s", len(given), hop, exc
+                )
+            self._notify(hop)
 
     def _seal_together(self, batch: Sequence[_Waiting], now_ms: int) -> list[list[Sealed]]:
         """The envelopes of each waiting submit, in order: the drafts of consecutive submits

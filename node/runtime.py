@@ -279,6 +279,7 @@ class Node:
             clock_ms=self.clock_ms,
             settings=outbox_settings(config),
             notify=self.delivery.notify,
+            handover=self.delivery,
         )
         self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)
 

@@ -189,6 +189,24 @@ async def test_a_claim_is_taken_over_only_once_its_lease_has_passed(
     assert row["claim_expires_at_unix_ms"] == NOW + 2_001
 
 
+async def test_a_message_stored_claimed_is_held_as_a_claim_would_hold_it(
+    db: Database, other_db: Database
+) -> None:
+    # What a stream of the storing process takes at once (federation/outbox.py): sent by that
+    # replica, first attempt, under a lease; another replica takes it only once that lapses.
+    async with db.transaction() as tx:
+        (held,) = await db.outbox.insert_claimed_txn(tx, [message(1)], NOW, "r1", 1_000)
+    assert (held.message_id, held.attempts, held.envelope) == ("m-0001", 1, b"envelope-m-0001")
+    row = await stored(db, "m-0001")
+    assert (row["status"], row["sent_by"], row["attempts"]) == ("sent", "r1", 1)
+    assert await other_db.outbox.claim("CN-SH", "live", NOW + 1_000, 10, 1_000) == []
+    taken = await other_db.outbox.claim("CN-SH", "live", NOW + 1_001, 10, 1_000)
+    assert ids(taken) == ["m-0001"] and taken[0].attempts == 2
+    # A receipt moves it on like any claimed message.
+    await db.outbox.transition(Event.DELIVERY_RECEIPT, [Change("m-0001")], NOW + 1_002)
+    assert await status(db, "m-0001") == "delivered"
+
+
 async def test_a_renewed_claim_is_not_taken_over_while_its_replica_lives(
     db: Database, other_db: Database
 ) -> None:
