@@ -388,7 +388,9 @@ class PeerQueue:
                 kind = "delivery" if final else "hop"
                 kept.append((message_id, kind, self.peer, ack.receipt.SerializeToString()))
                 (delivered if final else hop).append(Change(message_id))
-        async with d.db.transaction() as tx:
+        # Not waited for on disk: acks lost to a power cut leave their messages sent under a
+        # lapsing claim, sent again, and answered with the same first receipts (§5.7).
+        async with d.db.transaction(durable=False) as tx:
             await d.db.outbox.add_receipts_txn(tx, kept, now_ms)
             await d.db.outbox.transition_txn(tx, Event.HOP_RECEIPT, hop, now_ms)
             await d.db.outbox.transition_txn(tx, Event.DELIVERY_RECEIPT, delivered, now_ms)

@@ -179,8 +179,12 @@ class OutboxStore:
 
         Lapsed claims are looked for first: they are older than what is queued, and under steady
         traffic the queue always holds more than one claim takes, so looking for them only when
-        it does not would leave them unsent for as long as the traffic lasts."""
-        async with self._db.transaction() as tx:
+        it does not would leave them unsent for as long as the traffic lasts.
+
+        A claim is not waited for on disk (`durable=False`): one lost to a power cut leaves its
+        messages due again, and they are sent again (the peer answers a message it has with
+        its first receipt, §5.7)."""
+        async with self._db.transaction(durable=False) as tx:
             lock = self._db.skip_locked()
             rows = await tx.fetch(
                 "SELECT seq, message_id, envelope, header_sha256, recipient, attempts,"

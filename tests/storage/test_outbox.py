@@ -207,6 +207,29 @@ async def test_a_message_stored_claimed_is_held_as_a_claim_would_hold_it(
     assert await status(db, "m-0001") == "delivered"
 
 
+async def test_a_transaction_not_waited_for_on_disk_commits_like_any_other(
+    db: Database, other_db: Database
+) -> None:
+    # durable=False (claims, receipts applied): committed and seen by every connection; the
+    # commits after it are synced again as before.
+    async with db.transaction(durable=False) as tx:
+        await db.outbox.insert_txn(tx, [message(1)], NOW)
+    assert await status(other_db, "m-0001") == "queued"
+
+    async def rolled_back() -> None:
+        async with db.transaction(durable=False) as tx:
+            await db.outbox.insert_txn(tx, [message(2)], NOW)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()
+    assert await db.outbox.envelope("m-0002") is None
+    if db.engine.dialect == "sqlite":
+        assert await db.engine.fetchval("PRAGMA synchronous") == 2  # FULL
+    else:
+        assert await db.engine.fetchval("SHOW synchronous_commit") == "on"
+
+
 async def test_a_renewed_claim_is_not_taken_over_while_its_replica_lives(
     db: Database, other_db: Database
 ) -> None:
