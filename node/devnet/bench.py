@@ -160,8 +160,8 @@ async def run_nodes(
         invitation = await admin.invite(central, "CN-GD", "10m")
         await admin.enroll_node(province, load_config(central).client_endpoint, invitation.encode())
         node = Node(load_config(province))
-        await node.start()
-        try:
+        try:  # stopped even when it failed to start: its threads would keep the process alive
+            await node.start()
             return await (drive or _drive)(node, receiver.pid, messages, payload_bytes)
         finally:
             await node.stop()
