@@ -14,6 +14,7 @@ from core.signer import Signer
 from core.trust import TrustView
 from federation.outbox import Outbox, OutboxSettings
 from storage.database import Database
+from storage.outbox import Claimed
 from swf.v1 import envelope_pb2 as pb
 from tests.factories import NOW_MS, Federation
 
@@ -87,4 +88,58 @@ async def test_the_drafts_of_a_group_commit_share_one_signature_and_each_verifie
         )
         texts.add(accepted.envelope.payload)
     assert texts == {f"n{i}".encode() for i in range(20)}
+    await db.close()
+
+
+class Stream:
+    """Delivery as the outbox sees it (federation.outbox.Handover): one open stream to CN-SH
+    with room for `room` messages, which takes them, or has closed by the time they are stored."""
+
+    replica = "r1"
+    lease_ms = 60_000
+
+    def __init__(self, room: int, *, open_: bool = True) -> None:
+        self.room, self.open = room, open_
+        self.taken: list[str] = []
+
+    def room_to_take(self, peer: str) -> int:
+        return self.room - len(self.taken) if peer == "CN-SH" else 0
+
+    def take(self, peer: str, claimed: list[Claimed]) -> bool:
+        if self.open:
+            self.taken += [c.message_id for c in claimed]
+        return self.open
+
+
+async def test_an_open_stream_takes_what_fits_already_claimed_and_the_rest_is_queued(
+    outbox: Outbox,
+) -> None:
+    db: Database = outbox._db
+    stream = outbox.handover = Stream(3)
+    ids = [
+        mid for (mid,) in await asyncio.gather(*(outbox.submit([note(f"n{i}")]) for i in range(5)))
+    ]
+    taken = set(stream.taken)
+    assert len(taken) == 3 and taken < set(ids)
+    for mid in ids:
+        row = await db.outbox.envelope(mid)
+        assert row is not None
+        if mid in taken:  # held for the stream as a claim would hold it
+            assert (row["status"], row["claimed_by"], row["attempts"]) == ("sent", "r1", 1)
+        else:
+            assert row["status"] == "queued"
+    # Another replica's claim gets only what no stream holds.
+    claimed = await db.outbox.claim("CN-SH", "r2", NOW_MS + 2, 10, 60_000)
+    assert {c.message_id for c in claimed} == set(ids) - taken
+    await db.close()
+
+
+async def test_what_a_stream_closed_meanwhile_did_not_take_is_due_again(outbox: Outbox) -> None:
+    db: Database = outbox._db
+    outbox.handover = Stream(10, open_=False)
+    ids = [
+        mid for (mid,) in await asyncio.gather(*(outbox.submit([note(f"n{i}")]) for i in range(4)))
+    ]
+    claimed = await db.outbox.claim("CN-SH", "r2", NOW_MS + 2, 10, 60_000)
+    assert sorted(c.message_id for c in claimed) == sorted(ids)
     await db.close()
