@@ -62,6 +62,8 @@ class Handover(Protocol):
     @property
     def lease_ms(self) -> int: ...
 
+    def notify(self, peer: str) -> None: ...
+
     def room_to_take(self, peer: str) -> int: ...
 
     def take(self, peer: str, claimed: list[Claimed]) -> bool: ...
@@ -83,16 +85,18 @@ class Outbox:
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
         settings: OutboxSettings,
-        notify: Callable[[str], None] = lambda _: None,
+        notify: Callable[[str], None] | None = None,
         handover: Handover | None = None,
     ) -> None:
+        """`notify(next_hop)` tells delivery of work queued; with `handover`, its `notify`
+        unless another is given."""
         self.node_id = node_id
         self._db = db
         self.signer = signer
         self._trust = trust
         self._clock_ms = clock_ms
         self._settings = settings
-        self._notify = notify
+        self._notify = notify or (handover.notify if handover else lambda _: None)
         self.handover = handover
         # Group commit: sealed envelopes waiting for the transaction under way to end.
         self._pending: list[_Waiting] = []

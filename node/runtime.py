@@ -278,7 +278,6 @@ class Node:
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             settings=outbox_settings(config),
-            notify=self.delivery.notify,
             handover=self.delivery,
         )
         self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)

@@ -102,6 +102,9 @@ class Stream:
         self.room, self.open = room, open_
         self.taken: list[str] = []
 
+    def notify(self, peer: str) -> None:
+        pass
+
     def room_to_take(self, peer: str) -> int:
         return self.room - len(self.taken) if peer == "CN-SH" else 0
 
