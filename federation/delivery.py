@@ -101,6 +101,14 @@ class PeerQueue:
         )
         self.had_failures = True  # until a first success clears the stored state
         self.connected = False
+        # Messages the outbox stored already claimed for this stream (`take`), to be sent
+        # before anything claimed from storage.
+        self._handed: list[Claimed] = []
+        self._streaming = False
+        # Whether storage may hold messages due for this peer that no claim has taken: set by
+        # every notice of work (`Delivery.notify`), cleared by a claim that takes all there is;
+        # a stream claims from storage only then, not after every ack.
+        self.stored_work = True
         # The `swnode.send` span of each message in flight, ended by its ack or a reset.
         self._spans: dict[str, Span] = {}
 
@@ -130,8 +138,26 @@ class PeerQueue:
             await asyncio.wait_for(self.wake.wait(), timeout_s)
         self.wake.clear()
 
+    def room_to_take(self) -> int:
+        """How many new messages this queue would take as they are stored (`take`): none
+        unless its stream is open and storage holds nothing older for it, so that what is
+        handed over does not overtake what waits there."""
+        if not self._streaming or self.stored_work:
+            return 0
+        return max(0, self.window.size - self.window.in_flight - len(self._handed))
+
+    def take(self, claimed: list[Claimed]) -> bool:
+        """Messages stored already claimed for this stream; False when the stream closed
+        meanwhile (the caller gives them back to storage's queue)."""
+        if not self._streaming:
+            return False
+        self._handed.extend(claimed)
+        self.wake.set()
+        return True
+
     async def _session(self, trust: TrustView) -> None:
         d = self.d
+        self.stored_work = True  # a new stream looks at storage first
         route = d.channels.route_to(trust, self.peer)
         call = d.channels.stub(route).Exchange(None)  # requests are written with call.write
         log.debug("%s: stream opened", self.peer)
@@ -140,9 +166,11 @@ class PeerQueue:
         async with Tasks(f"delivery to {self.peer}") as session:
             session.start("renew-claims", self._renew_claims(), awaited=True)
             reader = session.start("read-acks", self._read(call, room), awaited=True)
+            self._streaming = True
             try:
                 await self._stream(call, room, reader, session, route)
             finally:
+                self._streaming = False
                 call.cancel()
 
     async def _stream(
@@ -163,16 +191,18 @@ class PeerQueue:
                 # A stream outlives the directory it was opened under: once the peer's
                 # address or listed certificate changes, nothing more goes down it.
                 raise StreamBroken(f"the directory changed {self.peer}'s address or certificate")
+            self.wake.clear()  # what is queued from here on wakes the waits below
             space = self.window.room
-            claimed = []
-            if space > 0:
-                claimed = await d.db.outbox.claim(
-                    self.peer,
-                    d.replica,
-                    d.clock_ms(),
-                    min(space, d.settings.claim_batch),
-                    d.settings.lease_ms,
+            claimed = self._handed[:space]
+            del self._handed[: len(claimed)]
+            limit = min(space - len(claimed), d.settings.claim_batch)
+            if limit > 0 and self.stored_work:
+                self.stored_work = False
+                stored = await d.db.outbox.claim(
+                    self.peer, d.replica, d.clock_ms(), limit, d.settings.lease_ms
                 )
+                self.stored_work = self.stored_work or len(stored) == limit
+                claimed += stored
             if claimed:
                 self.connected = True
                 for frame in self.window.send(claimed):
@@ -194,12 +224,26 @@ class PeerQueue:
                 room.clear()
                 if reader.done():
                     continue  # it ended while we were claiming; the loop top says why
-                try:
-                    await asyncio.wait_for(room.wait(), d.settings.ack_timeout_s)
-                except TimeoutError:
+                if not await self._wait_for_ack_or_work(room):
                     raise StreamBroken(
                         f"no answer from {self.peer} for {d.settings.ack_timeout_s:.0f}s"
-                    ) from None
+                    )
+
+    async def _wait_for_ack_or_work(self, room: asyncio.Event) -> bool:
+        """Until an ack arrives or, while another frame may go out, new work is queued: a
+        message queued while a frame is unanswered goes out at once in the next, rather than
+        after that frame's ack. False when neither came within the ack timeout."""
+        waits = {asyncio.ensure_future(room.wait())}
+        if self.window.room > 0:
+            waits.add(asyncio.ensure_future(self.wake.wait()))
+        try:
+            done, _ = await asyncio.wait(
+                waits, timeout=self.d.settings.ack_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for w in waits:
+                w.cancel()
+        return bool(done)
 
     def _send_span(self, claimed: Claimed) -> str:
         """Start `claimed`'s send span, child of the trace it was queued in; its traceparent
@@ -344,7 +388,9 @@ class PeerQueue:
                 kind = "delivery" if final else "hop"
                 kept.append((message_id, kind, self.peer, ack.receipt.SerializeToString()))
                 (delivered if final else hop).append(Change(message_id))
-        async with d.db.transaction() as tx:
+        # Not waited for on disk: acks lost to a power cut leave their messages sent under a
+        # lapsing claim, sent again, and answered with the same first receipts (§5.7).
+        async with d.db.transaction(durable=False) as tx:
             await d.db.outbox.add_receipts_txn(tx, kept, now_ms)
             await d.db.outbox.transition_txn(tx, Event.HOP_RECEIPT, hop, now_ms)
             await d.db.outbox.transition_txn(tx, Event.DELIVERY_RECEIPT, delivered, now_ms)
@@ -399,7 +445,8 @@ class PeerQueue:
         failures = (await d.db.outbox.peer_state(self.peer)).failures + 1
         delay_s = d.settings.backoff.delay_s(failures, d.rand())
         retry_at = now_ms + int(delay_s * 1000)
-        changes = [Change(c.message_id, error, retry_at) for c in self.window.reset()]
+        handed, self._handed = self._handed, []
+        changes = [Change(c.message_id, error, retry_at) for c in self.window.reset() + handed]
         for change in changes:
             self._end_span(change.message_id, "failed", error)
         await d.db.outbox.transition(Event.TRANSIENT_FAILURE, changes, now_ms, claimed_by=d.replica)
@@ -447,10 +494,29 @@ class Delivery:
             moved()
         queue = self.queues.get(peer)
         if queue is not None:
+            queue.stored_work = True
             queue.wake.set()
         elif not self._tasks.closed:
             queue = self.queues[peer] = PeerQueue(self, peer)
             self._tasks.supervise(f"deliver-{peer}", queue.run)
+
+    @property
+    def lease_ms(self) -> int:
+        return self.settings.lease_ms
+
+    def room_to_take(self, peer: str) -> int:
+        """How many messages for `peer` its open stream would take as they are stored, already
+        claimed (federation/outbox.py); 0 when none, or no stream is open."""
+        queue = self.queues.get(peer)
+        return 0 if queue is None else queue.room_to_take()
+
+    def take(self, peer: str, claimed: list[Claimed]) -> bool:
+        """Hand messages just stored claimed by this replica to `peer`'s stream; False when it
+        closed meanwhile, and they must go back to the queue in storage."""
+        for moved in self.moved:
+            moved()
+        queue = self.queues.get(peer)
+        return queue is not None and queue.take(claimed)
 
     def rescan(self) -> None:
         """Look at the outbox again now: work was queued by another process or replica, a

@@ -77,6 +77,7 @@ __all__ = ["Inbound", "refusal"]
 class _Item:
     accepted: Accepted
     receipt: pb.Receipt
+    raw: bytes  # the envelope as it arrived: stored and relayed as is, not serialized again
     # The `swnode.receive` span of this message here: what it queues continues its trace.
     span: Span = field(default_factory=lambda: NonRecordingSpan(INVALID_SPAN_CONTEXT))
 
@@ -209,7 +210,7 @@ class Inbound:
             key = (h.sender, accepted.message_id)
             order.append((i, key))
             if key not in items:
-                items[key] = _Item(accepted, pb.Receipt(), span)
+                items[key] = _Item(accepted, pb.Receipt(), raw, span)
         # 2. One batch of receipts for everything accepted (§4.1, §4.3).
         if items:
             bodies = [
@@ -260,6 +261,7 @@ class Inbound:
                     items[key].accepted.envelope,
                     items[key].accepted.header_sha256,
                     traceparent=items[key].traceparent,
+                    envelope_bytes=items[key].raw,
                 )
                 for key, d in stores.items()
                 if d.relay
@@ -365,7 +367,7 @@ class Inbound:
             previous_hop=previous_hop,
             recipient=h.recipient,
             document_type=h.document_type,
-            envelope=item.accepted.envelope.SerializeToString(),
+            envelope=item.raw,
             header_sha256=item.accepted.header_sha256,
             payload_size=h.payload_size,
             receipt=item.receipt.SerializeToString(),

@@ -279,7 +279,7 @@ class Node:
             trust=lambda: self.trust,
             clock_ms=self.clock_ms,
             settings=outbox_settings(config),
-            notify=self.delivery.notify,
+            handover=self.delivery,
         )
         self.dispatcher = Dispatcher(self.db, tracer=self.tracing.tracer)
         self.resealer = Resealer(config.id, self.db, self, self.delivery)  # after a key switch

@@ -83,8 +83,9 @@ class Database:
         """Call `callback` when another replica stores a token revocation (PostgreSQL)."""
         return await self.engine.listen(REVOCATION_CHANNEL, callback)
 
-    def transaction(self) -> AbstractAsyncContextManager[Tx]:
-        return self.engine.transaction()
+    def transaction(self, *, durable: bool = True) -> AbstractAsyncContextManager[Tx]:
+        """See `Engine.transaction`."""
+        return self.engine.transaction(durable=durable)
 
     async def close(self) -> None:
         await self.engine.close()

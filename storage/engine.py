@@ -84,7 +84,13 @@ class Engine(Tx, Protocol):
         backend has no notifications (SQLite: its writers wake the node another way)."""
         ...
 
-    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+    def transaction(self, *, durable: bool = True) -> AbstractAsyncContextManager[Tx]:
+        """A transaction, committed at the end of the block. `durable=False` for what can be
+        done again from what is durable (a claim; a receipt applied, which the peer gives again
+        when the message is resent): its commit is not waited for on disk, so a power loss or
+        an operating-system crash just after it may undo it, and only it and what followed it,
+        never what was committed before; a crash of the process loses nothing."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -157,7 +163,9 @@ class _SqliteTx:
 
 
 class SqliteEngine(_SqliteTx):
-    """One connection, WAL journal, every commit synced to disk (synchronous=FULL).
+    """One connection, WAL journal, every commit synced to disk (synchronous=FULL) unless the
+    transaction says it need not be (synchronous=NORMAL for that commit: in WAL mode it is
+    synced with the next synced commit or checkpoint, in order).
 
     Coroutines share the connection; a lock gives each transaction the connection to itself, and
     single statements outside a transaction run as their own transaction.
@@ -211,17 +219,23 @@ class SqliteEngine(_SqliteTx):
         return False
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Tx]:
         async with self._lock:
             self.counters.transactions += 1
-            await self._conn.execute("BEGIN IMMEDIATE")
+            if not durable:
+                await self._conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield _SqliteTx(self._conn, self.counters)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            else:
-                await self._conn.execute("COMMIT")
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SqliteTx(self._conn, self.counters)
+                except BaseException:
+                    await self._conn.execute("ROLLBACK")
+                    raise
+                else:
+                    await self._conn.execute("COMMIT")
+            finally:
+                if not durable:
+                    await self._conn.execute("PRAGMA synchronous=FULL")
 
     def skip_locked(self) -> str:
         return ""  # BEGIN IMMEDIATE already gives the writer the whole database
@@ -327,9 +341,11 @@ class PostgresEngine:
         return True
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Tx]:
         async with self._pool.acquire() as conn, conn.transaction():
             self.counters.transactions += 1
+            if not durable:
+                await conn.execute("SET LOCAL synchronous_commit = off")
             yield _PgTx(conn, self.counters)
 
     def skip_locked(self) -> str:

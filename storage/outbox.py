@@ -34,7 +34,7 @@ class OutboxRow:
 
 @dataclass(frozen=True)
 class Claimed:
-    seq: int
+    seq: int  # the row's order in the outbox; 0 when claimed as it was stored
     message_id: str
     envelope: bytes
     header_sha256: bytes
@@ -101,32 +101,68 @@ class OutboxStore:
 
     async def insert_txn(self, tx: Tx, rows: Sequence[OutboxRow], now_ms: int) -> None:
         """Queue messages; a message id already queued is left as it is."""
+        if not rows:
+            return
         await tx.executemany(
             "INSERT INTO outbox (message_id, conversation_id, origin, recipient, next_hop,"
             " document_type, envelope, header_sha256, payload_size, status, created_at_unix_ms,"
             " expires_at_unix_ms, updated_at_unix_ms, next_attempt_at_unix_ms, traceparent)"
             f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {_QUEUED}, $10, $11, $12, 0, $13)"
             " ON CONFLICT (message_id) DO NOTHING",
-            [
-                (
-                    r.message_id,
-                    r.conversation_id,
-                    r.origin,
-                    r.recipient,
-                    r.next_hop,
-                    r.document_type,
-                    r.envelope,
-                    r.header_sha256,
-                    r.payload_size,
-                    r.created_at_unix_ms,
-                    r.expires_at_unix_ms,
-                    now_ms,
-                    r.traceparent,
-                )
-                for r in rows
-            ],
+            self._values(rows, now_ms),
         )
         await self._notify_txn(tx)
+
+    async def insert_claimed_txn(
+        self, tx: Tx, rows: Sequence[OutboxRow], now_ms: int, replica: str, lease_ms: int
+    ) -> list[Claimed]:
+        """Queue new messages already claimed by `replica`, as `claim` would leave them: for a
+        stream of this process that takes them at once, without a second transaction to claim
+        what this one stores. Their ids must be new (a fresh id per draft)."""
+        if not rows:
+            return []
+        await tx.executemany(
+            "INSERT INTO outbox (message_id, conversation_id, origin, recipient, next_hop,"
+            " document_type, envelope, header_sha256, payload_size, status, created_at_unix_ms,"
+            " expires_at_unix_ms, updated_at_unix_ms, next_attempt_at_unix_ms, traceparent,"
+            " attempts, claimed_by, sent_by, claim_expires_at_unix_ms)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {_SENT}, $10, $11, $12, 0, $13,"
+            " 1, $14, $14, $15)",
+            [(*v, replica, now_ms + lease_ms) for v in self._values(rows, now_ms)],
+        )
+        return [
+            Claimed(
+                seq=0,
+                message_id=r.message_id,
+                envelope=r.envelope,
+                header_sha256=r.header_sha256,
+                recipient=r.recipient,
+                attempts=1,
+                traceparent=r.traceparent,
+            )
+            for r in rows
+        ]
+
+    @staticmethod
+    def _values(rows: Sequence[OutboxRow], now_ms: int) -> list[tuple[object, ...]]:
+        return [
+            (
+                r.message_id,
+                r.conversation_id,
+                r.origin,
+                r.recipient,
+                r.next_hop,
+                r.document_type,
+                r.envelope,
+                r.header_sha256,
+                r.payload_size,
+                r.created_at_unix_ms,
+                r.expires_at_unix_ms,
+                now_ms,
+                r.traceparent,
+            )
+            for r in rows
+        ]
 
     @staticmethod
     async def _notify_txn(tx: Tx) -> None:
@@ -143,8 +179,12 @@ class OutboxStore:
 
         Lapsed claims are looked for first: they are older than what is queued, and under steady
         traffic the queue always holds more than one claim takes, so looking for them only when
-        it does not would leave them unsent for as long as the traffic lasts."""
-        async with self._db.transaction() as tx:
+        it does not would leave them unsent for as long as the traffic lasts.
+
+        A claim is not waited for on disk (`durable=False`): one lost to a power cut leaves its
+        messages due again, and they are sent again (the peer answers a message it has with
+        its first receipt, §5.7)."""
+        async with self._db.transaction(durable=False) as tx:
             lock = self._db.skip_locked()
             rows = await tx.fetch(
                 "SELECT seq, message_id, envelope, header_sha256, recipient, attempts,"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import psutil
 
 from core.envelope import Draft
 from core.ids import Role
@@ -37,6 +38,7 @@ from storage.engine import create_schema
 
 __all__ = [
     "ECHO_METHOD",
+    "CpuMeter",
     "Result",
     "bench",
     "echo_server",
@@ -60,6 +62,9 @@ class Result:
     latencies_ms: list[float]
     sender_peak_rss_mb: float
     receiver_peak_rss_mb: float
+    # CPU time (user + system, every thread) each process spent per message while it ran.
+    sender_cpu_us_per_msg: float = 0.0
+    receiver_cpu_us_per_msg: float = 0.0
 
     @property
     def per_s(self) -> float:
@@ -74,6 +79,26 @@ def peak_rss_mb(pid: int | None = None) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+class CpuMeter:
+    """CPU time two processes spend over a span, per message: on a shared machine the rate
+    depends on what else runs, while the CPU each message costs mostly does not."""
+
+    def __init__(self, receiver_pid: int) -> None:
+        self._processes = (psutil.Process(), psutil.Process(receiver_pid))
+        self._start = self._now()
+
+    def _now(self) -> list[float]:
+        return [sum(p.cpu_times()[:2]) for p in self._processes]
+
+    def restart(self) -> None:
+        self._start = self._now()
+
+    def per_message_us(self, messages: int) -> tuple[float, float]:
+        """(sender, receiver) microseconds of CPU per message since the start."""
+        used = [b - a for a, b in zip(self._start, self._now(), strict=True)]
+        return used[0] * 1e6 / max(1, messages), used[1] * 1e6 / max(1, messages)
 
 
 def _wait_http(url: str, timeout_s: float = 30) -> None:
@@ -135,8 +160,8 @@ async def run_nodes(
         invitation = await admin.invite(central, "CN-GD", "10m")
         await admin.enroll_node(province, load_config(central).client_endpoint, invitation.encode())
         node = Node(load_config(province))
-        await node.start()
-        try:
+        try:  # stopped even when it failed to start: its threads would keep the process alive
+            await node.start()
             return await (drive or _drive)(node, receiver.pid, messages, payload_bytes)
         finally:
             await node.stop()
@@ -199,7 +224,9 @@ async def _drive(node: Node, receiver_pid: int, messages: int, payload_bytes: in
     while not node.trust.valid(node.clock_ms()) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     await send(min(500, messages))  # warm up: connections, caches
+    cpu = CpuMeter(receiver_pid)
     seconds = await send(messages)
+    sender_cpu, receiver_cpu = cpu.per_message_us(len(latencies))
     return Result(
         messages=len(latencies),  # receipts counted, not the number asked for
         payload_bytes=len(payload),
@@ -207,6 +234,8 @@ async def _drive(node: Node, receiver_pid: int, messages: int, payload_bytes: in
         latencies_ms=sorted(latencies),
         sender_peak_rss_mb=peak_rss_mb(),
         receiver_peak_rss_mb=peak_rss_mb(receiver_pid),
+        sender_cpu_us_per_msg=sender_cpu,
+        receiver_cpu_us_per_msg=receiver_cpu,
     )
 
 
@@ -312,6 +341,9 @@ async def bench(
         "ratio_to_raw_grpc": round(result.per_s / raw, 3),
         "sender_peak_rss_mb": round(result.sender_peak_rss_mb, 1),
         "receiver_peak_rss_mb": round(result.receiver_peak_rss_mb, 1),
+        "sender_cpu_us_per_msg": round(result.sender_cpu_us_per_msg, 1),
+        "receiver_cpu_us_per_msg": round(result.receiver_cpu_us_per_msg, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -329,6 +361,10 @@ def render(r: dict[str, Any]) -> str:
         (
             "peak RSS sender / receiver",
             f"{r['sender_peak_rss_mb']} MiB / {r['receiver_peak_rss_mb']} MiB",
+        ),
+        (
+            "CPU per message sender / recv.",
+            f"{r['sender_cpu_us_per_msg']} us / {r['receiver_cpu_us_per_msg']} us",
         ),
     ]
     return "\n".join(f"{k:<30} {v}" for k, v in rows)

@@ -72,8 +72,12 @@ class _Receipts:
             self.settled.set()
 
 
-async def open_loop(node: Node, rate: float, duration_s: float, payload: bytes) -> dict[str, Any]:
+async def open_loop(
+    node: Node, rate: float, duration_s: float, payload: bytes, cpu: bench.CpuMeter | None = None
+) -> dict[str, Any]:
     """Offer `rate` messages a second for `duration_s`; latency from due time to receipt."""
+    if cpu is not None:
+        cpu.restart()
     receipts = _Receipts(node)
     count = max(1, int(rate * duration_s))
     clients: set[asyncio.Task[None]] = set()
@@ -103,6 +107,7 @@ async def open_loop(node: Node, rate: float, duration_s: float, payload: bytes) 
         await asyncio.wait_for(receipts.settled.wait(), timeout=max(60.0, 4 * duration_s))
     node.delivery.listeners.remove(receipts._answered)
     lat = sorted(receipts.latencies_ms)
+    sender_cpu, receiver_cpu = cpu.per_message_us(len(lat)) if cpu is not None else (0.0, 0.0)
     return {
         "rate_per_s": rate,
         "offered_per_s": round(sent / offered_s, 1),
@@ -113,6 +118,8 @@ async def open_loop(node: Node, rate: float, duration_s: float, payload: bytes) 
         # Of which: from due to committed in the sender's outbox (what Submit answers after).
         "committed_p50_ms": round(bench.percentile(sorted(committed_ms), 50), 2),
         "committed_p99_ms": round(bench.percentile(sorted(committed_ms), 99), 2),
+        "sender_cpu_us_per_msg": round(sender_cpu, 1),
+        "receiver_cpu_us_per_msg": round(receiver_cpu, 1),
     }
 
 
@@ -133,7 +140,7 @@ async def _with_pair(payload_bytes: int, run: Any, crypto: str = "ed25519") -> A
         deadline = time.monotonic() + 30
         while not node.trust.valid(node.clock_ms()) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
-        result = await run(node, payload)
+        result = await run(node, payload, bench.CpuMeter(receiver_pid))
         return bench.Result(0, size, 1.0, [], bench.peak_rss_mb(), bench.peak_rss_mb(receiver_pid))
 
     with tempfile.TemporaryDirectory(prefix="swnode-bench-") as tmp:
@@ -142,8 +149,8 @@ async def _with_pair(payload_bytes: int, run: Any, crypto: str = "ed25519") -> A
 
 
 async def _closed_loop_max(node: Node, payload: bytes, messages: int) -> float:
-    receipts = _Receipts(node)
     await open_loop(node, 1e9, 0, payload)  # one message: connections open
+    receipts = _Receipts(node)
     start = time.perf_counter()
     batch = 256
     sent = 0
@@ -167,10 +174,11 @@ async def _closed_loop_max(node: Node, payload: bytes, messages: int) -> float:
 async def sweep(
     payload_bytes: int, duration_s: float, messages: int, crypto: str = "ed25519"
 ) -> dict[str, Any]:
-    async def run(node: Node, payload: bytes) -> dict[str, Any]:
+    async def run(node: Node, payload: bytes, cpu: bench.CpuMeter) -> dict[str, Any]:
         peak = await _closed_loop_max(node, payload, messages)
         rows = [
-            await open_loop(node, round(peak * f, 1), duration_s, payload) for f in SWEEP_FRACTIONS
+            await open_loop(node, round(peak * f, 1), duration_s, payload, cpu)
+            for f in SWEEP_FRACTIONS
         ]
         return {"closed_loop_msgs_per_s": round(peak, 1), "rates": rows}
 
@@ -189,9 +197,9 @@ async def sweep(
 async def at_rate(
     payload_bytes: int, rate: float, duration_s: float, messages: int, crypto: str = "ed25519"
 ) -> dict[str, Any]:
-    async def run(node: Node, payload: bytes) -> dict[str, Any]:
+    async def run(node: Node, payload: bytes, cpu: bench.CpuMeter) -> dict[str, Any]:
         peak = await _closed_loop_max(node, payload, messages)
-        row = await open_loop(node, rate, duration_s, payload)
+        row = await open_loop(node, rate, duration_s, payload, cpu)
         return {"closed_loop_msgs_per_s": round(peak, 1), **row}
 
     found: dict[str, Any] = await _with_pair(payload_bytes, run, crypto)

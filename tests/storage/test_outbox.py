@@ -189,6 +189,47 @@ async def test_a_claim_is_taken_over_only_once_its_lease_has_passed(
     assert row["claim_expires_at_unix_ms"] == NOW + 2_001
 
 
+async def test_a_message_stored_claimed_is_held_as_a_claim_would_hold_it(
+    db: Database, other_db: Database
+) -> None:
+    # What a stream of the storing process takes at once (federation/outbox.py): sent by that
+    # replica, first attempt, under a lease; another replica takes it only once that lapses.
+    async with db.transaction() as tx:
+        (held,) = await db.outbox.insert_claimed_txn(tx, [message(1)], NOW, "r1", 1_000)
+    assert (held.message_id, held.attempts, held.envelope) == ("m-0001", 1, b"envelope-m-0001")
+    row = await stored(db, "m-0001")
+    assert (row["status"], row["sent_by"], row["attempts"]) == ("sent", "r1", 1)
+    assert await other_db.outbox.claim("CN-SH", "live", NOW + 1_000, 10, 1_000) == []
+    taken = await other_db.outbox.claim("CN-SH", "live", NOW + 1_001, 10, 1_000)
+    assert ids(taken) == ["m-0001"] and taken[0].attempts == 2
+    # A receipt moves it on like any claimed message.
+    await db.outbox.transition(Event.DELIVERY_RECEIPT, [Change("m-0001")], NOW + 1_002)
+    assert await status(db, "m-0001") == "delivered"
+
+
+async def test_a_transaction_not_waited_for_on_disk_commits_like_any_other(
+    db: Database, other_db: Database
+) -> None:
+    # durable=False (claims, receipts applied): committed and seen by every connection; the
+    # commits after it are synced again as before.
+    async with db.transaction(durable=False) as tx:
+        await db.outbox.insert_txn(tx, [message(1)], NOW)
+    assert await status(other_db, "m-0001") == "queued"
+
+    async def rolled_back() -> None:
+        async with db.transaction(durable=False) as tx:
+            await db.outbox.insert_txn(tx, [message(2)], NOW)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()
+    assert await db.outbox.envelope("m-0002") is None
+    if db.engine.dialect == "sqlite":
+        assert await db.engine.fetchval("PRAGMA synchronous") == 2  # FULL
+    else:
+        assert await db.engine.fetchval("SHOW synchronous_commit") == "on"
+
+
 async def test_a_renewed_claim_is_not_taken_over_while_its_replica_lives(
     db: Database, other_db: Database
 ) -> None:
