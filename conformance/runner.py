@@ -240,6 +240,12 @@ def get_directory(peer: Peer) -> str:
             )
             return "a province: directory.not_central"
         bundle = call(peer_pb2.GetDirectoryRequest(), timeout=TIMEOUT_S)
+        expect(not bundle.not_modified, "not_modified to a request without have_digest")
+        again = (
+            call(peer_pb2.GetDirectoryRequest(have_digest=bundle.digest), timeout=TIMEOUT_S)
+            if bundle.digest
+            else None
+        )
     assert peer.central_keys.directory_public is not None
     verify_directory(
         bundle.own,
@@ -247,7 +253,16 @@ def get_directory(peer: Peer) -> str:
         federation=federation_of(peer.target_id),
         algorithm=peer.central_keys.profile.key_algorithm,
     )
-    return "own directory verifies"
+    if again is None:
+        return "own directory verifies (no digest: every poll is answered whole)"
+    if not again.not_modified:  # published anew between the two calls: whole, and a new digest
+        expect(again.digest != bundle.digest, "the same digest answered whole, not not_modified")
+        return "own directory verifies; it changed before the conditional poll"
+    expect(
+        again.digest == bundle.digest and not again.HasField("own") and not again.foreign,
+        "a not_modified answer must carry the digest and no directory",
+    )
+    return "own directory verifies; an echoed digest is answered not_modified"
 
 
 def empty_stream(peer: Peer) -> str:
@@ -370,7 +385,12 @@ CLAUSES: list[tuple[str, str, Callable[[Peer], str]]] = [
     ("a certificate for a node no directory lists is refused", "2.6 step 3",
      ping_from_a_stranger),
     ("across the border only centrals talk", "2.6 step 7", ping_across_the_border),
-    ("GetDirectory: a central's own directory, or directory.not_central", "2.7", get_directory),
+    (
+        "GetDirectory: a central's own directory (not_modified to its digest), or"
+        " directory.not_central",
+        "2.7",
+        get_directory,
+    ),
     ("an Exchange stream with no frame ends OK on half-close", "5.2", empty_stream),
     ("one AckFrame per frame, one Ack per envelope, in frame order", "5.2", acks_in_frame_order),
     ("the final recipient's receipt verifies and is bound to the header", "4.1, 4.4",

@@ -76,6 +76,11 @@ class DirectorySync:
         # The signed bytes last verified and stored, by federation: a poll that brings the same
         # bytes again (nearly every poll) is not verified, stored and reloaded again.
         self._accepted: dict[str, bytes] = {}
+        # The digest of the last bundle fetched from each federation's central and stored: sent
+        # back with the next poll, so that an unchanged directory comes back as `not_modified`
+        # rather than whole (PROTOCOL.md §2.7). Kept in memory only: a restart fetches it whole.
+        self._digests: dict[str, bytes] = {}
+        self.not_modified = 0
 
     # -- from storage ------------------------------------------------------------------------
 
@@ -173,12 +178,13 @@ class DirectorySync:
             return Route.to_listed(self.trust, central, endpoint)
         return Route.bootstrap(central, endpoint, ca_der)
 
-    async def _fetch(self, route: Route) -> pb.DirectoryBundle:
+    async def _fetch(self, route: Route, have_digest: bytes = b"") -> pb.DirectoryBundle:
         stub = self._channels.stub(route)
+        request = peer_pb2.GetDirectoryRequest(
+            have_version=self.trust.version, have_digest=have_digest
+        )
         try:
-            bundle: pb.DirectoryBundle = await stub.GetDirectory(
-                peer_pb2.GetDirectoryRequest(have_version=self.trust.version), timeout=10
-            )
+            bundle: pb.DirectoryBundle = await stub.GetDirectory(request, timeout=10)
         except grpc.aio.AioRpcError as exc:
             mismatch = certificate_mismatch(route, exc)
             raise mismatch or from_rpc_error(exc, default_reason="directory.unreachable") from exc
@@ -193,11 +199,19 @@ class DirectorySync:
         else:
             if self._central_peer_endpoint is None:
                 raise SwnodeError("node.not_enrolled", "this node has not enrolled")
-            bundle = await self._fetch(
-                self._central_route(self.federation, self._central_peer_endpoint, self._own_ca_der)
+            route = self._central_route(
+                self.federation, self._central_peer_endpoint, self._own_ca_der
             )
-            if await self.accept_bundle(bundle) or self.trust.own is None:
-                await self.load()
+            held = self._digests.get(self.federation, b"") if self.trust.own is not None else b""
+            bundle = await self._fetch(route, held)
+            if bundle.not_modified and held:
+                self.not_modified += 1
+            else:
+                self._digests.pop(self.federation, None)
+                if await self.accept_bundle(bundle) or self.trust.own is None:
+                    await self.load()
+                if self.trust.own is not None:
+                    self._digests[self.federation] = bundle.digest
         self.last_success_ms = self._clock_ms()
         self.last_error = None
 
@@ -211,15 +225,22 @@ class DirectorySync:
                 for node in held.nodes:
                     if node.id == anchor.federation and node.peer_endpoint:
                         endpoint = node.peer_endpoint
+            route = self._central_route(anchor.federation, endpoint, anchor.ca_certificate)
+            digest = self._digests.get(anchor.federation, b"") if held is not None else b""
             try:
-                bundle = await self._fetch(
-                    self._central_route(anchor.federation, endpoint, anchor.ca_certificate)
-                )
+                bundle = await self._fetch(route, digest)
             except SwnodeError as exc:
                 self.foreign_errors[anchor.federation] = str(exc)
                 log.warning("cannot fetch the directory of %s: %s", anchor.federation, exc)
                 continue
-            await self._accept_foreign(bundle.own, {anchor.federation: anchor}, now_ms)
+            if bundle.not_modified and digest:
+                self.not_modified += 1
+                continue
+            self._digests.pop(anchor.federation, None)
+            if await self._accept_foreign(bundle.own, {anchor.federation: anchor}, now_ms) or (
+                bundle.own.SerializeToString() == self._accepted.get(anchor.federation)
+            ):
+                self._digests[anchor.federation] = bundle.digest
 
     async def run(self, interval_s: float) -> None:
         while True:

@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 
+from core import directory_bundles
 from core.errors import FailedPrecondition, PermissionDenied, Unauthenticated
 from core.ids import federation_of
 from core.trust import TrustView
@@ -72,7 +73,7 @@ class PeerService(peer_pb2_grpc.PeerServicer):
         bundle = await self._authority.bundle()
         if federation_of(caller) != federation_of(self._node_id):
             del bundle.foreign[:]  # a foreign central gets this federation's directory only
-        return bundle
+        return directory_bundles.answer(bundle, request.have_digest)
 
     @stream
     async def Exchange(

@@ -24,21 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16swf/v1/directory.proto\x12\x06swf.v1\"\xab\x01\n\tPublicKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\'\n\talgorithm\x18\x02 \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x1a\n\x12not_before_unix_ms\x18\x04 \x01(\x03\x12\x19\n\x11not_after_unix_ms\x18\x05 \x01(\x03\x12\x1a\n\x12retired_at_unix_ms\x18\x06 \x01(\x03\"\xc8\x02\n\tNodeEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x04role\x18\x02 \x01(\x0e\x32\x0c.swf.v1.Role\x12\"\n\x06status\x18\x03 \x01(\x0e\x32\x12.swf.v1.NodeStatus\x12\x15\n\rpeer_endpoint\x18\x04 \x01(\t\x12\x17\n\x0f\x63lient_endpoint\x18\x05 \x01(\t\x12\x17\n\x0ftls_certificate\x18\x06 \x01(\x0c\x12\'\n\x0csigning_keys\x18\x07 \x03(\x0b\x32\x11.swf.v1.PublicKey\x12%\n\ntoken_keys\x18\x08 \x03(\x0b\x32\x11.swf.v1.PublicKey\x12\x16\n\x0e\x64ocument_types\x18\t \x03(\t\x12\x1b\n\x13\x65nrolled_at_unix_ms\x18\n \x01(\x03\x12!\n\x19previous_tls_certificates\x18\x0b \x03(\x0c\"e\n\nRevocation\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x1a\n\x12revoked_at_unix_ms\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x1a\n\x12\x63\x65rtificate_sha256\x18\x04 \x01(\x0c\"\xbd\x01\n\x06\x41nchor\x12\x12\n\nfederation\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x15\n\rdirectory_key\x18\x03 \x01(\x0c\x12\x10\n\x08\x65ndpoint\x18\x04 \x01(\t\x12\x35\n\x17\x64irectory_key_algorithm\x18\x05 \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\'\n\x06\x64igest\x18\x06 \x01(\x0e\x32\x17.swf.v1.DigestAlgorithm\"\x8a\x03\n\tDirectory\x12\x12\n\nfederation\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x19\n\x11issued_at_unix_ms\x18\x03 \x01(\x03\x12\x1a\n\x12\x65xpires_at_unix_ms\x18\x04 \x01(\x03\x12 \n\x05nodes\x18\x05 \x03(\x0b\x32\x11.swf.v1.NodeEntry\x12\'\n\x0brevocations\x18\x06 \x03(\x0b\x32\x12.swf.v1.Revocation\x12+\n\x13trusted_federations\x18\x07 \x03(\x0b\x32\x0e.swf.v1.Anchor\x12\x16\n\x0e\x63\x61_certificate\x18\x08 \x01(\x0c\x12\x15\n\rdirectory_key\x18\t \x01(\x0c\x12\x35\n\x17\x64irectory_key_algorithm\x18\n \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\'\n\x06\x64igest\x18\x0b \x01(\x0e\x32\x17.swf.v1.DigestAlgorithm\x12\x1a\n\x12next_directory_key\x18\x0c \x01(\x0c\"7\n\x0fSignedDirectory\x12\x11\n\tdirectory\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"a\n\x0f\x44irectoryBundle\x12$\n\x03own\x18\x01 \x01(\x0b\x32\x17.swf.v1.SignedDirectory\x12(\n\x07\x66oreign\x18\x02 \x03(\x0b\x32\x17.swf.v1.SignedDirectory*A\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x10\n\x0cROLE_CENTRAL\x10\x01\x12\x11\n\rROLE_PROVINCE\x10\x02*Z\n\nNodeStatus\x12\x1b\n\x17NODE_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12NODE_STATUS_ACTIVE\x10\x01\x12\x17\n\x13NODE_STATUS_REVOKED\x10\x02*_\n\x0cKeyAlgorithm\x12\x1d\n\x19KEY_ALGORITHM_UNSPECIFIED\x10\x00\x12\x19\n\x15KEY_ALGORITHM_ED25519\x10\x01\x12\x15\n\x11KEY_ALGORITHM_SM2\x10\x02*H\n\x0f\x44igestAlgorithm\x12\x1b\n\x17\x44IGEST_ALGORITHM_SHA256\x10\x00\x12\x18\n\x14\x44IGEST_ALGORITHM_SM3\x10\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16swf/v1/directory.proto\x12\x06swf.v1\"\xab\x01\n\tPublicKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\'\n\talgorithm\x18\x02 \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x1a\n\x12not_before_unix_ms\x18\x04 \x01(\x03\x12\x19\n\x11not_after_unix_ms\x18\x05 \x01(\x03\x12\x1a\n\x12retired_at_unix_ms\x18\x06 \x01(\x03\"\xc8\x02\n\tNodeEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x04role\x18\x02 \x01(\x0e\x32\x0c.swf.v1.Role\x12\"\n\x06status\x18\x03 \x01(\x0e\x32\x12.swf.v1.NodeStatus\x12\x15\n\rpeer_endpoint\x18\x04 \x01(\t\x12\x17\n\x0f\x63lient_endpoint\x18\x05 \x01(\t\x12\x17\n\x0ftls_certificate\x18\x06 \x01(\x0c\x12\'\n\x0csigning_keys\x18\x07 \x03(\x0b\x32\x11.swf.v1.PublicKey\x12%\n\ntoken_keys\x18\x08 \x03(\x0b\x32\x11.swf.v1.PublicKey\x12\x16\n\x0e\x64ocument_types\x18\t \x03(\t\x12\x1b\n\x13\x65nrolled_at_unix_ms\x18\n \x01(\x03\x12!\n\x19previous_tls_certificates\x18\x0b \x03(\x0c\"e\n\nRevocation\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x1a\n\x12revoked_at_unix_ms\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x1a\n\x12\x63\x65rtificate_sha256\x18\x04 \x01(\x0c\"\xbd\x01\n\x06\x41nchor\x12\x12\n\nfederation\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x15\n\rdirectory_key\x18\x03 \x01(\x0c\x12\x10\n\x08\x65ndpoint\x18\x04 \x01(\t\x12\x35\n\x17\x64irectory_key_algorithm\x18\x05 \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\'\n\x06\x64igest\x18\x06 \x01(\x0e\x32\x17.swf.v1.DigestAlgorithm\"\x8a\x03\n\tDirectory\x12\x12\n\nfederation\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x19\n\x11issued_at_unix_ms\x18\x03 \x01(\x03\x12\x1a\n\x12\x65xpires_at_unix_ms\x18\x04 \x01(\x03\x12 \n\x05nodes\x18\x05 \x03(\x0b\x32\x11.swf.v1.NodeEntry\x12\'\n\x0brevocations\x18\x06 \x03(\x0b\x32\x12.swf.v1.Revocation\x12+\n\x13trusted_federations\x18\x07 \x03(\x0b\x32\x0e.swf.v1.Anchor\x12\x16\n\x0e\x63\x61_certificate\x18\x08 \x01(\x0c\x12\x15\n\rdirectory_key\x18\t \x01(\x0c\x12\x35\n\x17\x64irectory_key_algorithm\x18\n \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\'\n\x06\x64igest\x18\x0b \x01(\x0e\x32\x17.swf.v1.DigestAlgorithm\x12\x1a\n\x12next_directory_key\x18\x0c \x01(\x0c\"7\n\x0fSignedDirectory\x12\x11\n\tdirectory\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\x87\x01\n\x0f\x44irectoryBundle\x12$\n\x03own\x18\x01 \x01(\x0b\x32\x17.swf.v1.SignedDirectory\x12(\n\x07\x66oreign\x18\x02 \x03(\x0b\x32\x17.swf.v1.SignedDirectory\x12\x0e\n\x06\x64igest\x18\x03 \x01(\x0c\x12\x14\n\x0cnot_modified\x18\x04 \x01(\x08*A\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x10\n\x0cROLE_CENTRAL\x10\x01\x12\x11\n\rROLE_PROVINCE\x10\x02*Z\n\nNodeStatus\x12\x1b\n\x17NODE_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12NODE_STATUS_ACTIVE\x10\x01\x12\x17\n\x13NODE_STATUS_REVOKED\x10\x02*_\n\x0cKeyAlgorithm\x12\x1d\n\x19KEY_ALGORITHM_UNSPECIFIED\x10\x00\x12\x19\n\x15KEY_ALGORITHM_ED25519\x10\x01\x12\x15\n\x11KEY_ALGORITHM_SM2\x10\x02*H\n\x0f\x44igestAlgorithm\x12\x1b\n\x17\x44IGEST_ALGORITHM_SHA256\x10\x00\x12\x18\n\x14\x44IGEST_ALGORITHM_SM3\x10\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swf.v1.directory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=1387
-  _globals['_ROLE']._serialized_end=1452
-  _globals['_NODESTATUS']._serialized_start=1454
-  _globals['_NODESTATUS']._serialized_end=1544
-  _globals['_KEYALGORITHM']._serialized_start=1546
-  _globals['_KEYALGORITHM']._serialized_end=1641
-  _globals['_DIGESTALGORITHM']._serialized_start=1643
-  _globals['_DIGESTALGORITHM']._serialized_end=1715
+  _globals['_ROLE']._serialized_start=1426
+  _globals['_ROLE']._serialized_end=1491
+  _globals['_NODESTATUS']._serialized_start=1493
+  _globals['_NODESTATUS']._serialized_end=1583
+  _globals['_KEYALGORITHM']._serialized_start=1585
+  _globals['_KEYALGORITHM']._serialized_end=1680
+  _globals['_DIGESTALGORITHM']._serialized_start=1682
+  _globals['_DIGESTALGORITHM']._serialized_end=1754
   _globals['_PUBLICKEY']._serialized_start=35
   _globals['_PUBLICKEY']._serialized_end=206
   _globals['_NODEENTRY']._serialized_start=209
@@ -51,6 +51,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DIRECTORY']._serialized_end=1229
   _globals['_SIGNEDDIRECTORY']._serialized_start=1231
   _globals['_SIGNEDDIRECTORY']._serialized_end=1286
-  _globals['_DIRECTORYBUNDLE']._serialized_start=1288
-  _globals['_DIRECTORYBUNDLE']._serialized_end=1385
+  _globals['_DIRECTORYBUNDLE']._serialized_start=1289
+  _globals['_DIRECTORYBUNDLE']._serialized_end=1424
 # @@protoc_insertion_point(module_scope)
