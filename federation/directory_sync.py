@@ -26,6 +26,7 @@ from core.ids import federation_of
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route, certificate_mismatch
 from storage.database import Database
+from storage.directories import HeldDirectory
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import peer_pb2
 
@@ -81,14 +82,30 @@ class DirectorySync:
         # rather than whole (PROTOCOL.md §2.7). Kept in memory only: a restart fetches it whole.
         self._digests: dict[str, bytes] = {}
         self.not_modified = 0
+        self._loaded: tuple[frozenset[tuple[str, bytes]], bytes, bytes] | None = None
 
     # -- from storage ------------------------------------------------------------------------
 
     async def load(self) -> TrustView:
-        """Rebuild the trust view from the copies held in storage."""
-        trust = await load_trust(
-            self._db, self.node_id, self._directory_key, self._algorithm, also=self._previous_key
+        """Rebuild the trust view from the copies held in storage, unless they are the bytes it
+        was last built from (a central looks at every poll, for what other processes stored)."""
+        held = await self._db.directories.held()
+        stamp = (
+            frozenset((f, h.signed) for f, h in held.items()),
+            self._directory_key,
+            self._previous_key,
         )
+        if stamp == self._loaded:
+            return self.trust
+        trust = await load_trust(
+            self._db,
+            self.node_id,
+            self._directory_key,
+            self._algorithm,
+            also=self._previous_key,
+            held=held,
+        )
+        self._loaded = stamp
         changed = _versions(trust) != _versions(self.trust)
         self.trust = trust
         if changed:
@@ -271,11 +288,13 @@ async def load_trust(
     algorithm: KeyAlgorithm = KeyAlgorithm.ED25519,
     *,
     also: bytes = b"",
+    held: dict[str, HeldDirectory] | None = None,
 ) -> TrustView:
-    """The trust view the directories held in storage give, each re-verified on the way in
-    (the own one with `directory_key`, or `also`: the key before a rotation)."""
+    """The trust view the directories held in storage (or `held`, just read from it) give, each
+    re-verified on the way in (the own one with `directory_key`, or `also`: the key before a
+    rotation)."""
     federation = federation_of(node_id)
-    held = await db.directories.held()
+    held = await db.directories.held() if held is None else held
     own = None
     if federation in held:
         try:
