@@ -11,6 +11,7 @@ expired copy makes the node fail closed until a fresh one arrives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +26,7 @@ from core.grpc_status import from_rpc_error
 from core.ids import federation_of
 from core.trust import TrustView
 from federation.channels import PeerChannels, Route, certificate_mismatch
+from federation.directory_notices import DirectoryNotices, notice_is_news
 from storage.database import Database
 from storage.directories import HeldDirectory
 from swf.v1 import directory_pb2 as pb
@@ -83,6 +85,12 @@ class DirectorySync:
         self._digests: dict[str, bytes] = {}
         self.not_modified = 0
         self._loaded: tuple[frozenset[tuple[str, bytes]], bytes, bytes] | None = None
+        # A central notifies whom a change concerns (PROTOCOL.md §2.10); a notice to this node
+        # sets `_wake`, and the next poll comes at once.
+        self._notices = (
+            DirectoryNotices(node_id=node_id, channels=channels) if refresh is not None else None
+        )
+        self._wake = asyncio.Event()
 
     # -- from storage ------------------------------------------------------------------------
 
@@ -107,10 +115,20 @@ class DirectorySync:
         )
         self._loaded = stamp
         changed = _versions(trust) != _versions(self.trust)
-        self.trust = trust
+        before, self.trust = self.trust, trust
         if changed:
             self._on_change(trust)
+            if self._notices is not None and before.own is not None:
+                self._notices.changed(before, trust)
         return trust
+
+    def notice(self, notice: peer_pb2.DirectoryNotice) -> bool:
+        """A central's notice that a directory changed (PROTOCOL.md §2.10): poll at once if it
+        names a version this node does not hold; whether it does."""
+        news = notice_is_news(self.trust, notice)
+        if news:
+            self._wake.set()
+        return news
 
     def use_directory_key(self, directory_key: bytes) -> None:
         """Verify the own federation's directory with `directory_key` from now on (the one
@@ -261,6 +279,7 @@ class DirectorySync:
 
     async def run(self, interval_s: float) -> None:
         while True:
+            self._wake.clear()
             try:
                 await self.poll_once()
             except SwnodeError as exc:
@@ -274,7 +293,8 @@ class DirectorySync:
                     "no valid directory for %s: refusing peer traffic until a fresh one arrives",
                     self.federation,
                 )
-            await asyncio.sleep(interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval_s)
 
 
 def _versions(trust: TrustView) -> tuple[int, tuple[tuple[str, int], ...]]:

@@ -41,12 +41,14 @@ class PeerService(peer_pb2_grpc.PeerServicer):
         clock_ms: Callable[[], int],
         authority: Authority | None,
         inbound: Inbound,
+        directory_notice: Callable[[peer_pb2.DirectoryNotice], bool] = lambda _: False,
     ) -> None:
         self._node_id = node_id
         self._trust = trust
         self._clock_ms = clock_ms
         self._authority = authority
         self._inbound = inbound
+        self._directory_notice = directory_notice
 
     def authenticate(self, context: Context) -> pb.NodeEntry:
         return self._trust().authenticate_neighbour(peer_certificate(context), self._clock_ms())
@@ -89,6 +91,19 @@ class PeerService(peer_pb2_grpc.PeerServicer):
                 peer.id, list(frame.envelopes), traceparents=list(frame.traceparents)
             )
             yield epb.AckFrame(acks=acks)
+
+    @unary
+    async def NotifyDirectory(
+        self, request: peer_pb2.DirectoryNotice, context: Context
+    ) -> peer_pb2.DirectoryNoticeAck:
+        peer = self.authenticate(context)
+        if peer.role != pb.ROLE_CENTRAL or peer.id == self._node_id:
+            raise PermissionDenied(
+                "directory.notice_not_central",
+                f"{peer.id} is not a central node; only a central tells of a new directory",
+            )
+        self._directory_notice(request)
+        return peer_pb2.DirectoryNoticeAck()
 
     @unary
     async def Ping(self, request: peer_pb2.PingRequest, context: Context) -> peer_pb2.PingResponse:

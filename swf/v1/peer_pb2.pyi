@@ -65,6 +65,46 @@ class GetDirectoryRequest(_message.Message):
 Global___GetDirectoryRequest: _TypeAlias = GetDirectoryRequest  # noqa: Y015
 
 @_typing.final
+class DirectoryNotice(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FEDERATION_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    federation: _builtins.str
+    """The federation whose directory (or, for a member, whose bundle) changed, and its version
+    now: a callee that holds this version or a higher one has nothing to fetch.
+    """
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        federation: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["federation", b"federation", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryNotice: _TypeAlias = DirectoryNotice  # noqa: Y015
+
+@_typing.final
+class DirectoryNoticeAck(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryNoticeAck: _TypeAlias = DirectoryNoticeAck  # noqa: Y015
+
+@_typing.final
 class PingRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
