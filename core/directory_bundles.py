@@ -13,7 +13,7 @@ import hashlib
 
 from swf.v1 import directory_pb2 as pb
 
-__all__ = ["answer", "digest_of"]
+__all__ = ["answer", "digest_of", "tag"]
 
 
 def digest_of(bundle: pb.DirectoryBundle) -> bytes:
@@ -22,15 +22,19 @@ def digest_of(bundle: pb.DirectoryBundle) -> bytes:
     return hashlib.sha256(_content(bundle).SerializeToString()).digest()
 
 
-def answer(bundle: pb.DirectoryBundle, have_digest: bytes) -> pb.DirectoryBundle:
+def tag(bundle: pb.DirectoryBundle) -> pb.DirectoryBundle:
+    """The bundle as served whole: its content, and the digest of it."""
+    tagged = _content(bundle)
+    tagged.digest = digest_of(tagged)
+    return tagged
+
+
+def answer(tagged: pb.DirectoryBundle, have_digest: bytes) -> pb.DirectoryBundle:
     """What a central answers a caller that holds `have_digest` (empty: nothing, or a member that
-    does not poll conditionally), when `bundle` is what that caller would be given."""
-    digest = digest_of(bundle)
-    if have_digest and have_digest == digest:
-        return pb.DirectoryBundle(digest=digest, not_modified=True)
-    full = _content(bundle)
-    full.digest = digest
-    return full
+    does not poll conditionally), when `tagged` (see `tag`) is what that caller would be given."""
+    if have_digest and have_digest == tagged.digest:
+        return pb.DirectoryBundle(digest=tagged.digest, not_modified=True)
+    return tagged
 
 
 def _content(bundle: pb.DirectoryBundle) -> pb.DirectoryBundle:

@@ -3,11 +3,16 @@ answered `not_modified` and nothing else; anything else gets the whole bundle, t
 
 from __future__ import annotations
 
-from core.directory_bundles import answer, digest_of
+from core.directory_bundles import answer as tagged_answer
+from core.directory_bundles import digest_of, tag
 from swf.v1 import directory_pb2 as pb
 from tests.factories import Federation
 
 CN, SG = Federation("CN", ["CN-GD"]), Federation("SG")
+
+
+def answer(bundle: pb.DirectoryBundle, have_digest: bytes) -> pb.DirectoryBundle:
+    return tagged_answer(tag(bundle), have_digest)
 
 
 def bundle(version: int, *, foreign: bool = True) -> pb.DirectoryBundle:
