@@ -260,9 +260,9 @@ class DirectorySync:
                 for node in held.nodes:
                     if node.id == anchor.federation and node.peer_endpoint:
                         endpoint = node.peer_endpoint
-            route = self._central_route(anchor.federation, endpoint, anchor.ca_certificate)
             digest = self._digests.get(anchor.federation, b"") if held is not None else b""
             try:
+                route = self._central_route(anchor.federation, endpoint, anchor.ca_certificate)
                 bundle = await self._fetch(route, digest)
             except SwnodeError as exc:
                 self.foreign_errors[anchor.federation] = str(exc)
