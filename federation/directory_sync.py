@@ -30,7 +30,7 @@ from federation.directory_notices import DirectoryNotices, notice_is_news
 from storage.database import Database
 from storage.directories import HeldDirectory
 from swf.v1 import directory_pb2 as pb
-from swf.v1 import peer_pb2
+from swf.v1 import peer_pb2, peer_pb2_grpc
 
 __all__ = ["DirectorySync", "load_trust"]
 
@@ -91,6 +91,7 @@ class DirectorySync:
             DirectoryNotices(node_id=node_id, channels=channels) if refresh is not None else None
         )
         self._wake = asyncio.Event()
+        self._stubs: dict[str, tuple[grpc.aio.Channel, peer_pb2_grpc.PeerAsyncStub]] = {}
 
     # -- from storage ------------------------------------------------------------------------
 
@@ -213,8 +214,17 @@ class DirectorySync:
             return Route.to_listed(self.trust, central, endpoint)
         return Route.bootstrap(central, endpoint, ca_der)
 
+    def _stub(self, route: Route) -> peer_pb2_grpc.PeerAsyncStub:
+        """The stub on the channel held for `route`, made again only with a new channel (a
+        stub's making is most of what an unchanged poll costs the caller)."""
+        channel = self._channels.channel(route)
+        held = self._stubs.get(route.node_id)
+        if held is None or held[0] is not channel:
+            held = self._stubs[route.node_id] = (channel, peer_pb2_grpc.PeerStub(channel))
+        return held[1]
+
     async def _fetch(self, route: Route, have_digest: bytes = b"") -> pb.DirectoryBundle:
-        stub = self._channels.stub(route)
+        stub = self._stub(route)
         request = peer_pb2.GetDirectoryRequest(
             have_version=self.trust.version, have_digest=have_digest
         )
