@@ -30,7 +30,7 @@ from core.directory import verify_directory
 from core.envelope import Draft, Sealed
 from core.errors import SwnodeError
 from core.grpc_status import REASON_KEY
-from core.ids import federation_of, tls_name
+from core.ids import Role, federation_of, role_of, tls_name
 from core.trust import TrustView
 from federation.tls import TlsIdentity, peer_channel_credentials
 from identity.ca import issue_certificate, make_csr
@@ -265,6 +265,21 @@ def get_directory(peer: Peer) -> str:
     return "own directory verifies; an echoed digest is answered not_modified"
 
 
+def notice_from_a_province(peer: Peer) -> str:
+    """The runner speaks as a province: its NotifyDirectory is refused (§2.10), or not served
+    at all (the RPC is a SHOULD: such a node polls at its interval)."""
+    if role_of(peer.me) == Role.CENTRAL:
+        raise Skipped("the runner speaks as a central here")
+    with peer.channel() as channel:
+        notice = peer_pb2.DirectoryNotice(federation=federation_of(peer.target_id), version=1)
+        got = refused_with(lambda: peer.stub(channel).NotifyDirectory(notice, timeout=TIMEOUT_S))
+    if got[0] == grpc.StatusCode.UNIMPLEMENTED:
+        return "not served: the node polls at its interval"
+    expected = (grpc.StatusCode.PERMISSION_DENIED, "directory.notice_not_central")
+    expect(got == expected, f"got {got[0].name} {got[1]}")
+    return "directory.notice_not_central"
+
+
 def empty_stream(peer: Peer) -> str:
     acks = peer.exchange([])
     expect(acks == [], f"{len(acks)} ack frames for no frame")
@@ -408,6 +423,7 @@ CLAUSES: list[tuple[str, str, Callable[[Peer], str]]] = [
      R("envelope.bad_expiry", 3, _no_lifetime)),
     ("an envelope for a node not on this route is refused", "3.6 step 6d",
      R("envelope.misaddressed", 7, _to_myself)),
+    ("a directory notice from a province is refused", "2.10", notice_from_a_province),
 ]  # fmt: skip
 
 
