@@ -30,7 +30,7 @@ from core.directory import verify_directory
 from core.envelope import Draft, Sealed
 from core.errors import SwnodeError
 from core.grpc_status import REASON_KEY
-from core.ids import federation_of, tls_name
+from core.ids import Role, federation_of, role_of, tls_name
 from core.trust import TrustView
 from federation.tls import TlsIdentity, peer_channel_credentials
 from identity.ca import issue_certificate, make_csr
@@ -240,6 +240,12 @@ def get_directory(peer: Peer) -> str:
             )
             return "a province: directory.not_central"
         bundle = call(peer_pb2.GetDirectoryRequest(), timeout=TIMEOUT_S)
+        expect(not bundle.not_modified, "not_modified to a request without have_digest")
+        again = (
+            call(peer_pb2.GetDirectoryRequest(have_digest=bundle.digest), timeout=TIMEOUT_S)
+            if bundle.digest
+            else None
+        )
     assert peer.central_keys.directory_public is not None
     verify_directory(
         bundle.own,
@@ -247,7 +253,31 @@ def get_directory(peer: Peer) -> str:
         federation=federation_of(peer.target_id),
         algorithm=peer.central_keys.profile.key_algorithm,
     )
-    return "own directory verifies"
+    if again is None:
+        return "own directory verifies (no digest: every poll is answered whole)"
+    if not again.not_modified:  # published anew between the two calls: whole, and a new digest
+        expect(again.digest != bundle.digest, "the same digest answered whole, not not_modified")
+        return "own directory verifies; it changed before the conditional poll"
+    expect(
+        again.digest == bundle.digest and not again.HasField("own") and not again.foreign,
+        "a not_modified answer must carry the digest and no directory",
+    )
+    return "own directory verifies; an echoed digest is answered not_modified"
+
+
+def notice_from_a_province(peer: Peer) -> str:
+    """The runner speaks as a province: its NotifyDirectory is refused (§2.10), or not served
+    at all (the RPC is a SHOULD: such a node polls at its interval)."""
+    if role_of(peer.me) == Role.CENTRAL:
+        raise Skipped("the runner speaks as a central here")
+    with peer.channel() as channel:
+        notice = peer_pb2.DirectoryNotice(federation=federation_of(peer.target_id), version=1)
+        got = refused_with(lambda: peer.stub(channel).NotifyDirectory(notice, timeout=TIMEOUT_S))
+    if got[0] == grpc.StatusCode.UNIMPLEMENTED:
+        return "not served: the node polls at its interval"
+    expected = (grpc.StatusCode.PERMISSION_DENIED, "directory.notice_not_central")
+    expect(got == expected, f"got {got[0].name} {got[1]}")
+    return "directory.notice_not_central"
 
 
 def empty_stream(peer: Peer) -> str:
@@ -370,7 +400,12 @@ CLAUSES: list[tuple[str, str, Callable[[Peer], str]]] = [
     ("a certificate for a node no directory lists is refused", "2.6 step 3",
      ping_from_a_stranger),
     ("across the border only centrals talk", "2.6 step 7", ping_across_the_border),
-    ("GetDirectory: a central's own directory, or directory.not_central", "2.7", get_directory),
+    (
+        "GetDirectory: a central's own directory (not_modified to its digest), or"
+        " directory.not_central",
+        "2.7",
+        get_directory,
+    ),
     ("an Exchange stream with no frame ends OK on half-close", "5.2", empty_stream),
     ("one AckFrame per frame, one Ack per envelope, in frame order", "5.2", acks_in_frame_order),
     ("the final recipient's receipt verifies and is bound to the header", "4.1, 4.4",
@@ -388,6 +423,7 @@ CLAUSES: list[tuple[str, str, Callable[[Peer], str]]] = [
      R("envelope.bad_expiry", 3, _no_lifetime)),
     ("an envelope for a node not on this route is refused", "3.6 step 6d",
      R("envelope.misaddressed", 7, _to_myself)),
+    ("a directory notice from a province is refused", "2.10", notice_from_a_province),
 ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ expired copy makes the node fail closed until a fresh one arrives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -26,9 +27,11 @@ from core.ids import federation_of
 from core.signing import fingerprint
 from core.trust import TrustView, ca_roots
 from federation.channels import PeerChannels, Route, certificate_mismatch
+from federation.directory_notices import DirectoryNotices, notice_is_news
 from storage.database import Database
+from storage.directories import HeldDirectory
 from swf.v1 import directory_pb2 as pb
-from swf.v1 import peer_pb2
+from swf.v1 import peer_pb2, peer_pb2_grpc
 
 __all__ = ["DirectorySync", "load_trust"]
 
@@ -77,19 +80,57 @@ class DirectorySync:
         # The signed bytes last verified and stored, by federation: a poll that brings the same
         # bytes again (nearly every poll) is not verified, stored and reloaded again.
         self._accepted: dict[str, bytes] = {}
+        # The digest of the last bundle fetched from each federation's central and stored: sent
+        # back with the next poll, so that an unchanged directory comes back as `not_modified`
+        # rather than whole (PROTOCOL.md §2.7). Kept in memory only: a restart fetches it whole.
+        self._digests: dict[str, bytes] = {}
+        self.not_modified = 0
+        self._loaded: tuple[frozenset[tuple[str, bytes]], bytes, bytes] | None = None
+        # A central notifies whom a change concerns (PROTOCOL.md §2.10); a notice to this node
+        # sets `_wake`, and the next poll comes at once.
+        self._notices = (
+            DirectoryNotices(node_id=node_id, channels=channels) if refresh is not None else None
+        )
+        self._wake = asyncio.Event()
+        self._stubs: dict[str, tuple[grpc.aio.Channel, peer_pb2_grpc.PeerAsyncStub]] = {}
 
     # -- from storage ------------------------------------------------------------------------
 
     async def load(self) -> TrustView:
-        """Rebuild the trust view from the copies held in storage."""
-        trust = await load_trust(
-            self._db, self.node_id, self._directory_key, self._algorithm, also=self._previous_key
+        """Rebuild the trust view from the copies held in storage, unless they are the bytes it
+        was last built from (a central looks at every poll, for what other processes stored)."""
+        held = await self._db.directories.held()
+        stamp = (
+            frozenset((f, h.signed) for f, h in held.items()),
+            self._directory_key,
+            self._previous_key,
         )
+        if stamp == self._loaded:
+            return self.trust
+        trust = await load_trust(
+            self._db,
+            self.node_id,
+            self._directory_key,
+            self._algorithm,
+            also=self._previous_key,
+            held=held,
+        )
+        self._loaded = stamp
         changed = _versions(trust) != _versions(self.trust)
-        self.trust = trust
+        before, self.trust = self.trust, trust
         if changed:
             self._on_change(trust)
+            if self._notices is not None and before.own is not None:
+                self._notices.changed(before, trust)
         return trust
+
+    def notice(self, notice: peer_pb2.DirectoryNotice) -> bool:
+        """A central's notice that a directory changed (PROTOCOL.md §2.10): poll at once if it
+        names a version this node does not hold; whether it does."""
+        news = notice_is_news(self.trust, notice)
+        if news:
+            self._wake.set()
+        return news
 
     def use_directory_key(self, directory_key: bytes) -> None:
         """Verify the own federation's directory with `directory_key` from now on (the one
@@ -183,12 +224,24 @@ class DirectorySync:
             return Route.to_listed(self.trust, central, endpoint)
         return Route.bootstrap(central, endpoint, ca_der)
 
-    async def _fetch(self, route: Route, *, again: bool = True) -> pb.DirectoryBundle:
-        stub = self._channels.stub(route)
+    def _stub(self, route: Route) -> peer_pb2_grpc.PeerAsyncStub:
+        """The stub on the channel held for `route`, made again only with a new channel (a
+        stub's making is most of what an unchanged poll costs the caller)."""
+        channel = self._channels.channel(route)
+        held = self._stubs.get(route.node_id)
+        if held is None or held[0] is not channel:
+            held = self._stubs[route.node_id] = (channel, peer_pb2_grpc.PeerStub(channel))
+        return held[1]
+
+    async def _fetch(
+        self, route: Route, have_digest: bytes = b"", *, again: bool = True
+    ) -> pb.DirectoryBundle:
+        stub = self._stub(route)
+        request = peer_pb2.GetDirectoryRequest(
+            have_version=self.trust.version, have_digest=have_digest
+        )
         try:
-            bundle: pb.DirectoryBundle = await stub.GetDirectory(
-                peer_pb2.GetDirectoryRequest(have_version=self.trust.version), timeout=10
-            )
+            bundle: pb.DirectoryBundle = await stub.GetDirectory(request, timeout=10)
         except grpc.aio.AioRpcError as exc:
             mismatch = certificate_mismatch(route, exc)
             if mismatch is not None and again:
@@ -196,7 +249,7 @@ class DirectorySync:
                 # renewed while this node could not fetch, as in a CA rotation, §2.9): fetch
                 # once trusting its federation's CAs, as a first fetch does; what comes is
                 # verified by its signature all the same (§0.6).
-                return await self._fetch(self._by_ca(route), again=False)
+                return await self._fetch(self._by_ca(route), have_digest, again=False)
             raise mismatch or from_rpc_error(exc, default_reason="directory.unreachable") from exc
         return bundle
 
@@ -218,11 +271,19 @@ class DirectorySync:
         else:
             if self._central_peer_endpoint is None:
                 raise SwnodeError("node.not_enrolled", "this node has not enrolled")
-            bundle = await self._fetch(
-                self._central_route(self.federation, self._central_peer_endpoint, self._own_ca_der)
+            route = self._central_route(
+                self.federation, self._central_peer_endpoint, self._own_ca_der
             )
-            if await self.accept_bundle(bundle) or self.trust.own is None:
-                await self.load()
+            held = self._digests.get(self.federation, b"") if self.trust.own is not None else b""
+            bundle = await self._fetch(route, held)
+            if bundle.not_modified and held:
+                self.not_modified += 1
+            else:
+                self._digests.pop(self.federation, None)
+                if await self.accept_bundle(bundle) or self.trust.own is None:
+                    await self.load()
+                if self.trust.own is not None:
+                    self._digests[self.federation] = bundle.digest
         self.last_success_ms = self._clock_ms()
         self.last_error = None
 
@@ -236,18 +297,26 @@ class DirectorySync:
                 for node in held.nodes:
                     if node.id == anchor.federation and node.peer_endpoint:
                         endpoint = node.peer_endpoint
+            digest = self._digests.get(anchor.federation, b"") if held is not None else b""
             try:
-                bundle = await self._fetch(
-                    self._central_route(anchor.federation, endpoint, anchor.ca_certificate)
-                )
+                route = self._central_route(anchor.federation, endpoint, anchor.ca_certificate)
+                bundle = await self._fetch(route, digest)
             except SwnodeError as exc:
                 self.foreign_errors[anchor.federation] = str(exc)
                 log.warning("cannot fetch the directory of %s: %s", anchor.federation, exc)
                 continue
-            await self._accept_foreign(bundle.own, {anchor.federation: anchor}, now_ms)
+            if bundle.not_modified and digest:
+                self.not_modified += 1
+                continue
+            self._digests.pop(anchor.federation, None)
+            if await self._accept_foreign(bundle.own, {anchor.federation: anchor}, now_ms) or (
+                bundle.own.SerializeToString() == self._accepted.get(anchor.federation)
+            ):
+                self._digests[anchor.federation] = bundle.digest
 
     async def run(self, interval_s: float) -> None:
         while True:
+            self._wake.clear()
             try:
                 await self.poll_once()
             except SwnodeError as exc:
@@ -261,7 +330,8 @@ class DirectorySync:
                     "no valid directory for %s: refusing peer traffic until a fresh one arrives",
                     self.federation,
                 )
-            await asyncio.sleep(interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval_s)
 
 
 def _versions(trust: TrustView) -> tuple[int, tuple[tuple[str, int], ...]]:
@@ -275,11 +345,13 @@ async def load_trust(
     algorithm: KeyAlgorithm = KeyAlgorithm.ED25519,
     *,
     also: bytes = b"",
+    held: dict[str, HeldDirectory] | None = None,
 ) -> TrustView:
-    """The trust view the directories held in storage give, each re-verified on the way in
-    (the own one with `directory_key`, or `also`: the key before a rotation)."""
+    """The trust view the directories held in storage (or `held`, just read from it) give, each
+    re-verified on the way in (the own one with `directory_key`, or `also`: the key before a
+    rotation)."""
     federation = federation_of(node_id)
-    held = await db.directories.held()
+    held = await db.directories.held() if held is None else held
     own = None
     if federation in held:
         try:

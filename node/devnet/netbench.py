@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import grpc
 import psutil
 
+from core import directory_bundles
 from core.documents import parse_json, wrap
 from core.ids import Role, federation_of, role_of
 from node.client.common import bearer
@@ -39,6 +40,7 @@ from swf.v1 import certificates_pb2 as cpb
 from swf.v1 import certificates_pb2_grpc as cgrpc
 from swf.v1 import declarations_pb2 as dpb
 from swf.v1 import declarations_pb2_grpc as dgrpc
+from swf.v1 import directory_pb2 as dirpb
 from swf.v1 import identity_pb2 as ipb
 from swf.v1 import identity_pb2_grpc as igrpc
 from swf.v1 import logistics_pb2 as lpb
@@ -186,12 +188,26 @@ async def directory_changes(net: Devnet, timeout_s: float) -> dict[str, Any]:
 
 
 async def directory_bytes(net: Devnet) -> dict[str, int]:
-    """The size of each signed directory CN holds (its own and the foreign ones it trusts)."""
+    """The size of each signed directory CN holds (its own and the foreign ones it trusts), and
+    of CN's answers to a member's poll: the whole bundle, and `not_modified` (PROTOCOL.md §2.7)."""
     db = await admin.open_db(load_config(net.node_dir("CN")))
     try:
-        return {f: len(d.signed) for f, d in sorted((await db.directories.held()).items())}
+        held = dict(sorted((await db.directories.held()).items()))
     finally:
         await db.close()
+    bundle = directory_bundles.tag(
+        dirpb.DirectoryBundle(
+            own=dirpb.SignedDirectory.FromString(held["CN"].signed),
+            foreign=[
+                dirpb.SignedDirectory.FromString(d.signed) for f, d in held.items() if f != "CN"
+            ],
+        )
+    )
+    unchanged = directory_bundles.answer(bundle, bundle.digest)
+    return {f: len(d.signed) for f, d in held.items()} | {
+        "bundle": bundle.ByteSize(),
+        "not_modified": unchanged.ByteSize(),
+    }
 
 
 # -- documents and queries -----------------------------------------------------------------------

@@ -14,7 +14,9 @@ publishes, so a slow scrape never touches the loop.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,11 +84,22 @@ class OpsServer:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ops", daemon=True)
+        # Asleep until a request comes (socketserver's default looks for a stop twice a second).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(None,), name="ops", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        """Ask the serving thread to stop, and connect to wake it so that it sees the request."""
+        if self._thread.is_alive():
+            host, port = self._server.server_address[:2]
+            stopping = threading.Thread(target=self._server.shutdown, daemon=True)
+            stopping.start()
+            while stopping.is_alive():
+                with contextlib.suppress(OSError):
+                    socket.create_connection((str(host), port), timeout=1).close()
+                stopping.join(0.05)
         self._server.server_close()

@@ -13,6 +13,7 @@ from core.ids import federation_of
 from core.trust import TrustView
 from federation.inbound import Inbound
 from identity.authority import Authority
+from identity.directory_serving import DirectoryServing
 from node.servers.rpc import stream, unary
 from swf.v1 import directory_pb2 as pb
 from swf.v1 import envelope_pb2 as epb
@@ -40,12 +41,15 @@ class PeerService(peer_pb2_grpc.PeerServicer):
         clock_ms: Callable[[], int],
         authority: Authority | None,
         inbound: Inbound,
+        directory_notice: Callable[[peer_pb2.DirectoryNotice], bool] = lambda _: False,
     ) -> None:
         self._node_id = node_id
         self._trust = trust
         self._clock_ms = clock_ms
         self._authority = authority
         self._inbound = inbound
+        self._directory_notice = directory_notice
+        self._serving = DirectoryServing(authority, trust) if authority is not None else None
 
     def authenticate(self, context: Context) -> pb.NodeEntry:
         return self._trust().authenticate_neighbour(peer_certificate(context), self._clock_ms())
@@ -57,22 +61,18 @@ class PeerService(peer_pb2_grpc.PeerServicer):
         caller = self._trust().authenticate_directory_reader(
             peer_certificate(context), self._clock_ms()
         )
-        if self._authority is None:
+        if self._authority is None or self._serving is None:
             raise FailedPrecondition(
                 "directory.not_central",
                 f"{self._node_id} is a province node; fetch the directory from the central node",
             )
-        if (
-            federation_of(caller) == federation_of(self._node_id)
-            and request.have_version > self._trust().version
-        ):
-            # A member holds a version above any published here: this central was restored
-            # from an older backup; it publishes above it first (PROTOCOL.md §2.9).
-            await self._authority.note_member_version(request.have_version)
-        bundle = await self._authority.bundle()
-        if federation_of(caller) != federation_of(self._node_id):
-            del bundle.foreign[:]  # a foreign central gets this federation's directory only
-        return bundle
+        member = federation_of(caller) == federation_of(self._node_id)
+        # A member holds a version above any published here: this central was restored from an
+        # older backup; it publishes above it first (PROTOCOL.md §2.9).
+        restored = member and request.have_version > self._trust().version
+        if restored and await self._authority.note_member_version(request.have_version):
+            await self._serving.refresh()
+        return await self._serving.answer(member=member, have_digest=request.have_digest)
 
     @stream
     async def Exchange(
@@ -88,6 +88,19 @@ class PeerService(peer_pb2_grpc.PeerServicer):
                 peer.id, list(frame.envelopes), traceparents=list(frame.traceparents)
             )
             yield epb.AckFrame(acks=acks)
+
+    @unary
+    async def NotifyDirectory(
+        self, request: peer_pb2.DirectoryNotice, context: Context
+    ) -> peer_pb2.DirectoryNoticeAck:
+        peer = self.authenticate(context)
+        if peer.role != pb.ROLE_CENTRAL or peer.id == self._node_id:
+            raise PermissionDenied(
+                "directory.notice_not_central",
+                f"{peer.id} is not a central node; only a central tells of a new directory",
+            )
+        self._directory_notice(request)
+        return peer_pb2.DirectoryNoticeAck()
 
     @unary
     async def Ping(self, request: peer_pb2.PingRequest, context: Context) -> peer_pb2.PingResponse:

@@ -120,6 +120,7 @@ def peer_server(node: Parts) -> grpc.aio.Server:
             clock_ms=node.clock_ms,
             authority=node.authority,
             inbound=node.inbound,
+            directory_notice=node.sync.notice,
         ),
         peer,
     )

@@ -16,9 +16,11 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
+from email.utils import formatdate
 from pathlib import Path
 
 import uvicorn
+from uvicorn.server import ServerState
 
 from core.errors import ConfigError
 from node.config import NodeConfig
@@ -34,7 +36,40 @@ __all__ = ["WebServer", "portal_for"]
 log = logging.getLogger("swnode.web")
 
 
+class _Headers(ServerState):
+    """uvicorn's server state, its default headers made at each response: the Date header is
+    current without the timer that uvicorn keeps for it."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self._config = config
+        super().__init__()
+
+    @property
+    def default_headers(self) -> list[tuple[bytes, bytes]]:
+        date = [(b"date", formatdate(usegmt=True).encode())] if self._config.date_header else []
+        return date + getattr(self._config, "encoded_headers", [])
+
+    @default_headers.setter
+    def default_headers(self, _: list[tuple[bytes, bytes]]) -> None:
+        pass  # uvicorn's tick sets them; they are made when asked instead
+
+
 class _Server(uvicorn.Server):
+    """uvicorn asleep while nothing comes: its main loop wakes ten times a second to refresh the
+    Date header and look for a stop; here it waits for `stop()` alone (an idle node sleeps)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.server_state = _Headers(config)
+        self._stopped = asyncio.Event()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._stopped.set()
+
+    async def main_loop(self) -> None:
+        await self._stopped.wait()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
@@ -145,7 +180,7 @@ class WebServer:
             if self._socket is not None:
                 self._socket.close()
             return
-        self._server.should_exit = True
+        self._server.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None

@@ -443,6 +443,18 @@ class DirectoryBundle(_message.Message):
 
     OWN_FIELD_NUMBER: _builtins.int
     FOREIGN_FIELD_NUMBER: _builtins.int
+    DIGEST_FIELD_NUMBER: _builtins.int
+    NOT_MODIFIED_FIELD_NUMBER: _builtins.int
+    digest: _builtins.bytes
+    """SHA-256 of this bundle serialized without `digest` and `not_modified` (fields 1 and 2 only),
+    as the central serialized it: an opaque tag that the caller echoes as
+    `GetDirectoryRequest.have_digest` (docs/PROTOCOL.md §2.7). Empty from a central that does
+    not answer conditional requests.
+    """
+    not_modified: _builtins.bool
+    """Set, with `own` and `foreign` empty and `digest` repeated, when the caller's `have_digest`
+    is the digest of the bundle it would get: what it holds is still current.
+    """
     @_builtins.property
     def own(self) -> Global___SignedDirectory: ...
     @_builtins.property
@@ -452,10 +464,12 @@ class DirectoryBundle(_message.Message):
         *,
         own: Global___SignedDirectory | None = ...,
         foreign: _abc.Iterable[Global___SignedDirectory] | None = ...,
+        digest: _builtins.bytes = ...,
+        not_modified: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["own", b"own"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["foreign", b"foreign", "own", b"own"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["digest", b"digest", "foreign", b"foreign", "not_modified", b"not_modified", "own", b"own"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

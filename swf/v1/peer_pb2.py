@@ -26,31 +26,35 @@ from swf.v1 import directory_pb2 as swf_dot_v1_dot_directory__pb2
 from swf.v1 import envelope_pb2 as swf_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11swf/v1/peer.proto\x12\x06swf.v1\x1a\x16swf/v1/directory.proto\x1a\x15swf/v1/envelope.proto\"+\n\x13GetDirectoryRequest\x12\x14\n\x0chave_version\x18\x01 \x01(\x04\"\r\n\x0bPingRequest\"O\n\x0cPingResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x19\n\x11\x64irectory_version\x18\x02 \x01(\x04\x12\x13\n\x0bnow_unix_ms\x18\x03 \x01(\x03\"\xd7\x01\n\x10RotateKeyRequest\x12#\n\x07purpose\x18\x01 \x01(\x0e\x32\x12.swf.v1.KeyPurpose\x12\'\n\talgorithm\x18\x02 \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\r\n\x05proof\x18\x04 \x01(\x0c\x12\x12\n\nretire_now\x18\x05 \x01(\x08\x12\x12\n\noverlap_ms\x18\x06 \x01(\x03\x12\x15\n\ractivation_ms\x18\x07 \x01(\x03\x12\x13\n\x0blifetime_ms\x18\x08 \x01(\x03\"z\n\x11RotateKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x1a\n\x12not_before_unix_ms\x18\x02 \x01(\x03\x12\x1e\n\x16old_retired_at_unix_ms\x18\x03 \x01(\x03\x12\x19\n\x11\x64irectory_version\x18\x04 \x01(\x04\"z\n\x17RenewCertificateRequest\x12\x0b\n\x03\x63sr\x18\x01 \x01(\x0c\x12\x12\n\nretire_now\x18\x02 \x01(\x08\x12\x12\n\noverlap_ms\x18\x03 \x01(\x03\x12\x15\n\ractivation_ms\x18\x04 \x01(\x03\x12\x13\n\x0blifetime_ms\x18\x05 \x01(\x03\"\x86\x01\n\x18RenewCertificateResponse\x12\x17\n\x0ftls_certificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x19\n\x11\x64irectory_version\x18\x03 \x01(\x04\x12\x1e\n\x16previous_until_unix_ms\x18\x04 \x01(\x03*Y\n\nKeyPurpose\x12\x1b\n\x17KEY_PURPOSE_UNSPECIFIED\x10\x00\x12\x17\n\x13KEY_PURPOSE_SIGNING\x10\x01\x12\x15\n\x11KEY_PURPOSE_TOKEN\x10\x02\x32\xb8\x01\n\x04Peer\x12\x44\n\x0cGetDirectory\x12\x1b.swf.v1.GetDirectoryRequest\x1a\x17.swf.v1.DirectoryBundle\x12\x31\n\x04Ping\x12\x13.swf.v1.PingRequest\x1a\x14.swf.v1.PingResponse\x12\x37\n\x08\x45xchange\x12\x15.swf.v1.EnvelopeFrame\x1a\x10.swf.v1.AckFrame(\x01\x30\x01\x32\xa3\x01\n\x08Rotation\x12@\n\tRotateKey\x12\x18.swf.v1.RotateKeyRequest\x1a\x19.swf.v1.RotateKeyResponse\x12U\n\x10RenewCertificate\x12\x1f.swf.v1.RenewCertificateRequest\x1a .swf.v1.RenewCertificateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11swf/v1/peer.proto\x12\x06swf.v1\x1a\x16swf/v1/directory.proto\x1a\x15swf/v1/envelope.proto\"@\n\x13GetDirectoryRequest\x12\x14\n\x0chave_version\x18\x01 \x01(\x04\x12\x13\n\x0bhave_digest\x18\x02 \x01(\x0c\"6\n\x0f\x44irectoryNotice\x12\x12\n\nfederation\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\"\x14\n\x12\x44irectoryNoticeAck\"\r\n\x0bPingRequest\"O\n\x0cPingResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x19\n\x11\x64irectory_version\x18\x02 \x01(\x04\x12\x13\n\x0bnow_unix_ms\x18\x03 \x01(\x03\"\xd7\x01\n\x10RotateKeyRequest\x12#\n\x07purpose\x18\x01 \x01(\x0e\x32\x12.swf.v1.KeyPurpose\x12\'\n\talgorithm\x18\x02 \x01(\x0e\x32\x14.swf.v1.KeyAlgorithm\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\r\n\x05proof\x18\x04 \x01(\x0c\x12\x12\n\nretire_now\x18\x05 \x01(\x08\x12\x12\n\noverlap_ms\x18\x06 \x01(\x03\x12\x15\n\ractivation_ms\x18\x07 \x01(\x03\x12\x13\n\x0blifetime_ms\x18\x08 \x01(\x03\"z\n\x11RotateKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x1a\n\x12not_before_unix_ms\x18\x02 \x01(\x03\x12\x1e\n\x16old_retired_at_unix_ms\x18\x03 \x01(\x03\x12\x19\n\x11\x64irectory_version\x18\x04 \x01(\x04\"z\n\x17RenewCertificateRequest\x12\x0b\n\x03\x63sr\x18\x01 \x01(\x0c\x12\x12\n\nretire_now\x18\x02 \x01(\x08\x12\x12\n\noverlap_ms\x18\x03 \x01(\x03\x12\x15\n\ractivation_ms\x18\x04 \x01(\x03\x12\x13\n\x0blifetime_ms\x18\x05 \x01(\x03\"\x86\x01\n\x18RenewCertificateResponse\x12\x17\n\x0ftls_certificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x19\n\x11\x64irectory_version\x18\x03 \x01(\x04\x12\x1e\n\x16previous_until_unix_ms\x18\x04 \x01(\x03*Y\n\nKeyPurpose\x12\x1b\n\x17KEY_PURPOSE_UNSPECIFIED\x10\x00\x12\x17\n\x13KEY_PURPOSE_SIGNING\x10\x01\x12\x15\n\x11KEY_PURPOSE_TOKEN\x10\x02\x32\x80\x02\n\x04Peer\x12\x44\n\x0cGetDirectory\x12\x1b.swf.v1.GetDirectoryRequest\x1a\x17.swf.v1.DirectoryBundle\x12\x31\n\x04Ping\x12\x13.swf.v1.PingRequest\x1a\x14.swf.v1.PingResponse\x12\x37\n\x08\x45xchange\x12\x15.swf.v1.EnvelopeFrame\x1a\x10.swf.v1.AckFrame(\x01\x30\x01\x12\x46\n\x0fNotifyDirectory\x12\x17.swf.v1.DirectoryNotice\x1a\x1a.swf.v1.DirectoryNoticeAck2\xa3\x01\n\x08Rotation\x12@\n\tRotateKey\x12\x18.swf.v1.RotateKeyRequest\x1a\x19.swf.v1.RotateKeyResponse\x12U\n\x10RenewCertificate\x12\x1f.swf.v1.RenewCertificateRequest\x1a .swf.v1.RenewCertificateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swf.v1.peer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KEYPURPOSE']._serialized_start=820
-  _globals['_KEYPURPOSE']._serialized_end=909
+  _globals['_KEYPURPOSE']._serialized_start=919
+  _globals['_KEYPURPOSE']._serialized_end=1008
   _globals['_GETDIRECTORYREQUEST']._serialized_start=76
-  _globals['_GETDIRECTORYREQUEST']._serialized_end=119
-  _globals['_PINGREQUEST']._serialized_start=121
-  _globals['_PINGREQUEST']._serialized_end=134
-  _globals['_PINGRESPONSE']._serialized_start=136
-  _globals['_PINGRESPONSE']._serialized_end=215
-  _globals['_ROTATEKEYREQUEST']._serialized_start=218
-  _globals['_ROTATEKEYREQUEST']._serialized_end=433
-  _globals['_ROTATEKEYRESPONSE']._serialized_start=435
-  _globals['_ROTATEKEYRESPONSE']._serialized_end=557
-  _globals['_RENEWCERTIFICATEREQUEST']._serialized_start=559
-  _globals['_RENEWCERTIFICATEREQUEST']._serialized_end=681
-  _globals['_RENEWCERTIFICATERESPONSE']._serialized_start=684
-  _globals['_RENEWCERTIFICATERESPONSE']._serialized_end=818
-  _globals['_PEER']._serialized_start=912
-  _globals['_PEER']._serialized_end=1096
-  _globals['_ROTATION']._serialized_start=1099
-  _globals['_ROTATION']._serialized_end=1262
+  _globals['_GETDIRECTORYREQUEST']._serialized_end=140
+  _globals['_DIRECTORYNOTICE']._serialized_start=142
+  _globals['_DIRECTORYNOTICE']._serialized_end=196
+  _globals['_DIRECTORYNOTICEACK']._serialized_start=198
+  _globals['_DIRECTORYNOTICEACK']._serialized_end=218
+  _globals['_PINGREQUEST']._serialized_start=220
+  _globals['_PINGREQUEST']._serialized_end=233
+  _globals['_PINGRESPONSE']._serialized_start=235
+  _globals['_PINGRESPONSE']._serialized_end=314
+  _globals['_ROTATEKEYREQUEST']._serialized_start=317
+  _globals['_ROTATEKEYREQUEST']._serialized_end=532
+  _globals['_ROTATEKEYRESPONSE']._serialized_start=534
+  _globals['_ROTATEKEYRESPONSE']._serialized_end=656
+  _globals['_RENEWCERTIFICATEREQUEST']._serialized_start=658
+  _globals['_RENEWCERTIFICATEREQUEST']._serialized_end=780
+  _globals['_RENEWCERTIFICATERESPONSE']._serialized_start=783
+  _globals['_RENEWCERTIFICATERESPONSE']._serialized_end=917
+  _globals['_PEER']._serialized_start=1011
+  _globals['_PEER']._serialized_end=1267
+  _globals['_ROTATION']._serialized_start=1270
+  _globals['_ROTATION']._serialized_end=1433
 # @@protoc_insertion_point(module_scope)

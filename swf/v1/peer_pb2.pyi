@@ -41,20 +41,68 @@ class GetDirectoryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     HAVE_VERSION_FIELD_NUMBER: _builtins.int
+    HAVE_DIGEST_FIELD_NUMBER: _builtins.int
     have_version: _builtins.int
-    """The version the caller holds; the answer still carries the whole directory."""
+    """The version the caller holds (a central restored from an older backup publishes above it)."""
+    have_digest: _builtins.bytes
+    """The `DirectoryBundle.digest` of the last bundle the caller verified and stored, or empty. A
+    central whose answer to this caller would carry the same digest answers `not_modified`
+    instead of the bundle (docs/PROTOCOL.md §2.7); a caller that leaves it empty always gets the
+    whole bundle.
+    """
     def __init__(
         self,
         *,
         have_version: _builtins.int = ...,
+        have_digest: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["have_version", b"have_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["have_digest", b"have_digest", "have_version", b"have_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetDirectoryRequest: _TypeAlias = GetDirectoryRequest  # noqa: Y015
+
+@_typing.final
+class DirectoryNotice(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FEDERATION_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    federation: _builtins.str
+    """The federation whose directory (or, for a member, whose bundle) changed, and its version
+    now: a callee that holds this version or a higher one has nothing to fetch.
+    """
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        federation: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["federation", b"federation", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryNotice: _TypeAlias = DirectoryNotice  # noqa: Y015
+
+@_typing.final
+class DirectoryNoticeAck(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryNoticeAck: _TypeAlias = DirectoryNoticeAck  # noqa: Y015
 
 @_typing.final
 class PingRequest(_message.Message):

@@ -51,6 +51,11 @@ class PeerStub:
                 request_serializer=swf_dot_v1_dot_envelope__pb2.EnvelopeFrame.SerializeToString,
                 response_deserializer=swf_dot_v1_dot_envelope__pb2.AckFrame.FromString,
                 _registered_method=True)
+        self.NotifyDirectory = channel.unary_unary(
+                '/swf.v1.Peer/NotifyDirectory',
+                request_serializer=swf_dot_v1_dot_peer__pb2.DirectoryNotice.SerializeToString,
+                response_deserializer=swf_dot_v1_dot_peer__pb2.DirectoryNoticeAck.FromString,
+                _registered_method=True)
 
 
 class PeerServicer:
@@ -79,6 +84,15 @@ class PeerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def NotifyDirectory(self, request, context):
+        """A central tells a member of its federation, or a central that trusts it, that a directory
+        it serves changed: the callee polls `GetDirectory` at once instead of at its next interval
+        (docs/PROTOCOL.md §2.10). It carries nothing to trust: what is fetched is verified as ever.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +110,11 @@ def add_PeerServicer_to_server(servicer, server):
                     servicer.Exchange,
                     request_deserializer=swf_dot_v1_dot_envelope__pb2.EnvelopeFrame.FromString,
                     response_serializer=swf_dot_v1_dot_envelope__pb2.AckFrame.SerializeToString,
+            ),
+            'NotifyDirectory': grpc.unary_unary_rpc_method_handler(
+                    servicer.NotifyDirectory,
+                    request_deserializer=swf_dot_v1_dot_peer__pb2.DirectoryNotice.FromString,
+                    response_serializer=swf_dot_v1_dot_peer__pb2.DirectoryNoticeAck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +198,33 @@ class Peer:
             '/swf.v1.Peer/Exchange',
             swf_dot_v1_dot_envelope__pb2.EnvelopeFrame.SerializeToString,
             swf_dot_v1_dot_envelope__pb2.AckFrame.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NotifyDirectory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swf.v1.Peer/NotifyDirectory',
+            swf_dot_v1_dot_peer__pb2.DirectoryNotice.SerializeToString,
+            swf_dot_v1_dot_peer__pb2.DirectoryNoticeAck.FromString,
             options,
             channel_credentials,
             insecure,

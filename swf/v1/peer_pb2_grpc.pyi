@@ -43,6 +43,11 @@ class PeerStub:
     """Frames of envelopes in; for each frame, in order, one AckFrame out with an Ack per envelope in
     the frame's order. Many frames may be in flight.
     """
+    NotifyDirectory: _grpc.UnaryUnaryMultiCallable[_peer_pb2.DirectoryNotice, _peer_pb2.DirectoryNoticeAck]
+    """A central tells a member of its federation, or a central that trusts it, that a directory
+    it serves changed: the callee polls `GetDirectory` at once instead of at its next interval
+    (docs/PROTOCOL.md §2.10). It carries nothing to trust: what is fetched is verified as ever.
+    """
 
 @_typing.type_check_only
 class PeerAsyncStub(PeerStub):
@@ -56,6 +61,11 @@ class PeerAsyncStub(PeerStub):
     Exchange: _aio.StreamStreamMultiCallable[_envelope_pb2.EnvelopeFrame, _envelope_pb2.AckFrame]  # type: ignore[assignment]
     """Frames of envelopes in; for each frame, in order, one AckFrame out with an Ack per envelope in
     the frame's order. Many frames may be in flight.
+    """
+    NotifyDirectory: _aio.UnaryUnaryMultiCallable[_peer_pb2.DirectoryNotice, _peer_pb2.DirectoryNoticeAck]  # type: ignore[assignment]
+    """A central tells a member of its federation, or a central that trusts it, that a directory
+    it serves changed: the callee polls `GetDirectory` at once instead of at its next interval
+    (docs/PROTOCOL.md §2.10). It carries nothing to trust: what is fetched is verified as ever.
     """
 
 class PeerServicer(metaclass=_abc_1.ABCMeta):
@@ -85,6 +95,17 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_envelope_pb2.AckFrame], _abc.AsyncIterator[_envelope_pb2.AckFrame]]:
         """Frames of envelopes in; for each frame, in order, one AckFrame out with an Ack per envelope in
         the frame's order. Many frames may be in flight.
+        """
+
+    @_abc_1.abstractmethod
+    def NotifyDirectory(
+        self,
+        request: _peer_pb2.DirectoryNotice,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.DirectoryNoticeAck, _abc.Awaitable[_peer_pb2.DirectoryNoticeAck]]:
+        """A central tells a member of its federation, or a central that trusts it, that a directory
+        it serves changed: the callee polls `GetDirectory` at once instead of at its next interval
+        (docs/PROTOCOL.md §2.10). It carries nothing to trust: what is fetched is verified as ever.
         """
 
 def add_PeerServicer_to_server(servicer: PeerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -108,6 +108,12 @@ class Double(peer_pb2_grpc.PeerServicer):
         self._check_caller(context)
         return self._forward(lambda: self.stub.GetDirectory(request, timeout=5), context)
 
+    def NotifyDirectory(
+        self, request: peer_pb2.DirectoryNotice, context: grpc.ServicerContext
+    ) -> Any:
+        self._check_caller(context)
+        return self._forward(lambda: self.stub.NotifyDirectory(request, timeout=5), context)
+
     def Exchange(
         self, request_iterator: Iterator[pb.EnvelopeFrame], context: grpc.ServicerContext
     ) -> Iterator[pb.AckFrame]:

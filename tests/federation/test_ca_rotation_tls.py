@@ -61,6 +61,9 @@ class Pong(peer_pb2_grpc.PeerServicer):
     def Exchange(self, request_iterator: Any, context: Any) -> Any:
         raise NotImplementedError
 
+    async def NotifyDirectory(self, request: Any, context: Any) -> Any:
+        raise NotImplementedError
+
     async def Ping(self, request: peer_pb2.PingRequest, context: Any) -> peer_pb2.PingResponse:
         return peer_pb2.PingResponse(node_id="CN-SH")
 

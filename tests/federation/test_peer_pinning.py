@@ -81,6 +81,12 @@ class Counting(peer_pb2_grpc.PeerServicer):
             self.calls += 1
             yield epb.AckFrame()
 
+    async def NotifyDirectory(
+        self, request: peer_pb2.DirectoryNotice, context: Any
+    ) -> peer_pb2.DirectoryNoticeAck:
+        self.calls += 1
+        return peer_pb2.DirectoryNoticeAck()
+
     async def Ping(self, request: peer_pb2.PingRequest, context: Any) -> peer_pb2.PingResponse:
         self.calls += 1
         return peer_pb2.PingResponse(node_id="CN-SH")

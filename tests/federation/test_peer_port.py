@@ -114,3 +114,29 @@ def test_a_province_does_not_serve_the_directory(shared_network: Network) -> Non
         refused = refusal_of(lambda: stub.GetDirectory(peer_pb2.GetDirectoryRequest(), timeout=5))
     assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
     assert refused.reason == "directory.not_central"
+
+
+def test_an_echoed_digest_is_answered_not_modified_and_a_foreign_central_is_tagged_apart(
+    shared_network: Network,
+) -> None:
+    with shared_network.peer_channel("CN", as_node="CN-GD") as channel:
+        stub = peer_pb2_grpc.PeerStub(channel)
+        whole = stub.GetDirectory(peer_pb2.GetDirectoryRequest(), timeout=5)
+        again = stub.GetDirectory(peer_pb2.GetDirectoryRequest(have_digest=whole.digest), timeout=5)
+        stale = stub.GetDirectory(peer_pb2.GetDirectoryRequest(have_digest=b"x" * 32), timeout=5)
+    assert len(whole.digest) == 32 and not whole.not_modified
+    assert again.not_modified and again.digest == whole.digest
+    assert not again.HasField("own") and not again.foreign
+    assert again.ByteSize() < 64 < whole.ByteSize()
+    assert not stale.not_modified and stale.own == whole.own and stale.digest == whole.digest
+    # SG's answer holds no foreign directories, so a member's digest is not SG's.
+    with shared_network.peer_channel("CN", as_node="SG") as channel:
+        stub = peer_pb2_grpc.PeerStub(channel)
+        borrowed = stub.GetDirectory(
+            peer_pb2.GetDirectoryRequest(have_digest=whole.digest), timeout=5
+        )
+        own = stub.GetDirectory(
+            peer_pb2.GetDirectoryRequest(have_digest=borrowed.digest), timeout=5
+        )
+    assert not borrowed.not_modified and not borrowed.foreign and borrowed.own == whole.own
+    assert borrowed.digest != whole.digest and own.not_modified

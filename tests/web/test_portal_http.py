@@ -6,6 +6,7 @@ declaration."""
 from __future__ import annotations
 
 import datetime
+import email.utils
 import ipaddress
 import json
 import re
@@ -756,6 +757,15 @@ def test_every_page_carries_the_security_headers(visitor: Visitor) -> None:
         assert "default-src 'self'" in CSP and "frame-ancestors 'none'" in CSP
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_the_date_header_is_current_on_a_kept_connection(visitor: Visitor) -> None:
+    """The portal's server has no timer refreshing it: the Date is made at each response."""
+    for _ in range(2):
+        answer = visitor.get("/static/portal.css")
+        sent = email.utils.parsedate_to_datetime(answer.headers["date"]).timestamp()
+        assert abs(sent - time.time()) < 2.0, answer.headers["date"]
+        time.sleep(2.5)
 
 
 def test_no_token_reaches_the_browser_and_logout_ends_the_session(visitor: Visitor) -> None:

@@ -49,6 +49,7 @@ def test_bench_network_reports_every_figure_and_takes_its_network_down(tmp_path:
     ):
         assert figures[flow]["n"] >= 2 and figures[flow]["p50_ms"] <= figures[flow]["p99_ms"]
     assert figures["timeline_query_every_node"]["nodes_answering"] == 3  # CN and its provinces
-    assert set(figures["directory_bytes"]) == {"CN", "SG"}
+    assert set(figures["directory_bytes"]) == {"CN", "SG", "bundle", "not_modified"}
+    assert figures["directory_bytes"]["not_modified"] < 64 < figures["directory_bytes"]["bundle"]
     assert processes_under(scratch) == []
     assert list(scratch.iterdir()) == [], "the bench left its temporary folder"
