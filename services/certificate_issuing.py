@@ -318,6 +318,7 @@ class CertificateIssuing(CertificateMessages):
                 now_ms=now_ms,
                 replaced_by=new.number,
             )
+        self.wake_queued()  # the replacement, queued in that transaction, goes now
         return await self.record(await self._get(self.federation, new.number, ISSUED))
 
 
