@@ -77,6 +77,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from node.config import load_config
+    from node.gc_tuning import settle_gc
     from node.runtime import run_node
 
     config = load_config(args.dir)
@@ -88,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     }
     config = replace(config, **{k: v for k, v in ports.items() if v is not None})
     _setup_logging(config.log_level, config.log_path, fmt=config.log_format, node_id=config.id)
+    settle_gc()
     asyncio.run(run_node(config))
     return 0
 

@@ -32,6 +32,7 @@ from core.ids import Role
 from federation.delivery import Answered
 from federation.tasks import Tasks
 from node.config import load_config
+from node.gc_tuning import settle_gc
 from node.operator import admin
 from node.runtime import Node
 from storage.engine import create_schema
@@ -162,6 +163,7 @@ async def run_nodes(
         node = Node(load_config(province))
         try:  # stopped even when it failed to start: its threads would keep the process alive
             await node.start()
+            settle_gc()  # as `swnode run` does (node/cli.py)
             return await (drive or _drive)(node, receiver.pid, messages, payload_bytes)
         finally:
             await node.stop()
