@@ -1,5 +1,5 @@
-"""Which direct neighbours answer: a Ping over the peer port to each that is new to the node
-or that it has messages for (core/reachability.py).
+"""Which direct neighbours answer: a Ping over the peer port to each until it first answers,
+and to each the node has messages for (core/reachability.py).
 
 A neighbour that answered is asked again every `recheck_s` (five minutes) while the node has
 messages for it; one with none is then left idle (`reachable` None, "not probed (idle)"): with
@@ -41,7 +41,6 @@ RETRY_CAP_S = 60.0
 @dataclass
 class PeerState:
     reachable: bool | None = False  # None: not probed (idle), nothing to send it
-    probed: bool = False  # asked at least once
     last_ok_unix_ms: int | None = None
     last_error: str | None = None
     failures: int = 0
@@ -82,7 +81,6 @@ class Reachability:
     async def _probe(self, node: pb.NodeEntry) -> None:
         state = self.peers.setdefault(node.id, PeerState())
         state.failures += 1  # undone below when it answers
-        state.probed = True
         try:
             stub = self._channels.stub(self._channels.route_to(self._trust(), node.id))
             started = time.perf_counter()
@@ -110,8 +108,8 @@ class Reachability:
             for n in neighbours
             if self.peers.setdefault(n.id, PeerState()).next_probe_s <= now
         }
-        probed = {p for p, s in self.peers.items() if s.probed}
-        ask, idle = split_due(due, probed, await self._with_work() if due else set())
+        answered = {p for p, s in self.peers.items() if s.last_ok_unix_ms is not None}
+        ask, idle = split_due(due, answered, await self._with_work() if due else set())
         await asyncio.gather(*(self._probe(due[p]) for p in ask))
         for p in ask:
             state = self.peers[p]

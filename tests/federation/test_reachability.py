@@ -1,11 +1,12 @@
-"""A node Pings a neighbour it has messages for, or one new to it; an idle one is not asked
-again (no handshake), and is reported "not probed (idle)" with the time it last answered.
+"""A node Pings a neighbour it has messages for, or one that never answered; an idle one is
+not asked again (no handshake), and is reported "not probed (idle)" with the time it last answered.
 
 A real peer port on 127.0.0.1 over mutual TLS, from tests/federation/test_peer_pinning.py,
 counting the Pings that reach it."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 
@@ -62,7 +63,7 @@ def reachability(sh: Peer, gd: PeerChannels, backlog: Backlog) -> Reachability:
 
 async def test_an_idle_neighbour_is_asked_once_then_left_idle(sh: Peer, gd: PeerChannels) -> None:
     probes = reachability(sh, gd, backlog={})
-    await probes.probe_once(recheck_s=0)  # new to the node: asked, so status says it answers
+    await probes.probe_once(recheck_s=0)  # never answered: asked, so status says it answers
     assert sh.servicer.calls == 1 and probes.peers["CN-SH"].reachable is True
     answered_at = probes.peers["CN-SH"].last_ok_unix_ms
     for _ in range(3):  # due again and again, but nothing to send it
@@ -82,3 +83,14 @@ async def test_a_neighbour_with_messages_pending_is_asked_again(sh: Peer, gd: Pe
     backlog[("CN-SH", "pending")] = 1  # a message for it: asked, and up again
     await probes.probe_once(recheck_s=0)
     assert sh.servicer.calls == 2 and probes.peers["CN-SH"].reachable is True
+
+
+async def test_a_neighbour_that_never_answered_is_asked_again(sh: Peer, gd: PeerChannels) -> None:
+    # Nothing listens on the port the directory names: down, and asked again, though idle.
+    gone = dataclasses.replace(sh, endpoint="127.0.0.1:1")
+    probes = reachability(gone, gd, backlog={})
+    for _ in range(2):
+        await probes.probe_once(recheck_s=0)
+        state = probes.peers["CN-SH"]
+        assert state.reachable is False and state.last_error, state
+    assert state.failures == 2
