@@ -1,13 +1,10 @@
-"""Which direct neighbours answer: a Ping over the peer port to each until it first answers,
-and to each the node has messages for (core/reachability.py).
+"""Which direct neighbours answer: a Ping over the peer port to each.
 
-A neighbour that answered is asked again every `recheck_s` (five minutes) while the node has
-messages for it; one with none is then left idle (`reachable` None, "not probed (idle)"): with
-31 provinces each the neighbour of every other, a Ping to each on a timer, each a TLS handshake
-on a connection that had dropped, would be most of what an idle network does. One that did not
-answer is asked again after a backoff that doubles from the poll interval up to
-`RETRY_CAP_S`; a neighbour new to the directory is asked at once (`wake`). Whether an idle one
-has work again is looked at every poll interval.
+A neighbour that answered is asked again every `recheck_s` (five minutes), not every poll: with
+31 provinces each the neighbour of every other, a Ping to each on a short timer would be most of
+what an idle network does. One that did not answer is asked again after a backoff that doubles
+from the poll interval up to `RETRY_CAP_S`; a neighbour new to the directory is asked at once
+(`wake`).
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -24,7 +21,6 @@ import grpc
 from core.errors import SwnodeError
 from core.grpc_status import from_rpc_error
 from core.hops import is_direct_neighbour
-from core.reachability import split_due
 from core.trust import TrustView
 from federation.channels import PeerChannels
 from swf.v1 import directory_pb2 as pb
@@ -40,7 +36,7 @@ RETRY_CAP_S = 60.0
 
 @dataclass
 class PeerState:
-    reachable: bool | None = False  # None: not probed (idle), nothing to send it
+    reachable: bool = False
     last_ok_unix_ms: int | None = None
     last_error: str | None = None
     failures: int = 0
@@ -55,12 +51,8 @@ class Reachability:
         channels: PeerChannels,
         trust: Callable[[], TrustView],
         clock_ms: Callable[[], int],
-        backlog: Callable[[], Awaitable[Mapping[tuple[str, str], int]]] | None = None,
     ) -> None:
-        """`backlog`: the undelivered messages by next hop and status (storage's outbox);
-        without it every neighbour counts as one with work, and is asked every `recheck_s`."""
         self._node_id = node_id
-        self._backlog = backlog
         self._channels = channels
         self._trust = trust
         self._clock_ms = clock_ms
@@ -103,33 +95,20 @@ class Reachability:
         """Probe the neighbours that are due; the seconds until the next one is."""
         now = asyncio.get_running_loop().time()
         neighbours = self.neighbours()
-        due = {
-            n.id: n
-            for n in neighbours
-            if self.peers.setdefault(n.id, PeerState()).next_probe_s <= now
-        }
-        answered = {p for p, s in self.peers.items() if s.last_ok_unix_ms is not None}
-        ask, idle = split_due(due, answered, await self._with_work() if due else set())
-        await asyncio.gather(*(self._probe(due[p]) for p in ask))
-        for p in ask:
-            state = self.peers[p]
+        due = [
+            n for n in neighbours if self.peers.setdefault(n.id, PeerState()).next_probe_s <= now
+        ]
+        await asyncio.gather(*(self._probe(n) for n in due))
+        for n in due:
+            state = self.peers[n.id]
             backoff_s = min(RETRY_CAP_S, interval_s * 2 ** min(state.failures - 1, 16))
             state.next_probe_s = now + (recheck_s if state.reachable else backoff_s)
-        for p in idle:
-            self.peers[p].reachable = None
-            self.peers[p].rtt_ms = None
-            self.peers[p].next_probe_s = now + (interval_s or recheck_s)
         current = {n.id for n in neighbours}
         for gone in set(self.peers) - current:
             self.peers[gone].reachable = False
             self.peers[gone].next_probe_s = 0.0
         later = [self.peers[n].next_probe_s for n in current]
         return max(0.0, min(later) - now) if later else recheck_s
-
-    async def _with_work(self) -> set[str]:
-        if self._backlog is None:
-            return {n.id for n in self.neighbours()}
-        return {peer for peer, _ in await self._backlog()}
 
     async def run(self, interval_s: float, recheck_s: float = RECHECK_S) -> None:
         while True:

@@ -130,11 +130,7 @@ class Health:
         for fed, d in trust.foreign.items():
             m.foreign_directory_version.labels(fed).set(d.version)
         for peer, state in self._reachability.peers.items():
-            if state.reachable is None:  # not probed (idle): no figure rather than a stale one
-                with contextlib.suppress(KeyError):
-                    m.peer_reachable.remove(peer)
-            else:
-                m.peer_reachable.labels(peer).set(1 if state.reachable else 0)
+            m.peer_reachable.labels(peer).set(1 if state.reachable else 0)
         snap = self._ops.snapshot
         snap.jwks = self._jwks()
         snap.status = self._status()

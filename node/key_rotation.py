@@ -1,7 +1,6 @@
 """The running node's side of a key rotation (docs/PROTOCOL.md §2.9): it starts signing with a
 new key once its own copy of the directory lists that key as valid, and picks up a key file
-another process (`swnode rotate`, another replica) replaced. Both watches tick at the
-directory's poll interval, not on a short timer.
+another process (`swnode rotate`, another replica) replaced.
 
 `swnode rotate` writes the new key as `keys/<name>.next.key` and has the central list it, valid
 from a moment later. Each tick, the node asks the pure rule (core.key_lifetimes.signing_choice)
@@ -195,11 +194,7 @@ class KeyWatch:
             log.info("key in use for %s: %s (was %s)", purpose, kid, held.key_id)
             self._on_key(purpose, key, kid)
 
-    async def run(self, interval_s: float) -> None:
-        """Tick at the directory's poll interval (node/runtime.py): a key is taken into use when
-        the directory lists it, which the node learns no sooner, and a key file another process
-        replaced is found as late as a new directory is; a tick every second in every node was
-        most of what an idle node did."""
+    async def run(self, interval_s: float = 1.0) -> None:
         while True:
             try:
                 self.tick()
@@ -220,15 +215,14 @@ class DirectoryKeyWatch:
         node_dir: Path,
         authority: Authority,
         sync: DirectorySync,
-        interval_s: float,
+        activation_ms: int,
         clock_ms: Callable[[], int],
         on_key: Callable[[SigningKey], None],
     ) -> None:
         self._dir = node_dir
         self._authority = authority
         self._sync = sync
-        self._interval_s = interval_s
-        self._activation_ms = int(4 * interval_s * 1000)  # four polls: every reader has it
+        self._activation_ms = activation_ms
         self._clock_ms = clock_ms
         self._on_key = on_key
         # The CA's upkeep is the central's too, on the same beat.
@@ -258,14 +252,13 @@ class DirectoryKeyWatch:
         version = pb.Directory.FromString(signed.directory).version
         log.info("the directory is signed by its new key from version %d on", version)
 
-    async def run(self) -> None:
-        """At the directory's poll interval, like the members' key watches."""
+    async def run(self, interval_s: float = 1.0) -> None:
         while True:
             try:
                 await self.tick()
             except Exception:
                 log.exception("directory key upkeep failed")
-            await asyncio.sleep(self._interval_s)
+            await asyncio.sleep(interval_s)
 
 
 def _state(history: CaHistory) -> tuple[tuple[bytes, int, int, bool], ...]:

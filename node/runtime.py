@@ -252,7 +252,7 @@ class Node:
             except Exception as exc:  # the loop keeps trying; start anyway
                 log.warning("directory not refreshed at start: %s", exc)
         self.reachability = Reachability(
-            config.id, self.channels, lambda: self.trust, self.clock_ms, self.db.outbox.backlog
+            config.id, self.channels, lambda: self.trust, self.clock_ms
         )
         self.delivery = Delivery(
             node_id=config.id,
@@ -409,7 +409,7 @@ class Node:
             "certificates": lambda: certificates_loop(
                 self.certificates, self._certificates_due, interval
             ),
-            "keys": lambda: self._key_watch().run(interval),
+            "keys": self._key_watch().run,
             "renewal": lambda: Renewal(
                 config=config,
                 keys=lambda: self.keys,
@@ -422,7 +422,7 @@ class Node:
                 node_dir=config.dir,
                 authority=self.authority,
                 sync=self.sync,
-                interval_s=interval,
+                activation_ms=int(4 * interval * 1000),
                 clock_ms=self.clock_ms,
                 on_key=self._use_directory_key,
             ).run

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import SwnodeError
-from core.reachability import condition
 from federation.directory_sync import load_trust
 from identity.keys import load_node_keys
 from node.config import NodeConfig, load_config
@@ -110,6 +109,8 @@ def render(status: dict[str, Any]) -> str:
     if status["peers"]:
         lines.append("peers")
         for p in status["peers"]:
-            flags = "revoked" if p["revoked"] else condition(p["reachable"])
+            flags = (
+                "revoked" if p["revoked"] else ("reachable" if p["reachable"] else "unreachable")
+            )
             lines.append(f"  {p['id']:<8} {p['role']:<9} {flags:<12} {p['route']}")
     return "\n".join(lines)

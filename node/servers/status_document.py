@@ -55,7 +55,7 @@ def node_status(
     now_ms: int,
     *,
     running: bool,
-    reachable: dict[str, bool | None],
+    reachable: dict[str, bool],
     replica: str | None = None,
     pid: int | None = None,
     last_error: str | None = None,
@@ -79,7 +79,7 @@ def node_status(
                 "id": node.id,
                 "role": role_of(node.id).value,
                 "federation": federation_of(node.id),
-                "reachable": reachable.get(hop, False),  # None: not probed (idle)
+                "reachable": bool(reachable.get(hop, False)),
                 "revoked": node.status == pb.NODE_STATUS_REVOKED,
                 "route": "direct" if is_direct_neighbour(config.id, node.id) else f"via {hop}",
             }

@@ -28,7 +28,7 @@ class Member:
     role: str
     status: str
     route: str
-    reachable: bool | None  # None: not probed (idle)
+    reachable: bool
     certificate_expires_ms: int | None
     keys: int
     enrolled_at_ms: int
@@ -57,7 +57,7 @@ async def directory(desk: Desk) -> Response:
                 role=status["role"] if entry.id == status["id"] else peer.get("role", ""),
                 status=STATUS.get(entry.status, "unknown"),
                 route=peer.get("route", "self" if entry.id == status["id"] else ""),
-                reachable=peer.get("reachable", entry.id == status["id"]),
+                reachable=bool(peer.get("reachable", entry.id == status["id"])),
                 certificate_expires_ms=_expires_ms(entry.tls_certificate),
                 keys=len(entry.signing_keys) + len(entry.token_keys),
                 enrolled_at_ms=entry.enrolled_at_unix_ms,
@@ -81,7 +81,7 @@ async def directory(desk: Desk) -> Response:
 @dataclass(frozen=True)
 class Peer:
     id: str
-    reachable: bool | None  # None: not probed (idle)
+    reachable: bool
     rtt_ms: float | None
     last_ok_ms: int | None
     probe_error: str | None
@@ -104,7 +104,7 @@ async def peers(desk: Desk) -> Response:
         rows.append(
             Peer(
                 id=name,
-                reachable=probe.reachable if probe else False,
+                reachable=bool(probe and probe.reachable),
                 rtt_ms=probe.rtt_ms if probe and probe.reachable else None,
                 last_ok_ms=probe.last_ok_unix_ms if probe else None,
                 probe_error=probe.last_error if probe else None,
